@@ -1,0 +1,48 @@
+"""The Celery app, for the controller and for a host's worker.
+
+The worker's one task, ``celeryroot.run``, takes the module calls of one
+task for this host (several when the task loops) and returns their results.
+It runs them in the worker process: no new Python per task.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from .config import celery_settings, host_queue
+from .registry import Registry
+from .runner import run_call
+
+RUN_TASK = "celeryroot.run"
+
+
+def queue_for(host: str) -> Queue:
+    """A host's queue behind an exchange of its own, so the binding key in
+    Redis (``_kombu.binding.celeryroot.host.NAME``) is per host as well."""
+    name = host_queue(host)
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
+
+
+def make_app(broker_url: str, host: str | None = None, registry: Registry | None = None) -> Celery:
+    app = Celery("celeryroot", set_as_current=False)
+    app.conf.update(celery_settings(broker_url, host))
+    if host is not None:
+        app.conf.task_queues = [queue_for(host)]
+    if registry is not None:
+        _register_run(app, registry)
+    return app
+
+
+def _register_run(app: Celery, registry: Registry) -> None:
+    @app.task(name=RUN_TASK, ignore_result=False)
+    def run(calls: list[dict], overlay: list[str] | None = None) -> dict:
+        predicted = set(overlay or ())
+        results = []
+        for call in calls:
+            res, new = run_call(registry, call, frozenset(predicted))
+            predicted |= new
+            results.append(res)
+        return {"results": results, "predicted": sorted(predicted - set(overlay or ()))}
+
+    return run

@@ -1,0 +1,133 @@
+"""celeryroot-play: run playbooks on the hosts' workers, as ansible-playbook does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="celeryroot-play", description=__doc__)
+    p.add_argument("playbook", help="playbook file (YAML list of plays)")
+    p.add_argument("-i", "--inventory", default="inventory.yaml", help="inventory file (default: ./inventory.yaml)")
+    p.add_argument("-l", "--limit", default=None, help="further limit the hosts with a pattern")
+    p.add_argument("-t", "--tags", action="append", default=[], help="only run tasks with these tags")
+    p.add_argument("--skip-tags", action="append", default=[], help="skip tasks with these tags")
+    p.add_argument("-C", "--check", action="store_true", help="predict changes; change nothing")
+    p.add_argument("-D", "--diff", action="store_true", help="show the differences made (or predicted)")
+    p.add_argument("-e", "--extra-vars", action="append", default=[],
+                   help="k=v pairs, JSON/YAML, or @file.yaml (repeatable; highest precedence)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="show module messages and output")
+    p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds a host may take to start a task before it is UNREACHABLE (default 30)")
+    p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
+    p.add_argument("--config", default=None, help="configuration file instead of the default ones")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    opts = parse_args(argv)
+    from ..source import InputError
+
+    try:
+        return run(opts)
+    except InputError as exc:
+        print(f"ERROR! {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 99
+
+
+def run(opts) -> int:
+    from ..config import load_config
+    from ..inventory import Inventory
+    from ..playbook import load_playbook
+    from ..preflight import preflight
+    from ..registry import Registry
+    from ..report import make_report
+    from ..step import Mode
+    from ..strategy import LinearStrategy, Selection
+    from ..tags import split
+
+    config = load_config(opts.broker, opts.config)
+    playbook_path = Path(opts.playbook)
+    registry = Registry([*config.modules_path, "modules", playbook_path.parent / "modules"])
+    inventory = Inventory.load(opts.inventory) if os.path.exists(opts.inventory) else Inventory("<no inventory>")
+    extra_vars = parse_extra_vars(opts.extra_vars)
+    playbook = load_playbook(playbook_path, registry)
+    limit = inventory.match(opts.limit) if opts.limit else None
+    selection = Selection(limit, split(opts.tags), split(opts.skip_tags))
+    targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
+    hosts = {h for hs in targets.values() for h in hs}
+    mode = Mode(check=opts.check, diff=opts.diff)
+    report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
+    with ExitStack() as stack:
+        dispatcher = stack.enter_context(_dispatcher(config, registry, hosts, opts.timeout, report))
+        strategy = LinearStrategy(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection)
+        try:
+            stats = strategy.run()
+        finally:
+            report.close()
+    report.recap(stats)
+    return stats.exit_status()
+
+
+def _dispatcher(config, registry, hosts: set[str], timeout: float, report):
+    from ..app import make_app
+    from ..dispatch import Dispatcher
+    from ..embedded import LOCAL_HOSTS
+    from ..liveness import RedisLiveness
+    from ..source import InputError
+
+    if not config.embedded:
+        return Dispatcher(make_app(config.broker_url), RedisLiveness(config.broker_url), timeout)
+    if not hosts <= LOCAL_HOSTS:
+        others = ", ".join(sorted(hosts - LOCAL_HOSTS))
+        raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
+                               f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or broker_url "
+                               f"in celeryroot.yaml.")
+    report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
+    return _embedded(registry, timeout)
+
+
+@contextmanager
+def _embedded(registry, timeout: float):
+    from ..app import make_app
+    from ..config import EMBEDDED_BROKER
+    from ..dispatch import Dispatcher
+    from ..embedded import embedded_worker
+
+    with embedded_worker(registry) as liveness:
+        with Dispatcher(make_app(EMBEDDED_BROKER), liveness, timeout) as dispatcher:
+            yield dispatcher
+
+
+def parse_extra_vars(values: list[str]) -> dict:
+    """``-e k=v k2=v2``, ``-e '{"k": 1}'`` or ``-e @vars.yaml``, later ones winning."""
+    from ..source import InputError, expect_mapping, load_yaml, plain, where
+
+    out: dict = {}
+    for value in values:
+        value = value.strip()
+        if value.startswith("@"):
+            node = load_yaml(value[1:])
+            out.update(plain(expect_mapping(node, where(node), f"extra vars file {value[1:]}")))
+        elif value.startswith("{"):
+            try:
+                out.update(json.loads(value))
+            except json.JSONDecodeError as exc:
+                raise InputError(None, f"-e {value!r}: not valid JSON: {exc}") from None
+        else:
+            import shlex
+            for pair in shlex.split(value):
+                if "=" not in pair:
+                    raise InputError(None, f"-e {pair!r}: expected key=value")
+                key, _, val = pair.partition("=")
+                out[key] = val
+    return out

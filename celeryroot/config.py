@@ -1,0 +1,116 @@
+"""Where the broker is, and the Celery settings every celeryroot app shares.
+
+The broker URL comes from ``--broker``, else ``CELERYROOT_BROKER_URL``, else
+``broker_url`` in ``./celeryroot.yaml``, else in
+``/etc/celeryroot/celeryroot.yaml``. Redis user names, passwords and
+``rediss://`` URLs are passed to Celery untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .source import InputError, expect_mapping, load_yaml, plain, where
+
+CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
+EMBEDDED_BROKER = "memory://"
+
+#: Every Redis key a worker touches starts with its host prefix, so that one
+#: ACL pattern per host (``~celeryroot.host.NAME*``) confines it.
+HOST_PREFIX = "celeryroot.host."
+REPLY_PREFIX = "celeryroot.reply."
+
+#: Seconds a heartbeat lives; a worker refreshes it three times as often.
+HEARTBEAT_TTL = 6.0
+
+
+@dataclass(frozen=True)
+class Config:
+    broker_url: str | None = None
+    modules_path: tuple[str, ...] = ()
+    source: str = "default"
+    options: dict = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url is None
+
+
+def load_config(broker: str | None = None, path: str | None = None) -> Config:
+    """Resolve the configuration in the documented order of precedence."""
+    files = [Path(path)] if path else [p for p in CONFIG_FILES if p.exists()]
+    options: dict = {}
+    source = "default"
+    if files:
+        node = load_yaml(files[0])
+        options = plain(expect_mapping(node, where(node), "configuration file"))
+        source = str(files[0])
+    env_modules = os.environ.get("CELERYROOT_MODULES_PATH")
+    modules = env_modules.split(":") if env_modules else options.get("modules_path", [])
+    if isinstance(modules, str):
+        modules = [modules]
+    if broker:
+        return Config(broker, tuple(modules), "--broker", options)
+    if os.environ.get("CELERYROOT_BROKER_URL"):
+        return Config(os.environ["CELERYROOT_BROKER_URL"], tuple(modules),
+                      "CELERYROOT_BROKER_URL", options)
+    url = options.get("broker_url")
+    if url is not None and not isinstance(url, str):
+        raise InputError(None, f"{source}: broker_url must be a string")
+    return Config(url, tuple(modules), source if url else "default", options)
+
+
+def host_queue(host: str) -> str:
+    return HOST_PREFIX + host
+
+
+def heartbeat_key(host: str) -> str:
+    return HOST_PREFIX + host + ".alive"
+
+
+def celery_settings(broker_url: str, host: str | None = None) -> dict:
+    """The one settings table for the controller's and the workers' apps.
+
+    ``host`` is given for a worker: its kombu bookkeeping keys are then named
+    under its own prefix instead of kombu's shared ``unacked`` keys, and it
+    sends results (rpc) to the ``reply_to`` queue of the run that asked. The
+    controller reads that queue itself, so it keeps no result backend.
+    """
+    transport: dict = {"visibility_timeout": 3600}
+    if broker_url == EMBEDDED_BROKER:
+        # The in-memory transport polls; a short interval keeps a step in ms.
+        transport["polling_interval"] = 0.002
+    if host is not None:
+        prefix = HOST_PREFIX + host
+        transport.update(unacked_key=prefix + ".unacked",
+                         unacked_index_key=prefix + ".unacked_index",
+                         unacked_mutex_key=prefix + ".unacked_mutex")
+    return {
+        "broker_url": broker_url,
+        # Results travel back as messages to the run's own reply queue (rpc):
+        # no host reads a shared result key, and the embedded mode works the
+        # same way over the in-memory transport.
+        "result_backend": "rpc://" if host is not None else None,
+        "result_persistent": False,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "event_serializer": "json",
+        "task_track_started": True,
+        "task_acks_late": False,
+        "task_create_missing_queues": True,
+        "task_default_queue": "celeryroot.nowhere",
+        "worker_prefetch_multiplier": 1,
+        "worker_enable_remote_control": False,
+        "worker_send_task_events": False,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "task_send_sent_event": False,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+    }

@@ -1,0 +1,131 @@
+"""Where a task is dispatched: one step fanned out to the hosts' queues.
+
+A step is a chord in shape: its header is one ``celeryroot.run`` message per
+host, each routed to that host's own queue; its body (the barrier that waits
+for every host and hands their results on) runs here, in the controller,
+consuming the run's own reply queue. Celery's stock chord would join the
+header on whichever host's worker finishes last, reading every other host's
+results there; celeryroot's isolation forbids that, so the join is ours.
+
+Replies arrive by consuming the queue (no polling). A host that does not
+start its task within ``timeout`` seconds, or whose heartbeat lapses while
+it runs, is unreachable; every message expires after ``timeout`` seconds,
+so nothing sent to a dead host runs when it comes back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterator
+
+from kombu import Consumer, Exchange, Queue
+
+from .app import RUN_TASK, queue_for
+from .config import HEARTBEAT_TTL, REPLY_PREFIX
+
+#: How often, while waiting, the controller looks at heartbeats.
+LIVENESS_EVERY = HEARTBEAT_TTL / 3
+
+
+@dataclass
+class Reply:
+    host: str
+    results: list[dict] | None = None
+    predicted: list[str] | None = None
+    unreachable: str | None = None
+
+
+class Dispatcher:
+    """One connection, one producer and one reply consumer for a whole run."""
+
+    def __init__(self, app, liveness, timeout: float = 30.0):
+        self.app = app
+        self.liveness = liveness
+        self.timeout = timeout
+        self.run_id = uuid.uuid4().hex[:12]
+        self.seq = itertools.count()
+        self.reply_queue = Queue(REPLY_PREFIX + self.run_id, Exchange(""), routing_key=REPLY_PREFIX + self.run_id,
+                                 durable=False, auto_delete=True)
+        self._inbox: deque = deque()
+
+    def __enter__(self) -> "Dispatcher":
+        self.connection = self.app.connection_for_write()
+        self.connection.ensure_connection(max_retries=3)
+        self.producer = self.app.amqp.Producer(self.connection)
+        self.consumer = Consumer(self.connection, queues=[self.reply_queue], callbacks=[self._on_reply],
+                                 accept=["json"], no_ack=True)
+        self.consumer.consume()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.consumer.cancel()
+            self.reply_queue.bind(self.connection.default_channel).delete()
+        finally:
+            self.connection.release()
+
+    def live(self, hosts: list[str]) -> set[str]:
+        return self.liveness.live(hosts)
+
+    def _on_reply(self, body, message) -> None:
+        self._inbox.append(body)
+
+    def step(self, payloads: dict[str, dict]) -> Iterator[Reply]:
+        """Send each host its payload; yield each host's reply as it arrives."""
+        pending: dict[str, str] = {}
+        for host, payload in payloads.items():
+            task_id = f"{self.run_id}.{next(self.seq)}.{host}"
+            self.app.send_task(RUN_TASK, args=[payload["calls"], payload.get("overlay", [])],
+                               queue=queue_for(host), task_id=task_id, expires=self.timeout,
+                               reply_to=self.reply_queue.name, producer=self.producer)
+            pending[task_id] = host
+        sent = time.monotonic()
+        started: set[str] = set()
+        checked = sent
+        while pending:
+            self._drain(0.5)
+            while self._inbox:
+                reply = self._interpret(self._inbox.popleft(), pending, started)
+                if reply:
+                    yield reply
+            now = time.monotonic()
+            late = [t for t in pending if t not in started and now - sent > self.timeout]
+            for task_id in late:
+                yield Reply(pending.pop(task_id), unreachable=f"no answer within {self.timeout:g}s (worker down?)")
+            if pending and now - checked > LIVENESS_EVERY:
+                checked = now
+                yield from self._lapsed(pending)
+
+    def _drain(self, wait: float) -> None:
+        try:
+            self.connection.drain_events(timeout=wait)
+        except socket.timeout:
+            pass
+
+    def _interpret(self, body: dict, pending: dict[str, str], started: set[str]) -> Reply | None:
+        task_id = body.get("task_id")
+        if task_id not in pending:
+            return None  # a late answer for a step that already gave up on the host
+        status = body.get("status")
+        if status == "STARTED":
+            started.add(task_id)
+            return None
+        host = pending.pop(task_id)
+        if status == "SUCCESS":
+            return Reply(host, body["result"]["results"], body["result"].get("predicted", []))
+        if status == "REVOKED":
+            return Reply(host, unreachable="the task expired before the host's worker took it")
+        error = body.get("result") or {}
+        return Reply(host, unreachable=f"worker error: {error.get('exc_type', '')} {error.get('exc_message', '')}")
+
+    def _lapsed(self, pending: dict[str, str]) -> Iterator[Reply]:
+        alive = self.liveness.live(list(pending.values()))
+        for task_id, host in list(pending.items()):
+            if host not in alive:
+                del pending[task_id]
+                yield Reply(host, unreachable="the host's worker stopped answering (heartbeat lapsed)")

@@ -1,0 +1,50 @@
+"""Embedded local mode: an in-process broker and worker for ``localhost``.
+
+With no broker configured and only localhost targeted, `celeryroot-play`
+runs the same code path (messages, worker task, replies) over kombu's
+in-memory transport, with the worker in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from celery.worker import WorkController
+
+from .app import make_app, queue_for
+from .config import EMBEDDED_BROKER
+from .liveness import LocalLiveness
+from .registry import Registry
+
+LOCAL_HOSTS = {"localhost"}
+
+
+class _Worker(WorkController):
+    def start(self) -> None:
+        # Celery's current app is thread-local; without this the task's
+        # backend resolves to the default app's (disabled) one in this thread.
+        self.app.set_current()
+        super().start()
+
+    def on_consumer_ready(self, consumer) -> None:
+        self.ready.set()
+
+
+@contextmanager
+def embedded_worker(registry: Registry, host: str = "localhost"):
+    """Run a worker for ``host`` in this process; yields its liveness."""
+    app = make_app(EMBEDDED_BROKER, host=host, registry=registry)
+    worker = _Worker(app=app, hostname=f"celeryroot@{host}", pool_cls="solo", concurrency=1,
+                     queues=[queue_for(host).name], without_gossip=True, without_mingle=True,
+                     without_heartbeat=True, loglevel="ERROR")
+    worker.ready = threading.Event()
+    thread = threading.Thread(target=worker.start, name="celeryroot-embedded-worker", daemon=True)
+    thread.start()
+    if not worker.ready.wait(10):
+        raise RuntimeError("the embedded worker did not start within 10 s")
+    try:
+        yield LocalLiveness({host})
+    finally:
+        worker.stop(in_sighandler=False)
+        thread.join(5)

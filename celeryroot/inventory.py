@@ -1,0 +1,205 @@
+"""Inventory: Ansible's YAML format, and host patterns.
+
+A host is a name, an optional ``description`` and variables; there are no
+connection details, because each host's worker connects to the broker.
+Patterns follow Ansible: ``all``, group and host names, globs (``web*``),
+``~regex``, ``:``/``,`` union, ``:&`` intersection and ``:!`` exclusion.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .source import (InputError, Where, expect_mapping, key_where, load_yaml, plain, type_name,
+                     value_where, where)
+
+GROUP_KEYS = ("hosts", "children", "vars")
+IMPLICIT_LOCALHOST = "localhost"
+
+
+@dataclass
+class Group:
+    name: str
+    vars: dict = field(default_factory=dict)
+    hosts: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Host:
+    name: str
+    vars: dict = field(default_factory=dict)
+    description: str = ""
+
+
+class Inventory:
+    def __init__(self, source: str = "<none>"):
+        self.source = source
+        self.groups: dict[str, Group] = {"all": Group("all"), "ungrouped": Group("ungrouped", parents=["all"])}
+        self.groups["all"].children.append("ungrouped")
+        self.hosts: dict[str, Host] = {}
+
+    # -- loading ------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Inventory":
+        inv = cls(str(path))
+        node = load_yaml(path)
+        if node is None:
+            return inv
+        top = expect_mapping(node, where(node, Where(str(path))), "inventory")
+        for name, body in top.items():
+            inv._load_group(str(name), body, top, parent=None)
+        inv._finish()
+        return inv
+
+    def _load_group(self, name: str, body, container, parent: str | None) -> None:
+        at = value_where(container, name)
+        body = expect_mapping(body, at, f"group '{name}'")
+        group = self.groups.setdefault(name, Group(name))
+        if parent and parent not in group.parents:
+            group.parents.append(parent)
+            self.groups[parent].children.append(name)
+        elif parent is None and name != "all" and "all" not in group.parents:
+            group.parents.append("all")
+            self.groups["all"].children.append(name)
+        for key in body:
+            if key not in GROUP_KEYS:
+                raise InputError(key_where(body, key),
+                                 f"unknown key '{key}' in group '{name}' (expected one of: {', '.join(GROUP_KEYS)})")
+        group.vars.update(plain(expect_mapping(body.get("vars"), value_where(body, "vars"), f"vars of group '{name}'")))
+        hosts = expect_mapping(body.get("hosts"), value_where(body, "hosts"), f"hosts of group '{name}'")
+        for host_name, host_body in hosts.items():
+            self._load_host(str(host_name), host_body, hosts, group)
+        children = expect_mapping(body.get("children"), value_where(body, "children"),
+                                  f"children of group '{name}'")
+        for child, child_body in children.items():
+            self._load_group(str(child), child_body, children, parent=name)
+
+    def _load_host(self, name: str, body, container, group: Group) -> None:
+        at = value_where(container, name)
+        if body is not None and not isinstance(body, dict):
+            raise InputError(at, f"host '{name}' must map to its variables, got {type_name(body)}")
+        host = self.hosts.setdefault(name, Host(name))
+        values = plain(body or {})
+        description = values.pop("description", None)
+        if description is not None:
+            host.description = str(description)
+        host.vars.update(values)
+        if name not in group.hosts:
+            group.hosts.append(name)
+
+    def _finish(self) -> None:
+        grouped = {h for g in self.groups.values() if g.name not in ("all", "ungrouped") for h in g.hosts}
+        for name in self.hosts:
+            if name not in grouped and name not in self.groups["all"].hosts:
+                self.groups["all"].hosts.append(name)
+        for name in self.groups["all"].hosts:
+            if name not in grouped:
+                self.groups["ungrouped"].hosts.append(name)
+
+    # -- queries ------------------------------------------------------------
+
+    def group_hosts(self, name: str, seen: set | None = None) -> list[str]:
+        """Hosts of a group and all its descendants, in inventory order."""
+        seen = seen if seen is not None else set()
+        if name in seen:
+            return []
+        seen.add(name)
+        group = self.groups[name]
+        out = list(group.hosts)
+        for child in group.children:
+            out += [h for h in self.group_hosts(child, seen) if h not in out]
+        return out
+
+    def groups_of(self, host: str) -> list[str]:
+        """Every group a host belongs to, ancestors first (``all`` first)."""
+        direct = [g.name for g in self.groups.values() if host in g.hosts]
+        order: list[str] = []
+
+        def visit(name: str) -> None:
+            for parent in self.groups[name].parents:
+                visit(parent)
+            if name not in order:
+                order.append(name)
+
+        for name in direct:
+            visit(name)
+        if "all" in order:
+            order.remove("all")
+        return ["all"] + order
+
+    def host_vars(self, host: str) -> dict:
+        """Inventory variables of a host: all < parent groups < child groups < host."""
+        out: dict = {}
+        for group in self.groups_of(host):
+            out.update(self.groups[group].vars)
+        if host in self.hosts:
+            out.update(self.hosts[host].vars)
+        return out
+
+    def all_hosts(self) -> list[str]:
+        return self.group_hosts("all")
+
+    # -- patterns -----------------------------------------------------------
+
+    def match(self, pattern: str | list, at: Where | None = None) -> list[str]:
+        """Hosts matching an Ansible host pattern, in inventory order."""
+        terms = pattern if isinstance(pattern, list) else _split_pattern(str(pattern))
+        union: list[str] = []
+        intersect: list[list[str]] = []
+        exclude: set[str] = set()
+        for term in terms:
+            if term.startswith("&"):
+                intersect.append(self._term(term[1:], pattern, at))
+            elif term.startswith("!"):
+                exclude.update(self._term(term[1:], pattern, at))
+            else:
+                union += [h for h in self._term(term, pattern, at) if h not in union]
+        for hosts in intersect:
+            union = [h for h in union if h in hosts]
+        return [h for h in union if h not in exclude]
+
+    def _term(self, term: str, pattern, at: Where | None) -> list[str]:
+        term = term.strip()
+        if term in ("all", "*"):
+            return self.all_hosts()
+        if term in self.groups:
+            return self.group_hosts(term)
+        if term in self.hosts:
+            return [term]
+        if term.startswith("~"):
+            regex = re.compile(term[1:])
+            found = [h for h in self.all_hosts() if regex.search(h)]
+            found += [g for name in self.groups if regex.search(name) for g in self.group_hosts(name)]
+        elif any(ch in term for ch in "*?["):
+            found = [h for h in self.all_hosts() if fnmatch.fnmatchcase(h, term)]
+            for name in self.groups:
+                if fnmatch.fnmatchcase(name, term):
+                    found += self.group_hosts(name)
+        elif term == IMPLICIT_LOCALHOST:
+            self.hosts[term] = Host(term, description="implicit localhost")
+            return [term]
+        else:
+            found = []
+        if not found:
+            raise InputError(at, f"host pattern '{term}' (in '{_show(pattern)}') matches no host or group "
+                                 f"of inventory {self.source}")
+        return list(dict.fromkeys(found))
+
+
+def _split_pattern(pattern: str) -> list[str]:
+    if "," in pattern:
+        parts = pattern.split(",")
+    else:
+        # ':' separates terms, but a term may itself be an IPv6-free host name.
+        parts = re.split(r":(?=[&!]?[^:])", pattern)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _show(pattern) -> str:
+    return ":".join(pattern) if isinstance(pattern, list) else str(pattern)

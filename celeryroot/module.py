@@ -1,0 +1,277 @@
+"""What a module is: a typed argument spec, observe → plan → apply, and a diff.
+
+A module is one class in one file. Its ``Args`` is a frozen, keyword-only
+dataclass whose fields are declared with `arg` (Ansible's names, defaults,
+choices and aliases). The controller validates every task against it before
+any host is contacted; the worker validates again before it runs.
+
+``plan()`` observes the host and returns the changes needed (empty: nothing
+to do, with a one-line reason). ``apply()`` performs them. ``--check`` stops
+after planning, so "would change" is "the plan is not empty", and ``--diff``
+is a view of the changes' before/after.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+REQUIRED = dataclasses.MISSING
+BOOL_WORDS = {"yes": True, "true": True, "on": True, "1": True, "y": True,
+              "no": False, "false": False, "off": False, "0": False, "n": False}
+
+
+class ModuleFailure(Exception):
+    """A module could not do its job; becomes a ``failed`` result with ``data``."""
+
+    def __init__(self, msg: str, **data):
+        super().__init__(msg)
+        self.msg = msg
+        self.data = data
+
+
+class ArgError(ValueError):
+    """A task's arguments do not fit the module's spec."""
+
+    def __init__(self, name: str | None, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+def arg(default: Any = REQUIRED, *, choices: tuple = (), aliases: tuple = (),
+        doc: str = "", convert=None):
+    """Declare one module argument (a dataclass field with its metadata)."""
+    meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing the module will do, with what it looks like before and after."""
+
+    what: str
+    before: str | None = None
+    after: str | None = None
+    path: str | None = None
+
+    def diff(self) -> dict | None:
+        if self.before is None and self.after is None:
+            return None
+        label = self.path or self.what
+        return {"before": self.before or "", "after": self.after or "",
+                "before_header": label, "after_header": label}
+
+
+@dataclass
+class Plan:
+    """The changes a module would make; ``reason`` says why there are none."""
+
+    changes: list[Change] = field(default_factory=list)
+    reason: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """How a module is being run: check mode, diff, and the run's predictions.
+
+    ``overlay`` holds paths and names that earlier tasks of this run would
+    have created in check mode, so a later task predicts ``changed`` instead
+    of failing on something that does not exist yet.
+    """
+
+    check: bool = False
+    diff: bool = False
+    overlay: frozenset = frozenset()
+    #: The host's variables, given only to modules that run on the controller.
+    vars: dict = field(default_factory=dict, compare=False)
+
+    def would_exist(self, thing: str) -> bool:
+        return self.check and thing in self.overlay
+
+
+class Module:
+    """Base class. The subclass docstring is the module's documentation."""
+
+    name: ClassVar[str]
+    Args: ClassVar[type]
+    #: Argument that takes a free-form string (``command: ls -l``).
+    free_form: ClassVar[str | None] = None
+    #: Modules whose effect cannot be predicted (command, shell) are skipped
+    #: in check mode whenever their plan is not empty.
+    predictable: ClassVar[bool] = True
+    #: Modules that only read the host's variables (debug, set_fact) run where
+    #: the variables are instead of being sent to the worker.
+    on_controller: ClassVar[bool] = False
+
+    def __init__(self, args, ctx: Context):
+        self.args = args
+        self.ctx = ctx
+
+    def plan(self) -> Plan:
+        raise NotImplementedError
+
+    def apply(self, plan: Plan) -> dict:
+        """Perform ``plan``; return extra result data (rc, stdout, …)."""
+        raise NotImplementedError
+
+    def predicts(self, plan: Plan) -> set[str]:
+        """Paths or names the plan would create, for the check-mode overlay."""
+        return set()
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = inspect.getdoc(cls) or ""
+        return doc.splitlines()[0] if doc else ""
+
+
+# -- argument specs ---------------------------------------------------------
+
+def spec_fields(args_cls: type) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(args_cls))
+
+
+def names_and_aliases(args_cls: type) -> dict[str, str]:
+    """Map every accepted spelling of an argument to its field name."""
+    table = {}
+    for f in spec_fields(args_cls):
+        table[f.name] = f.name
+        for alias in f.metadata.get("aliases", ()):
+            table[alias] = f.name
+    return table
+
+
+def canonical(args_cls: type, raw: dict) -> tuple[dict, list[ArgError]]:
+    """Rename aliases and find unknown and missing arguments, without types."""
+    table = names_and_aliases(args_cls)
+    out, errors = {}, []
+    for key, value in raw.items():
+        if key not in table:
+            known = ", ".join(sorted(f.name for f in spec_fields(args_cls)))
+            errors.append(ArgError(key, f"unsupported argument '{key}' (known: {known})"))
+            continue
+        name = table[key]
+        if name in out:
+            errors.append(ArgError(key, f"argument '{name}' given twice (as '{key}')"))
+        out[name] = value
+    for f in spec_fields(args_cls):
+        if _required(f) and f.name not in out:
+            errors.append(ArgError(f.name, f"missing required argument '{f.name}'"))
+    return out, errors
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is REQUIRED and f.default_factory is REQUIRED
+
+
+def build_args(args_cls: type, raw: dict, deferred=lambda v: False):
+    """Validate ``raw`` against the spec; return an ``Args`` instance.
+
+    Values for which ``deferred(value)`` is true (still-unrendered templates)
+    pass through unconverted; this is how the controller checks a playbook
+    before it knows every variable.
+    """
+    values, errors = canonical(args_cls, raw)
+    if errors:
+        raise errors[0]
+    hints = typing.get_type_hints(args_cls)
+    for f in spec_fields(args_cls):
+        if f.name not in values:
+            continue
+        value = values[f.name]
+        if deferred(value):
+            continue
+        values[f.name] = convert_value(f, hints[f.name], value)
+    if any(deferred(v) for v in values.values()):
+        return None
+    return args_cls(**values)
+
+
+def convert_value(f: dataclasses.Field, hint: Any, value: Any) -> Any:
+    convert = f.metadata.get("convert")
+    try:
+        value = convert(value) if convert and value is not None else _coerce(hint, value)
+    except (TypeError, ValueError) as exc:
+        raise ArgError(f.name, f"argument '{f.name}': {exc}") from None
+    choices = f.metadata.get("choices") or ()
+    if choices and value is not None and value not in choices:
+        shown = ", ".join(str(c) for c in choices)
+        raise ArgError(f.name, f"argument '{f.name}' must be one of: {shown}; got '{value}'")
+    return value
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    """Convert a YAML value to the annotated type the way Ansible does."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        last: Exception | None = None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(option, value)
+            except (TypeError, ValueError) as exc:
+                last = exc
+        raise last or TypeError("no matching type")
+    if hint is Any:
+        return value
+    if value is None:
+        raise TypeError("a value is required, got nothing (null)")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in BOOL_WORDS:
+            return BOOL_WORDS[word]
+        raise ValueError(f"expected a boolean (yes/no/true/false), got '{value}'")
+    if hint is int:
+        if isinstance(value, bool):
+            raise TypeError("expected an integer, got a boolean")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise ValueError(f"expected an integer, got '{value}'")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        try:
+            return float(str(value))
+        except ValueError:
+            raise ValueError(f"expected a number, got '{value}'") from None
+    if hint is str:
+        if isinstance(value, (dict, list)):
+            raise TypeError(f"expected a string, got a {'mapping' if isinstance(value, dict) else 'list'}")
+        if isinstance(value, bool):
+            return "True" if value else "False"
+        return str(value)
+    if origin is list:
+        (item,) = typing.get_args(hint) or (Any,)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got '{value}'")
+        return tuple(_coerce(item, v) for v in value)
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a mapping, got '{value}'")
+        return dict(value)
+    raise TypeError(f"unsupported argument type {hint}")
+
+
+def to_wire(args) -> dict:
+    """An Args instance as a JSON-safe dict (tuples become lists)."""
+    out = {}
+    for f in spec_fields(type(args)):
+        value = getattr(args, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out

@@ -1,0 +1,61 @@
+"""The whole run checked before any host is contacted.
+
+Every selected task is rendered for every targeted host with the variables
+known up front; values only known at run time (``register``ed results) are
+stood in for by `Deferred`. An undefined variable, a bad host pattern or an
+argument of the wrong type after rendering is an `InputError` naming the
+task's file:line:col, and the run stops with nothing sent.
+"""
+
+from __future__ import annotations
+
+from jinja2 import UndefinedError
+
+from .inventory import Inventory
+from .module import ArgError, build_args
+from .playbook import Playbook, Task
+from .registry import Registry
+from .source import InputError
+from .strategy import Selection
+from .templating import Deferred, TemplateFailure, condition, contains_deferred, render
+from .variables import OMIT, HostVars
+
+
+def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, selection: Selection,
+              extra_vars: dict, check: bool) -> dict[int, list[str]]:
+    """Return the hosts of each play (by index); raise `InputError` on bad input."""
+    later = {t.register for p in playbook.plays for t in p.tasks + p.handlers if t.register}
+    targets = {}
+    for index, play in enumerate(playbook.plays):
+        hosts = selection.hosts(inventory, play)
+        targets[index] = hosts
+        deferred = {h: {name: Deferred() for name in later} for h in hosts}
+        hostvars = HostVars(inventory, hosts, play.vars, extra_vars, deferred, check)
+        tasks = selection.tasks(play) + play.handlers
+        for host in hosts:
+            variables = hostvars.for_host(host)
+            for task in tasks:
+                _check_task(task, variables, registry)
+    return targets
+
+
+def _check_task(task: Task, variables: dict, registry: Registry) -> None:
+    scope = {**variables, **task.vars}
+    try:
+        condition(task.when, scope)
+        items = render(task.loop, scope) if task.loop is not None else None
+        if items is not None and not isinstance(items, (list, Deferred)) and not contains_deferred(items):
+            raise TemplateFailure(f"loop must be a list, got {type(items).__name__}")
+        item = items[0] if isinstance(items, list) and items else Deferred()
+        if task.loop is not None:
+            scope[task.loop_var] = item
+        args = {k: v for k, v in render(task.args, scope).items() if v != OMIT}
+        build_args(registry.get(task.module).Args, args, deferred=contains_deferred)
+    except (TemplateFailure, UndefinedError) as exc:
+        message = exc.message if isinstance(exc, UndefinedError) else str(exc)
+        raise InputError(task.where, f"task '{task.title}' for host '{variables['inventory_hostname']}': "
+                                     f"{message}") from None
+    except ArgError as exc:
+        raise InputError(task.arg_where.get(exc.name or "", task.where),
+                         f"task '{task.title}' for host '{variables['inventory_hostname']}': "
+                         f"{task.module}: {exc}") from None

@@ -1,0 +1,23 @@
+"""The operator's view of a run: live (Rich), plain lines, or one JSON document.
+
+Every report gets the same events from the strategy, in order:
+``notice``, ``play_start``, ``task_start``, ``host_result`` (once per host
+and task), ``play_end``, then ``recap``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def make_report(kind: str | None, verbosity: int, diff: bool, stream=None):
+    """``kind``: "json", or None to choose live on a terminal, plain elsewhere."""
+    stream = stream or sys.stdout
+    if kind == "json":
+        from .json import JsonReport
+        return JsonReport(stream)
+    if kind == "live" or (kind is None and stream.isatty()):
+        from .live import LiveReport
+        return LiveReport(stream, verbosity, diff)
+    from .plain import PlainReport
+    return PlainReport(stream, verbosity, diff)

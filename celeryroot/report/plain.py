@@ -1,0 +1,50 @@
+"""Plain lines, one per task per host: for logs, pipes and CI."""
+
+from __future__ import annotations
+
+from .text import banner, details, headline, item_diffs, recap_line, unified
+
+
+class PlainReport:
+    def __init__(self, stream, verbosity: int = 0, diff: bool = False):
+        self.out = stream
+        self.verbosity = verbosity
+        self.diff = diff
+
+    def _print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def notice(self, text: str) -> None:
+        self._print(text)
+
+    def play_start(self, play, hosts: list[str]) -> None:
+        self._print()
+        self._print(banner("PLAY", play.name))
+
+    def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
+        self._print()
+        self._print(banner(kind, title))
+
+    def host_result(self, host: str, title: str, res: dict) -> None:
+        for item in res.get("results") or []:
+            if self.verbosity or item.get("failed") or item.get("changed"):
+                self._print(headline(host, item, self.verbosity, label=item.get("_label", item.get("item"))))
+        self._print(headline(host, res, self.verbosity))
+        for line in details(res, self.verbosity):
+            self._print(line)
+        if self.diff:
+            text = unified(item_diffs(res))
+            if text:
+                self._print(text.rstrip("\n"))
+
+    def play_end(self) -> None:
+        pass
+
+    def recap(self, stats) -> None:
+        self._print()
+        self._print(banner("PLAY RECAP", None))
+        for host, counters in stats.summary().items():
+            self._print(recap_line(host, counters))
+
+    def close(self) -> None:
+        pass

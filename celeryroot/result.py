@@ -1,0 +1,51 @@
+"""The one result shape: what a module returns and what `register` stores.
+
+Key names are Ansible's (``changed``, ``failed``, ``skipped``, ``msg``,
+``rc``, ``stdout``, ``stdout_lines``, ``stderr``, ``diff``), because
+playbooks already read them through ``register``.
+"""
+
+from __future__ import annotations
+
+OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped", "unreachable"
+
+CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+
+
+def result(status: str, msg: str = "", **data) -> dict:
+    """Build a result dict; every result anywhere is made here."""
+    out = {
+        "status": status,
+        "changed": status == CHANGED,
+        "failed": status in (FAILED, UNREACHABLE),
+        "skipped": status == SKIPPED,
+        "msg": msg,
+    }
+    if status == UNREACHABLE:
+        out["unreachable"] = True
+    for key in ("stdout", "stderr"):
+        if key in data and data[key] is not None:
+            data.setdefault(key + "_lines", data[key].splitlines())
+    out.update(data)
+    return out
+
+
+def censored(res: dict) -> dict:
+    """What remains of a ``no_log`` result: its outcome, nothing it carried."""
+    return result(res["status"], CENSORED, censored=True)
+
+
+def combine_items(items: list[dict]) -> dict:
+    """One task result out of a loop's per-item results, as Ansible shapes it."""
+    if not items:
+        return result(SKIPPED, "No items in the list", results=[], skipped_reason="No items in the list")
+    if any(r["failed"] for r in items):
+        status = FAILED
+        msg = "One or more items failed"
+    elif all(r["skipped"] for r in items):
+        status, msg = SKIPPED, "All items skipped"
+    elif any(r["changed"] for r in items):
+        status, msg = CHANGED, "All items completed"
+    else:
+        status, msg = OK, "All items completed"
+    return result(status, msg, results=items)

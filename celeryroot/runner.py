@@ -1,0 +1,60 @@
+"""Where a module runs: one call in, one result dict out.
+
+The worker's Celery task and the controller (for modules that only read
+variables) both come here. A call is a JSON-safe dict::
+
+    {"module": "file", "args": {...}, "check": false, "diff": true,
+     "no_log": false}
+
+Results are values: a module's failure, or its bug, becomes a ``failed``
+result; nothing here raises to the caller.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from .module import ArgError, Context, ModuleFailure, build_args
+from .registry import Registry
+from .result import CHANGED, FAILED, OK, SKIPPED, censored, result
+
+
+def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
+             variables: dict | None = None) -> tuple[dict, set[str]]:
+    """Run one module call; return its result and what it predicts to create."""
+    res, predicted = _run(registry, call, overlay, variables or {})
+    if call.get("no_log"):
+        res = censored(res)
+    return res, predicted
+
+
+def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict) -> tuple[dict, set[str]]:
+    cls = registry.get(call["module"])
+    if cls is None:
+        return result(FAILED, f"module '{call['module']}' is not installed on this host"), set()
+    try:
+        args = build_args(cls.Args, call.get("args") or {})
+    except ArgError as exc:
+        return result(FAILED, f"{call['module']}: {exc}"), set()
+    ctx = Context(check=bool(call.get("check")), diff=bool(call.get("diff")), overlay=overlay,
+                  vars=variables if cls.on_controller else {})
+    module = cls(args, ctx)
+    try:
+        plan = module.plan()
+        if not plan.changes:
+            return result(OK, plan.reason, **plan.data), set()
+        diffs = [d for d in (c.diff() for c in plan.changes) if d] if ctx.diff else []
+        what = "; ".join(c.what for c in plan.changes)
+        if ctx.check:
+            if not cls.predictable:
+                return result(SKIPPED, f"skipped in check mode: would {what}"), set()
+            return result(CHANGED, f"would {what}", diff=diffs, **plan.data), module.predicts(plan)
+        data = {**plan.data, **(module.apply(plan) or {})}
+        return result(CHANGED, what, diff=diffs, **data), set()
+    except ModuleFailure as exc:
+        return result(FAILED, exc.msg, **exc.data), set()
+    except OSError as exc:
+        return result(FAILED, f"{call['module']}: {exc}"), set()
+    except Exception as exc:  # a module's bug must not take the worker down
+        return result(FAILED, f"{call['module']} crashed: {exc!r}",
+                      exception=traceback.format_exc(limit=8)), set()

@@ -1,0 +1,164 @@
+"""YAML input with positions: every error the user sees names file:line:col.
+
+Playbooks and inventories are read as YAML 1.1, the dialect PyYAML and so
+Ansible speak: ``mode: 0644`` is octal and ``yes`` is a boolean there, and an
+Ansible user's files must keep their meaning here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in an input file; lines and columns count from 1."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class InputError(Exception):
+    """Bad user input, reported before any host is contacted (exit status 1)."""
+
+    def __init__(self, where: Where | None, message: str):
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Load one YAML file, keeping positions for `key_where` and `item_where`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(Where(str(path)), f"cannot read file: {exc.strerror}") from None
+    yaml = YAML(typ="rt")
+    yaml.version = (1, 1)
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Where(str(path), mark.line + 1, mark.column + 1) if mark else Where(str(path))
+        problem = " ".join(filter(None, [exc.context, exc.problem]))
+        raise InputError(where, f"YAML syntax error: {problem}") from None
+    _tag_file(data, str(path))
+    return data
+
+
+def _tag_file(node: Any, file: str) -> None:
+    # ruamel keeps line/col per node but not the file; errors need all three.
+    if isinstance(node, CommentedMap):
+        node.source_file = file
+        for value in node.values():
+            _tag_file(value, file)
+    elif isinstance(node, CommentedSeq):
+        node.source_file = file
+        for value in node:
+            _tag_file(value, file)
+
+
+def where(node: Any, fallback: Where | None = None) -> Where:
+    """The position of a mapping or sequence node itself."""
+    file = getattr(node, "source_file", None)
+    lc = getattr(node, "lc", None)
+    if file is None or lc is None or lc.line is None:
+        return fallback or Where("<input>")
+    return Where(file, lc.line + 1, lc.col + 1)
+
+
+def key_where(node: Any, key: Any) -> Where:
+    """The position of ``key`` inside mapping ``node``."""
+    file = getattr(node, "source_file", None)
+    try:
+        line, col = node.lc.key(key)
+    except (AttributeError, KeyError, TypeError):
+        return where(node)
+    return Where(file or "<input>", line + 1, col + 1)
+
+
+def value_where(node: Any, key: Any) -> Where:
+    """The position of the value under ``key`` inside mapping ``node``."""
+    file = getattr(node, "source_file", None)
+    try:
+        line, col = node.lc.value(key)
+    except (AttributeError, KeyError, TypeError):
+        return key_where(node, key)
+    return Where(file or "<input>", line + 1, col + 1)
+
+
+def item_where(node: Any, index: int) -> Where:
+    """The position of item ``index`` inside sequence ``node``."""
+    file = getattr(node, "source_file", None)
+    try:
+        line, col = node.lc.item(index)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return where(node)
+    return Where(file or "<input>", line + 1, col + 1)
+
+
+def plain(node: Any) -> Any:
+    """Turn ruamel's round-trip containers into plain dicts/lists/scalars."""
+    if isinstance(node, dict):
+        return {str(k): plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def expect_mapping(node: Any, at: Where, what: str) -> dict:
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise InputError(at, f"{what} must be a mapping, got {type_name(node)}")
+    return node
+
+
+def expect_list(node: Any, at: Where, what: str) -> list:
+    if node is None:
+        return []
+    if not isinstance(node, list):
+        raise InputError(at, f"{what} must be a list, got {type_name(node)}")
+    return node
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__

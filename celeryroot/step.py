@@ -1,0 +1,129 @@
+"""The per-task step, as plain functions of a task and one host's variables.
+
+``prepare`` decides (when), expands (loop) and renders a task into module
+calls; ``finish`` turns the calls' results into the task's result (loop
+aggregation, changed_when/failed_when, ignore_errors) and registers it.
+The controller runs them around a dispatch; a whole-play bundle runs them
+on the worker. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jinja2 import UndefinedError
+
+from .module import ArgError, build_args, to_wire
+from .playbook import Task
+from .registry import Registry
+from .result import FAILED, SKIPPED, censored, combine_items, result
+from .templating import TemplateFailure, condition, render
+from .variables import OMIT
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Run-wide switches a task may override (``check_mode:``/``diff:``)."""
+
+    check: bool = False
+    diff: bool = False
+
+    def for_task(self, task: Task) -> "Mode":
+        return Mode(check=self.check if task.check_mode is None else task.check_mode,
+                    diff=self.diff if task.diff is None else task.diff)
+
+
+@dataclass
+class Prepared:
+    """A task made ready for one host: calls to run, or a result already."""
+
+    calls: list[dict] = field(default_factory=list)
+    items: list | None = None
+    done: dict | None = None
+    #: Per-item results decided before running (skipped items of a loop).
+    decided: dict[int, dict] = field(default_factory=dict)
+
+
+def prepare(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prepared:
+    mode = mode.for_task(task)
+    variables = {**variables, **task.vars, "ansible_check_mode": mode.check}
+    try:
+        if task.loop is None:
+            if not condition(task.when, variables):
+                return Prepared(done=_skipped(task))
+            return Prepared(calls=[_call(task, variables, mode, registry)])
+        items = render(task.loop, variables)
+        if isinstance(items, dict):
+            return Prepared(done=_failed(task, "loop must be a list; use dict2items for a mapping"))
+        if not isinstance(items, list):
+            return Prepared(done=_failed(task, f"loop must be a list, got {items!r}"))
+        prepared = Prepared(items=items)
+        for index, item in enumerate(items):
+            scope = {**variables, task.loop_var: item}
+            if not condition(task.when, scope):
+                prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item}
+                continue
+            call = _call(task, scope, mode, registry)
+            call["index"] = index
+            prepared.calls.append(call)
+        return prepared
+    except (TemplateFailure, UndefinedError, ArgError) as exc:
+        return Prepared(done=_failed(task, str(exc)))
+
+
+def _call(task: Task, variables: dict, mode: Mode, registry: Registry) -> dict:
+    args = {k: v for k, v in render(task.args, variables).items() if v != OMIT}
+    cls = registry.get(task.module)
+    args = to_wire(build_args(cls.Args, args))
+    return {"module": task.module, "args": args, "check": mode.check, "diff": mode.diff,
+            "no_log": task.no_log}
+
+
+def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:
+    """The task's result for one host, registered into ``variables``."""
+    if prepared.done is not None:
+        res = prepared.done
+    elif prepared.items is None:
+        res = _judge(task, results[0], variables)
+    else:
+        by_index = dict(prepared.decided)
+        for call, item_result in zip(prepared.calls, results):
+            item = prepared.items[call["index"]]
+            judged = _judge(task, item_result, {**variables, task.loop_var: item})
+            by_index[call["index"]] = {**judged, task.loop_var: item, "item": item}
+        res = combine_items([by_index[i] for i in sorted(by_index)])
+    if res["failed"] and task.ignore_errors:
+        res = {**res, "ignored": True}
+    if task.no_log and not res.get("censored"):
+        res = censored(res)
+    if task.register:
+        variables[task.register] = res
+    return res
+
+
+def _judge(task: Task, res: dict, variables: dict) -> dict:
+    """Apply ``changed_when`` and ``failed_when`` to one module result."""
+    if task.changed_when is None and task.failed_when is None:
+        return res
+    scope = {**variables, **({task.register: res} if task.register else {}), "result": res}
+    status = res["status"]
+    try:
+        if task.changed_when is not None and status not in (FAILED, SKIPPED):
+            status = "changed" if condition(task.changed_when, scope) else "ok"
+        if task.failed_when is not None and status != SKIPPED:
+            if condition(task.failed_when, scope):
+                status = FAILED
+            elif status == FAILED:
+                status = "changed" if res.get("changed") else "ok"
+    except (TemplateFailure, UndefinedError) as exc:
+        return result(FAILED, f"{task.where}: {exc}")
+    return {**res, **result(status, res.get("msg", ""))}
+
+
+def _skipped(task: Task) -> dict:
+    return result(SKIPPED, "Conditional result was False", skip_reason="Conditional result was False",
+                  false_condition=task.when[-1] if task.when else None)
+
+
+def _failed(task: Task, message: str) -> dict:
+    return result(FAILED, f"{task.where}: task '{task.title}': {message}")
