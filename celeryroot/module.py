@@ -114,6 +114,19 @@ class Module:
         self.args = args
         self.ctx = ctx
 
+    @classmethod
+    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
+        """Turn a task's rendered arguments into what is sent to the worker.
+
+        Runs on the controller before dispatch (template renders its source
+        here; copy reads a local ``src``). ``search`` lists the directories
+        where relative ``src`` paths are looked up, most specific first (a
+        role's directory, then the playbook's); a module looks in the
+        ``templates/`` or ``files/`` subfolder of each, then the folder itself.
+        Raise `ArgError` for a bad argument.
+        """
+        return args
+
     def plan(self) -> Plan:
         raise NotImplementedError
 

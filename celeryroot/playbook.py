@@ -51,6 +51,8 @@ class Task:
     failed_when: Any = None
     check_mode: bool | None = None
     diff: bool | None = None
+    #: Directories where relative ``src`` files are looked up (role, playbook).
+    search: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -90,6 +92,10 @@ def load_playbook(path: str | Path, registry: Registry) -> Playbook:
     plays = []
     for index, play_node in enumerate(plays_node):
         plays.append(_parse_play(play_node, item_where(plays_node, index), registry))
+    search = (str(path.parent.resolve()),)
+    for play in plays:
+        for task in play.tasks + play.handlers:
+            task.search = search
     return Playbook(path, plays)
 
 

@@ -50,7 +50,10 @@ def _check_task(task: Task, variables: dict, registry: Registry) -> None:
         if task.loop is not None:
             scope[task.loop_var] = item
         args = {k: v for k, v in render(task.args, scope).items() if v != OMIT}
-        build_args(registry.get(task.module).Args, args, deferred=contains_deferred)
+        cls = registry.get(task.module)
+        if not contains_deferred(args):
+            args = cls.on_controller_prepare(args, scope, task.search)
+        build_args(cls.Args, args, deferred=contains_deferred)
     except (TemplateFailure, UndefinedError) as exc:
         message = exc.message if isinstance(exc, UndefinedError) else str(exc)
         raise InputError(task.where, f"task '{task.title}' for host '{variables['inventory_hostname']}': "

@@ -74,6 +74,7 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
 def _call(task: Task, variables: dict, mode: Mode, registry: Registry) -> dict:
     args = {k: v for k, v in render(task.args, variables).items() if v != OMIT}
     cls = registry.get(task.module)
+    args = cls.on_controller_prepare(args, variables, task.search)
     args = to_wire(build_args(cls.Args, args))
     return {"module": task.module, "args": args, "check": mode.check, "diff": mode.diff,
             "no_log": task.no_log}

@@ -131,3 +131,7 @@ def parse_extra_vars(values: list[str]) -> dict:
                 key, _, val = pair.partition("=")
                 out[key] = val
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
