@@ -7,6 +7,7 @@ mistyped module arguments. Each error names file:line:col.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 import typing
@@ -163,14 +164,9 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str]) -> Task:
 
 
 def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str:
-    close = [n for n in registry.names() + sorted(allowed) if _similar(key, n)]
+    close = difflib.get_close_matches(key, registry.names() + sorted(allowed), n=1, cutoff=0.7)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown module or task keyword '{key}'{hint}"
-
-
-def _similar(a: str, b: str) -> bool:
-    import difflib
-    return difflib.SequenceMatcher(None, a, b).ratio() > 0.75
 
 
 def _module_args(raw, node, key, cls) -> tuple[dict, dict]:

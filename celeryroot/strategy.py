@@ -59,7 +59,9 @@ class LinearStrategy:
         self.registered: dict[str, dict] = defaultdict(dict)
         #: Check mode: what earlier tasks would have created, per host.
         self.overlay: dict[str, set[str]] = defaultdict(set)
-        self.down: set[str] = set()
+        #: Hosts that failed or became unreachable: no later play targets
+        #: them, as in Ansible.
+        self.out: set[str] = set()
 
     def run(self) -> Stats:
         for play in self.playbook.plays:
@@ -76,7 +78,7 @@ class LinearStrategy:
         hostvars = HostVars(self.inventory, hosts, play.vars, self.extra_vars, self.registered, mode.check)
         variables = {h: hostvars.for_host(h) for h in hosts}
         tasks = self.selection.tasks(play)
-        active = [h for h in hosts if h not in self.down]
+        active = [h for h in hosts if h not in self.out]
         missing = set(active) - self.dispatcher.live(active) if self._needs_workers(play) else set()
         notified: dict[str, list[str]] = defaultdict(list)
         for task in tasks:
@@ -112,7 +114,6 @@ class LinearStrategy:
                 payloads[host] = {"calls": ready.calls, "overlay": sorted(self.overlay[host])}
         for reply in self.dispatcher.step(payloads):
             if reply.unreachable:
-                self.down.add(reply.host)
                 self._done(task, reply.host, result(UNREACHABLE, reply.unreachable), active, notified)
                 continue
             self.overlay[reply.host].update(reply.predicted or ())
@@ -125,6 +126,7 @@ class LinearStrategy:
         if task.register:
             self.registered[host][task.register] = res
         if res["failed"] and not res.get("ignored"):
+            self.out.add(host)
             if host in active:
                 active.remove(host)
         elif res["changed"] and task.notify:
