@@ -1,0 +1,90 @@
+"""Dead, missing and frozen workers: UNREACHABLE in bounded time, nothing runs later."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import wait_for, write
+
+INVENTORY = """
+all:
+  hosts:
+{hosts}
+"""
+
+
+def inventory(tmp_path, *hosts):
+    lines = "\n".join(f"    {h}: {{root: {tmp_path}/hosts/{h}}}" for h in hosts)
+    return write(tmp_path / "inventory.yaml", INVENTORY.format(hosts=lines))
+
+
+def test_host_without_worker_is_unreachable_at_once_and_others_carry_on(workers, play, tmp_path):
+    workers.start("alive1")
+    inv = inventory(tmp_path, "alive1", "nobody1")
+    book = write(tmp_path / "p.yaml", "- hosts: all\n  tasks:\n    - name: dir\n      file: path={{ root }} state=directory\n")
+    out = play(book, inventory=inv)
+    assert out.rc == 4, out
+    assert out.stats["nobody1"]["unreachable"] == 1
+    assert out.stats["alive1"]["changed"] == 1
+    assert "no live worker" in out.results("dir")["nobody1"]["msg"]
+    assert out.seconds < 10, "a host without a heartbeat must not be waited for"
+
+
+@pytest.mark.parametrize("how", ["killed", "frozen"])
+def test_worker_lost_mid_play_becomes_unreachable_within_bound(workers, redis_server, tmp_path, how):
+    workers.start("steady", "victim")
+    inv = inventory(tmp_path, "steady", "victim")
+    book = write(tmp_path / "p.yaml", """
+- hosts: all
+  tasks:
+    - name: dir
+      file: path={{ root }} state=directory
+    - name: slow
+      command: sleep 3
+    - name: after
+      file: path={{ root }}/after state=directory
+""")
+    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inv), "--json", "--timeout", "20",
+            "--broker", redis_server.url]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for(lambda: (tmp_path / "hosts/victim").exists(), 20, "the first task on victim")
+    time.sleep(0.5)  # into the slow task
+    workers.signal("victim", signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+    stdout, stderr = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - started
+    doc = json.loads(stdout)
+    assert proc.returncode == 4, stderr
+    assert doc["stats"]["victim"]["unreachable"] == 1
+    assert doc["stats"]["steady"]["failed"] == 0 and doc["stats"]["steady"]["ok"] == 3
+    assert (tmp_path / "hosts/steady/after").is_dir()
+    assert not (tmp_path / "hosts/victim/after").exists()
+    # the heartbeat lapses within its TTL (6 s); far below the 20 s timeout
+    assert elapsed < 15, elapsed
+
+
+def test_messages_for_a_dead_worker_expire_and_never_run_after_restart(workers, redis_server, tmp_path, play):
+    workers.start("phoenix")
+    inv = inventory(tmp_path, "phoenix")
+    # Dies just before the play: its heartbeat is still fresh, so the task is sent.
+    workers.procs["phoenix"].kill()
+    workers.procs["phoenix"].wait()
+    book = write(tmp_path / "p.yaml", "- hosts: all\n  tasks:\n    - name: dir\n"
+                                      "      file: path={{ root }} state=directory\n")
+    out = play(book, "--timeout", "2", inventory=inv)
+    assert out.rc == 4, out
+    assert out.stats["phoenix"]["unreachable"] == 1
+    assert redis_server.client.llen("celeryroot.host.phoenix") == 1, "the message should be waiting in the queue"
+    workers.start("phoenix")
+    wait_for(lambda: redis_server.client.llen("celeryroot.host.phoenix") == 0, 15, "the queue to be drained")
+    wait_for(lambda: "Discarding revoked task" in workers.log("phoenix"), 10, "the expired task to be discarded")
+    time.sleep(1)
+    assert not (tmp_path / "hosts/phoenix").exists(), "an expired message ran after the worker came back"
+    again = play(book, inventory=inv)
+    assert again.rc == 0 and again.total("changed") == 1, again
