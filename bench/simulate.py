@@ -1,0 +1,264 @@
+"""A load simulator: thousands of celeryroot hosts from a few processes.
+
+Not part of the product. Each simulated host has its own queue
+(``celeryroot.host.NAME`` behind its own exchange, as ``app.queue_for``
+declares it), its own directory (the inventory's ``root``), its own
+heartbeat key, and runs the real module code (``runner.run_call`` with a
+``Registry``). Replies are what a real worker sends through Celery's rpc
+backend: a ``STARTED`` then a ``SUCCESS`` message to the request's
+``reply_to`` queue with ``correlation_id`` = task id, published by kombu.
+
+What differs from real workers, on purpose: one process serves a slice of
+hosts instead of one process each, and it pops messages with one Lua call
+over all its queues instead of one BRPOP per message (kombu's Redis
+consumer re-sends BRPOP with every queue key after each message, which is
+O(hosts) per message). It does the same unacked bookkeeping in Redis as a
+worker's kombu consumer (HSET/ZADD on receipt, ZREM/HDEL on ack), so Redis
+sees the same commands per message. Messages with a priority other than 0
+(none are sent by celeryroot) and task expiry are not handled.
+
+    python bench/simulate.py serve --broker URL --hosts 1000 --root DIR
+    python bench/simulate.py measure --hosts 1000 5000 --tasks 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import lab  # noqa: E402
+
+#: Pops at most one message from each non-empty queue; returns [key, payload, ...].
+SWEEP = """
+local out = {}
+for _, key in ipairs(KEYS) do
+  local payload = redis.call('RPOP', key)
+  if payload then
+    out[#out + 1] = key
+    out[#out + 1] = payload
+  end
+end
+return out
+"""
+
+
+class SimulatedHosts:
+    """One process serving a slice of hosts until it is terminated."""
+
+    def __init__(self, broker_url: str, hosts: list[str], root: Path):
+        import redis
+        from kombu import Connection, Producer
+
+        from celeryroot.app import queue_for
+        from celeryroot.config import HEARTBEAT_TTL, heartbeat_key, host_queue
+        from celeryroot.registry import Registry
+
+        self.hosts = hosts
+        self.root = root
+        self.registry = Registry()
+        self.registry.classes  # noqa: B018 - import every module before the first message, as a worker does
+        self.connection = Connection(broker_url)
+        self.channel = self.connection.default_channel
+        for host in hosts:
+            queue_for(host)(self.channel).declare()
+        self.producer = Producer(self.channel)
+        self.client = redis.Redis.from_url(broker_url)
+        self.sweep = self.client.register_script(SWEEP)
+        self.keys = [host_queue(h) for h in hosts]
+        self.host_of = {host_queue(h): h for h in hosts}
+        self.ttl = HEARTBEAT_TTL
+        self.heartbeat_keys = [heartbeat_key(h) for h in hosts]
+        self.value = json.dumps({"pid": os.getpid(), "since": time.time(), "simulated": True})
+        self.hostname = socket.gethostname()
+
+    def serve(self) -> None:
+        threading.Thread(target=self._heartbeats, daemon=True).start()
+        while True:
+            batch = self.sweep(keys=self.keys)
+            if not batch:
+                got = self.client.brpop(self.keys, timeout=1)
+                if not got:
+                    continue
+                batch = list(got)
+            self._handle([(batch[i].decode(), batch[i + 1]) for i in range(0, len(batch), 2)])
+
+    def _heartbeats(self) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self.connection.as_uri(include_password=True))
+        while True:
+            pipe = client.pipeline(transaction=False)
+            for key in self.heartbeat_keys:
+                pipe.set(key, self.value, px=int(self.ttl * 1000))
+            pipe.execute()
+            time.sleep(self.ttl / 3)
+
+    def _handle(self, batch: list[tuple[str, bytes]]) -> None:
+        from kombu.transport.virtual import Message
+
+        messages = [(key, Message(json.loads(payload), channel=self.channel), payload) for key, payload in batch]
+        self._bookkeeping(messages, received=True)
+        for _, message, _ in messages:
+            self._reply(message, "STARTED", {"pid": os.getpid(), "hostname": self.hostname})
+        for key, message, _ in messages:
+            calls, overlay = message.decode()[0][:2]
+            self._reply(message, "SUCCESS", self._run(calls, overlay))
+        self._bookkeeping(messages, received=False)
+
+    def _run(self, calls: list[dict], overlay: list[str] | None) -> dict:
+        """What the worker's ``celeryroot.run`` task returns (celeryroot/app.py)."""
+        from celeryroot.runner import run_call
+
+        before = set(overlay or ())
+        predicted = set(before)
+        results = []
+        for call in calls:
+            res, new = run_call(self.registry, call, frozenset(predicted))
+            predicted |= new
+            results.append(res)
+        return {"results": results, "predicted": sorted(predicted - before)}
+
+    def _reply(self, message, status: str, result) -> None:
+        """Celery's rpc backend message (backends/rpc.py store_result)."""
+        task_id = message.headers["id"]
+        done = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()) if status == "SUCCESS" else None
+        self.producer.publish(
+            {"status": status, "result": result, "traceback": None, "children": [], "date_done": done,
+             "task_id": task_id},
+            exchange="", routing_key=message.properties["reply_to"],
+            correlation_id=message.properties.get("correlation_id") or task_id,
+            serializer="json", delivery_mode=1)
+
+    def _bookkeeping(self, messages, received: bool) -> None:
+        """The unacked index a worker's kombu consumer keeps per message."""
+        pipe = self.client.pipeline(transaction=False)
+        for key, message, payload in messages:
+            prefix = key
+            tag = message.delivery_tag
+            if received:
+                pipe.zadd(prefix + ".unacked_index", {tag: time.time()})
+                pipe.hset(prefix + ".unacked", tag, payload)
+            else:
+                pipe.zrem(prefix + ".unacked_index", tag)
+                pipe.hdel(prefix + ".unacked", tag)
+        pipe.execute()
+
+
+def _serve_slice(broker_url: str, hosts: list[str], root: str) -> None:
+    SimulatedHosts(broker_url, hosts, Path(root)).serve()
+
+
+class Simulator:
+    """``procs`` processes, each serving an equal slice of ``hosts``."""
+
+    def __init__(self, broker_url: str, hosts: list[str], root: Path, procs: int):
+        self.broker_url = broker_url
+        self.hosts = hosts
+        ctx = multiprocessing.get_context("spawn")
+        self.procs = [ctx.Process(target=_serve_slice, args=(broker_url, hosts[i::procs], str(root)), daemon=True)
+                      for i in range(procs)]
+
+    def start(self, redis: lab.Redis, timeout: float = 300) -> float:
+        started = time.monotonic()
+        for proc in self.procs:
+            proc.start()
+        lab.wait_until(lambda: len(redis.alive(self.hosts)) == len(self.hosts), timeout,
+                       f"{len(self.hosts)} simulated heartbeats", every=0.1)
+        return time.monotonic() - started
+
+    def cpu(self) -> float:
+        return sum(lab.proc_cpu(p.pid) for p in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.join(10)
+
+
+def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path, out=print) -> list[dict]:
+    """Controller and Redis at each host count; a converging run first."""
+    rows = []
+    redis = lab.Redis(workdir)
+    try:
+        for count in counts:
+            hosts = lab.host_names("sim", count)
+            root = lab.fresh_dir(workdir / f"sim-{count}")
+            playbook = lab.write_playbook(workdir / f"play-{tasks}.yaml", tasks)
+            inventory = lab.write_inventory(workdir / f"inventory-{count}.yaml", hosts, root)
+            sim = Simulator(redis.url, hosts, root, procs)
+            up = sim.start(redis)
+            try:
+                argv = lab.play_argv(playbook, inventory, redis.url, "--timeout", "600")
+                converge = lab.timed(argv)
+                lab.play_stats(converge)
+                for _ in range(runs):
+                    redis_before, sim_before = redis.cpu(), sim.cpu()
+                    run = lab.timed(argv)
+                    stats = lab.play_stats(run)
+                    row = {"hosts": count, "tasks": tasks, "wall": run.wall, "controller_cpu": run.cpu,
+                           "redis_cpu": redis.cpu() - redis_before, "simulator_cpu": sim.cpu() - sim_before,
+                           "ok": stats["ok"], "changed": stats["changed"], "failed": stats["failed"],
+                           "unreachable": stats["unreachable"], "start": up, "converge_wall": converge.wall}
+                    rows.append(row)
+                    out(format_row(row))
+            finally:
+                sim.stop()
+                redis.client.delete(*[f"celeryroot.host.{h}.alive" for h in hosts])
+    finally:
+        redis.stop()
+    return rows
+
+
+def format_row(row: dict) -> str:
+    host_tasks = row["hosts"] * row["tasks"]
+    return (f"  {row['hosts']:>5} simulated hosts x {row['tasks']} tasks: wall {row['wall']:6.2f} s, "
+            f"controller CPU {row['controller_cpu']:6.2f} s ({1000 * row['controller_cpu'] / host_tasks:.2f} ms "
+            f"per host-task), Redis CPU {row['redis_cpu']:5.2f} s ({1000 * row['redis_cpu'] / host_tasks:.2f} ms), "
+            f"simulator CPU {row['simulator_cpu']:5.2f} s; ok={row['ok']} changed={row['changed']} "
+            f"failed={row['failed']} unreachable={row['unreachable']} "
+            f"(fleet up in {row['start']:.1f} s, converging run {row['converge_wall']:.1f} s)")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve simulated hosts on an existing broker until interrupted")
+    serve.add_argument("--broker", required=True)
+    serve.add_argument("--hosts", type=int, default=1000)
+    serve.add_argument("--prefix", default="sim")
+    serve.add_argument("--root", type=Path, required=True, help="each host works under ROOT/HOST")
+    serve.add_argument("--procs", type=int, default=1)
+    m = sub.add_parser("measure", help="start Redis and the simulator; time celeryroot-play against them")
+    m.add_argument("--hosts", type=int, nargs="+", default=[1000, 5000])
+    m.add_argument("--tasks", type=int, default=10)
+    m.add_argument("--runs", type=int, default=1, help="warm runs per host count (after one converging run)")
+    m.add_argument("--procs", type=int, default=1, help="simulator processes")
+    m.add_argument("--workdir", type=Path, default=Path("/var/cache/celeryroot-bench/sim"))
+    opts = p.parse_args(argv)
+    if opts.command == "serve":
+        hosts = lab.host_names(opts.prefix, opts.hosts)
+        sim = Simulator(opts.broker, hosts, opts.root, opts.procs)
+        for proc in sim.procs:
+            proc.start()
+        try:
+            for proc in sim.procs:
+                proc.join()
+        except KeyboardInterrupt:
+            sim.stop()
+        return 0
+    measure(opts.hosts, opts.tasks, opts.runs, opts.procs, lab.fresh_dir(opts.workdir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
