@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""The benchmark: celeryroot against ansible-playbook and pyinfra, no-op plays.
+
+    python3 bench/run.py            # the full run (about 15-20 minutes on 2 cores)
+    python3 bench/run.py --quick    # a smoke run (about 1-2 minutes)
+
+It installs what it needs itself: redis-server with apt-get if missing, and
+a virtualenv at bench/.venv holding ansible-core, pyinfra and py-spy
+(bench/requirements-peers.txt) and this checkout of celeryroot (editable).
+It prints figures and never judges them: timing is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+VENV = HERE / ".venv"
+PEERS = HERE / "requirements-peers.txt"
+
+
+# -- setting up ---------------------------------------------------------------
+
+def bootstrap(argv: list[str]) -> None:
+    """Install what the benchmark needs, then re-run it inside bench/.venv."""
+    if not shutil.which("redis-server"):
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "redis-server"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    wanted = [VENV / "bin" / name for name in ("ansible-playbook", "pyinfra", "py-spy", "celeryroot-play")]
+    if not all(p.exists() for p in wanted):
+        pip = [str(python), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "-r", str(PEERS), "-e", str(REPO)], check=True)
+    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *argv])
+
+
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+# -- the peers ----------------------------------------------------------------
+
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+PYINFRA_TOTAL = re.compile(r"Grand total\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)")
+
+
+def ansible_env(workdir: Path) -> dict:
+    home = workdir / "ansible-home"
+    return {**os.environ, "ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(home / "remote-tmp"), "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_DEPRECATION_WARNINGS": "0"}
+
+
+def ansible_counts(run) -> dict[str, int]:
+    rows = RECAP.findall(run.stdout)
+    if run.rc != 0 or not rows:
+        raise RuntimeError(f"ansible-playbook failed (rc {run.rc}): {run.stdout[-1500:]} {run.stderr[-1500:]}")
+    return {"ok": sum(int(r[1]) for r in rows), "changed": sum(int(r[2]) for r in rows),
+            "failed": sum(int(r[4]) + int(r[3]) for r in rows)}
+
+
+def pyinfra_counts(run) -> dict[str, int]:
+    found = PYINFRA_TOTAL.search(run.stdout + run.stderr)
+    if run.rc != 0 or not found:
+        raise RuntimeError(f"pyinfra failed (rc {run.rc}): {run.stdout[-1500:]} {run.stderr[-1500:]}")
+    number = lambda s: 0 if s == "-" else int(s)  # noqa: E731 - pyinfra prints '-' for none
+    return {"ok": number(found.group(2)) + number(found.group(4)), "changed": number(found.group(2)),
+            "failed": number(found.group(3))}
+
+
+# -- the benchmark --------------------------------------------------------------
+
+class Bench:
+    def __init__(self, opts, workdir: Path):
+        import lab
+
+        self.lab = lab
+        self.opts = opts
+        self.workdir = workdir
+        self.figures: dict = {"machine": machine()}
+        self.redis = lab.Redis(workdir)
+        self.workers = lab.Workers(self.redis, lab.fresh_dir(workdir / "logs"))
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+
+    # Each tool: one converging run, then the measured warm runs, each of
+    # which must report changed=0 or the figure would not be a no-op's.
+    def measure(self, tool: str, argv: list[str], counts, runs: int, env=None) -> dict:
+        lab = self.lab
+        first = lab.timed(argv, env=env, cwd=self.workdir)
+        counts(first)
+        walls, cpus = [], []
+        for _ in range(runs):
+            run = lab.timed(argv, env=env, cwd=self.workdir)
+            got = counts(run)
+            if got["changed"] or got["failed"]:
+                raise RuntimeError(f"{tool}: a warm run is not a no-op: {got}")
+            walls.append(run.wall)
+            cpus.append(run.cpu)
+        return {"tool": tool, "wall": lab.median(walls), "cpu": lab.median(cpus), "runs": walls,
+                "first": first.wall, "ok": got["ok"]}
+
+    def celeryroot(self, hosts: list[str], tasks: int, runs: int, label: str) -> dict:
+        lab = self.lab
+        playbook = lab.write_playbook(self.workdir / f"play-{tasks}.yaml", tasks)
+        inventory = lab.write_inventory(self.workdir / f"cr-{label}.yaml", hosts, self.workdir / "celeryroot")
+        argv = lab.play_argv(playbook, inventory, self.redis.url)
+        pids = self.workers.pids(hosts)
+        workers_before, redis_before = sum(map(lab.proc_cpu, pids)), self.redis.cpu()
+        row = self.measure("celeryroot", argv, lab.play_stats, runs)
+        # Worker and Redis CPU cover the converging run too: divide by all runs.
+        total_runs = runs + 1
+        row["worker_cpu"] = (sum(map(lab.proc_cpu, pids)) - workers_before) / total_runs
+        row["redis_cpu"] = (self.redis.cpu() - redis_before) / total_runs
+        row["per_host_task_ms"] = 1000 * row["cpu"] / (len(hosts) * tasks)
+        return row
+
+    def ansible(self, hosts: list[str], tasks: int, runs: int, label: str) -> dict:
+        lab = self.lab
+        playbook = lab.write_playbook(self.workdir / f"play-{tasks}.yaml", tasks)
+        inventory = lab.write_inventory(self.workdir / f"ansible-{label}.yaml", hosts, self.workdir / "ansible",
+                                        {"ansible_connection": "local", "ansible_python_interpreter": sys.executable})
+        argv = [str(lab.BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), "-f", "20"]
+        return self.measure("ansible-playbook", argv, ansible_counts, runs, ansible_env(self.workdir))
+
+    def pyinfra(self, tasks: int, runs: int) -> dict:
+        lab = self.lab
+        deploy = lab.write_pyinfra_deploy(self.workdir / f"deploy-{tasks}.py", tasks)
+        argv = [str(lab.BIN / "pyinfra"), "@local", str(deploy), "--data", f"root={self.workdir / 'pyinfra'}", "-y"]
+        return self.measure("pyinfra", argv, pyinfra_counts, runs)
+
+    # -- sections ---------------------------------------------------------------
+
+    def cli_startup(self) -> None:
+        lab = self.lab
+        runs = [lab.timed([str(lab.BIN / "celeryroot-play"), "--help"]) for _ in range(self.opts.runs + 2)]
+        wall = lab.median([r.wall for r in runs])
+        self.figures["cli_help"] = wall
+        self.say(f"CLI start-up (celeryroot-play --help): median {wall * 1000:.0f} ms over {len(runs)} runs")
+
+    def fleet(self) -> None:
+        lab = self.lab
+        cold = [self.workers.start([f"cold{i}"])[f"cold{i}"] for i in range(3)]
+        self.workers.stop([f"cold{i}" for i in range(3)])
+        self.figures["cold_start"] = lab.median(cold)
+        self.say(f"worker cold start (spawn to heartbeat key, one at a time): median {lab.median(cold):.2f} s "
+                 f"({', '.join(f'{c:.2f}' for c in cold)})")
+        count = max(self.opts.scale)
+        started = time.monotonic()
+        ready = self.workers.start(lab.host_names("h", count))
+        self.say(f"{count} workers started in parallel: all heartbeating after {time.monotonic() - started:.1f} s "
+                 f"(median per worker {lab.median(list(ready.values())):.1f} s on {os.cpu_count()} cores)")
+        rss = [lab.proc_rss_mb(p) for p in self.workers.pids()]
+        self.figures["idle_rss_mb"] = lab.median(rss)
+        self.say(f"worker idle RSS after start: median {lab.median(rss):.1f} MB (max {max(rss):.1f} MB)")
+
+    def comparison(self, hosts: int, tasks: int) -> None:
+        names = self.lab.host_names("h", hosts)
+        self.say(f"\n== {tasks} no-op tasks on {hosts} host(s) (warm; median of the warm runs) ==")
+        rows = [self.celeryroot(names, tasks, self.opts.runs, f"{hosts}x{tasks}")]
+        self.say(self.line(rows[0], hosts, tasks))
+        if not self.opts.no_peers:
+            rows.append(self.ansible(names, tasks, self.opts.peer_runs, f"{hosts}x{tasks}"))
+            self.say(self.line(rows[-1], hosts, tasks))
+            if hosts == 1:
+                rows.append(self.pyinfra(tasks, self.opts.peer_runs))
+                self.say(self.line(rows[-1], hosts, tasks))
+            else:
+                self.say("  pyinfra: not run; @local is one host, and there is no equivalent of 20 local hosts")
+        for peer in rows[1:]:
+            self.say(f"  celeryroot is {peer['wall'] / rows[0]['wall']:.1f}x faster than {peer['tool']} (wall)")
+        self.figures[f"compare_{hosts}x{tasks}"] = rows
+
+    def line(self, row: dict, hosts: int, tasks: int) -> str:
+        text = (f"  {row['tool']:<17} wall {row['wall']:7.2f} s  ({1000 * row['wall'] / tasks:6.1f} ms per task, "
+                f"runs {' '.join(f'{w:.2f}' for w in row['runs'])}; converging run {row['first']:.2f} s), "
+                f"own CPU {row['cpu']:.2f} s")
+        if "worker_cpu" in row:
+            text += (f"\n  {'':<17} controller CPU {row['per_host_task_ms']:.2f} ms per host-task; per run: workers "
+                     f"{row['worker_cpu']:.2f} s CPU, Redis {row['redis_cpu']:.2f} s CPU")
+        return text
+
+    def scaling(self) -> None:
+        tasks = self.opts.scale_tasks
+        self.say(f"\n== scaling: {tasks} no-op tasks over {', '.join(map(str, self.opts.scale))} hosts "
+                 f"(real workers) ==")
+        rows = []
+        for count in self.opts.scale:
+            row = self.celeryroot(self.lab.host_names("h", count), tasks, self.opts.runs, f"scale{count}")
+            row["hosts"] = count
+            rows.append(row)
+            self.say(f"  {count:>4} hosts: wall {row['wall']:6.2f} s, controller CPU {row['cpu']:6.2f} s "
+                     f"({row['per_host_task_ms']:.2f} ms per host-task), workers {row['worker_cpu']:6.2f} s, "
+                     f"Redis {row['redis_cpu']:.2f} s")
+        self.figures["scaling"] = rows
+        first, last = rows[0], rows[-1]
+        extra = (last["hosts"] - first["hosts"]) * tasks
+        if extra:
+            self.say(f"  marginal cost of a host-task ({first['hosts']} to {last['hosts']} hosts): controller CPU "
+                     f"{1000 * (last['cpu'] - first['cpu']) / extra:.2f} ms, wall "
+                     f"{1000 * (last['wall'] - first['wall']) / extra:.2f} ms, worker CPU "
+                     f"{1000 * (last['worker_cpu'] - first['worker_cpu']) / extra:.2f} ms, Redis CPU "
+                     f"{1000 * (last['redis_cpu'] - first['redis_cpu']) / extra:.2f} ms")
+        rss = [self.lab.proc_rss_mb(p) for p in self.workers.pids()]
+        self.figures["busy_rss_mb"] = self.lab.median(rss)
+        self.say(f"worker RSS after the runs: median {self.lab.median(rss):.1f} MB (max {max(rss):.1f} MB)")
+
+    def profiles(self) -> None:
+        """cProfile of the controller on two plays; the top costs, and where the files are."""
+        lab = self.lab
+        self.say("\n== controller profiles (cProfile; sorted by own time) ==")
+        for hosts, tasks in ((1, self.opts.big), (max(self.opts.scale), self.opts.scale_tasks)):
+            names = lab.host_names("h", hosts)
+            playbook = lab.write_playbook(self.workdir / f"play-{tasks}.yaml", tasks)
+            inventory = lab.write_inventory(self.workdir / f"profile-{hosts}.yaml", names, self.workdir / "celeryroot")
+            out = self.opts.results / f"controller-{hosts}x{tasks}.pstats"
+            argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "celeryroot.cli.play",
+                    *lab.play_argv(playbook, inventory, self.redis.url)[1:]]
+            lab.timed(argv, cwd=self.workdir)  # converge, so the profile is of a warm run
+            run = lab.timed(argv, cwd=self.workdir)
+            lab.play_stats(run)
+            self.say(f"-- {hosts} host(s) x {tasks} tasks: wall {run.wall:.2f} s under cProfile; {out}")
+            self.say(phases(out, run.cpu))
+            self.say(top_costs(out, self.opts.top))
+
+    def simulated(self) -> None:
+        import simulate
+
+        self.say(f"\n== simulated hosts x {self.opts.sim_tasks} tasks (bench/simulate.py, "
+                 f"{self.opts.sim_procs} simulator process(es)) ==")
+        self.figures["simulated"] = simulate.measure(self.opts.sim, self.opts.sim_tasks, 1, self.opts.sim_procs,
+                                                     self.lab.fresh_dir(self.workdir / "sim"), out=self.say)
+
+    def close(self) -> None:
+        self.workers.stop()
+        self.redis.stop()
+
+
+#: Where a controller run spends its time: (label, file suffix, function).
+PHASES = (
+    ("imports (all modules, whole run)", "<frozen importlib._bootstrap>", "_find_and_load"),
+    ("config + registry (module classes)", "registry.py", "classes"),
+    ("playbook parse", "playbook.py", "load_playbook"),
+    ("inventory load", "inventory.py", "load"),
+    ("preflight (validate every task)", "preflight.py", "preflight"),
+    ("Celery app + connection set-up", "dispatch.py", "__enter__"),
+    ("strategy: whole run", "strategy.py", "run"),
+    ("  step.prepare (when, loop, render, args)", "step.py", "prepare"),
+    ("    templating.render", "templating.py", "render"),
+    ("  step.finish (judge, register)", "step.py", "finish"),
+    ("  dispatch: send_task (all messages)", "base.py", "send_task"),
+    ("  dispatch: drain_events (waiting + decoding)", "connection.py", "drain_events"),
+    ("  dispatch: liveness MGET", "liveness.py", "live"),
+    ("  report: host_result", "json.py", "host_result"),
+    ("JSON report output", "json.py", "recap"),
+)
+
+
+def phases(pstats_file: Path, cpu: float) -> str:
+    """Cumulative time of the controller's phases (cProfile counts a
+    recursive function once, at its outermost call)."""
+    import pstats
+
+    stats = pstats.Stats(str(pstats_file)).stats
+    lines = [f"   phases (cumulative seconds; the run used {cpu:.2f} s CPU under the profiler):"]
+    for label, suffix, name in PHASES:
+        found = [(v[1], v[3]) for (file, _, func), v in stats.items() if func == name and file.endswith(suffix)]
+        if found:
+            calls, seconds = max(found, key=lambda f: f[1])
+            lines.append(f"     {label:<48} {seconds:7.3f} s  ({calls} calls)")
+    return "\n".join(lines)
+
+
+def top_costs(pstats_file: Path, count: int) -> str:
+    import io
+    import pstats
+
+    buf = io.StringIO()
+    stats = pstats.Stats(str(pstats_file), stream=buf)
+    stats.strip_dirs().sort_stats("tottime").print_stats(count)
+    lines = buf.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    total = next((line.strip() for line in lines if "function calls" in line), "")
+    return "\n".join(["   " + total, *("   " + line for line in lines[start:] if line.strip())])
+
+
+def use_revision(revision: str, src: Path) -> None:
+    """Put celeryroot as of ``revision`` first on the path of this process and
+    of every process it starts (PYTHONPATH wins over the editable install)."""
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "celeryroot"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))
+    sys.path.insert(0, str(src))
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")
+    mem = Path("/proc/meminfo").read_text().split()[1]
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(int(mem) / 2**20, 1),
+            "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
+
+
+def options(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a smoke run: small plays, one warm run each")
+    p.add_argument("--runs", type=int, default=5, help="warm celeryroot runs per figure (default 5)")
+    p.add_argument("--peer-runs", type=int, default=3, help="warm ansible/pyinfra runs per figure (default 3)")
+    p.add_argument("--no-peers", action="store_true", help="skip ansible-playbook and pyinfra")
+    p.add_argument("--no-sim", action="store_true", help="skip the simulated thousands of hosts")
+    p.add_argument("--sim", type=int, nargs="+", default=[1000, 5000], help="simulated host counts")
+    p.add_argument("--sim-procs", type=int, default=1, help="simulator processes (default 1)")
+    p.add_argument("--top", type=int, default=20, help="lines of each profile to print")
+    p.add_argument("--results", type=Path, default=HERE / "results", help="where figures and profiles go")
+    p.add_argument("--commit", default=None,
+                   help="measure celeryroot as of this git revision (default: the working tree)")
+    opts = p.parse_args(argv)
+    opts.big, opts.small = (50, 10)
+    opts.fleet_hosts, opts.scale, opts.scale_tasks, opts.sim_tasks = 20, [1, 10, 50, 100], 20, 10
+    if opts.quick:
+        opts.runs, opts.peer_runs, opts.sim = 1, 1, [200]
+        opts.big, opts.small, opts.fleet_hosts, opts.scale, opts.scale_tasks = 10, 5, 3, [1, 5], 5
+        opts.top = 10
+    return opts
+
+
+def main(argv: list[str]) -> int:
+    if not in_venv():
+        bootstrap(argv)
+    opts = options(argv)
+    sys.path.insert(0, str(HERE))
+    opts.results.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="celeryroot-bench-"))
+    if opts.commit:
+        use_revision(opts.commit, workdir / "src")
+    bench = Bench(opts, workdir)
+    bench.say(f"celeryroot benchmark on {bench.figures['machine']}; work in {workdir}")
+    try:
+        bench.cli_startup()
+        bench.fleet()
+        bench.comparison(1, opts.big)
+        bench.comparison(opts.fleet_hosts, opts.small)
+        bench.scaling()
+        bench.profiles()
+    finally:
+        bench.close()
+    if not opts.no_sim:
+        bench.simulated()
+    out = opts.results / ("quick.json" if opts.quick else "latest.json")
+    out.write_text(json.dumps(bench.figures, indent=1, default=str))
+    bench.say(f"\nfigures: {out}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
