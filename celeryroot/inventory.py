@@ -27,6 +27,8 @@ class Group:
     hosts: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    #: From ``group_vars/`` directories, which outrank every inventory file's group vars.
+    dir_vars: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Host:
     name: str
     vars: dict = field(default_factory=dict)
     description: str = ""
+    #: From ``host_vars/`` directories, which outrank the inventory file's host vars.
+    dir_vars: dict = field(default_factory=dict)
 
 
 class Inventory:
@@ -48,14 +52,18 @@ class Inventory:
     @classmethod
     def load(cls, path: str | Path) -> "Inventory":
         inv = cls(str(path))
+        inv.add_yaml(path)
+        inv.finish()
+        return inv
+
+    def add_yaml(self, path: str | Path) -> None:
+        """Add one YAML inventory file's groups, hosts and variables."""
         node = load_yaml(path)
         if node is None:
-            return inv
+            return
         top = expect_mapping(node, where(node, Where(str(path))), "inventory")
         for name, body in top.items():
-            inv._load_group(str(name), body, top, parent=None)
-        inv._finish()
-        return inv
+            self._load_group(str(name), body, top, parent=None)
 
     def _load_group(self, name: str, body, container, parent: str | None) -> None:
         at = value_where(container, name)
@@ -93,14 +101,48 @@ class Inventory:
         if name not in group.hosts:
             group.hosts.append(name)
 
-    def _finish(self) -> None:
+    def add_group(self, name: str) -> Group:
+        """The group of this name; a new one starts under ``all``, as a
+        top-level group of a YAML inventory does."""
+        if name not in self.groups:
+            self.groups[name] = Group(name, parents=["all"])
+            self.groups["all"].children.append(name)
+        return self.groups[name]
+
+    def add_child(self, parent: str, child: str) -> None:
+        """Make ``child`` a subgroup of ``parent``; ValueError on a loop."""
+        if parent == child or parent in self._descendants(self.add_group(child).name):
+            raise ValueError(f"making '{child}' a child of '{parent}' would make a group its own ancestor")
+        if child not in self.add_group(parent).children:
+            self.groups[parent].children.append(child)
+            self.groups[child].parents.append(parent)
+
+    def _descendants(self, name: str) -> set[str]:
+        found: set[str] = set()
+        todo = list(self.groups[name].children)
+        while todo:
+            child = todo.pop()
+            if child not in found:
+                found.add(child)
+                todo += self.groups[child].children
+        return found
+
+    def add_host(self, group: str, name: str, variables: dict) -> Host:
+        """Put a host in a group; a later source's variables win over an earlier one's."""
+        host = self.hosts.setdefault(name, Host(name))
+        host.vars.update(variables)
+        members = self.add_group(group).hosts
+        if name not in members:
+            members.append(name)
+        return host
+
+    def finish(self) -> None:
+        """Once every source is added: ``ungrouped`` is every host in no other group."""
         grouped = {h for g in self.groups.values() if g.name not in ("all", "ungrouped") for h in g.hosts}
         for name in self.hosts:
             if name not in grouped and name not in self.groups["all"].hosts:
                 self.groups["all"].hosts.append(name)
-        for name in self.groups["all"].hosts:
-            if name not in grouped:
-                self.groups["ungrouped"].hosts.append(name)
+        self.groups["ungrouped"].hosts = [h for h in self.groups["all"].hosts if h not in grouped]
 
     # -- queries ------------------------------------------------------------
 
@@ -134,12 +176,18 @@ class Inventory:
         return ["all"] + order
 
     def host_vars(self, host: str) -> dict:
-        """Inventory variables of a host: all < parent groups < child groups < host."""
+        """Inventory variables of a host, as Ansible ranks them: the files'
+        group vars (all, then parents before children) < ``group_vars/``
+        (in the same order) < the files' host vars < ``host_vars/``."""
+        groups = [self.groups[name] for name in self.groups_of(host)]
         out: dict = {}
-        for group in self.groups_of(host):
-            out.update(self.groups[group].vars)
+        for group in groups:
+            out.update(group.vars)
+        for group in groups:
+            out.update(group.dir_vars)
         if host in self.hosts:
             out.update(self.hosts[host].vars)
+            out.update(self.hosts[host].dir_vars)
         return out
 
     def all_hosts(self) -> list[str]:
