@@ -91,6 +91,8 @@ class Context:
     overlay: frozenset = frozenset()
     #: The host's variables, given only to modules that run on the controller.
     vars: dict = field(default_factory=dict, compare=False)
+    #: The task's ``environment:``, for the commands a module runs.
+    environment: dict = field(default_factory=dict, compare=False)
 
     def would_exist(self, thing: str) -> bool:
         return self.check and thing in self.overlay
@@ -109,6 +111,9 @@ class Module:
     #: Modules that only read the host's variables (debug, set_fact) run where
     #: the variables are instead of being sent to the worker.
     on_controller: ClassVar[bool] = False
+    #: For modules that take arbitrary keys (set_fact): the argument that
+    #: collects every key the spec does not declare.
+    collect_args: ClassVar[str | None] = None
 
     def __init__(self, args, ctx: Context):
         self.args = args

@@ -9,11 +9,14 @@ task's file:line:col, and the run stops with nothing sent.
 
 from __future__ import annotations
 
+import re
+
 from jinja2 import UndefinedError
 
 from .inventory import Inventory
 from .module import ArgError, build_args
-from .playbook import Playbook, Task
+from .playbook import Playbook
+from .tasks import Task
 from .registry import Registry
 from .source import InputError
 from .strategy import Selection
@@ -21,25 +24,31 @@ from .templating import Deferred, TemplateFailure, condition, contains_deferred,
 from .variables import OMIT, HostVars
 
 
+FACT_VARIABLE = re.compile(r"'ansible_\w+' is undefined")
+
+
 def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, selection: Selection,
               extra_vars: dict, check: bool) -> dict[int, list[str]]:
     """Return the hosts of each play (by index); raise `InputError` on bad input."""
     later = {t.register for p in playbook.plays for t in p.tasks + p.handlers if t.register}
+    later |= {name for p in playbook.plays for t in p.tasks + p.handlers if t.module == "set_fact"
+              for name in t.args.get("facts", {})}
     targets = {}
     for index, play in enumerate(playbook.plays):
         hosts = selection.hosts(inventory, play)
         targets[index] = hosts
         deferred = {h: {name: Deferred() for name in later} for h in hosts}
-        hostvars = HostVars(inventory, hosts, play.vars, extra_vars, deferred, check)
-        tasks = selection.tasks(play) + play.handlers
+        facts = {h: {"ansible_facts": Deferred()} for h in hosts} if play.gather_facts else {}
+        hostvars = HostVars(inventory, play, hosts, extra_vars, deferred, facts, check)
+        tasks = [t for t in play.tasks if selection.takes(t)] + play.handlers
         for host in hosts:
             variables = hostvars.for_host(host)
             for task in tasks:
-                _check_task(task, variables, registry)
+                _check_task(task, variables, registry, facts_later=bool(play.gather_facts))
     return targets
 
 
-def _check_task(task: Task, variables: dict, registry: Registry) -> None:
+def _check_task(task: Task, variables: dict, registry: Registry, facts_later: bool) -> None:
     scope = {**variables, **task.vars}
     try:
         condition(task.when, scope)
@@ -56,6 +65,8 @@ def _check_task(task: Task, variables: dict, registry: Registry) -> None:
         build_args(cls.Args, args, deferred=contains_deferred)
     except (TemplateFailure, UndefinedError) as exc:
         message = exc.message if isinstance(exc, UndefinedError) else str(exc)
+        if facts_later and FACT_VARIABLE.search(message):
+            return  # a fact: known once the play has gathered facts
         raise InputError(task.where, f"task '{task.title}' for host '{variables['inventory_hostname']}': "
                                      f"{message}") from None
     except ArgError as exc:

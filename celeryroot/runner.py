@@ -37,7 +37,7 @@ def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict) ->
     except ArgError as exc:
         return result(FAILED, f"{call['module']}: {exc}"), set()
     ctx = Context(check=bool(call.get("check")), diff=bool(call.get("diff")), overlay=overlay,
-                  vars=variables if cls.on_controller else {})
+                  vars=variables if cls.on_controller else {}, environment=call.get("environment") or {})
     module = cls(args, ctx)
     try:
         plan = module.plan()

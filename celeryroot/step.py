@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from jinja2 import UndefinedError
 
 from .module import ArgError, build_args, to_wire
-from .playbook import Task
+from .tasks import Task
 from .registry import Registry
 from .result import FAILED, SKIPPED, censored, combine_items, result
 from .templating import TemplateFailure, condition, render
@@ -38,6 +38,9 @@ class Prepared:
     """A task made ready for one host: calls to run, or a result already."""
 
     calls: list[dict] = field(default_factory=list)
+    #: The variables each call was rendered with (for modules that run on
+    #: the controller and read them).
+    scopes: list[dict] = field(default_factory=list)
     items: list | None = None
     done: dict | None = None
     #: Per-item results decided before running (skipped items of a loop).
@@ -51,7 +54,7 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
         if task.loop is None:
             if not condition(task.when, variables):
                 return Prepared(done=_skipped(task))
-            return Prepared(calls=[_call(task, variables, mode, registry)])
+            return Prepared(calls=[_call(task, variables, mode, registry)], scopes=[variables])
         items = render(task.loop, variables)
         if isinstance(items, dict):
             return Prepared(done=_failed(task, "loop must be a list; use dict2items for a mapping"))
@@ -63,9 +66,12 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
             if not condition(task.when, scope):
                 prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item}
                 continue
+            if task.index_var:
+                scope[task.index_var] = index
             call = _call(task, scope, mode, registry)
             call["index"] = index
             prepared.calls.append(call)
+            prepared.scopes.append(scope)
         return prepared
     except (TemplateFailure, UndefinedError, ArgError) as exc:
         return Prepared(done=_failed(task, str(exc)))
@@ -76,8 +82,10 @@ def _call(task: Task, variables: dict, mode: Mode, registry: Registry) -> dict:
     cls = registry.get(task.module)
     args = cls.on_controller_prepare(args, variables, task.search)
     args = to_wire(build_args(cls.Args, args))
-    return {"module": task.module, "args": args, "check": mode.check, "diff": mode.diff,
-            "no_log": task.no_log}
+    call = {"module": task.module, "args": args, "check": mode.check, "diff": mode.diff, "no_log": task.no_log}
+    if task.environment:
+        call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
+    return call
 
 
 def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:
@@ -119,6 +127,15 @@ def _judge(task: Task, res: dict, variables: dict) -> dict:
     except (TemplateFailure, UndefinedError) as exc:
         return result(FAILED, f"{task.where}: {exc}")
     return {**res, **result(status, res.get("msg", ""))}
+
+
+def until_holds(task: Task, res: dict, variables: dict) -> bool:
+    """``until``: evaluated with the attempt's result registered."""
+    scope = {**variables, **({task.register: res} if task.register else {}), "result": res}
+    try:
+        return condition(task.until, scope)
+    except (TemplateFailure, UndefinedError):
+        return False
 
 
 def _skipped(task: Task) -> dict:

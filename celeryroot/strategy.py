@@ -3,27 +3,31 @@
 For each task the controller prepares every host's calls (step.prepare),
 fans them out in one dispatch step, and finishes each host's result as its
 reply arrives (step.finish). A host that fails or becomes unreachable gets
-none of the play's later tasks; the others carry on. Handlers run at the end
-of the play, once per host, in definition order, where a notifying task
-changed something.
+none of the run's later tasks; the others carry on. Blocks rescue and
+always; handlers run after each section of a play, once per host, in
+definition order, where a notifying task changed something. ``serial``
+splits a play's hosts into batches that each run the whole play.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .dispatch import Dispatcher
 from .inventory import Inventory
-from .playbook import Play, Playbook, Task
+from .pending import PendingHandlers
+from .playbook import Play, Playbook
 from .registry import Registry
 from .result import UNREACHABLE, result
 from .runner import run_call
 from .stats import Stats
-from .step import Mode, finish, prepare
+from .step import Mode, finish, prepare, until_holds
 from .tags import selected
+from .tasks import Block, Task
 from .variables import HostVars
-
 
 @dataclass
 class Selection:
@@ -32,6 +36,7 @@ class Selection:
     limit: list[str] | None = None
     only_tags: set[str] = field(default_factory=set)
     skip_tags: set[str] = field(default_factory=set)
+    start_at: str | None = None
 
     def hosts(self, inventory: Inventory, play: Play) -> list[str]:
         hosts = inventory.match(play.hosts, play.where)
@@ -39,13 +44,16 @@ class Selection:
             hosts = [h for h in hosts if h in self.limit]
         return hosts
 
-    def tasks(self, play: Play) -> list[Task]:
-        return [t for t in play.tasks if selected(set(play.tags) | set(t.tags), self.only_tags, self.skip_tags)]
+    def takes(self, task: Task) -> bool:
+        return selected(set(task.tags), self.only_tags, self.skip_tags)
 
 
-class LinearStrategy:
+class Run:
+    """One run of a playbook: what outlives a play (results, facts, failures)."""
+
     def __init__(self, playbook: Playbook, inventory: Inventory, registry: Registry, dispatcher: Dispatcher,
-                 report, mode: Mode, extra_vars: dict, selection: Selection):
+                 report, mode: Mode, extra_vars: dict, selection: Selection, facts=None,
+                 pending: PendingHandlers | None = None):
         self.playbook = playbook
         self.inventory = inventory
         self.registry = registry
@@ -54,14 +62,17 @@ class LinearStrategy:
         self.mode = mode
         self.extra_vars = extra_vars
         self.selection = selection
+        self.fact_cache = facts
+        self.pending = pending or PendingHandlers()
         self.stats = Stats()
-        #: Registered results per host; they outlive the play, as in Ansible.
+        #: Registered results and set_fact values per host; they outlive the play.
         self.registered: dict[str, dict] = defaultdict(dict)
+        self.facts: dict[str, dict] = {}
         #: Check mode: what earlier tasks would have created, per host.
         self.overlay: dict[str, set[str]] = defaultdict(set)
-        #: Hosts that failed or became unreachable: no later play targets
-        #: them, as in Ansible.
+        #: Hosts that failed or became unreachable: no later play targets them.
         self.out: set[str] = set()
+        self.started = selection.start_at is None
 
     def run(self) -> Stats:
         for play in self.playbook.plays:
@@ -69,65 +80,291 @@ class LinearStrategy:
         return self.stats
 
     def run_play(self, play: Play) -> None:
-        hosts = [h for h in self.selection.hosts(self.inventory, play)]
+        hosts = [h for h in self.selection.hosts(self.inventory, play) if h not in self.out]
         self.report.play_start(play, hosts)
         for host in hosts:
             self.stats.touch(host)
-        mode = Mode(check=self.mode.check if play.check_mode is None else play.check_mode,
-                    diff=self.mode.diff if play.diff is None else play.diff)
-        hostvars = HostVars(self.inventory, hosts, play.vars, self.extra_vars, self.registered, mode.check)
-        variables = {h: hostvars.for_host(h) for h in hosts}
-        tasks = self.selection.tasks(play)
-        active = [h for h in hosts if h not in self.out]
-        missing = set(active) - self.dispatcher.live(active) if self._needs_workers(play) else set()
-        notified: dict[str, list[str]] = defaultdict(list)
-        for task in tasks:
-            self.run_task(task, active, variables, mode, notified, unreachable=missing)
-            missing = set()
-        for handler in play.handlers:
-            targets = [h for h in active if handler.name in notified[h]
-                       or any(topic in notified[h] for topic in handler.listen)]
-            self.run_task(handler, targets, variables, mode, notified, kind="RUNNING HANDLER")
+        for batch in batches(hosts, play.serial):
+            if not PlayBatch(self, play, batch).run():
+                break
         self.report.play_end()
 
-    def _needs_workers(self, play: Play) -> bool:
-        return any(not self.registry.get(t.module).on_controller for t in play.tasks + play.handlers)
+    def takes(self, task: Task) -> bool:
+        """Tags, and ``--start-at-task``: nothing runs before the named task."""
+        if not self.started and task.name and self.selection.start_at in (task.name, task.title):
+            self.started = True
+        return self.started and self.selection.takes(task)
 
-    def run_task(self, task: Task, active: list[str], variables: dict, mode: Mode,
-                 notified: dict, kind: str = "TASK", unreachable: set[str] = frozenset()) -> None:
-        if not active:
+
+def batches(hosts: list[str], serial: list[str]) -> list[list[str]]:
+    """Split hosts as ``serial`` says: numbers or percentages, the last repeating."""
+    if not serial:
+        return [hosts] if hosts else []
+    out, rest, index = [], list(hosts), 0
+    while rest:
+        spec = serial[min(index, len(serial) - 1)]
+        size = (max(1, math.floor(int(spec[:-1]) * len(hosts) / 100)) if spec.endswith("%") else int(spec))
+        out.append(rest[:size])
+        rest = rest[size:]
+        index += 1
+    return out
+
+
+class PlayBatch:
+    """One play on one batch of hosts."""
+
+    def __init__(self, run: Run, play: Play, hosts: list[str]):
+        self.run_ = run
+        self.play = play
+        self.hosts = hosts
+        self.mode = Mode(check=run.mode.check if play.check_mode is None else play.check_mode,
+                         diff=run.mode.diff if play.diff is None else play.diff)
+        self.hostvars = HostVars(run.inventory, play, hosts, run.extra_vars, run.registered, run.facts,
+                                 self.mode.check)
+        self.vars = {h: self.hostvars.for_host(h) for h in hosts}
+        self.notified: dict[str, list[str]] = defaultdict(list)
+        self.unreachable: set[str] = set()
+        self.rescuable = 0
+        self.aborted = False
+
+    # -- the batch ------------------------------------------------------------
+
+    def run(self) -> bool:
+        """Run the play on this batch; False when the play must stop here."""
+        active = list(self.hosts)
+        if self._needs_workers():
+            self._report_missing(active)
+        self._gather_facts(active)
+        self._recall_pending(active)
+        for section in self.play.sections:
+            self.run_nodes(section, active)
+            if self.aborted:
+                break
+            self.flush_handlers(active)
+        self._remember_pending()
+        failed = [h for h in self.hosts if h in self.run_.out]
+        return not self.aborted and not (failed and len(failed) == len(self.hosts))
+
+    def _needs_workers(self) -> bool:
+        return bool(self.play.gather_facts) or any(
+            not self.run_.registry.get(t.module).on_controller for t in self.play.tasks + self.play.handlers)
+
+    def _report_missing(self, active: list[str]) -> None:
+        """Hosts without a heartbeat are UNREACHABLE at once and get no messages."""
+        missing = [h for h in active if h not in self.run_.dispatcher.live(active)]
+        if missing:
+            check = Task(name="Checking workers", module="ping", args={}, where=self.play.where)
+            self.run_.report.task_start(check.title, missing)
+            for host in missing:
+                self._done(check, host, result(UNREACHABLE, "no live worker for this host (no heartbeat)"), active)
+
+    def _gather_facts(self, active: list[str]) -> None:
+        cache = self.run_.fact_cache
+        if cache is not None:
+            for host in active:
+                if host not in self.run_.facts and (cached := cache.get(host)):
+                    self._set_facts(host, cached)
+        if not self.play.gather_facts:
             return
-        hosts = list(active)
-        self.report.task_start(task.title, hosts, kind)
-        for host in unreachable:
-            self._done(task, host, result(UNREACHABLE, "no live worker for this host (no heartbeat)"),
-                       active, notified)
-        hosts = [h for h in hosts if h not in unreachable]
-        on_controller = self.registry.get(task.module).on_controller
-        prepared = {h: prepare(task, variables[h], mode, self.registry) for h in hosts}
+        smart = str(self.play.gather_facts).lower() == "smart"
+        targets = [h for h in active if not (smart and h in self.run_.facts)]
+        task = Task(name="Gathering Facts", module="setup", args={}, where=self.play.where,
+                    check_mode=False)
+        self.run_task(task, active, only=targets)
+
+    def _set_facts(self, host: str, facts: dict) -> None:
+        from .facts import facts_to_vars
+
+        self.run_.facts[host] = facts_to_vars(facts)
+        self.vars[host] = self.hostvars.for_host(host)
+
+    # -- tasks and blocks -------------------------------------------------------
+
+    def run_nodes(self, nodes: list, active: list[str]) -> None:
+        for node in nodes:
+            if self.aborted or not active:
+                return
+            if isinstance(node, Block):
+                self.run_block(node, active)
+            elif self.run_.takes(node):
+                self.run_task(node, active)
+
+    def run_block(self, block: Block, active: list[str]) -> None:
+        before = list(active)
+        inner = list(active)
+        self.rescuable += bool(block.rescue)
+        self.run_nodes(block.block, inner)
+        self.rescuable -= bool(block.rescue)
+        failed = [h for h in before if h not in inner and h not in self.unreachable]
+        rescued: list[str] = []
+        if block.rescue and failed:
+            rescued = list(failed)
+            self.run_nodes(block.rescue, rescued)
+            for host in rescued:
+                self.run_.stats.hosts[host]["rescued"] += 1
+            for host in failed:
+                if host not in rescued:
+                    self.run_.out.add(host)
+        keep = [h for h in before if h in inner or h in rescued]
+        if block.always:
+            always = [h for h in before if h not in self.unreachable]
+            self.run_nodes(block.always, always)
+            keep = [h for h in keep if h in always]
+        active[:] = keep
+
+    def run_task(self, task: Task, active: list[str], kind: str = "TASK", only: list[str] | None = None) -> None:
+        hosts = [h for h in (only if only is not None else active) if h in active]
+        if not hosts:
+            return
+        if task.run_once:
+            hosts = hosts[:1]
+        self.run_.report.task_start(task.title, hosts, kind)
+        if task.module == "meta":
+            self._meta(task, hosts, active)
+            return
+        pending, attempt = hosts, 0
+        while pending:
+            attempt += 1
+            retry = []
+            for host, res in self._attempt(task, pending):
+                if task.until is not None:
+                    res["attempts"] = attempt
+                    if attempt <= task.retries and not res.get("unreachable") and \
+                            not until_holds(task, res, self.vars[host]):
+                        retry.append(host)
+                        continue
+                self._done(task, host, res, active)
+                if task.run_once:
+                    self._share_once(task, host, res, active)
+            if retry:
+                time.sleep(task.delay)
+            pending = retry
+        self._check_failures()
+
+    def _attempt(self, task: Task, hosts: list[str]):
+        """Run one attempt of ``task`` on ``hosts``; yield (host, result) as they come."""
+        run = self.run_
+        on_controller = run.registry.get(task.module).on_controller
+        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry) for h in hosts}
         payloads = {}
         for host, ready in prepared.items():
             if ready.done is not None or not ready.calls or on_controller:
-                results = [run_call(self.registry, c, variables=variables[host])[0] for c in ready.calls]
-                self._done(task, host, finish(task, ready, results, variables[host]), active, notified)
+                results = [run_call(run.registry, call, variables=scope)[0]
+                           for call, scope in zip(ready.calls, ready.scopes)]
+                yield host, finish(task, ready, results, self.vars[host])
             else:
-                payloads[host] = {"calls": ready.calls, "overlay": sorted(self.overlay[host])}
-        for reply in self.dispatcher.step(payloads):
+                payloads[host] = {"calls": ready.calls, "overlay": sorted(run.overlay[host])}
+        for reply in run.dispatcher.step(payloads):
             if reply.unreachable:
-                self._done(task, reply.host, result(UNREACHABLE, reply.unreachable), active, notified)
+                yield reply.host, result(UNREACHABLE, reply.unreachable)
                 continue
-            self.overlay[reply.host].update(reply.predicted or ())
-            res = finish(task, prepared[reply.host], reply.results, variables[reply.host])
-            self._done(task, reply.host, res, active, notified)
+            run.overlay[reply.host].update(reply.predicted or ())
+            yield reply.host, finish(task, prepared[reply.host], reply.results, self.vars[reply.host])
 
-    def _done(self, task: Task, host: str, res: dict, active: list[str], notified: dict) -> None:
-        self.stats.count(host, res)
-        self.report.host_result(host, task.title, res)
+    def _done(self, task: Task, host: str, res: dict, active: list[str]) -> None:
+        run = self.run_
+        rescuable_failure = res["failed"] and not res.get("ignored") and self.rescuable and \
+            not res.get("unreachable")
+        if not rescuable_failure:
+            run.stats.count(host, res)
+        run.report.host_result(host, task.title, res)
         if task.register:
-            self.registered[host][task.register] = res
+            run.registered[host][task.register] = res
+        facts = res.get("ansible_facts")
+        if facts and not res["failed"]:
+            if task.module == "set_fact":
+                run.registered[host].update(facts)
+                self.vars[host].update(facts)
+            else:
+                self._set_facts(host, facts)
+                if run.fact_cache is not None:
+                    run.fact_cache.put(host, facts)
+        if res.get("unreachable"):
+            self.unreachable.add(host)
+            run.out.add(host)
         if res["failed"] and not res.get("ignored"):
-            self.out.add(host)
+            if not rescuable_failure:
+                run.out.add(host)
             if host in active:
                 active.remove(host)
         elif res["changed"] and task.notify:
-            notified[host].extend(task.notify)
+            self.notified[host].extend(task.notify)
+
+    def _share_once(self, task: Task, host: str, res: dict, active: list[str]) -> None:
+        """``run_once``: the one result counts for every host of the batch."""
+        for other in active:
+            if other != host and task.register:
+                self.run_.registered[other][task.register] = res
+                self.vars[other][task.register] = res
+
+    def _check_failures(self) -> None:
+        failed = [h for h in self.hosts if h in self.run_.out]
+        if not failed:
+            return
+        limit = self.play.max_fail_percentage
+        if self.play.any_errors_fatal:
+            self._abort("any_errors_fatal: a host failed, so the play stops for every host")
+        elif limit is not None and len(failed) * 100 / len(self.hosts) > limit:
+            self._abort(f"max_fail_percentage {limit:g}% exceeded: {len(failed)} of {len(self.hosts)} "
+                        f"hosts failed or were unreachable")
+
+    def _abort(self, why: str) -> None:
+        if not self.aborted:
+            self.aborted = True
+            self.run_.report.notice(f"NO MORE HOSTS LEFT: {why}")
+
+    def _meta(self, task: Task, hosts: list[str], active: list[str]) -> None:
+        """The strategy's own actions; ``when`` decides per host as for any task."""
+        action = task.args.get("action") or task.args.get("_raw_params")
+        chosen = []
+        for host in hosts:
+            ready = prepare(task, self.vars[host], self.mode, self.run_.registry)
+            self.run_.report.host_result(host, task.title, ready.done or result("ok", str(action)))
+            if ready.done is None:
+                chosen.append(host)
+        if action == "flush_handlers" and chosen:
+            self.flush_handlers(active)
+        elif action == "end_play" and chosen:
+            active.clear()
+        elif action == "end_host":
+            active[:] = [h for h in active if h not in chosen]
+
+    # -- handlers ---------------------------------------------------------------
+
+    def flush_handlers(self, active: list[str]) -> None:
+        eligible = list(active)
+        if self.play.force_handlers:
+            eligible += [h for h in self.hosts if h not in eligible and h not in self.unreachable]
+        for handler in self.play.handlers:
+            names = handler_names(handler)
+            targets = [h for h in eligible if names & set(self.notified[h])]
+            if not targets:
+                continue
+            self.run_task(handler, eligible, kind="RUNNING HANDLER", only=targets)
+            for host in targets:
+                self.notified[host] = [n for n in self.notified[host] if n not in names]
+                if host in eligible and not self.mode.check:
+                    self.run_.pending.forget(host, names)
+
+    def _recall_pending(self, active: list[str]) -> None:
+        defined = set().union(*(handler_names(h) for h in self.play.handlers)) if self.play.handlers else set()
+        for host in active:
+            left = self.run_.pending.pending(host) & defined
+            if left:
+                self.notified[host].extend(sorted(left))
+                self.run_.report.notice(f"{host}: will run handlers notified in an earlier run that never ran: "
+                                        f"{', '.join(sorted(left))}")
+
+    def _remember_pending(self) -> None:
+        if self.mode.check:
+            return
+        for host in self.hosts:
+            if self.notified[host]:
+                self.run_.pending.remember(host, set(self.notified[host]))
+
+
+def handler_names(handler: Task) -> set[str]:
+    names = {handler.name, *handler.listen}
+    if handler.role:
+        names.add(f"{handler.role} : {handler.name}")
+    return names

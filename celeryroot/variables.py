@@ -38,18 +38,28 @@ def _templated(value) -> bool:
 
 
 class HostVars:
-    """Everything one play knows of its hosts' variables."""
+    """Everything one play knows of its hosts' variables, layered by precedence:
 
-    def __init__(self, inventory: Inventory, play_hosts: list[str], play_vars: dict, extra: dict,
-                 registered: dict[str, dict], check: bool):
+    role defaults < inventory (all < groups < host, then group_vars/ and
+    host_vars/) < facts < play vars < vars_files < role vars < task vars (in
+    the step) < registered results and set_fact < extra vars.
+    """
+
+    def __init__(self, inventory: Inventory, play, play_hosts: list[str], extra: dict,
+                 registered: dict[str, dict], facts: dict[str, dict], check: bool):
         self.inventory = inventory
         self.play_hosts = play_hosts
-        self.play_vars = play_vars
+        self.play_layers = [play.vars, play.vars_files, play.role_vars]
+        self.role_defaults = play.role_defaults
         self.extra = extra
         self.registered = registered
+        self.facts = facts
         self.check = check
         self.groups = {name: inventory.group_hosts(name) for name in inventory.groups}
-        self.hostvars = {h: inventory.host_vars(h) for h in inventory.hosts}
+        self.hostvars = _HostVarsView(self)
+
+    def inventory_layer(self, host: str) -> dict:
+        return {**self.role_defaults, **self.inventory.host_vars(host), **self.facts.get(host, {})}
 
     def for_host(self, host: str) -> dict:
         special = {
@@ -61,11 +71,38 @@ class HostVars:
             "play_hosts": self.play_hosts,
             "ansible_play_hosts": self.play_hosts,
             "ansible_play_hosts_all": self.play_hosts,
+            "ansible_play_batch": self.play_hosts,
             "ansible_check_mode": self.check,
             "omit": OMIT,
         }
-        base = {**self.inventory.host_vars(host), **special}
-        scope = {**base, **self.play_vars, **self.extra}
-        out = {**base, **resolve(self.play_vars, scope), **self.registered.get(host, {}),
-               **resolve(self.extra, scope)}
-        return out
+        base = {**self.inventory_layer(host), **special}
+        play_vars = {k: v for layer in self.play_layers for k, v in layer.items()}
+        scope = {**base, **play_vars, **self.extra}
+        return {**base, **resolve(play_vars, scope), **self.registered.get(host, {}),
+                **resolve(self.extra, scope)}
+
+
+class _HostVarsView(dict):
+    """``hostvars[NAME]``: another host's variables, composed when asked for."""
+
+    def __init__(self, owner: HostVars):
+        super().__init__()
+        self.owner = owner
+
+    def __getitem__(self, host: str) -> dict:
+        if host not in self.owner.inventory.hosts:
+            raise KeyError(host)
+        return {**self.owner.inventory_layer(host), **self.owner.registered.get(host, {}),
+                "inventory_hostname": host}
+
+    def get(self, host, default=None):
+        return self[host] if host in self else default
+
+    def __contains__(self, host) -> bool:
+        return host in self.owner.inventory.hosts
+
+    def keys(self):
+        return self.owner.inventory.hosts.keys()
+
+    def __iter__(self):
+        return iter(self.owner.inventory.hosts)

@@ -25,6 +25,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="seconds a host may take to start a task before it is UNREACHABLE (default 30)")
+    p.add_argument("--start-at-task", default=None, help="start the run at the task of this name")
+    p.add_argument("--syntax-check", action="store_true", help="load and validate the run, contact no host")
+    p.add_argument("--list-hosts", action="store_true", help="list each play's hosts and stop")
+    p.add_argument("--list-tasks", action="store_true", help="list each play's selected tasks and stop")
+    p.add_argument("--list-tags", action="store_true", help="list each play's tags and stop")
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")
     return p.parse_args(argv)
@@ -52,7 +57,7 @@ def run(opts) -> int:
     from ..registry import Registry
     from ..report import make_report
     from ..step import Mode
-    from ..strategy import LinearStrategy, Selection
+    from ..strategy import Run, Selection
     from ..tags import split
 
     config = load_config(opts.broker, opts.config)
@@ -60,52 +65,74 @@ def run(opts) -> int:
     registry = Registry([*config.modules_path, "modules", playbook_path.parent / "modules"])
     inventory = Inventory.load(opts.inventory) if os.path.exists(opts.inventory) else Inventory("<no inventory>")
     extra_vars = parse_extra_vars(opts.extra_vars)
-    playbook = load_playbook(playbook_path, registry)
+    playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []))
     limit = inventory.match(opts.limit) if opts.limit else None
-    selection = Selection(limit, split(opts.tags), split(opts.skip_tags))
+    selection = Selection(limit, split(opts.tags), split(opts.skip_tags), opts.start_at_task)
     targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
+    if opts.syntax_check or opts.list_hosts or opts.list_tasks or opts.list_tags:
+        print(listing(opts, playbook, targets, selection))
+        return 0
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
     with ExitStack() as stack:
-        dispatcher = stack.enter_context(_dispatcher(config, registry, hosts, opts.timeout, report))
-        strategy = LinearStrategy(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection)
+        dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, opts.timeout, report))
+        run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending)
         try:
-            stats = strategy.run()
+            stats = run.run()
         finally:
             report.close()
     report.recap(stats)
     return stats.exit_status()
 
 
-def _dispatcher(config, registry, hosts: set[str], timeout: float, report):
+def listing(opts, playbook, targets: dict, selection) -> str:
+    """``--list-hosts``, ``--list-tasks``, ``--list-tags``, ``--syntax-check``, as Ansible prints them."""
+    lines = [f"playbook: {opts.playbook}"]
+    for index, play in enumerate(playbook.plays):
+        lines.append(f"\n  play #{index + 1} ({play.hosts}): {play.name}\tTAGS: [{','.join(play.tags)}]")
+        if opts.list_hosts:
+            lines.append(f"    pattern: {play.hosts!r}")
+            lines.append(f"    hosts ({len(targets[index])}):")
+            lines += [f"      {h}" for h in targets[index]]
+        tasks = [t for t in play.tasks if selection.takes(t)]
+        if opts.list_tasks:
+            lines.append("    tasks:")
+            lines += [f"      {t.title}\tTAGS: [{', '.join(t.tags)}]" for t in tasks]
+        if opts.list_tags:
+            tags = sorted({tag for t in tasks for tag in t.tags})
+            lines.append(f"      TASK TAGS: [{', '.join(tags)}]")
+    return "\n".join(lines)
+
+
+@contextmanager
+def _services(config, registry, hosts: set[str], timeout: float, report):
+    """The dispatcher, fact cache and pending-handler memory of a run."""
     from ..app import make_app
     from ..dispatch import Dispatcher
     from ..embedded import LOCAL_HOSTS
+    from ..factcache import fact_cache
     from ..liveness import RedisLiveness
+    from ..pending import PendingHandlers
     from ..source import InputError
 
     if not config.embedded:
-        return Dispatcher(make_app(config.broker_url), RedisLiveness(config.broker_url), timeout)
+        liveness = RedisLiveness(config.broker_url)
+        with Dispatcher(make_app(config.broker_url), liveness, timeout) as dispatcher:
+            yield dispatcher, fact_cache(config), PendingHandlers(liveness.client)
+        return
     if not hosts <= LOCAL_HOSTS:
         others = ", ".join(sorted(hosts - LOCAL_HOSTS))
         raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
                                f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or broker_url "
                                f"in celeryroot.yaml.")
     report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
-    return _embedded(registry, timeout)
-
-
-@contextmanager
-def _embedded(registry, timeout: float):
-    from ..app import make_app
     from ..config import EMBEDDED_BROKER
-    from ..dispatch import Dispatcher
     from ..embedded import embedded_worker
 
     with embedded_worker(registry) as liveness:
         with Dispatcher(make_app(EMBEDDED_BROKER), liveness, timeout) as dispatcher:
-            yield dispatcher
+            yield dispatcher, fact_cache(config), PendingHandlers(None)
 
 
 def parse_extra_vars(values: list[str]) -> dict:

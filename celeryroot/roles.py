@@ -1,0 +1,91 @@
+"""Roles: ``roles/NAME/{tasks,handlers,templates,files,defaults,vars,meta}/main.yml``.
+
+A role is found beside the playbook (``roles/``), then on the roles path
+(``roles_path`` in celeryroot.yaml, ``CELERYROOT_ROLES_PATH`` or
+``ANSIBLE_ROLES_PATH``). Loading a role gives its tasks (with the role's tags,
+``when`` and parameters pushed in), adds its handlers to the play, and its
+defaults and vars to the play's variable layers. Dependencies from
+``meta/main`` come first; a role with the same parameters runs once a play.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .source import InputError, Where, expect_list, expect_mapping, item_where, load_yaml, plain, where
+from .tasks import HANDLER_KEYS, Scope
+
+ROLE_ENTRY_KEYS = {"role", "name", "tags", "when", "vars"}
+
+
+class Roles:
+    def __init__(self, playbook_dir: Path, roles_path: list[str]):
+        env = os.environ.get("CELERYROOT_ROLES_PATH") or os.environ.get("ANSIBLE_ROLES_PATH") or ""
+        self.path = [playbook_dir / "roles", playbook_dir, *map(Path, roles_path),
+                     *[Path(p) for p in env.split(":") if p]]
+        self.playbook_dir = playbook_dir
+        #: Variable layers the play's roles contribute (defaults lowest, vars high).
+        self.defaults: dict = {}
+        self.vars: dict = {}
+        self._seen: set = set()
+
+    def find(self, name: str, at: Where) -> Path:
+        for base in self.path:
+            if (base / name / "tasks").is_dir() or (base / name / "meta").is_dir():
+                return base / name
+        if Path(name).is_dir():
+            return Path(name)
+        raise InputError(at, f"role '{name}' not found (looked in {', '.join(str(p) for p in self.path)})")
+
+    def entry(self, node, at: Where, scope: Scope, loader) -> list:
+        """One item of a play's ``roles:`` list: a name or a mapping with
+        ``role``, ``tags``, ``when``, ``vars`` and role parameters."""
+        if isinstance(node, str):
+            return self.load(node, at, scope, loader=loader)
+        node = expect_mapping(node, at, "a role entry")
+        name = node.get("role", node.get("name"))
+        if not isinstance(name, str):
+            raise InputError(at, "a role entry needs 'role: NAME'")
+        params = {str(k): plain(v) for k, v in node.items() if k not in ROLE_ENTRY_KEYS}
+        inner = scope.inner(node)
+        inner = Scope(inner.search, inner.tags, inner.when, {**inner.vars, **params}, inner.role, inner.overrides)
+        return self.load(name, at, inner, loader=loader)
+
+    def load(self, name: str, at: Where, scope: Scope, *, tasks_from: str = "main", loader) -> list:
+        directory = self.find(name, at)
+        key = (str(directory.resolve()), tasks_from, repr(sorted(scope.vars.items())))
+        if key in self._seen:
+            return []
+        self._seen.add(key)
+        role_name = directory.name
+        inner = Scope((str(directory.resolve()), str(self.playbook_dir.resolve())), scope.tags, scope.when,
+                      scope.vars, role_name, scope.overrides)
+        nodes = []
+        meta = self._yaml(directory / "meta", "main")
+        if meta is not None:
+            meta_map = expect_mapping(meta, where(meta), f"meta of role '{role_name}'")
+            deps = expect_list(meta_map.get("dependencies"), where(meta_map), "dependencies")
+            for index, dep in enumerate(deps):
+                nodes += self.entry(dep, item_where(deps, index), scope, loader)
+        for layer, folder in ((self.defaults, "defaults"), (self.vars, "vars")):
+            data = self._yaml(directory / folder, "main")
+            if data is not None:
+                layer.update(plain(expect_mapping(data, where(data), f"{folder} of role '{role_name}'")))
+        handlers = self._yaml(directory / "handlers", "main")
+        if handlers is not None:
+            loader.handlers += loader.tasks(handlers, where(handlers), inner, HANDLER_KEYS)
+        tasks = self._yaml(directory / "tasks", tasks_from)
+        if tasks is None and tasks_from != "main":
+            raise InputError(at, f"role '{role_name}' has no tasks/{tasks_from}.yml")
+        if tasks is not None:
+            nodes += loader.tasks(tasks, where(tasks), inner)
+        return nodes
+
+    @staticmethod
+    def _yaml(folder: Path, stem: str):
+        for suffix in (".yml", ".yaml", ""):
+            path = folder / f"{stem}{suffix}"
+            if path.is_file():
+                return load_yaml(path)
+        return None

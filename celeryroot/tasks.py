@@ -1,0 +1,417 @@
+"""Where tasks are parsed: tasks, blocks, and the files and roles they import.
+
+A task list becomes a tree of `Task` and `Block`. What a block, role or
+import gives its tasks (tags, ``when``, vars, ``check_mode``, …) is pushed
+into each task through a `Scope` while parsing, so running a task never has
+to look up its parents. ``import_*`` and ``include_*`` are both expanded
+here, at load time, so the whole run is validated before any host is
+contacted; their file names may use play and extra variables only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+import typing
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .module import ArgError, canonical, convert_value, spec_fields
+from .registry import Registry
+from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
+                     plain, type_name, value_where, where)
+from .templating import TemplateFailure, is_template, render
+
+TASK_KEYS = {"name", "tags", "when", "notify", "register", "ignore_errors", "args", "vars", "no_log",
+             "loop", "with_items", "with_list", "with_dict", "loop_control", "changed_when", "failed_when",
+             "check_mode", "diff", "environment", "until", "retries", "delay", "run_once", "become",
+             "any_errors_fatal"}
+HANDLER_KEYS = TASK_KEYS | {"listen"}
+BLOCK_KEYS = {"name", "block", "rescue", "always", "tags", "when", "vars", "no_log", "ignore_errors",
+              "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"}
+INCLUDES = {"import_tasks", "include_tasks", "include", "import_role", "include_role"}
+LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
+
+
+@dataclass
+class Task:
+    name: str
+    module: str
+    args: dict
+    where: Where
+    arg_where: dict = field(default_factory=dict)
+    tags: tuple = ()
+    when: list = field(default_factory=list)
+    notify: list = field(default_factory=list)
+    listen: list = field(default_factory=list)
+    register: str | None = None
+    ignore_errors: bool = False
+    vars: dict = field(default_factory=dict)
+    no_log: bool = False
+    loop: Any = None
+    loop_var: str = "item"
+    label: Any = None
+    index_var: str | None = None
+    changed_when: Any = None
+    failed_when: Any = None
+    until: Any = None
+    retries: int = 3
+    delay: float = 5.0
+    run_once: bool = False
+    check_mode: bool | None = None
+    diff: bool | None = None
+    environment: dict = field(default_factory=dict)
+    #: Directories where relative ``src`` files are looked up (role, playbook).
+    search: tuple[str, ...] = ()
+    role: str | None = None
+
+    @property
+    def title(self) -> str:
+        name = self.name or self.module
+        return f"{self.role} : {name}" if self.role else name
+
+
+@dataclass
+class Block:
+    name: str
+    where: Where
+    block: list = field(default_factory=list)
+    rescue: list = field(default_factory=list)
+    always: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What enclosing blocks, roles and imports give the tasks inside them."""
+
+    search: tuple[str, ...] = ()
+    tags: tuple = ()
+    when: tuple = ()
+    vars: dict = field(default_factory=dict)
+    role: str | None = None
+    overrides: dict = field(default_factory=dict)
+
+    def inner(self, node: dict, **more) -> "Scope":
+        """The scope for the children of ``node`` (a block, role or import)."""
+        overrides = dict(self.overrides)
+        for key in ("no_log", "ignore_errors", "check_mode", "diff", "run_once"):
+            if key in node:
+                overrides[key] = _optional_bool(node, key)
+        if "environment" in node:
+            overrides["environment"] = {**overrides.get("environment", {}), **plain(node["environment"])}
+        return replace(self, tags=self.tags + _tags(node, "tags"), when=self.when + tuple(_when(node)),
+                       vars={**self.vars, **plain(expect_mapping(node.get("vars"), value_where(node, "vars"),
+                                                                 "vars"))}, overrides=overrides, **more)
+
+
+class Loader:
+    """Parses task files, following imports and roles (see `roles.py`)."""
+
+    def __init__(self, registry: Registry, variables: dict, roles=None):
+        self.registry = registry
+        #: Play and extra variables, for templated import file names.
+        self.variables = variables
+        self.roles = roles
+        #: Handlers that imported roles bring into the play.
+        self.handlers: list[Task] = []
+
+    def tasks(self, node, at: Where, scope: Scope, allowed: set[str] = TASK_KEYS) -> list:
+        items = expect_list(node, at, "tasks")
+        out = []
+        for index, item in enumerate(items):
+            out.extend(self.node(item, item_where(items, index), scope, allowed))
+        return out
+
+    def node(self, node, at: Where, scope: Scope, allowed: set[str] = TASK_KEYS) -> list:
+        node = expect_mapping(node, at, "a task")
+        if "block" in node:
+            return [self._block(node, at, scope, allowed)]
+        include = [k for k in node if self.registry.resolve(k) in INCLUDES]
+        if include:
+            return self._include(node, include[0], at, scope)
+        return [parse_task(node, at, self.registry, allowed, scope)]
+
+    def _block(self, node, at: Where, scope: Scope, allowed: set[str]) -> Block:
+        _reject_unknown(node, BLOCK_KEYS, "block keyword")
+        inner = scope.inner(node)
+        block = Block(str(node.get("name") or ""), at)
+        for part in ("block", "rescue", "always"):
+            setattr(block, part, self.tasks(node.get(part), value_where(node, part), inner, allowed))
+        return block
+
+    def _include(self, node, key: str, at: Where, scope: Scope) -> list:
+        kind = self.registry.resolve(key)
+        allowed = {"name", "tags", "when", "vars", "apply", "no_log", "ignore_errors", "check_mode", "diff",
+                   "environment", key}
+        _reject_unknown(node, allowed, f"keyword of {kind}")
+        inner = scope.inner(node)
+        spec = node[key]
+        if kind in ("import_role", "include_role"):
+            spec = expect_mapping(spec, value_where(node, key), kind)
+            if "name" not in spec:
+                raise InputError(value_where(node, key), f"{kind} needs 'name'")
+            role = self.roles.load(str(spec["name"]), value_where(node, key), inner,
+                                   tasks_from=str(spec.get("tasks_from", "main")), loader=self)
+            return role
+        if isinstance(spec, dict):
+            spec = spec.get("file")
+        name = self._file_name(spec, value_where(node, key))
+        path = _find(name, scope.search, "tasks")
+        if path is None:
+            raise InputError(value_where(node, key), f"{kind}: cannot find '{name}' (looked in "
+                                                     f"{', '.join(scope.search)} and their tasks/ folders)")
+        loaded = load_yaml(path)
+        return self.tasks(loaded, where(loaded, Where(str(path))), inner)
+
+    def _file_name(self, value, at: Where) -> str:
+        if not isinstance(value, str):
+            raise InputError(at, f"expected a file name, got {type_name(value)}")
+        try:
+            return str(render(value, self.variables))
+        except TemplateFailure as exc:
+            raise InputError(at, f"file names of imports may use play and extra variables only: {exc}") from None
+
+
+def _find(name: str, search: tuple[str, ...], folder: str) -> Path | None:
+    for base in search:
+        for candidate in (Path(base) / folder / name, Path(base) / name):
+            if candidate.is_file():
+                return candidate
+    path = Path(name)
+    return path if path.is_absolute() and path.is_file() else None
+
+
+def walk(nodes: list):
+    """Every task in a tree of tasks and blocks, in order."""
+    for node in nodes:
+        if isinstance(node, Block):
+            yield from walk(node.block)
+            yield from walk(node.rescue)
+            yield from walk(node.always)
+        else:
+            yield node
+
+
+def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEYS,
+               scope: Scope = Scope()) -> Task:
+    node = expect_mapping(node, at, "a task")
+    module_keys = [k for k in node if k not in allowed]
+    if not module_keys:
+        raise InputError(at, "the task names no module (e.g. 'file:', 'command:')")
+    if len(module_keys) > 1:
+        unknown = [k for k in module_keys if k not in registry]
+        if unknown:
+            raise InputError(key_where(node, unknown[0]), _unknown_key_message(unknown[0], allowed, registry))
+        raise InputError(at, f"the task names more than one module: {', '.join(module_keys)}")
+    key = module_keys[0]
+    cls = registry.get(key)
+    if cls is None:
+        raise InputError(key_where(node, key), _unknown_key_message(key, allowed, registry))
+    args, arg_where = _module_args(node[key], node, key, cls)
+    extra = node.get("args")
+    if extra is not None:
+        extra = expect_mapping(extra, value_where(node, "args"), "'args'")
+        for k in extra:
+            arg_where[str(k)] = key_where(extra, k)
+        args.update(plain(extra))
+    if cls.collect_args:
+        declared = {f.name for f in spec_fields(cls.Args)}
+        collected = {k: args.pop(k) for k in list(args) if k not in declared}
+        args[cls.collect_args] = {**args.get(cls.collect_args, {}), **collected}
+    task = Task(name=str(node.get("name") or ""), module=registry.resolve(key), args=args, where=at,
+                arg_where=arg_where, search=scope.search, role=scope.role)
+    _task_keywords(task, node, scope)
+    validate_args(task, cls)
+    return task
+
+
+def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str:
+    close = difflib.get_close_matches(key, registry.names() + sorted(allowed), n=1, cutoff=0.7)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown module or task keyword '{key}'{hint}"
+
+
+def _module_args(raw, node, key, cls) -> tuple[dict, dict]:
+    at = value_where(node, key)
+    if raw is None:
+        return {}, {}
+    if isinstance(raw, dict):
+        return plain(raw), {str(k): key_where(raw, k) for k in raw}
+    if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return parse_kv(str(raw), cls, at), {}
+    raise InputError(at, f"arguments of '{key}' must be a mapping or a 'k=v' string, got {type_name(raw)}")
+
+
+_TOKEN = re.compile(r"""(?:\{\{.*?\}\}|\{%.*?%\}|[^\s"'{]+|"(?:\\.|[^"\\])*"|'[^']*'|\{)+""", re.S)
+_KV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
+
+
+def parse_kv(text: str, cls, at: Where) -> dict:
+    """``path=/tmp/x state=directory``; for a free-form module the words that
+    are not arguments of the module are its free-form text, kept verbatim."""
+    known = {f.name for f in spec_fields(cls.Args)} | {a for f in spec_fields(cls.Args)
+                                                      for a in f.metadata.get("aliases", ())}
+    args: dict = {}
+    free: list[str] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        kv = _KV.match(token)
+        if kv and (kv.group(1) in known or not cls.free_form):
+            args[kv.group(1)] = _unquote(kv.group(2), token, at)
+        elif cls.free_form:
+            free.append(token)
+        else:
+            raise InputError(at, f"'{token}' is not a key=value argument of '{cls.name}'")
+    if free:
+        args[cls.free_form] = " ".join(free)
+    return args
+
+
+def _unquote(value: str, token: str, at: Where) -> str:
+    if not value or value[0] not in "'\"":
+        return value
+    try:
+        return " ".join(shlex.split(value))
+    except ValueError as exc:
+        raise InputError(at, f"cannot parse '{token}': {exc}") from None
+
+
+def validate_args(task: Task, cls) -> None:
+    """Names against the spec, and types of the values already known."""
+    _, errors = canonical(cls.Args, task.args)
+    if errors:
+        err = errors[0]
+        raise InputError(task.arg_where.get(err.name, task.where), f"{task.module}: {err}")
+    hints = typing.get_type_hints(cls.Args)
+    fields = {f.name: f for f in spec_fields(cls.Args)}
+    aliases = {a: f.name for f in fields.values() for a in f.metadata.get("aliases", ())}
+    for key, value in task.args.items():
+        name = aliases.get(key, key)
+        if _has_template(value):
+            continue
+        try:
+            convert_value(fields[name], hints[name], value)
+        except ArgError as exc:
+            raise InputError(task.arg_where.get(key, task.where), f"{task.module}: {exc}") from None
+
+
+def _has_template(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_template(v) for v in value)
+    return is_template(value)
+
+
+def _task_keywords(task: Task, node, scope: Scope) -> None:
+    task.tags = tuple(dict.fromkeys(scope.tags + _tags(node, "tags")))
+    task.when = list(scope.when) + _when(node)
+    task.notify = _strings(node, "notify")
+    task.listen = _strings(node, "listen")
+    if "register" in node:
+        reg = node["register"]
+        if not isinstance(reg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", reg):
+            raise InputError(value_where(node, "register"), f"'register' must be a variable name, got {reg!r}")
+        task.register = reg
+    flags = {**scope.overrides}
+    for key in ("ignore_errors", "no_log", "check_mode", "diff", "run_once"):
+        if key in node:
+            flags[key] = _optional_bool(node, key)
+    task.ignore_errors = bool(flags.get("ignore_errors"))
+    task.no_log = bool(flags.get("no_log"))
+    task.run_once = bool(flags.get("run_once"))
+    task.check_mode = flags.get("check_mode")
+    task.diff = flags.get("diff")
+    task.environment = {**flags.get("environment", {}),
+                        **plain(expect_mapping(node.get("environment"), value_where(node, "environment"),
+                                               "environment"))}
+    task.vars = {**scope.vars, **plain(expect_mapping(node.get("vars"), value_where(node, "vars"), "task vars"))}
+    _loop_keywords(task, node)
+    task.changed_when = plain(node.get("changed_when"))
+    task.failed_when = plain(node.get("failed_when"))
+    task.until = plain(node.get("until"))
+    for key, kind in (("retries", int), ("delay", float)):
+        if key in node:
+            try:
+                setattr(task, key, kind(node[key]))
+            except (TypeError, ValueError):
+                raise InputError(value_where(node, key), f"'{key}' must be a number, got {node[key]!r}") from None
+
+
+def _loop_keywords(task: Task, node) -> None:
+    loops = [k for k in ("loop", "with_items", "with_list", "with_dict") if k in node]
+    if len(loops) > 1:
+        raise InputError(key_where(node, loops[1]), f"a task takes one loop, got {' and '.join(loops)}")
+    if loops:
+        task.loop = plain(node[loops[0]])
+        if loops[0] == "with_items" and isinstance(task.loop, list):
+            task.loop = _flatten_once(task.loop)
+        if loops[0] == "with_dict":
+            task.loop = (f"{{{{ {task.loop.strip()[2:-2].strip()} | dict2items }}}}" if is_template(task.loop)
+                         else [{"key": k, "value": v} for k, v in (task.loop or {}).items()])
+    control = expect_mapping(node.get("loop_control"), value_where(node, "loop_control"), "loop_control")
+    _reject_unknown(control, LOOP_CONTROL_KEYS, "loop_control key")
+    task.loop_var = str(control.get("loop_var", "item"))
+    task.label = plain(control.get("label"))
+    task.index_var = control.get("index_var")
+
+
+def _flatten_once(items: list) -> list:
+    out = []
+    for item in items:
+        out.extend(item if isinstance(item, list) else [item])
+    return out
+
+
+def _reject_unknown(node: dict, allowed: set[str], what: str) -> None:
+    for key in node:
+        if key not in allowed:
+            raise InputError(key_where(node, key), f"unknown {what} '{key}' (expected one of: "
+                                                   f"{', '.join(sorted(allowed))})")
+
+
+def _tags(node, key: str) -> tuple:
+    value = node.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, (str, int)):
+        return tuple(t.strip() for t in str(value).split(",") if t.strip())
+    if isinstance(value, list):
+        return tuple(str(t) for t in value)
+    raise InputError(value_where(node, key), f"'{key}' must be a string or a list, got {type_name(value)}")
+
+
+def _strings(node, key: str) -> list[str]:
+    value = node.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InputError(value_where(node, key), f"'{key}' must be a string or a list of strings")
+
+
+def _when(node) -> list:
+    value = node.get("when")
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, (str, bool)):
+        return [plain(value)]
+    raise InputError(value_where(node, "when"), f"'when' must be an expression or a list, got {type_name(value)}")
+
+
+def _optional_bool(node, key: str) -> bool | None:
+    if key not in node:
+        return None
+    value = node[key]
+    if isinstance(value, bool):
+        return value
+    words = {"yes": True, "true": True, "no": False, "false": False}
+    if isinstance(value, str) and value.lower() in words:
+        return words[value.lower()]
+    raise InputError(value_where(node, key), f"'{key}' must be a boolean, got {value!r}")
