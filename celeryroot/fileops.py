@@ -1,8 +1,10 @@
 """File attributes and atomic writes, once, for file, copy, template, lineinfile.
 
 `attribute_changes` observes owner, group and mode and says what differs;
-`apply_attributes` sets them; `atomic_write` replaces a file's content so a
-reader (or a crash) only ever sees the old or the new bytes.
+`apply_attributes` sets them. `content_change` says how a file's bytes would
+change (its before/after is the ``--diff``); `write_file` performs it: a
+timestamped backup when asked, then `atomic_write`, which replaces the bytes
+so that a reader, or a crash, only ever sees the old or the new content.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import grp
 import os
 import pwd
 import re
+import hashlib
 import shlex
+import shutil
 import stat
 import tempfile
+import time
 
-from .module import Change, ModuleFailure
+from dataclasses import dataclass
+
+from .module import Change, ModuleFailure, arg
 from .proc import run
 
 _SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXst]*|[ugo])$")
@@ -39,6 +46,25 @@ def mode_arg(value) -> str:
         if not _SYMBOLIC.match(clause):
             raise ValueError(f"bad mode '{text}': use octal like '0644' or symbolic like 'u=rw,g=r,o=r'")
     return text
+
+
+def validate_arg(value) -> str:
+    """A ``validate`` command must name the file it checks with ``%s``."""
+    text = str(value)
+    if "%s" not in text:
+        raise ValueError(f"must contain %s where the file to check goes, got '{text}'")
+    return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeArgs:
+    """The attribute arguments every file-writing module takes (Ansible's
+    common file arguments)."""
+
+    mode: str | None = arg(None, convert=mode_arg,
+                           doc="Octal (0644, quoted) or symbolic (u=rw,g=r,o=r) permissions.")
+    owner: str | None = arg(None, doc="User that should own the file (name or uid).")
+    group: str | None = arg(None, doc="Group that should own the file (name or gid).")
 
 
 def resolve_mode(mode: str, current: int, is_dir: bool) -> int:
@@ -106,11 +132,15 @@ def _name_of_gid(gid: int) -> str:
 
 
 def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
-                      owner: str | None, group: str | None, new_file_mode: int = 0o644) -> list[Change]:
+                      owner: str | None, group: str | None, new_file_mode: int = 0o644,
+                      would_exist=None) -> list[Change]:
     """What differs between the wanted owner/group/mode and ``st``.
 
     ``st`` is None for a path that does not exist yet (it will be created
-    with ``new_file_mode`` and the process's owner).
+    with ``new_file_mode`` and the process's owner). ``would_exist`` is the
+    check-mode overlay (`Context.would_exist`): an owner that an earlier task
+    would create (``user:NAME``, ``group:NAME``) predicts a change instead of
+    failing.
     """
     changes = []
     is_dir = bool(st and stat.S_ISDIR(st.st_mode))
@@ -121,19 +151,29 @@ def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
             changes.append(Change(f"mode {format(current_mode, '04o') if st else 'new'} -> {format(wanted, '04o')}",
                                   before=f"mode: {format(current_mode, '04o')}\n" if st else "",
                                   after=f"mode: {format(wanted, '04o')}\n", path=path))
-    if owner is not None:
-        uid = lookup_uid(owner)
-        if st is None or st.st_uid != uid:
-            before = _name_of_uid(st.st_uid) if st else None
-            changes.append(Change(f"owner {before or 'new'} -> {owner}", before=f"owner: {before}\n" if st else "",
-                                  after=f"owner: {owner}\n", path=path))
-    if group is not None:
-        gid = lookup_gid(group)
-        if st is None or st.st_gid != gid:
-            before = _name_of_gid(st.st_gid) if st else None
-            changes.append(Change(f"group {before or 'new'} -> {group}", before=f"group: {before}\n" if st else "",
-                                  after=f"group: {group}\n", path=path))
+    # A new path gets the worker's own uid and gid.
+    changes += _id_change(path, "owner", owner, st.st_uid if st else os.geteuid(), st is not None, would_exist)
+    changes += _id_change(path, "group", group, st.st_gid if st else os.getegid(), st is not None, would_exist)
     return changes
+
+
+def _id_change(path: str, label: str, wanted: str | None, current: int, exists: bool,
+               would_exist) -> list[Change]:
+    if wanted is None:
+        return []
+    lookup, name_of, kind = (lookup_uid, _name_of_uid, "user") if label == "owner" else \
+        (lookup_gid, _name_of_gid, "group")
+    try:
+        wanted_id = lookup(wanted)
+    except ModuleFailure:
+        if not (would_exist and would_exist(f"{kind}:{wanted}")):
+            raise
+        wanted_id = None
+    if current == wanted_id:
+        return []
+    before = name_of(current)
+    return [Change(f"{label} {before if exists else 'new'} -> {wanted}", before=f"{label}: {before}\n" if exists else "",
+                   after=f"{label}: {wanted}\n", path=path)]
 
 
 def apply_attributes(path: str, *, mode: str | None, owner: str | None, group: str | None,
@@ -150,9 +190,26 @@ def apply_attributes(path: str, *, mode: str | None, owner: str | None, group: s
         os.chmod(path, resolve_mode(mode, stat.S_IMODE(st.st_mode), stat.S_ISDIR(st.st_mode)))
 
 
+def stat_or_none(path: str) -> os.stat_result | None:
+    """``os.stat`` (through links), or None when nothing is there."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
 def lstat_or_none(path: str) -> os.stat_result | None:
     try:
         return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def read_bytes_or_none(path: str) -> bytes | None:
+    """A file's bytes (through links), or None when nothing is there."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
     except FileNotFoundError:
         return None
 
@@ -164,9 +221,75 @@ def read_text_or_none(path: str, limit: int = 1 << 20) -> str | None:
             data = fh.read(limit + 1)
     except (FileNotFoundError, IsADirectoryError):
         return None
-    if len(data) > limit or b"\0" in data:
+    return _shown(data, limit)
+
+
+def _shown(data: bytes | None, limit: int = 1 << 20) -> str | None:
+    if data is None or len(data) > limit or b"\0" in data:
         return None
     return data.decode("utf-8", errors="replace")
+
+
+def checksum(data: bytes) -> str:
+    """SHA-1 of ``data``, the checksum Ansible's copy reports and accepts."""
+    return hashlib.sha1(data).hexdigest()
+
+
+def content_change(path: str, old: bytes | None, new: bytes) -> Change | None:
+    """The change that turns ``old`` (None: no file) into ``new``, or None.
+
+    Its before/after is the unified diff; binary or very large content
+    gets no diff, only the size.
+    """
+    if old == new:
+        return None
+    before, after = ("" if old is None else _shown(old)), _shown(new)
+    if before is None or after is None:
+        return Change(f"{'create' if old is None else 'update'} {path} ({len(new)} bytes, no text diff)")
+    return Change(f"{'create' if old is None else 'update'} {path}", before=before, after=after, path=path)
+
+
+def write_file(path: str, data: bytes | None, *, mode: str | None = None, owner: str | None = None,
+               group: str | None = None, backup: bool = False, validate: str | None = None,
+               make_parents: bool = False) -> dict:
+    """Give ``path`` the content ``data`` (None: keep it) and the attributes.
+
+    The one write path of copy, template and lineinfile. Returns
+    ``backup_file`` when a backup was made.
+    """
+    if data is None:
+        apply_attributes(path, mode=mode, owner=owner, group=group)
+        return {}
+    out = {}
+    if backup and os.path.isfile(path):
+        out["backup_file"] = backup_file(path)
+    if make_parents:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write(path, data, mode=mode, owner=owner, group=group, validate=validate)
+    return out
+
+
+def backup_file(path: str) -> str:
+    """Copy ``path`` beside itself with pid and time in the name, as Ansible
+    names backups (``motd.1234.2024-05-01@12:00:00~``); returns the copy's path."""
+    target = f"{path}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S~')}"
+    shutil.copy2(path, target)
+    st = os.stat(path)
+    os.chown(target, st.st_uid, st.st_gid)
+    return target
+
+
+def current_umask() -> int:
+    """The worker's umask, read from /proc: `os.umask` can only be read by
+    setting it, and a worker that lives for weeks must not touch its own."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def atomic_write(path: str, data: bytes, *, mode: str | None = None, owner: str | None = None,
@@ -176,9 +299,10 @@ def atomic_write(path: str, data: bytes, *, mode: str | None = None, owner: str 
     The temp file is fsynced, given the old file's (or the wanted) mode and
     ownership, optionally validated (``validate`` with ``%s``), then renamed
     over ``path``; the directory is fsynced so the rename survives a crash.
+    A failed validation leaves ``path`` untouched.
     """
     directory = os.path.dirname(os.path.abspath(path)) or "/"
-    old = lstat_or_none(path)
+    old = stat_or_none(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -189,27 +313,27 @@ def atomic_write(path: str, data: bytes, *, mode: str | None = None, owner: str 
             os.chown(tmp, old.st_uid, old.st_gid)
             os.chmod(tmp, stat.S_IMODE(old.st_mode))
         else:
-            umask = os.umask(0)  # read the umask without keeping a change
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
+            os.chmod(tmp, 0o666 & ~current_umask())
         apply_attributes(tmp, mode=mode, owner=owner, group=group)
         if validate:
             _validate(validate, tmp)
         os.rename(tmp, path)
         tmp = None
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_directory(directory)
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _fsync_directory(directory: str) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def _validate(command: str, tmp: str) -> None:
-    if "%s" not in command:
-        raise ModuleFailure(f"validate must contain %s: '{command}'")
     argv = [part.replace("%s", tmp) for part in shlex.split(command)]
     done = run(argv)
     if done.rc != 0:

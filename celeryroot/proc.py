@@ -37,8 +37,11 @@ class Completed:
 
 def run(argv: list[str] | str, *, stdin: str | None = None, cwd: str | None = None,
         env: dict | None = None, shell: bool = False, executable: str | None = None,
-        timeout: float | None = None) -> Completed:
-    """Run a command and capture its output; never raises on a non-zero rc."""
+        timeout: float | None = None, strip: bool = True) -> Completed:
+    """Run a command and capture its output; never raises on a non-zero rc.
+
+    ``strip`` removes trailing newlines from the output, as Ansible's
+    ``strip_empty_ends`` does by default."""
     try:
         proc = subprocess.run(
             argv, input=stdin, capture_output=True, text=True, errors="replace",
@@ -49,4 +52,6 @@ def run(argv: list[str] | str, *, stdin: str | None = None, cwd: str | None = No
         return Completed(127, "", f"{exc.filename}: command not found")
     except PermissionError as exc:
         return Completed(126, "", f"{exc.filename}: permission denied")
+    if not strip:
+        return Completed(proc.returncode, proc.stdout, proc.stderr)
     return Completed(proc.returncode, proc.stdout.rstrip("\n"), proc.stderr.rstrip("\n"))

@@ -5,21 +5,34 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from dataclasses import dataclass
 
-from ..fileops import apply_attributes, attribute_changes, lstat_or_none, mode_arg
-from ..module import Change, Module, ModuleFailure, Plan, arg
+from ..fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none
+from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, build_args
 
 KIND = {stat.S_IFDIR: "directory", stat.S_IFREG: "file", stat.S_IFLNK: "link"}
+TIME_FORMAT = "%Y%m%d%H%M.%S"
+
+
+def _kind(st) -> str | None:
+    return KIND.get(stat.S_IFMT(st.st_mode), "special file") if st else None
 
 
 class File(Module):
-    """Manage a path's existence, type, owner, group and mode.
+    """Manage a path's existence, type, owner, group, mode and times.
 
     ``state=file`` only sets attributes of an existing file (it fails on a
-    missing one, as Ansible does); ``touch`` creates it. ``directory``
-    creates missing parents. ``link``/``hard`` point ``path`` at ``src``.
-    ``absent`` removes files, links and whole directory trees.
+    missing one, as Ansible does); ``touch`` creates it (and, by default,
+    updates its times: it is then always ``changed``; set
+    ``modification_time``/``access_time`` to ``preserve`` to only create).
+    ``directory`` creates missing parents. ``link``/``hard`` point ``path``
+    at ``src`` (a relative ``src`` of a symlink is relative to the link's
+    directory); ``force`` replaces a file or an empty directory there, or
+    makes a symlink to a missing ``src``. ``absent`` removes files, links
+    and whole directory trees. Without ``state``, the path keeps its
+    current kind (a missing path is a ``file``, or a ``directory`` with
+    ``recurse``).
 
     Example:
         - file: path=/srv/app state=directory mode=0755 owner=www-data
@@ -27,29 +40,50 @@ class File(Module):
             path: /etc/app/current
             src: /etc/app/v2
             state: link
+        - file: path=/var/log/app.log state=touch mode=u=rw,g=r,o= modification_time=preserve access_time=preserve
     """
 
     name = "file"
 
     @dataclass(frozen=True, kw_only=True)
-    class Args:
+    class Args(AttributeArgs):
         path: str = arg(aliases=("dest", "name"), doc="The path to manage.")
         state: str | None = arg(None, choices=("file", "directory", "absent", "touch", "link", "hard"),
                                 doc="What the path should be; default: its current kind, or file.")
-        mode: str | None = arg(None, convert=mode_arg, doc="Octal (0644) or symbolic (u=rw,g=r,o=r) mode.")
-        owner: str | None = arg(None, doc="User that should own the path.")
-        group: str | None = arg(None, doc="Group that should own the path.")
         src: str | None = arg(None, doc="Target of the link, for state=link or hard.")
         recurse: bool = arg(False, doc="With state=directory, apply owner/group/mode to everything below.")
-        force: bool = arg(False, doc="With state=link/hard, replace whatever is at path.")
+        force: bool = arg(False, doc="With state=link/hard, replace a file or empty directory at path, "
+                                     "or link to a src that does not exist.")
         follow: bool = arg(True, doc="Set attributes on a link's target rather than the link.")
+        modification_time: str | None = arg(None, doc="'now', 'preserve' or a time in modification_time_format "
+                                                       "(default: now for touch, else preserve).")
+        modification_time_format: str = arg(TIME_FORMAT, doc="strftime format of modification_time.")
+        access_time: str | None = arg(None, doc="'now', 'preserve' or a time in access_time_format "
+                                                "(default: now for touch, else preserve).")
+        access_time_format: str = arg(TIME_FORMAT, doc="strftime format of access_time.")
+
+    @classmethod
+    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
+        parsed = build_args(cls.Args, args)
+        if parsed.src is not None and parsed.state not in (None, "link", "hard"):
+            raise ArgError("src", "src option requires state to be 'link' or 'hard'")
+        if parsed.state in ("link", "hard") and parsed.src is None:
+            raise ArgError("src", f"src is required for state={parsed.state}")
+        for name in ("modification_time", "access_time"):
+            try:
+                _wanted_time(getattr(parsed, name), getattr(parsed, name + "_format"), parsed.state)
+            except ValueError as exc:
+                raise ArgError(name, f"argument '{name}': {exc}") from None
+        return args
 
     def state(self, st) -> str:
         if self.args.state:
             return self.args.state
-        if self.args.src:
+        if self.args.src is not None:
             return "link"
-        return KIND.get(stat.S_IFMT(st.st_mode), "file") if st else "file"
+        if st is not None:
+            return _kind(st) if _kind(st) in KIND.values() else "file"
+        return "directory" if self.args.recurse else "file"
 
     def plan(self) -> Plan:
         a = self.args
@@ -58,86 +92,155 @@ class File(Module):
         if state == "absent":
             if st is None:
                 return Plan(reason=f"{a.path} is absent")
-            return Plan([Change(f"remove {KIND.get(stat.S_IFMT(st.st_mode), 'path')} {a.path}",
-                                before=f"state: {KIND.get(stat.S_IFMT(st.st_mode), 'file')}\n",
+            return Plan([Change(f"remove {_kind(st)} {a.path}", before=f"state: {_kind(st)}\n",
                                 after="state: absent\n", path=a.path)])
-        changes = self._existence(state, st)
+        changes = getattr(self, f"_ensure_{state}")(st)
         target_st = None if changes else st
         if target_st is not None and state != "link" and a.follow and stat.S_ISLNK(st.st_mode):
             target_st = os.stat(a.path)
         if state != "link":
             changes += attribute_changes(a.path, target_st, mode=a.mode, owner=a.owner, group=a.group,
-                                         new_file_mode=0o755 if state == "directory" else 0o644)
+                                         new_file_mode=0o755 if state == "directory" else 0o644,
+                                         would_exist=self.ctx.would_exist)
+            changes += self._time_changes(state, target_st)
         if state == "directory" and a.recurse and st is not None:
             changes += self._recursive_changes()
-        return Plan(changes, reason=f"{a.path} is a {state} as wanted")
+        return Plan(changes, reason=f"{a.path} is a {state} as wanted", data={"path": a.path, "state": state})
 
-    def _existence(self, state: str, st) -> list[Change]:
+    # -- existence, one method per state ------------------------------------
+
+    def _ensure_file(self, st) -> list[Change]:
         a = self.args
-        have = KIND.get(stat.S_IFMT(st.st_mode)) if st else None
-        if state == "file":
-            if st is None and not self.ctx.would_exist(a.path):
-                raise ModuleFailure(f"file ({a.path}) is absent, cannot continue; use state=touch to create it")
-            if have == "directory":
-                raise ModuleFailure(f"{a.path} is a directory, not a file")
+        if st is None and not self.ctx.would_exist(a.path):
+            raise ModuleFailure(f"file ({a.path}) is absent, cannot continue; use state=touch to create it")
+        if st is not None and self._followed_kind(st) != "file":
+            raise ModuleFailure(f"file ({a.path}) is a {self._followed_kind(st)}, not a file")
+        return []
+
+    def _ensure_touch(self, st) -> list[Change]:
+        if st is None:
+            self._need_parent()
+            return [_created(self.args.path, "file")]
+        return []
+
+    def _ensure_directory(self, st) -> list[Change]:
+        a = self.args
+        if st is None:
+            return [] if self.ctx.would_exist(a.path) else [_created(a.path, "directory")]
+        if self._followed_kind(st) != "directory":
+            raise ModuleFailure(f"{a.path} already exists as a {_kind(st)}, not a directory")
+        return []
+
+    def _followed_kind(self, st) -> str:
+        if self.args.follow and stat.S_ISLNK(st.st_mode) and os.path.exists(self.args.path):
+            return _kind(os.stat(self.args.path))
+        return _kind(st)
+
+    def _ensure_link(self, st) -> list[Change]:
+        a = self.args
+        if st is not None and stat.S_ISLNK(st.st_mode) and os.readlink(a.path) == a.src:
             return []
-        if state == "touch":
-            if st is None:
-                return [Change(f"create file {a.path}", before="state: absent\n", after="state: file\n", path=a.path)]
-            return [Change(f"touch {a.path}")]
-        if state == "directory":
-            if st is None:
-                return [Change(f"create directory {a.path}", before="state: absent\n",
-                               after="state: directory\n", path=a.path)]
-            if have != "directory":
-                raise ModuleFailure(f"{a.path} already exists as a {have}, not a directory")
+        target = os.path.join(os.path.dirname(a.path), a.src)
+        if not (a.force or os.path.lexists(target) or self.ctx.would_exist(target)):
+            raise ModuleFailure(f'src file does not exist, use "force=yes" if you really want to create the link: '
+                                f"{target}")
+        return self._replacing(st, "link")
+
+    def _ensure_hard(self, st) -> list[Change]:
+        a = self.args
+        if not os.path.exists(a.src):
+            if self.ctx.would_exist(a.src):
+                return self._replacing(st, "hard")
+            raise ModuleFailure(f"src does not exist: {a.src}")
+        if st is not None and not stat.S_ISLNK(st.st_mode) and os.path.samefile(a.path, a.src):
             return []
-        if not a.src:
-            raise ModuleFailure(f"src is required for state={state}")
-        if state == "link":
-            if have == "link" and os.readlink(a.path) == a.src:
-                return []
-        elif st is not None and os.path.exists(a.src) and os.path.samefile(a.path, a.src):
-            return []
-        if st is not None and have != "link" and not a.force:
-            raise ModuleFailure(f"refusing to replace {have} {a.path} with a {state} (use force=yes)")
-        before = f"{have}: {os.readlink(a.path)}\n" if have == "link" else f"state: {have or 'absent'}\n"
+        return self._replacing(st, "hard")
+
+    def _replacing(self, st, state: str) -> list[Change]:
+        a = self.args
+        have = _kind(st)
+        if st is None:
+            self._need_parent()
+        elif stat.S_ISDIR(st.st_mode) and os.listdir(a.path):
+            raise ModuleFailure(f"the directory {a.path} is not empty, refusing to convert it")
+        elif have != "link" and not a.force:
+            raise ModuleFailure(f"refusing to convert from {have} to {state} for {a.path} (use force=yes)")
+        before = f"link: {os.readlink(a.path)}\n" if have == "link" else f"state: {have or 'absent'}\n"
         return [Change(f"{state} {a.path} -> {a.src}", before=before, after=f"{state}: {a.src}\n", path=a.path)]
+
+    def _need_parent(self) -> None:
+        parent = os.path.dirname(os.path.abspath(self.args.path))
+        if not (os.path.isdir(parent) or self.ctx.would_exist(parent)):
+            raise ModuleFailure(f"cannot create {self.args.path}: directory {parent} does not exist")
+
+    # -- attributes -----------------------------------------------------------
+
+    def _times(self, state: str) -> dict[str, float | str | None]:
+        a = self.args
+        return {"access_time": _wanted_time(a.access_time, a.access_time_format, state),
+                "modification_time": _wanted_time(a.modification_time, a.modification_time_format, state)}
+
+    def _time_changes(self, state: str, st) -> list[Change]:
+        if st is None:
+            return []
+        wanted = self._times(state)
+        if "now" in wanted.values():
+            return [Change(f"touch {self.args.path}")]
+        current = {"access_time": st.st_atime, "modification_time": st.st_mtime}
+        differ = sorted(k for k, v in wanted.items() if v is not None and v != current[k])
+        if not differ:
+            return []
+        return [Change(f"set {' and '.join(differ)} of {self.args.path}",
+                       before="".join(f"{k}: {time.ctime(current[k])}\n" for k in differ),
+                       after="".join(f"{k}: {time.ctime(wanted[k])}\n" for k in differ), path=self.args.path)]
 
     def _recursive_changes(self) -> list[Change]:
         a = self.args
         changes = []
-        for root, dirs, files in os.walk(a.path):
-            for name in dirs + files:
-                child = os.path.join(root, name)
-                changes += attribute_changes(child, os.lstat(child), mode=a.mode, owner=a.owner, group=a.group)
+        for child, st in _below(a.path):
+            # A link's own mode means nothing on Linux; chmod would follow it.
+            mode = None if stat.S_ISLNK(st.st_mode) else a.mode
+            changes += attribute_changes(child, st, mode=mode, owner=a.owner, group=a.group,
+                                         would_exist=self.ctx.would_exist)
         return changes
+
+    # -- apply ----------------------------------------------------------------
 
     def apply(self, plan: Plan) -> dict:
         a = self.args
         st = lstat_or_none(a.path)
-        state = self.state(st)
+        state = plan.data["state"]
         if state == "absent":
             if st and stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(a.path)
             elif st:
                 os.unlink(a.path)
-            return {"path": a.path, "state": "absent"}
-        if state == "touch":
+            return {}
+        if state == "touch" and st is None:
             with open(a.path, "a"):
-                os.utime(a.path)
+                pass
         elif state == "directory":
             os.makedirs(a.path, exist_ok=True)
         elif state in ("link", "hard"):
             self._link(st, state)
         if state != "link":
             apply_attributes(a.path, mode=a.mode, owner=a.owner, group=a.group, follow=a.follow)
+            self._apply_times(state)
         if state == "directory" and a.recurse:
-            for root, dirs, files in os.walk(a.path):
-                for name in dirs + files:
-                    apply_attributes(os.path.join(root, name), mode=a.mode, owner=a.owner, group=a.group,
-                                     follow=False)
-        return {"path": a.path, "state": state}
+            for child, _ in _below(a.path):
+                apply_attributes(child, mode=a.mode, owner=a.owner, group=a.group, follow=False)
+        return {}
+
+    def _apply_times(self, state: str) -> None:
+        wanted = self._times(state)
+        if all(v is None for v in wanted.values()):
+            return
+        st = os.stat(self.args.path)
+        now = time.time()
+        chosen = [now if v == "now" else (current if v is None else v)
+                  for v, current in ((wanted["access_time"], st.st_atime),
+                                     (wanted["modification_time"], st.st_mtime))]
+        os.utime(self.args.path, tuple(chosen))
 
     def _link(self, st, state: str) -> None:
         a = self.args
@@ -149,8 +252,41 @@ class File(Module):
         else:
             os.link(a.src, tmp)
         if st is not None and stat.S_ISDIR(st.st_mode):
-            shutil.rmtree(a.path)
+            os.rmdir(a.path)  # empty: _replacing refused a directory with content
         os.replace(tmp, a.path)
 
     def predicts(self, plan: Plan) -> set[str]:
-        return {self.args.path} if self.args.state != "absent" else set()
+        """The path and, for a directory, the missing parents makedirs creates."""
+        path = os.path.abspath(self.args.path)
+        if plan.data["state"] == "absent":
+            return set()
+        out = {path, self.args.path}
+        if plan.data["state"] == "directory":
+            parent = os.path.dirname(path)
+            while parent != "/" and not os.path.exists(parent):
+                out.add(parent)
+                parent = os.path.dirname(parent)
+        return out
+
+
+def _created(path: str, kind: str) -> Change:
+    return Change(f"create {kind} {path}", before="state: absent\n", after=f"state: {kind}\n", path=path)
+
+
+def _below(root: str):
+    """Every path under ``root`` with its lstat, links not followed."""
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            child = os.path.join(folder, name)
+            yield child, os.lstat(child)
+
+
+def _wanted_time(value: str | None, fmt: str, state: str | None) -> float | str | None:
+    """``now``, a timestamp, or None for "leave as it is" (``preserve``)."""
+    if value is None:
+        value = "now" if state == "touch" else "preserve"
+    if value == "preserve":
+        return None
+    if value == "now":
+        return value
+    return time.mktime(time.strptime(value, fmt))

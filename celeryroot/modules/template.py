@@ -1,0 +1,110 @@
+"""template: a Jinja2 file rendered on the controller, written like copy."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import traceback
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, UndefinedError
+
+from ..fileops import checksum
+from ..module import ModuleFailure, arg, build_args, to_wire
+from ..templating import ENV, TemplateFailure
+from .copy import Copy, WriteArgs, find_source, preserved, read_source
+
+
+class Template(Copy):
+    """Render a Jinja2 template with the host's variables and write it to the host.
+
+    ``src`` is looked up in ``templates/`` beside the playbook (or the
+    role), then beside it. It is rendered on the controller with the host's
+    variables, strictly: an undefined variable is an error that names it and
+    the template's file and line, and the run stops before anything is
+    written. ``{% include %}`` finds files the same way. Besides the host's
+    variables a template sees ``ansible_managed``, ``template_path``,
+    ``template_fullpath``, ``template_destpath``, ``template_host``,
+    ``template_uid`` and ``template_run_date``, as in Ansible.
+
+    The host receives the rendered text and writes it exactly as copy does:
+    checksum comparison, atomic replace, ``backup``, ``validate``, and
+    owner/group/mode set before the rename; ``--diff`` shows a unified diff.
+
+    Example:
+        - template:
+            src: motd.j2
+            dest: /etc/motd
+            mode: "0644"
+        - template:
+            src: sudoers.j2
+            dest: /etc/sudoers.d/ops
+            validate: visudo -cf %s
+            backup: yes
+    """
+
+    name = "template"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Args(WriteArgs):
+        src: str = arg(doc="Jinja2 template on the controller (in templates/ or beside the playbook).")
+        _content: str | None = arg(None, doc="Set by the controller: the rendered template.")
+        _checksum: str | None = arg(None, doc="Set by the controller: SHA-1 of the rendered template.")
+
+    @classmethod
+    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
+        parsed = build_args(cls.Args, args)
+        path = find_source(parsed.src, search, "templates", "src")
+        read_source(path, "src")  # the same size and text limits as copy's src
+        text = render_file(path, _template_vars(variables, path, parsed.dest), search)
+        return to_wire(replace(parsed, _content=text, _checksum=checksum(text.encode()),
+                               mode=preserved(parsed.mode, path)))
+
+    def payload(self) -> bytes:
+        if self.args._content is None:
+            raise ModuleFailure(f"template {self.args.src} was not rendered on the controller")
+        return self.args._content.encode()
+
+    def expected_checksum(self) -> str | None:
+        return self.args._checksum
+
+    def basename(self) -> str | None:
+        return os.path.basename(self.args.src)
+
+
+def render_file(path: str, variables: dict, search: tuple[str, ...]) -> str:
+    """Render the template at ``path``; errors name the template's file and line."""
+    folders = [os.path.dirname(path)] + [os.path.join(d, "templates") for d in search] + list(search)
+    env = ENV.overlay(loader=FileSystemLoader(folders))
+    try:
+        return env.get_template(os.path.basename(path)).render(variables)
+    except TemplateSyntaxError as exc:
+        raise TemplateFailure(f"template {exc.filename or path}:{exc.lineno}: syntax error: {exc.message}") \
+            from None
+    except (UndefinedError, TemplateError) as exc:
+        where = _template_line(exc, path)
+        what = "undefined variable" if isinstance(exc, UndefinedError) else "error"
+        raise TemplateFailure(f"template {where}: {what}: {exc.message or exc}") from None
+
+
+def _template_line(exc: Exception, path: str) -> str:
+    """The template file and line where rendering failed: Jinja rewrites the
+    traceback so that template frames carry the template's own line numbers."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(".py")]
+    if not frames:
+        return path
+    return f"{frames[-1].filename}:{frames[-1].lineno}"
+
+
+def _template_vars(variables: dict, path: str, dest: str) -> dict:
+    owner = os.stat(path).st_uid
+    try:
+        uid = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        uid = str(owner)
+    return {"ansible_managed": "Managed by celeryroot: local changes will be overwritten",
+            **variables, "template_path": path, "template_fullpath": os.path.abspath(path),
+            "template_destpath": dest, "template_host": socket.gethostname(), "template_uid": uid,
+            "template_run_date": datetime.now()}
