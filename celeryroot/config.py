@@ -17,8 +17,9 @@ from .source import InputError, expect_mapping, load_yaml, plain, where
 CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
 EMBEDDED_BROKER = "memory://"
 
-#: Every Redis key a worker touches starts with its host prefix, so that one
-#: ACL pattern per host (``~celeryroot.host.NAME*``) confines it.
+#: Every Redis key a worker touches is its queue ``celeryroot.host.NAME`` or
+#: starts with ``celeryroot.host.NAME/``: two ACL patterns confine it, and
+#: since no host name holds a "/", no host's pattern covers another's keys.
 HOST_PREFIX = "celeryroot.host."
 REPLY_PREFIX = "celeryroot.reply."
 
@@ -67,7 +68,7 @@ def host_queue(host: str) -> str:
 
 
 def heartbeat_key(host: str) -> str:
-    return HOST_PREFIX + host + ".alive"
+    return HOST_PREFIX + host + "/alive"
 
 
 def celery_settings(broker_url: str, host: str | None = None) -> dict:
@@ -78,15 +79,17 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
     sends results (rpc) to the ``reply_to`` queue of the run that asked. The
     controller reads that queue itself, so it keeps no result backend.
     """
-    transport: dict = {"visibility_timeout": 3600}
+    # One list per queue: kombu's default priority steps add lists named
+    # QUEUE\x06\x16N, which a per-host ACL pattern cannot name exactly.
+    transport: dict = {"visibility_timeout": 3600, "priority_steps": [0]}
     if broker_url == EMBEDDED_BROKER:
         # The in-memory transport polls; a short interval keeps a step in ms.
         transport["polling_interval"] = 0.002
     if host is not None:
         prefix = HOST_PREFIX + host
-        transport.update(unacked_key=prefix + ".unacked",
-                         unacked_index_key=prefix + ".unacked_index",
-                         unacked_mutex_key=prefix + ".unacked_mutex")
+        transport.update(unacked_key=prefix + "/unacked",
+                         unacked_index_key=prefix + "/unacked_index",
+                         unacked_mutex_key=prefix + "/unacked_mutex")
     return {
         "broker_url": broker_url,
         # Results travel back as messages to the run's own reply queue (rpc):

@@ -1,6 +1,6 @@
 """Per-host heartbeats: which hosts have a live worker right now.
 
-Each worker refreshes ``celeryroot.host.NAME.alive`` with a short TTL from a
+Each worker refreshes ``celeryroot.host.NAME/alive`` with a short TTL from a
 thread of its own. The controller reads them with one MGET; no broadcast,
 events or remote control are needed (workers run without them, so that a
 host's Redis credentials can be confined to its own keys).

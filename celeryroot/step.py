@@ -64,7 +64,8 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
         for index, item in enumerate(items):
             scope = {**variables, task.loop_var: item}
             if not condition(task.when, scope):
-                prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item}
+                prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item,
+                                           "_label": _label(task, scope)}
                 continue
             if task.index_var:
                 scope[task.index_var] = index
@@ -96,10 +97,10 @@ def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict)
         res = _judge(task, results[0], variables)
     else:
         by_index = dict(prepared.decided)
-        for call, item_result in zip(prepared.calls, results):
+        for call, scope, item_result in zip(prepared.calls, prepared.scopes, results):
             item = prepared.items[call["index"]]
-            judged = _judge(task, item_result, {**variables, task.loop_var: item})
-            by_index[call["index"]] = {**judged, task.loop_var: item, "item": item}
+            judged = _judge(task, item_result, scope)
+            by_index[call["index"]] = {**judged, task.loop_var: item, "item": item, "_label": _label(task, scope)}
         res = combine_items([by_index[i] for i in sorted(by_index)])
     if res["failed"] and task.ignore_errors:
         res = {**res, "ignored": True}
@@ -127,6 +128,16 @@ def _judge(task: Task, res: dict, variables: dict) -> dict:
     except (TemplateFailure, UndefinedError) as exc:
         return result(FAILED, f"{task.where}: {exc}")
     return {**res, **result(status, res.get("msg", ""))}
+
+
+def _label(task: Task, scope: dict):
+    """What the report shows for a loop item: ``loop_control.label`` or the item."""
+    if task.label is None:
+        return scope[task.loop_var]
+    try:
+        return render(task.label, scope)
+    except (TemplateFailure, UndefinedError):
+        return task.label
 
 
 def until_holds(task: Task, res: dict, variables: dict) -> bool:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from celeryroot.config import heartbeat_key
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE_MODULES = ROOT / "modules"
 
@@ -37,14 +39,17 @@ def wait_for(predicate, timeout: float = 15.0, what: str = "condition", every: f
 
 
 class RedisServer:
-    def __init__(self, workdir: Path):
+    """``extra`` adds redis-server options; ``url_auth`` (``user:password@``)
+    is how this fixture's own client and URL log in."""
+
+    def __init__(self, workdir: Path, extra: list[str] = (), url_auth: str = ""):
         if not shutil.which("redis-server"):
             pytest.fail("redis-server is not installed: run the README's test command (make test)")
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = f"redis://{url_auth}127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
+             "--appendonly", "no", "--dir", str(workdir), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = redis.Redis.from_url(self.url)
         wait_for(self._ping, what="redis-server")
@@ -69,11 +74,12 @@ class Workers:
         self.procs: dict[str, subprocess.Popen] = {}
         self.client = redis.Redis.from_url(broker_url)
 
-    def start(self, *hosts: str, wait: bool = True) -> None:
+    def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None) -> None:
         for host in hosts:
             log = open(self.logdir / f"worker-{host}.log", "ab")
             self.procs[host] = subprocess.Popen(
-                [sys.executable, "-m", "celeryroot.cli.worker", "--hostname", host, "--broker", self.broker_url,
+                [sys.executable, "-m", "celeryroot.cli.worker", "--hostname", host,
+                 "--broker", broker_url or self.broker_url,
                  "--modules-path", str(SITE_MODULES)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir)
         if wait:
@@ -81,7 +87,7 @@ class Workers:
                 wait_for(lambda h=host: self.alive(h), 30, f"worker {host} heartbeat")
 
     def alive(self, host: str) -> bool:
-        return self.client.exists(f"celeryroot.host.{host}.alive") == 1
+        return self.client.exists(heartbeat_key(host)) == 1
 
     def signal(self, host: str, sig: int) -> None:
         self.procs[host].send_signal(sig)
@@ -92,7 +98,7 @@ class Workers:
             proc.send_signal(signal.SIGCONT)
             proc.kill()
         proc.wait(10)
-        self.client.delete(f"celeryroot.host.{host}.alive")
+        self.client.delete(heartbeat_key(host))
 
     def stop_all(self) -> None:
         for host in list(self.procs):
@@ -214,3 +220,155 @@ def fleet_inventory(tmp_path):
     for host in ("db1", "db2"):
         lines += [f"        {host}:", f"          root: {tmp_path}/hosts/{host}"]
     return write(tmp_path / "inventory.yaml", "\n".join(lines) + "\n")
+
+
+# -- module tables: each case is an initial state and a task, expected to
+# change (or not) and to leave a final state; the whole table runs as one
+# play three times: --check, apply, apply again.
+
+class File:
+    def __init__(self, text: str = "", mode: int | None = None, owner: str | None = None):
+        self.text, self.mode, self.owner = text, mode, owner
+
+
+class Dir:
+    def __init__(self, mode: int | None = None, owner: str | None = None):
+        self.mode, self.owner = mode, owner
+
+
+class Link:
+    def __init__(self, target: str):
+        self.target = target
+
+
+ABSENT = object()
+
+
+class Case:
+    """``task`` is the YAML of one task's module (``file: path={{ d }}/x``),
+    where ``d`` is the case's own directory on the host."""
+
+    def __init__(self, id: str, task: str, changed: bool = True, given: dict | None = None,
+                 then: dict | None = None, diff: str | None = None, fails: str | None = None,
+                 controller: dict | None = None, fails_in_check: bool = True):
+        self.id, self.task, self.changed, self.diff, self.fails = id, task, changed, diff, fails
+        self.fails_in_check = fails_in_check
+        self.given, self.then, self.controller = given or {}, then or {}, controller or {}
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+def tree(base: Path) -> dict:
+    """Every path below ``base`` with its mode and content: to compare host state."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(base):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            st = path.lstat()
+            content = os.readlink(path) if path.is_symlink() else path.read_bytes() if path.is_file() else None
+            out[str(path.relative_to(base))] = (oct(st.st_mode), st.st_uid, st.st_gid, content)
+    return out
+
+
+def lay(base: Path, spec: dict) -> None:
+    for rel, want in spec.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        want = File(want) if isinstance(want, str) else want
+        if isinstance(want, Link):
+            path.symlink_to(want.target)
+        elif isinstance(want, Dir):
+            path.mkdir(exist_ok=True)
+        else:
+            path.write_text(want.text)
+        if getattr(want, "mode", None) is not None:
+            path.chmod(want.mode)
+
+
+def assert_state(base: Path, spec: dict) -> None:
+    for rel, want in spec.items():
+        path = base / rel
+        want = File(want) if isinstance(want, str) else want
+        if want is ABSENT:
+            assert not os.path.lexists(path), f"{rel} should be absent"
+        elif isinstance(want, Link):
+            assert path.is_symlink() and os.readlink(path) == want.target, f"{rel} should link to {want.target}"
+        elif isinstance(want, Dir):
+            assert path.is_dir() and not path.is_symlink(), f"{rel} should be a directory"
+        else:
+            assert path.is_file(), f"{rel} should be a file"
+            assert path.read_text() == want.text, f"{rel} content"
+        if getattr(want, "mode", None) is not None:
+            assert path.stat().st_mode & 0o7777 == want.mode, f"{rel} mode {oct(path.stat().st_mode)}"
+        if getattr(want, "owner", None) is not None:
+            assert path.owner() == want.owner, f"{rel} owner {path.owner()}"
+
+
+class Table:
+    """The outcomes of one module table run --check, apply, apply again."""
+
+    def __init__(self, broker_url: str, workdir: Path, cases: list[Case], host: str = "web1"):
+        self.cases, self.host = cases, host
+        self.root = workdir / "hosts" / host
+        inventory = write(workdir / "inventory.yaml", f"all:\n  hosts:\n    {host}:\n      root: {self.root}\n")
+        tasks = []
+        for case in cases:
+            lay(self.root / case.id, case.given)
+            lay(workdir, case.controller)
+            (self.root / case.id).mkdir(parents=True, exist_ok=True)
+            body = "\n".join("      " + line for line in case.task.strip().splitlines())
+            tasks.append(f"    - name: {case.id}\n      vars: {{d: '{self.root / case.id}'}}\n"
+                         + ("      ignore_errors: true\n" if case.fails else "") + body)
+        book = write(workdir / "table.yaml", f"- hosts: {host}\n  tasks:\n" + "\n".join(tasks) + "\n")
+        play = Play(broker_url, workdir)
+        self.before = tree(self.root)
+        self.checked = play(book, "--check", "--diff", inventory=inventory)
+        self.after_check = tree(self.root)
+        self.applied = play(book, "--diff", inventory=inventory)
+        self.again = play(book, "--diff", inventory=inventory)
+
+    def verify(self, case: Case) -> None:
+        """The three runs of one case, and its final state."""
+        from celeryroot.report.text import unified
+
+        runs = {"check": self.checked, "apply": self.applied, "again": self.again}
+        for name, outcome in runs.items():
+            assert outcome.rc == 0, (name, _failures(outcome) or outcome)
+            res = outcome.results(case.id)[self.host]
+            if case.fails and (name != "check" or case.fails_in_check):
+                assert res["failed"] and case.fails in res["msg"], (name, res)
+                continue
+            assert not res["failed"], (name, res)
+            assert res["changed"] == (case.changed and name != "again"), (name, res)
+        if case.diff is not None:
+            shown = unified(self.applied.results(case.id)[self.host]["diff"])
+            assert case.diff in shown, shown
+        assert_state(self.root / case.id, case.then)
+
+
+def _failures(outcome) -> dict:
+    if outcome.doc is None:
+        return {}
+    return {(t["task"]["name"], host): r.get("msg") for p in outcome.doc["plays"] for t in p["tasks"]
+            for host, r in t["hosts"].items() if r.get("failed") and not r.get("ignored")}
+
+
+@pytest.fixture(scope="module")
+def table(request, fleet, redis_server, tmp_path_factory):
+    """Runs the test module's CASES once; each case's test calls verify()."""
+    outcome = Table(redis_server.url, tmp_path_factory.mktemp("table"), request.module.CASES)
+    assert outcome.after_check == outcome.before, "--check changed the host"
+    return outcome
+
+
+def bad_argument_fails(play, workdir: Path, module: str, args: dict, name: str, needle: str = "") -> None:
+    """A task with a bad argument stops the run on the controller (rc 1),
+    naming the argument and its file:line (the task's line when it is missing)."""
+    lines = ["- hosts: web1", "  tasks:", "    - name: bad", f"      {module}:"]
+    lines += [f"        {key}: {json.dumps(value)}" for key, value in args.items()]
+    book = write(workdir / "bad.yaml", "\n".join(lines) + "\n")
+    out = play(book, inventory=write(workdir / "inv.yaml", "all:\n  hosts:\n    web1:\n"))
+    assert out.rc == 1, out
+    line = 5 + list(args).index(name) if name in args else 3
+    assert f"bad.yaml:{line}:" in out.stderr and f"'{name}'" in out.stderr and needle in out.stderr, out.stderr

@@ -13,7 +13,9 @@ from pathlib import Path
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="celeryroot-play", description=__doc__)
     p.add_argument("playbook", help="playbook file (YAML list of plays)")
-    p.add_argument("-i", "--inventory", default="inventory.yaml", help="inventory file (default: ./inventory.yaml)")
+    p.add_argument("-i", "--inventory", action="append", default=None,
+                   help="inventory file, directory or host list; repeatable, later sources win "
+                        "(default: ./inventory.yaml)")
     p.add_argument("-l", "--limit", default=None, help="further limit the hosts with a pattern")
     p.add_argument("-t", "--tags", action="append", default=[], help="only run tasks with these tags")
     p.add_argument("--skip-tags", action="append", default=[], help="skip tasks with these tags")
@@ -51,7 +53,7 @@ def main(argv=None) -> int:
 
 def run(opts) -> int:
     from ..config import load_config
-    from ..inventory import Inventory
+    from ..inventories import load_inventory
     from ..playbook import load_playbook
     from ..preflight import preflight
     from ..registry import Registry
@@ -63,7 +65,8 @@ def run(opts) -> int:
     config = load_config(opts.broker, opts.config)
     playbook_path = Path(opts.playbook)
     registry = Registry([*config.modules_path, "modules", playbook_path.parent / "modules"])
-    inventory = Inventory.load(opts.inventory) if os.path.exists(opts.inventory) else Inventory("<no inventory>")
+    sources = opts.inventory or (["inventory.yaml"] if os.path.exists("inventory.yaml") else [])
+    inventory = load_inventory(sources)
     extra_vars = parse_extra_vars(opts.extra_vars)
     playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []))
     limit = inventory.match(opts.limit) if opts.limit else None
