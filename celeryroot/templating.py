@@ -11,25 +11,49 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, TemplateError, UndefinedError
+from jinja2 import ChainableUndefined, Environment, StrictUndefined, TemplateError, UndefinedError
 
-_SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.S)
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 
 
 class TemplateFailure(Exception):
     """A template could not be rendered; the message names the cause."""
 
 
+class AnsibleUndefined(ChainableUndefined, StrictUndefined):
+    """As in Ansible, ``a.b.c | default(x)`` and ``a.b is defined`` work when
+    ``a`` is missing; any other use of an undefined value is an error naming it."""
+
+
 def _environment() -> Environment:
     from . import filters
 
-    env = Environment(undefined=StrictUndefined, keep_trailing_newline=True,
+    env = Environment(undefined=AnsibleUndefined, keep_trailing_newline=True,
                                         trim_blocks=True)
     filters.install(env)
     return env
 
 
 ENV = _environment()
+
+
+@lru_cache(maxsize=4096)
+def single_expression(text: str) -> str | None:
+    """The expression of a string that is exactly one ``{{ … }}``, else None.
+
+    Jinja's lexer decides, so a dict literal inside (``{{ a | combine({'b':
+    {'c': 1}}) }}``) does not end the expression at its closing braces.
+    """
+    match = _SINGLE.match(text)
+    if not match:
+        return None
+    try:
+        kinds = [kind for _, kind, _ in ENV.lex(text.strip())]
+    except TemplateError:
+        return None  # rendered as text, which reports the syntax error
+    if kinds[0] == "variable_begin" and kinds[-1] == "variable_end" and kinds.count("variable_begin") == 1:
+        return match.group("expr")
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -51,10 +75,10 @@ def render(value: Any, variables: dict) -> Any:
     if isinstance(value, str):
         if not is_template(value):
             return value
-        match = _SINGLE.match(value)
+        expression = single_expression(value)
         try:
-            if match:
-                return _native(_compile_expression(match.group("expr"))(**variables))
+            if expression is not None:
+                return _native(_compile_expression(expression)(**variables))
             return _compile_template(value).render(variables)
         except UndefinedError as exc:
             raise TemplateFailure(f"undefined variable: {exc.message}") from None
@@ -70,9 +94,7 @@ def render(value: Any, variables: dict) -> Any:
 def evaluate(expression: str, variables: dict) -> Any:
     """Evaluate a bare expression (``when:``, ``debug: var=``)."""
     expression = expression.strip()
-    match = _SINGLE.match(expression)
-    if match:
-        expression = match.group("expr")
+    expression = single_expression(expression) or expression
     try:
         return _native(_compile_expression(expression)(**variables))
     except UndefinedError:
