@@ -6,9 +6,22 @@ import glob
 import os
 import shlex
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..module import Change, Module, ModuleFailure, Plan, arg
 from ..proc import run
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunArgs:
+    """What command and shell share (each adds its own ``cmd``)."""
+
+    chdir: str | None = arg(None, doc="Directory to run the command in.")
+    creates: str | None = arg(None, doc="A path (glob); when it exists the command is not run.")
+    removes: str | None = arg(None, doc="A path (glob); when it does not exist the command is not run.")
+    stdin: str | None = arg(None, doc="Text fed to the command's standard input.")
+    stdin_add_newline: bool = arg(True, doc="Add a newline to the end of stdin.")
+    strip_empty_ends: bool = arg(True, doc="Strip trailing newlines from stdout and stderr.")
 
 
 class Command(Module):
@@ -16,8 +29,11 @@ class Command(Module):
 
     Always ``changed`` when it runs; ``creates`` and ``removes`` make it
     idempotent by skipping the run when a path exists (or does not). A
-    non-zero exit status is ``failed``. In check mode it is skipped unless
-    ``creates``/``removes`` already decide that nothing would run.
+    non-zero exit status is ``failed``. The result carries ``rc``,
+    ``stdout``, ``stderr`` (and their ``_lines``), ``cmd``, ``start``,
+    ``end`` and ``delta``. In check mode it is skipped unless
+    ``creates``/``removes`` already decide that nothing would run (a path an
+    earlier task of the run would create counts as existing).
 
     Example:
         - name: initialise the database once
@@ -32,14 +48,10 @@ class Command(Module):
     predictable = False
 
     @dataclass(frozen=True, kw_only=True)
-    class Args:
-        cmd: str | None = arg(None, aliases=("_raw_params",), doc="The command line, split like a shell would split words.")
+    class Args(RunArgs):
+        cmd: str | None = arg(None, aliases=("_raw_params",),
+                              doc="The command line, split like a shell would split words.")
         argv: list[str] | None = arg(None, doc="The command as a list of arguments (instead of cmd).")
-        chdir: str | None = arg(None, doc="Directory to run the command in.")
-        creates: str | None = arg(None, doc="A path (glob); when it exists the command is not run.")
-        removes: str | None = arg(None, doc="A path (glob); when it does not exist the command is not run.")
-        stdin: str | None = arg(None, doc="Text fed to the command's standard input.")
-        strip_empty_ends: bool = arg(True, doc="Strip trailing newlines from stdout and stderr.")
 
     def command_line(self) -> list[str] | str:
         if self.args.argv:
@@ -48,31 +60,38 @@ class Command(Module):
             raise ModuleFailure("no command given: use the free form, cmd or argv")
         return shlex.split(self.args.cmd)
 
+    def run_options(self) -> dict:
+        """How the command is started; shell overrides it."""
+        return {}
+
     def shown(self) -> str:
         line = self.command_line()
         return line if isinstance(line, str) else shlex.join(line)
 
     def plan(self) -> Plan:
         where = self.args.chdir or "/"
-        if self.args.creates and _exists(self.args.creates, where):
-            return Plan(reason=f"skipped, since {self.args.creates} exists",
-                        data={"rc": 0, "stdout": f"skipped, since {self.args.creates} exists", "stderr": ""})
-        if self.args.removes and not _exists(self.args.removes, where):
-            return Plan(reason=f"skipped, since {self.args.removes} does not exist",
-                        data={"rc": 0, "stdout": f"skipped, since {self.args.removes} does not exist", "stderr": ""})
+        if self.args.creates and self._exists(self.args.creates, where):
+            return self._skip(f"skipped, since {self.args.creates} exists")
+        if self.args.removes and not self._exists(self.args.removes, where):
+            return self._skip(f"skipped, since {self.args.removes} does not exist")
         return Plan([Change(f"run: {self.shown()}")])
 
+    def _skip(self, why: str) -> Plan:
+        return Plan(reason=why, data={"rc": 0, "stdout": why, "stderr": "", "cmd": self.command_line()})
+
+    def _exists(self, pattern: str, cwd: str) -> bool:
+        path = pattern if os.path.isabs(pattern) else os.path.join(cwd, pattern)
+        return bool(glob.glob(path)) or os.path.lexists(path) or self.ctx.would_exist(path)
+
     def apply(self, plan: Plan) -> dict:
-        done = self.execute()
-        data = {**done.data(), "cmd": self.command_line()}
+        a = self.args
+        stdin = a.stdin + "\n" if a.stdin is not None and a.stdin_add_newline else a.stdin
+        start = datetime.now()
+        done = run(self.command_line(), stdin=stdin, cwd=a.chdir, env=self.ctx.environment,
+                   strip=a.strip_empty_ends, **self.run_options())
+        end = datetime.now()
+        data = {**done.data(), "cmd": self.command_line(), "start": str(start), "end": str(end),
+                "delta": str(end - start)}
         if done.rc != 0:
             raise ModuleFailure(f"non-zero return code {done.rc}", **data)
         return data
-
-    def execute(self):
-        return run(self.command_line(), stdin=self.args.stdin, cwd=self.args.chdir)
-
-
-def _exists(pattern: str, cwd: str) -> bool:
-    path = pattern if os.path.isabs(pattern) else os.path.join(cwd, pattern)
-    return bool(glob.glob(path)) or os.path.lexists(path)

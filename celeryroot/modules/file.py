@@ -66,9 +66,9 @@ class File(Module):
     def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
         parsed = build_args(cls.Args, args)
         if parsed.src is not None and parsed.state not in (None, "link", "hard"):
-            raise ArgError("src", "src option requires state to be 'link' or 'hard'")
+            raise ArgError("src", "'src' option requires state to be 'link' or 'hard'")
         if parsed.state in ("link", "hard") and parsed.src is None:
-            raise ArgError("src", f"src is required for state={parsed.state}")
+            raise ArgError("src", f"'src' is required for state={parsed.state}")
         for name in ("modification_time", "access_time"):
             try:
                 _wanted_time(getattr(parsed, name), getattr(parsed, name + "_format"), parsed.state)
@@ -89,11 +89,11 @@ class File(Module):
         a = self.args
         st = lstat_or_none(a.path)
         state = self.state(st)
+        data = {"path": a.path, "state": state}
         if state == "absent":
-            if st is None:
-                return Plan(reason=f"{a.path} is absent")
-            return Plan([Change(f"remove {_kind(st)} {a.path}", before=f"state: {_kind(st)}\n",
-                                after="state: absent\n", path=a.path)])
+            gone = [] if st is None else [Change(f"remove {_kind(st)} {a.path}", before=f"state: {_kind(st)}\n",
+                                                 after="state: absent\n", path=a.path)]
+            return Plan(gone, reason=f"{a.path} is absent", data=data)
         changes = getattr(self, f"_ensure_{state}")(st)
         target_st = None if changes else st
         if target_st is not None and state != "link" and a.follow and stat.S_ISLNK(st.st_mode):
@@ -105,7 +105,7 @@ class File(Module):
             changes += self._time_changes(state, target_st)
         if state == "directory" and a.recurse and st is not None:
             changes += self._recursive_changes()
-        return Plan(changes, reason=f"{a.path} is a {state} as wanted", data={"path": a.path, "state": state})
+        return Plan(changes, reason=f"{a.path} is a {state} as wanted", data=data)
 
     # -- existence, one method per state ------------------------------------
 

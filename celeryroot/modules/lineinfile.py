@@ -8,13 +8,16 @@ from dataclasses import dataclass
 
 from ..fileops import (AttributeArgs, attribute_changes, content_change, read_bytes_or_none, stat_or_none,
                        validate_arg, write_file)
-from ..module import Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were
 
 
 def _regex(value) -> str:
-    re.compile(str(value))
+    try:
+        re.compile(str(value))
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
     return str(value)
 
 
@@ -63,22 +66,29 @@ class Lineinfile(Module):
         backup: bool = arg(False, doc="Keep a timestamped copy of the old file (returned as backup_file).")
         validate: str | None = arg(None, convert=validate_arg, doc="Command checking the new file, %s for its path.")
 
-    def check_args(self) -> None:
-        a = self.args
+    @classmethod
+    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
+        """Combinations of arguments are checked here, so they fail before any host is contacted."""
+        a = build_args(cls.Args, args)
         pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
         for one, other in pairs:
             if getattr(a, one) and getattr(a, other):
-                raise ModuleFailure(f"parameters are mutually exclusive: {one}|{other}")
+                raise ArgError(other, f"parameters are mutually exclusive: {one}|{other}")
         if a.state == "present" and a.line is None:
-            raise ModuleFailure("line is required with state=present")
+            raise ArgError("line", "line is required with state=present")
         if a.state == "present" and a.backrefs and a.regexp is None:
-            raise ModuleFailure("regexp is required with backrefs=true")
+            raise ArgError("regexp", "regexp is required with backrefs=true")
         if a.state == "absent" and (a.regexp, a.search_string, a.line) == (None, None, None):
-            raise ModuleFailure("one of line, search_string, or regexp is required with state=absent")
+            raise ArgError("line", "one of line, search_string, or regexp is required with state=absent")
+        for name in ("insertafter", "insertbefore"):
+            try:
+                _regex(getattr(a, name) or "")
+            except ValueError as exc:
+                raise ArgError(name, f"argument '{name}': {exc}") from None
+        return args
 
     def plan(self) -> Plan:
         a = self.args
-        self.check_args()
         if os.path.isdir(a.path):
             raise ModuleFailure(f"Path {a.path} is a directory !", rc=256)
         old = read_bytes_or_none(a.path)
