@@ -38,11 +38,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    opts = parse_args(argv)
+    return guarded(run, parse_args(argv))
+
+
+def guarded(command, opts) -> int:
+    """Run a command line's ``command``: bad input is exit status 1 with the
+    error on stderr, an interrupt 99."""
     from ..source import InputError
 
     try:
-        return run(opts)
+        return command(opts)
     except InputError as exc:
         print(f"ERROR! {exc}", file=sys.stderr)
         return 1
@@ -52,22 +57,13 @@ def main(argv=None) -> int:
 
 
 def run(opts) -> int:
-    from ..config import load_config
-    from ..inventories import load_inventory
     from ..playbook import load_playbook
     from ..preflight import preflight
-    from ..registry import Registry
-    from ..report import make_report
-    from ..step import Mode
-    from ..strategy import Run, Selection
+    from ..strategy import Selection
     from ..tags import split
 
-    config = load_config(opts.broker, opts.config)
     playbook_path = Path(opts.playbook)
-    registry = Registry([*config.modules_path, "modules", playbook_path.parent / "modules"])
-    sources = opts.inventory or (["inventory.yaml"] if os.path.exists("inventory.yaml") else [])
-    inventory = load_inventory(sources)
-    extra_vars = parse_extra_vars(opts.extra_vars)
+    config, registry, inventory, extra_vars = load_context(opts, playbook_path.parent)
     playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []))
     limit = inventory.match(opts.limit) if opts.limit else None
     selection = Selection(limit, split(opts.tags), split(opts.skip_tags), opts.start_at_task)
@@ -75,6 +71,29 @@ def run(opts) -> int:
     if opts.syntax_check or opts.list_hosts or opts.list_tasks or opts.list_tags:
         print(listing(opts, playbook, targets, selection))
         return 0
+    return execute(opts, config, registry, inventory, playbook, extra_vars, selection, targets)
+
+
+def load_context(opts, base: Path):
+    """Configuration, modules (``base/modules`` too), inventory and extra vars
+    of a run, from the options celeryroot-play and celeryroot share."""
+    from ..config import load_config
+    from ..inventories import load_inventory
+    from ..registry import Registry
+
+    config = load_config(opts.broker, opts.config)
+    registry = Registry([*config.modules_path, "modules", base / "modules"])
+    sources = opts.inventory or (["inventory.yaml"] if os.path.exists("inventory.yaml") else [])
+    return config, registry, load_inventory(sources), parse_extra_vars(opts.extra_vars)
+
+
+def execute(opts, config, registry, inventory, playbook, extra_vars, selection, targets) -> int:
+    """Run a checked playbook on its ``targets`` with the live or JSON report;
+    the exit status."""
+    from ..report import make_report
+    from ..step import Mode
+    from ..strategy import Run
+
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
