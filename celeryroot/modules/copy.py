@@ -29,10 +29,14 @@ class WriteArgs(AttributeArgs):
                       doc="Replace the content of an existing file; with no, only a missing file is written.")
 
 
+def _text(value) -> str:
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
 class Copy(Module):
     """Copy content from the controller into a file on the host, atomically.
 
-    ``content`` is written as given (a mapping or list is written as JSON).
+    ``content`` is written as given (a mapping or list as JSON).
     ``src`` is a file on the controller, looked up in ``files/`` beside the
     playbook (or the role), then beside it; it is read on the controller and
     sent inside the task's message, so it must be UTF-8 text of at most
@@ -63,7 +67,8 @@ class Copy(Module):
     class Args(WriteArgs):
         src: str | None = arg(None, doc="File to copy: on the controller (in files/ or beside the playbook), "
                                         "or on the host with remote_src.")
-        content: str | None = arg(None, doc="Text to write instead of src.")
+        content: str | None = arg(None, convert=_text, doc="Text to write instead of src (a mapping or list "
+                                                           "is written as JSON).")
         remote_src: bool = arg(False, doc="src is a path on the host, not on the controller.")
         checksum: str | None = arg(None, doc="SHA-1 the content must have; the copy fails otherwise.")
         _original_basename: str | None = arg(None, doc="Set by the controller: the base name of src.")
@@ -71,11 +76,9 @@ class Copy(Module):
     @classmethod
     def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
         if args.get("src") is not None and args.get("content") is not None:
-            raise ArgError("content", "parameters are mutually exclusive: content, src")
+            raise ArgError("content", "parameters are mutually exclusive: 'content', 'src'")
         if args.get("src") is None and args.get("content") is None:
-            raise ArgError("src", "one of src or content is required")
-        if isinstance(args.get("content"), (dict, list)):
-            args = {**args, "content": json.dumps(args["content"], indent=4)}
+            raise ArgError("src", "one of 'src' or 'content' is required")
         parsed = build_args(cls.Args, args)
         if parsed.src is None or parsed.remote_src:
             return to_wire(parsed)
@@ -164,18 +167,18 @@ def find_source(name: str, search: tuple[str, ...], subdir: str, arg_name: str) 
         if os.path.isfile(path):
             return path
     looked = ", ".join(candidates) or name
-    raise ArgError(arg_name, f"could not find or access '{name}' (looked in: {looked})")
+    raise ArgError(arg_name, f"argument '{arg_name}': could not find or access '{name}' (looked in: {looked})")
 
 
 def read_source(path: str, arg_name: str) -> str:
     if os.path.getsize(path) > MAX_SOURCE:
-        raise ArgError(arg_name, f"{path} is larger than {MAX_SOURCE >> 20} MiB; sources travel in the task's "
+        raise ArgError(arg_name, f"argument '{arg_name}': {path} is larger than {MAX_SOURCE >> 20} MiB; sources travel in the task's "
                                  "message (use remote_src, or a package, for large files)")
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             return fh.read()
     except UnicodeDecodeError:
-        raise ArgError(arg_name, f"{path} is not UTF-8 text; sources travel in the task's message as text "
+        raise ArgError(arg_name, f"argument '{arg_name}': {path} is not UTF-8 text; sources travel in the task's message as text "
                                  "(use remote_src, or a package, for binary files)") from None
 
 
