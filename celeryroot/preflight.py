@@ -58,6 +58,8 @@ def _check_task(task: Task, variables: dict, registry: Registry, facts_later: bo
         item = items[0] if isinstance(items, list) and items else Deferred()
         if task.loop is not None:
             scope[task.loop_var] = item
+            if task.index_var:
+                scope[task.index_var] = 0
         args = {k: v for k, v in render(task.args, scope).items() if v != OMIT}
         cls = registry.get(task.module)
         if not contains_deferred(args):

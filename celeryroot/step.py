@@ -18,7 +18,7 @@ from .tasks import Task
 from .registry import Registry
 from .result import FAILED, SKIPPED, censored, combine_items, result
 from .templating import TemplateFailure, condition, render
-from .variables import OMIT
+from .variables import OMIT, resolve
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,11 @@ class Prepared:
     decided: dict[int, dict] = field(default_factory=dict)
 
 
-def prepare(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prepared:
+def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: dict | None = None) -> Prepared:
+    """``above`` holds the host's variables that outrank task vars
+    (registered results, set_fact, extra vars)."""
     mode = mode.for_task(task)
-    variables = {**variables, **task.vars, "ansible_check_mode": mode.check}
+    variables = {**variables, **resolve(task.vars, variables), **(above or {}), "ansible_check_mode": mode.check}
     try:
         if task.loop is None:
             if not condition(task.when, variables):

@@ -245,7 +245,8 @@ class PlayBatch:
         """Run one attempt of ``task`` on ``hosts``; yield (host, result) as they come."""
         run = self.run_
         on_controller = run.registry.get(task.module).on_controller
-        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry) for h in hosts}
+        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry,
+                               {**run.registered[h], **run.extra_vars}) for h in hosts}
         payloads = {}
         for host, ready in prepared.items():
             if ready.done is not None or not ready.calls or on_controller:
