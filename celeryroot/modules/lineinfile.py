@@ -73,13 +73,13 @@ class Lineinfile(Module):
         pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
         for one, other in pairs:
             if getattr(a, one) and getattr(a, other):
-                raise ArgError(other, f"parameters are mutually exclusive: {one}|{other}")
+                raise ArgError(other, f"parameters are mutually exclusive: '{one}'|'{other}'")
         if a.state == "present" and a.line is None:
-            raise ArgError("line", "line is required with state=present")
+            raise ArgError("line", "'line' is required with state=present")
         if a.state == "present" and a.backrefs and a.regexp is None:
-            raise ArgError("regexp", "regexp is required with backrefs=true")
+            raise ArgError("regexp", "'regexp' is required with backrefs=true")
         if a.state == "absent" and (a.regexp, a.search_string, a.line) == (None, None, None):
-            raise ArgError("line", "one of line, search_string, or regexp is required with state=absent")
+            raise ArgError("line", "one of 'line', 'search_string' or 'regexp' is required with state=absent")
         for name in ("insertafter", "insertbefore"):
             try:
                 _regex(getattr(a, name) or "")
