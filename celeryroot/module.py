@@ -145,8 +145,9 @@ class Module:
 
     @classmethod
     def summary(cls) -> str:
+        """The docstring's first paragraph, on one line."""
         doc = inspect.getdoc(cls) or ""
-        return doc.splitlines()[0] if doc else ""
+        return " ".join(doc.split("\n\n")[0].split())
 
 
 # -- argument specs ---------------------------------------------------------
