@@ -320,7 +320,7 @@ class Table:
             body = "\n".join("      " + line for line in case.task.strip().splitlines())
             tasks.append(f"    - name: {case.id}\n      vars: {{d: '{self.root / case.id}'}}\n"
                          + ("      ignore_errors: true\n" if case.fails else "") + body)
-        book = write(workdir / "table.yaml", f"- hosts: {host}\n  tasks:\n" + "\n".join(tasks) + "\n")
+        book = write(workdir / "table.yaml", f"- hosts: {host}\n  gather_facts: false\n  tasks:\n" + "\n".join(tasks) + "\n")
         play = Play(broker_url, workdir)
         self.before = tree(self.root)
         self.checked = play(book, "--check", "--diff", inventory=inventory)
