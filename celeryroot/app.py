@@ -1,8 +1,9 @@
 """The Celery app, for the controller and for a host's worker.
 
-The worker's one task, ``celeryroot.run``, takes the module calls of one
-task for this host (several when the task loops) and returns their results.
-It runs them in the worker process: no new Python per task.
+The worker's tasks: ``celeryroot.run`` takes the module calls of one task
+for this host (several when the task loops) and returns their results;
+``celeryroot.play`` runs a whole-play bundle (see bundle.py). Both run in
+the worker process: no new Python per task.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from kombu import Exchange, Queue
 
 from .config import celery_settings, host_queue
 from .registry import Registry
-from .runner import run_call
+from .runner import run_calls
 
 RUN_TASK = "celeryroot.run"
+PLAY_TASK = "celeryroot.play"
 
 
 def queue_for(host: str) -> Queue:
@@ -37,12 +39,12 @@ def make_app(broker_url: str, host: str | None = None, registry: Registry | None
 def _register_run(app: Celery, registry: Registry) -> None:
     @app.task(name=RUN_TASK, ignore_result=False)
     def run(calls: list[dict], overlay: list[str] | None = None) -> dict:
-        predicted = set(overlay or ())
-        results = []
-        for call in calls:
-            res, new = run_call(registry, call, frozenset(predicted))
-            predicted |= new
-            results.append(res)
-        return {"results": results, "predicted": sorted(predicted - set(overlay or ()))}
+        return run_calls(registry, calls, overlay)
 
-    return run
+    @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
+    def play(self, bundle: dict) -> dict:
+        # Each task's result travels as a PROGRESS state on the run's reply
+        # queue (rpc backend), so the controller reports it as it happens.
+        from .bundle import run_bundle  # bundle.py builds on the controller's strategy
+
+        return run_bundle(registry, bundle, lambda event: self.update_state(state="PROGRESS", meta=event))

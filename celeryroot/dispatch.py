@@ -38,6 +38,11 @@ class Reply:
     results: list[dict] | None = None
     predicted: list[str] | None = None
     unreachable: str | None = None
+    #: A bundle's final answer, or one of its progress events.
+    final: dict | None = None
+    progress: dict | None = None
+    #: The worker's task raised: a bug, reported as the host's failure.
+    error: str | None = None
 
 
 class Dispatcher:
@@ -75,13 +80,13 @@ class Dispatcher:
     def _on_reply(self, body, message) -> None:
         self._inbox.append(body)
 
-    def step(self, payloads: dict[str, dict]) -> Iterator[Reply]:
-        """Send each host its payload; yield each host's reply as it arrives."""
+    def step(self, payloads: dict[str, list], task: str = RUN_TASK) -> Iterator[Reply]:
+        """Send each host ``task`` with its arguments; yield each host's reply
+        (and a bundle's progress) as it arrives."""
         pending: dict[str, str] = {}
-        for host, payload in payloads.items():
+        for host, args in payloads.items():
             task_id = f"{self.run_id}.{next(self.seq)}.{host}"
-            self.app.send_task(RUN_TASK, args=[payload["calls"], payload.get("overlay", [])],
-                               queue=queue_for(host), task_id=task_id, expires=self.timeout,
+            self.app.send_task(task, args=args, queue=queue_for(host), task_id=task_id, expires=self.timeout,
                                reply_to=self.reply_queue.name, producer=self.producer)
             pending[task_id] = host
         sent = time.monotonic()
@@ -115,13 +120,18 @@ class Dispatcher:
         if status == "STARTED":
             started.add(task_id)
             return None
+        if status == "PROGRESS":
+            started.add(task_id)
+            return Reply(pending[task_id], progress=body["result"])
         host = pending.pop(task_id)
-        if status == "SUCCESS":
+        if status == "SUCCESS" and "results" in body["result"]:
             return Reply(host, body["result"]["results"], body["result"].get("predicted", []))
+        if status == "SUCCESS":
+            return Reply(host, final=body["result"])
         if status == "REVOKED":
             return Reply(host, unreachable="the task expired before the host's worker took it")
         error = body.get("result") or {}
-        return Reply(host, unreachable=f"worker error: {error.get('exc_type', '')} {error.get('exc_message', '')}")
+        return Reply(host, error=f"worker error: {error.get('exc_type', '')} {error.get('exc_message', '')}")
 
     def _lapsed(self, pending: dict[str, str]) -> Iterator[Reply]:
         alive = self.liveness.live(list(pending.values()))

@@ -19,6 +19,17 @@ from .registry import Registry
 from .result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
 
+def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None = None) -> dict:
+    """The calls of one task for one host, in order: what a worker answers."""
+    predicted = set(overlay or ())
+    results = []
+    for call in calls:
+        res, new = run_call(registry, call, frozenset(predicted))
+        predicted |= new
+        results.append(res)
+    return {"results": results, "predicted": sorted(predicted - set(overlay or ()))}
+
+
 def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
              variables: dict | None = None) -> tuple[dict, set[str]]:
     """Run one module call; return its result and what it predicts to create."""
@@ -42,17 +53,17 @@ def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict) ->
     try:
         plan = module.plan()
         if not plan.changes:
-            return result(OK, plan.reason, **plan.data), set()
+            return result(OK, **{"msg": plan.reason, **plan.data}), set()
         diffs = [d for d in (c.diff() for c in plan.changes) if d] if ctx.diff else []
         what = "; ".join(c.what for c in plan.changes)
         if ctx.check:
             if not cls.predictable:
                 return result(SKIPPED, f"skipped in check mode: would {what}"), set()
-            return result(CHANGED, f"would {what}", diff=diffs, **plan.data), module.predicts(plan)
+            return result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}), module.predicts(plan)
         data = {**plan.data, **(module.apply(plan) or {})}
-        return result(CHANGED, what, diff=diffs, **data), set()
+        return result(CHANGED, **{"msg": what, "diff": diffs, **data}), set()
     except ModuleFailure as exc:
-        return result(FAILED, exc.msg, **exc.data), set()
+        return result(FAILED, **{"msg": exc.msg, **exc.data}), set()
     except OSError as exc:
         return result(FAILED, f"{call['module']}: {exc}"), set()
     except Exception as exc:  # a module's bug must not take the worker down

@@ -51,7 +51,10 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: 
     """``above`` holds the host's variables that outrank task vars
     (registered results, set_fact, extra vars)."""
     mode = mode.for_task(task)
-    variables = {**variables, **resolve(task.vars, variables), **(above or {}), "ansible_check_mode": mode.check}
+    variables = {**variables, **resolve(task.vars, variables), **(above or {}), "ansible_check_mode": mode.check,
+                 "ansible_search_path": list(task.search)}
+    if task.search:
+        variables["playbook_dir"] = task.search[-1]
     try:
         if task.loop is None:
             if not condition(task.when, variables):

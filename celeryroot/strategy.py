@@ -21,7 +21,7 @@ from .inventory import Inventory
 from .pending import PendingHandlers
 from .playbook import Play, Playbook
 from .registry import Registry
-from .result import UNREACHABLE, result
+from .result import FAILED, UNREACHABLE, result
 from .runner import run_call
 from .stats import Stats
 from .step import Mode, finish, prepare, until_holds
@@ -53,7 +53,7 @@ class Run:
 
     def __init__(self, playbook: Playbook, inventory: Inventory, registry: Registry, dispatcher: Dispatcher,
                  report, mode: Mode, extra_vars: dict, selection: Selection, facts=None,
-                 pending: PendingHandlers | None = None):
+                 pending: PendingHandlers | None = None, bundles: bool = False):
         self.playbook = playbook
         self.inventory = inventory
         self.registry = registry
@@ -73,6 +73,8 @@ class Run:
         #: Hosts that failed or became unreachable: no later play targets them.
         self.out: set[str] = set()
         self.started = selection.start_at is None
+        #: Send whole plays as bundles even where the play does not say free.
+        self.bundles = bundles
 
     def run(self) -> Stats:
         for play in self.playbook.plays:
@@ -84,8 +86,15 @@ class Run:
         self.report.play_start(play, hosts)
         for host in hosts:
             self.stats.touch(host)
+        batch_class = PlayBatch
+        if play.strategy == "free" or self.bundles:
+            if any(t.run_once for t in play.tasks):
+                self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
+            else:
+                from .bundle import BundleBatch
+                batch_class = BundleBatch
         for batch in batches(hosts, play.serial):
-            if not PlayBatch(self, play, batch).run():
+            if not batch_class(self, play, batch).run():
                 break
         self.report.play_end()
 
@@ -111,16 +120,17 @@ def batches(hosts: list[str], serial: list[str]) -> list[list[str]]:
 
 
 class PlayBatch:
-    """One play on one batch of hosts."""
+    """One play on one batch of hosts (in a bundle: on its one host, with
+    the controller's batch as ``play_hosts``)."""
 
-    def __init__(self, run: Run, play: Play, hosts: list[str]):
+    def __init__(self, run: Run, play: Play, hosts: list[str], play_hosts: list[str] | None = None):
         self.run_ = run
         self.play = play
         self.hosts = hosts
         self.mode = Mode(check=run.mode.check if play.check_mode is None else play.check_mode,
                          diff=run.mode.diff if play.diff is None else play.diff)
-        self.hostvars = HostVars(run.inventory, play, hosts, run.extra_vars, run.registered, run.facts,
-                                 self.mode.check)
+        self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, run.registered,
+                                 run.facts, self.mode.check)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
         self.notified: dict[str, list[str]] = defaultdict(list)
         self.unreachable: set[str] = set()
@@ -254,10 +264,11 @@ class PlayBatch:
                            for call, scope in zip(ready.calls, ready.scopes)]
                 yield host, finish(task, ready, results, self.vars[host])
             else:
-                payloads[host] = {"calls": ready.calls, "overlay": sorted(run.overlay[host])}
+                payloads[host] = [ready.calls, sorted(run.overlay[host])]
         for reply in run.dispatcher.step(payloads):
-            if reply.unreachable:
-                yield reply.host, result(UNREACHABLE, reply.unreachable)
+            if reply.unreachable or reply.error:
+                yield reply.host, (result(UNREACHABLE, reply.unreachable) if reply.unreachable
+                                   else result(FAILED, reply.error))
                 continue
             run.overlay[reply.host].update(reply.predicted or ())
             yield reply.host, finish(task, prepared[reply.host], reply.results, self.vars[reply.host])

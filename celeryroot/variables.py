@@ -65,7 +65,7 @@ class HostVars:
         special = {
             "inventory_hostname": host,
             "inventory_hostname_short": host.split(".")[0],
-            "group_names": [g for g in self.inventory.groups_of(host) if g not in ("all", "ungrouped")],
+            "group_names": sorted(g for g in self.inventory.groups_of(host) if g not in ("all", "ungrouped")),
             "groups": self.groups,
             "hostvars": self.hostvars,
             "play_hosts": self.play_hosts,

@@ -12,6 +12,15 @@ from conftest import write
 THREE = "web1,web2,db1"
 
 
+@pytest.fixture(autouse=True, params=["linear", "bundles"])
+def strategy(request, tmp_path):
+    """Every playbook here runs both ways, and must mean the same: linearly
+    from the controller, and as whole-play bundles run by each worker."""
+    if request.param == "bundles":
+        write(tmp_path / "celeryroot.yaml", "bundles: true\n")
+    return request.param
+
+
 def read(path) -> str:
     return path.read_text() if path.exists() else ""
 

@@ -42,8 +42,11 @@ def main(argv=None) -> int:
 
 
 def guarded(command, opts) -> int:
-    """Run a command line's ``command``: bad input is exit status 1 with the
-    error on stderr, an interrupt 99."""
+    """Run a command line's ``command``: bad input, or a broker that cannot
+    be reached, is exit status 1 with the error on stderr; an interrupt 99."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     from ..source import InputError
 
     try:
@@ -51,12 +54,16 @@ def guarded(command, opts) -> int:
     except InputError as exc:
         print(f"ERROR! {exc}", file=sys.stderr)
         return 1
+    except (OperationalError, RedisConnectionError) as exc:
+        print(f"ERROR! cannot reach the broker: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 99
 
 
 def run(opts) -> int:
+    from ..inventories import load_vars_dirs
     from ..playbook import load_playbook
     from ..preflight import preflight
     from ..strategy import Selection
@@ -65,6 +72,8 @@ def run(opts) -> int:
     playbook_path = Path(opts.playbook)
     config, registry, inventory, extra_vars = load_context(opts, playbook_path.parent)
     playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []))
+    # group_vars/ and host_vars/ beside the playbook outrank the inventory's, as in Ansible.
+    load_vars_dirs(inventory, playbook.directory)
     limit = inventory.match(opts.limit) if opts.limit else None
     selection = Selection(limit, split(opts.tags), split(opts.skip_tags), opts.start_at_task)
     targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
@@ -99,7 +108,8 @@ def execute(opts, config, registry, inventory, playbook, extra_vars, selection, 
     report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
     with ExitStack() as stack:
         dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, opts.timeout, report))
-        run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending)
+        run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,
+                  bundles=bool(config.options.get("bundles", False)))
         try:
             stats = run.run()
         finally:

@@ -24,13 +24,24 @@ class JsonReport:
     def play_start(self, play, hosts: list[str]) -> None:
         self.plays.append({"play": {"name": play.name, "hosts": hosts, "duration": {"start": _now()}},
                            "tasks": []})
+        #: Where each host is: hosts of a whole-play bundle start tasks at
+        #: their own pace, so a host's n-th start of a task names one entry.
+        self.entries: dict[tuple, dict] = {}
+        self.seen: dict[tuple, int] = {}
+        self.current: dict[str, dict] = {}
 
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
-        self.plays[-1]["tasks"].append({"task": {"name": title, "kind": kind.lower(),
-                                                 "duration": {"start": _now()}}, "hosts": {}})
+        for host in hosts:
+            n = self.seen[(host, kind, title)] = self.seen.get((host, kind, title), 0) + 1
+            key = (kind, title, n)
+            if key not in self.entries:
+                self.entries[key] = {"task": {"name": title, "kind": kind.lower(), "duration": {"start": _now()}},
+                                     "hosts": {}}
+                self.plays[-1]["tasks"].append(self.entries[key])
+            self.current[host] = self.entries[key]
 
     def host_result(self, host: str, title: str, res: dict) -> None:
-        task = self.plays[-1]["tasks"][-1]
+        task = self.current[host]
         task["hosts"][host] = {k: v for k, v in res.items() if k != "status"}
         task["task"]["duration"]["end"] = _now()
 

@@ -10,6 +10,8 @@ class PlainReport:
         self.out = stream
         self.verbosity = verbosity
         self.diff = diff
+        self.kinds: dict[str, str] = {}
+        self.shown: str | None = None
 
     def _print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -20,12 +22,18 @@ class PlainReport:
     def play_start(self, play, hosts: list[str]) -> None:
         self._print()
         self._print(banner("PLAY", play.name))
+        self.shown = None
 
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
-        self._print()
-        self._print(banner(kind, title))
+        self.kinds[title] = kind
 
     def host_result(self, host: str, title: str, res: dict) -> None:
+        # The banner comes with the first result under it: hosts running a
+        # whole-play bundle reach tasks at their own pace.
+        if title != self.shown:
+            self._print()
+            self._print(banner(self.kinds.get(title, "TASK"), title))
+            self.shown = title
         for item in res.get("results") or []:
             if self.verbosity or item.get("failed") or item.get("changed"):
                 self._print(headline(host, item, self.verbosity, label=item.get("_label", item.get("item"))))
