@@ -27,3 +27,8 @@ system-packages:
 		echo "installing: $$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+
+# The benchmark against ansible-playbook and pyinfra (bench/README.md); it
+# installs redis-server and its own virtualenv (bench/.venv) itself.
+bench:
+	python3 bench/run.py $(BENCH_ARGS)

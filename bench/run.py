@@ -3,6 +3,7 @@
 
     python3 bench/run.py            # the full run (about 15-20 minutes on 2 cores)
     python3 bench/run.py --quick    # a smoke run (about 1-2 minutes)
+    python3 bench/run.py --only profiles --commit HEAD~3   # one section, an older revision
 
 It installs what it needs itself: redis-server with apt-get if missing, and
 a virtualenv at bench/.venv holding ansible-core, pyinfra and py-spy
@@ -97,6 +98,10 @@ class Bench:
         self.workers = lab.Workers(self.redis, lab.fresh_dir(workdir / "logs"))
 
     def say(self, text: str = "") -> None:
+        if text.startswith("\n=="):
+            # The machine may be shared: other load inflates wall times far
+            # more than CPU times, so every section says what it ran beside.
+            text += f" [load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores]"
         print(text, flush=True)
 
     # Each tool: one converging run, then the measured warm runs, each of
@@ -109,7 +114,7 @@ class Bench:
         for _ in range(runs):
             run = lab.timed(argv, env=env, cwd=self.workdir)
             got = counts(run)
-            if got["changed"] or got["failed"]:
+            if got["changed"] or got["failed"] or got.get("unreachable"):
                 raise RuntimeError(f"{tool}: a warm run is not a no-op: {got}")
             walls.append(run.wall)
             cpus.append(run.cpu)
@@ -161,18 +166,28 @@ class Bench:
         self.figures["cold_start"] = lab.median(cold)
         self.say(f"worker cold start (spawn to heartbeat key, one at a time): median {lab.median(cold):.2f} s "
                  f"({', '.join(f'{c:.2f}' for c in cold)})")
-        count = max(self.opts.scale)
-        started = time.monotonic()
-        ready = self.workers.start(lab.host_names("h", count))
-        self.say(f"{count} workers started in parallel: all heartbeating after {time.monotonic() - started:.1f} s "
-                 f"(median per worker {lab.median(list(ready.values())):.1f} s on {os.cpu_count()} cores)")
+        self.start_workers(self.opts.fleet_hosts)
         rss = [lab.proc_rss_mb(p) for p in self.workers.pids()]
         self.figures["idle_rss_mb"] = lab.median(rss)
         self.say(f"worker idle RSS after start: median {lab.median(rss):.1f} MB (max {max(rss):.1f} MB)")
 
+    def start_workers(self, count: int) -> None:
+        """Have workers h0000.. up to ``count``: only those a figure needs run,
+        so idle workers' polling and heartbeats do not weigh on the others."""
+        lab = self.lab
+        new = [h for h in lab.host_names("h", count) if h not in self.workers.procs]
+        if not new:
+            return
+        started = time.monotonic()
+        ready = self.workers.start(new)
+        self.say(f"{len(new)} workers started in parallel: all heartbeating after "
+                 f"{time.monotonic() - started:.1f} s (median per worker {lab.median(list(ready.values())):.1f} s "
+                 f"on {os.cpu_count()} cores)")
+
     def comparison(self, hosts: int, tasks: int) -> None:
         names = self.lab.host_names("h", hosts)
         self.say(f"\n== {tasks} no-op tasks on {hosts} host(s) (warm; median of the warm runs) ==")
+        self.start_workers(hosts)
         rows = [self.celeryroot(names, tasks, self.opts.runs, f"{hosts}x{tasks}")]
         self.say(self.line(rows[0], hosts, tasks))
         if not self.opts.no_peers:
@@ -184,7 +199,9 @@ class Bench:
             else:
                 self.say("  pyinfra: not run; @local is one host, and there is no equivalent of 20 local hosts")
         for peer in rows[1:]:
-            self.say(f"  celeryroot is {peer['wall'] / rows[0]['wall']:.1f}x faster than {peer['tool']} (wall)")
+            ratio = peer["wall"] / rows[0]["wall"]
+            self.say(f"  {peer['tool']} / celeryroot wall: {ratio:.1f}x "
+                     f"({'celeryroot faster' if ratio > 1 else 'celeryroot slower'})")
         self.figures[f"compare_{hosts}x{tasks}"] = rows
 
     def line(self, row: dict, hosts: int, tasks: int) -> str:
@@ -202,6 +219,7 @@ class Bench:
                  f"(real workers) ==")
         rows = []
         for count in self.opts.scale:
+            self.start_workers(count)
             row = self.celeryroot(self.lab.host_names("h", count), tasks, self.opts.runs, f"scale{count}")
             row["hosts"] = count
             rows.append(row)
@@ -220,12 +238,20 @@ class Bench:
         rss = [self.lab.proc_rss_mb(p) for p in self.workers.pids()]
         self.figures["busy_rss_mb"] = self.lab.median(rss)
         self.say(f"worker RSS after the runs: median {self.lab.median(rss):.1f} MB (max {max(rss):.1f} MB)")
+        pids, window = self.workers.pids(), 5.0
+        before = sum(map(self.lab.proc_cpu, pids))
+        time.sleep(window)
+        idle = (sum(map(self.lab.proc_cpu, pids)) - before) / window / len(pids)
+        self.figures["idle_worker_cpu_ms_per_s"] = 1000 * idle
+        self.say(f"an idle worker's own CPU (polling, heartbeat): {1000 * idle:.2f} ms per second "
+                 f"({len(pids)} idle workers: {100 * idle * len(pids):.1f} % of a core)")
 
     def profiles(self) -> None:
         """cProfile of the controller on two plays; the top costs, and where the files are."""
         lab = self.lab
         self.say("\n== controller profiles (cProfile; sorted by own time) ==")
         for hosts, tasks in ((1, self.opts.big), (max(self.opts.scale), self.opts.scale_tasks)):
+            self.start_workers(hosts)
             names = lab.host_names("h", hosts)
             playbook = lab.write_playbook(self.workdir / f"play-{tasks}.yaml", tasks)
             inventory = lab.write_inventory(self.workdir / f"profile-{hosts}.yaml", names, self.workdir / "celeryroot")
@@ -234,7 +260,9 @@ class Bench:
                     *lab.play_argv(playbook, inventory, self.redis.url)[1:]]
             lab.timed(argv, cwd=self.workdir)  # converge, so the profile is of a warm run
             run = lab.timed(argv, cwd=self.workdir)
-            lab.play_stats(run)
+            stats = lab.play_stats(run)
+            if stats["failed"] or stats["unreachable"]:
+                self.say(f"!! the profiled run was not a clean no-op ({stats}): the profile is of the wrong thing")
             self.say(f"-- {hosts} host(s) x {tasks} tasks: wall {run.wall:.2f} s under cProfile; {out}")
             self.say(phases(out, run.cpu))
             self.say(top_costs(out, self.opts.top))
@@ -319,13 +347,17 @@ def machine() -> dict:
             "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
 
 
+SECTIONS = ("startup", "compare", "scaling", "profiles", "sim")
+
+
 def options(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a smoke run: small plays, one warm run each")
     p.add_argument("--runs", type=int, default=5, help="warm celeryroot runs per figure (default 5)")
     p.add_argument("--peer-runs", type=int, default=3, help="warm ansible/pyinfra runs per figure (default 3)")
     p.add_argument("--no-peers", action="store_true", help="skip ansible-playbook and pyinfra")
-    p.add_argument("--no-sim", action="store_true", help="skip the simulated thousands of hosts")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                   help="run only these sections (default: all)")
     p.add_argument("--sim", type=int, nargs="+", default=[1000, 5000], help="simulated host counts")
     p.add_argument("--sim-procs", type=int, default=1, help="simulator processes (default 1)")
     p.add_argument("--top", type=int, default=20, help="lines of each profile to print")
@@ -353,18 +385,21 @@ def main(argv: list[str]) -> int:
         use_revision(opts.commit, workdir / "src")
     bench = Bench(opts, workdir)
     bench.say(f"celeryroot benchmark on {bench.figures['machine']}; work in {workdir}")
+    sections = {"startup": [bench.cli_startup, bench.fleet],
+                "compare": [lambda: bench.comparison(1, opts.big),
+                            lambda: bench.comparison(opts.fleet_hosts, opts.small)],
+                "scaling": [bench.scaling], "profiles": [bench.profiles]}
     try:
-        bench.cli_startup()
-        bench.fleet()
-        bench.comparison(1, opts.big)
-        bench.comparison(opts.fleet_hosts, opts.small)
-        bench.scaling()
-        bench.profiles()
+        for name, steps in sections.items():
+            if name in opts.only:
+                for step in steps:
+                    step()
     finally:
         bench.close()
-    if not opts.no_sim:
+    if "sim" in opts.only:
         bench.simulated()
-    out = opts.results / ("quick.json" if opts.quick else "latest.json")
+    kind = "quick" if opts.quick else "latest" if set(opts.only) == set(SECTIONS) else "partial"
+    out = opts.results / f"{kind}.json"
     out.write_text(json.dumps(bench.figures, indent=1, default=str))
     bench.say(f"\nfigures: {out}")
     shutil.rmtree(workdir, ignore_errors=True)
