@@ -1,0 +1,211 @@
+"""apt: Debian packages, through apt-get."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import time
+from dataclasses import dataclass
+
+from .. import dpkg
+from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
+from ..proc import Completed, run
+from ..sysops import CommandChange, attribute_text
+
+UPDATE = "update the package lists"
+#: apt-get's words for "dpkg's or the lists' lock is held by someone else".
+LOCKED = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory")
+OPS = {"install": "installed", "reinstall": "installed", "upgrade": "upgraded", "downgrade": "upgraded",
+       "remove": "removed", "purge": "removed"}
+
+
+class Apt(Module):
+    """Install, upgrade or remove Debian packages with apt-get.
+
+    ``state=present`` installs what is missing (``name=version`` pins a
+    version), ``latest`` upgrades to the candidate version, ``absent``
+    removes (``purge`` also removes configuration files). Installed state
+    is read with ``dpkg-query``; what apt-get would do is read from
+    ``apt-get -s``, so ``--check`` names every package it would install,
+    upgrade or remove, dependencies included. apt-get runs
+    non-interactively and keeps existing configuration files
+    (``dpkg_options``). When dpkg's lock is held by another process, the
+    module waits up to ``lock_timeout`` seconds for it.
+
+    The result lists ``installed``, ``upgraded`` and ``removed`` packages
+    with their versions. In check mode a package that would be installed
+    counts as present for later tasks of the run (the ``service`` of a
+    daemon it ships predicts ``changed`` instead of failing).
+
+    apt's own configuration applies: set ``APT_CONFIG`` in the worker's
+    environment or the task's ``environment:`` to use another apt.conf
+    (other sources, a proxy); ``update_cache`` records its time on the
+    lists directory (``Dir::State::Lists``) for ``cache_valid_time``.
+
+    Example:
+        - apt: name=nginx state=present update_cache=yes cache_valid_time=3600
+        - apt:
+            name: [curl, "openssl=3.0.11-1~deb12u2"]
+            install_recommends: no
+        - apt: name=telnet state=absent purge=yes autoremove=yes
+    """
+
+    name = "apt"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Args:
+        name: list[str] | None = arg(None, aliases=("package", "pkg"),
+                                     doc="Package names, a list or comma-separated; NAME=VERSION pins a version.")
+        state: str = arg("present", choices=("present", "absent", "latest"),
+                         doc="present: installed; latest: at the candidate version; absent: removed.")
+        update_cache: bool | None = arg(None, aliases=("update-cache",),
+                                        doc="Run apt-get update first (default: yes when cache_valid_time is set).")
+        cache_valid_time: int = arg(0, doc="Seconds a previous update stays fresh enough to skip update_cache.")
+        purge: bool = arg(False, doc="With state=absent, also remove configuration files.")
+        autoremove: bool = arg(False, doc="Remove dependencies nothing needs any more (alone: apt-get autoremove).")
+        install_recommends: bool | None = arg(None, aliases=("install-recommends",),
+                                              doc="Install recommended packages too (default: apt's setting).")
+        allow_downgrade: bool = arg(False, aliases=("allow-downgrade", "allow_downgrades", "allow-downgrades"),
+                                    doc="Allow a pinned version older than the installed one.")
+        dpkg_options: str = arg("force-confdef,force-confold",
+                                doc="Comma-separated dpkg options (without --); the default keeps changed conffiles.")
+        lock_timeout: int = arg(120, doc="Seconds to wait for dpkg's lock held by another process.")
+
+    @classmethod
+    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
+        parsed = build_args(cls.Args, args)
+        if not (parsed.name or parsed.update_cache or parsed.cache_valid_time or parsed.autoremove):
+            raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
+        if parsed.state == "latest" and any("=" in n for n in parsed.name or ()):
+            raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
+        return args
+
+    def env(self) -> dict:
+        # The worker's APT_CONFIG is apt's, not ours to drop like the rest of
+        # the worker's environment (proc.child_env starts from nothing).
+        inherited = {"APT_CONFIG": os.environ["APT_CONFIG"]} if "APT_CONFIG" in os.environ else {}
+        return {**inherited, "DEBIAN_PRIORITY": "critical", **self.ctx.environment}
+
+    # -- plan -----------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        a = self.args
+        changes, reasons = [], []
+        update = a.update_cache if a.update_cache is not None else a.cache_valid_time > 0
+        if update:
+            changes += self._cache_change(reasons)
+        argv = None
+        if a.name:
+            argv = self._package_command(reasons)
+        elif a.autoremove:
+            argv = (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
+        steps = self._simulate(argv) if argv else []
+        if steps:
+            changes.append(_package_change(steps, argv))
+        elif argv:
+            reasons.append(self._nothing_to_do() if a.name else "no package to autoremove")
+        data = {name: {} for name in ("installed", "upgraded", "removed")}
+        for step in steps:
+            data[OPS[step.op]][step.name] = step.version()
+        return Plan(changes, reason="; ".join(reasons), data=data)
+
+    def _cache_change(self, reasons: list[str]) -> list[CommandChange]:
+        age = time.time() - os.stat(self._lists()).st_mtime
+        if self.args.cache_valid_time and age < self.args.cache_valid_time:
+            reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {self.args.cache_valid_time})")
+            return []
+        return [CommandChange(UPDATE, argv=("apt-get", "-q", "update"))]
+
+    def _package_command(self, reasons: list[str]) -> tuple[str, ...] | None:
+        """The apt-get command for the packages still to change, or None."""
+        a = self.args
+        wanted = [_split(spec) for spec in a.name]
+        have = dpkg.query([n for n, _ in wanted], self.env())
+        if a.state == "absent":
+            targets = [n for n, _ in wanted if n in have and (have[n].present or a.purge and have[n].status
+                                                                == "config-files")]
+            verb = ["remove", *(["--purge"] if a.purge else [])]
+        elif a.state == "present":
+            targets = [spec for spec, (n, v) in zip(a.name, wanted)
+                       if not (n in have and have[n].present and v in (None, have[n].version))]
+            verb = ["install", *self._install_flags()]
+        else:
+            targets, verb = list(a.name), ["install", *self._install_flags()]
+        if not targets:
+            reasons.append(self._nothing_to_do())
+            return None
+        return (*self._apt_get(), *verb, *(["--auto-remove"] if a.autoremove else []), "--", *targets)
+
+    def _nothing_to_do(self) -> str:
+        names = ", ".join(self.args.name)
+        return {"present": f"{names}: installed", "latest": f"{names}: at the newest version",
+                "absent": f"{names}: not installed"}[self.args.state]
+
+    def _install_flags(self) -> list[str]:
+        a = self.args
+        flags = ["--allow-downgrades"] if a.allow_downgrade else []
+        if a.install_recommends is not None:
+            flags.append("--install-recommends" if a.install_recommends else "--no-install-recommends")
+        return flags
+
+    def _apt_get(self) -> tuple[str, ...]:
+        options = [o.strip() for o in self.args.dpkg_options.split(",") if o.strip()]
+        return ("apt-get", "-y", "-q", *(f"-o=Dpkg::Options::=--{o}" for o in options))
+
+    def _simulate(self, argv: tuple[str, ...]) -> list[dpkg.Step]:
+        done = run([argv[0], "-s", *argv[1:]], env=self.env())
+        if done.rc != 0:
+            errors = [line for line in done.stderr.splitlines() if line.startswith("E:")] or [done.stderr]
+            raise ModuleFailure(f"apt-get cannot do it: {' '.join(errors)}", **done.data())
+        return dpkg.simulated(done.stdout)
+
+    def _lists(self) -> str:
+        done = run(["apt-config", "shell", "LISTS", "Dir::State::Lists/d"], env=self.env())
+        return shlex.split(done.stdout.partition("=")[2])[0] if done.stdout else "/var/lib/apt/lists"
+
+    # -- apply ----------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> dict:
+        out = {}
+        for change in plan.changes:
+            out = self._apt(change.argv).data()
+            if change.what == UPDATE:
+                # A source that did not change leaves the lists untouched;
+                # cache_valid_time needs the time of the last update itself.
+                os.utime(self._lists())
+                out["cache_updated"], out["cache_update_time"] = True, int(time.time())
+        return out
+
+    def _apt(self, argv: tuple[str, ...]) -> Completed:
+        deadline = time.monotonic() + self.args.lock_timeout
+        while True:
+            done = run(list(argv), env=self.env())
+            if done.rc == 0:
+                return done
+            locked = LOCKED.search(done.stderr)
+            if not locked or time.monotonic() >= deadline:
+                break
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        errors = " ".join(line for line in done.stderr.splitlines() if line.startswith("E:")) or done.stderr
+        why = (f"the lock is still held by another process after {self.args.lock_timeout}s (lock_timeout): "
+               if locked else "")
+        verb = next(word for word in argv[1:] if not word.startswith("-"))
+        raise ModuleFailure(f"apt-get {verb} failed: {why}{errors}", **done.data(), cmd=list(argv))
+
+    def predicts(self, plan: Plan) -> set[str]:
+        """``package:NAME`` for each package that would be on the host."""
+        return {f"package:{name}" for name in (*plan.data["installed"], *plan.data["upgraded"])}
+
+
+def _split(spec: str) -> tuple[str, str | None]:
+    name, sep, version = spec.partition("=")
+    return name, version if sep else None
+
+
+def _package_change(steps: list[dpkg.Step], argv: tuple[str, ...]) -> CommandChange:
+    return CommandChange(", ".join(s.text() for s in steps),
+                         before=attribute_text({s.name: s.before or ("config-files" if s.op == "purge" else "absent")
+                                                 for s in steps}),
+                         after=attribute_text({s.name: s.after or "absent" for s in steps}),
+                         path="packages", argv=argv)

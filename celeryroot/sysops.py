@@ -1,0 +1,44 @@
+"""Changes that are commands: the system-facing modules' plan/apply glue.
+
+apt, service, user and group change the host through its own tools
+(apt-get, systemctl, useradd…). Their plans are lists of `CommandChange`:
+what the change is, its before/after for ``--diff``, and the argument list
+that performs it, so ``apply`` is running the plan's commands in order and
+nothing is decided twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .module import Change, ModuleFailure
+from .proc import Completed, run
+
+
+@dataclass(frozen=True)
+class CommandChange(Change):
+    argv: tuple[str, ...] = ()
+
+
+def run_checked(argv: list[str] | tuple[str, ...], env: dict | None = None) -> Completed:
+    """Run a command; a non-zero exit status fails the module with its output."""
+    done = run(list(argv), env=env)
+    if done.rc != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise ModuleFailure(f"{' '.join(argv)} failed (rc {done.rc})" + (f": {detail[-1]}" if detail else ""),
+                            **done.data(), cmd=list(argv))
+    return done
+
+
+def perform(changes: list[Change], env: dict | None = None, runner=run_checked) -> dict:
+    """Run every command of a plan in order; the last command's output is the result's."""
+    done = None
+    for change in changes:
+        if isinstance(change, CommandChange) and change.argv:
+            done = runner(change.argv, env)
+    return done.data() if done else {}
+
+
+def attribute_text(values: dict) -> str:
+    """``key: value`` lines, the before/after text of a diff."""
+    return "".join(f"{key}: {value}\n" for key, value in values.items())

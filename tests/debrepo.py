@@ -1,0 +1,129 @@
+"""A tiny local apt repository for the apt tests, built from nothing.
+
+Packages (all ``Architecture: all``, names prefixed ``crtest-`` so a test
+run never touches a real package):
+
+- ``crtest-hello`` 1.0 and 2.0, with a conffile ``/etc/crtest-hello.conf``
+  (so ``remove`` leaves ``config-files`` until ``purge``);
+- ``crtest-app`` 1.0, which depends on ``crtest-lib`` 1.0;
+- ``crtest-daemon`` 1.0: the SysV test daemon (tests/sysvdaemon) with its
+  init script, for a play that installs a package and then starts its
+  service.
+
+`Repo.build` publishes them as ``deb [trusted=yes] file:DIR ./`` and writes
+an APT_CONFIG file that points apt at that source only, with lists of its
+own, so nothing is fetched from the network and the host's own lists are
+never read or changed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+DAEMON_SOURCE = Path(__file__).resolve().parent / "sysvdaemon"
+#: apt refuses a source whose Label changes between updates.
+LABEL = "celeryroot-test"
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    depends: str = ""
+    files: tuple[tuple[str, str, int], ...] = ()  # (path, content, mode)
+    conffiles: tuple[str, ...] = ()
+
+
+def _daemon_package(port: int) -> Package:
+    script = (DAEMON_SOURCE / "init.sh").read_text()
+    script = script.replace("NAME=crtestd", "NAME=crtest-daemon").replace("crtestd\n", "crtest-daemon\n", 1)
+    daemon = (DAEMON_SOURCE / "crtestd.py").read_text()
+    return Package("crtest-daemon", "1.0", depends="python3", files=(
+        ("etc/init.d/crtest-daemon", script, 0o755),
+        ("etc/default/crtest-daemon", f"PORT={port}\n", 0o644),
+        ("usr/lib/crtestd/crtestd.py", daemon, 0o755),
+    ), conffiles=("/etc/init.d/crtest-daemon", "/etc/default/crtest-daemon"))
+
+
+def packages(daemon_port: int) -> list[Package]:
+    return [
+        *(Package("crtest-hello", v, files=(("etc/crtest-hello.conf", f"version={v}\n", 0o644),
+                                            ("usr/share/crtest-hello/version", f"{v}\n", 0o644)),
+                  conffiles=("/etc/crtest-hello.conf",)) for v in ("1.0", "2.0")),
+        Package("crtest-lib", "1.0", files=(("usr/share/crtest-lib/lib", "lib\n", 0o644),)),
+        Package("crtest-app", "1.0", depends="crtest-lib (>= 1.0)",
+                files=(("usr/share/crtest-app/app", "app\n", 0o644),)),
+        _daemon_package(daemon_port),
+    ]
+
+
+def build_deb(pkg: Package, workdir: Path, out: Path) -> Path:
+    root = workdir / f"{pkg.name}_{pkg.version}"
+    (root / "DEBIAN").mkdir(parents=True)
+    control = [f"Package: {pkg.name}", f"Version: {pkg.version}", "Architecture: all",
+               "Maintainer: celeryroot tests <tests@localhost>", "Section: misc", "Priority: optional",
+               f"Description: {pkg.name}, a celeryroot test package"]
+    if pkg.depends:
+        control.insert(3, f"Depends: {pkg.depends}")
+    (root / "DEBIAN/control").write_text("\n".join(control) + "\n")
+    if pkg.conffiles:
+        (root / "DEBIAN/conffiles").write_text("".join(f"{c}\n" for c in pkg.conffiles))
+    for rel, content, mode in pkg.files:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        path.chmod(mode)
+    deb = out / f"{pkg.name}_{pkg.version}_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True,
+                   capture_output=True)
+    return deb
+
+
+@dataclass(frozen=True)
+class Repo:
+    pool: Path
+    apt_config: Path
+    lists: Path
+
+    @classmethod
+    def build(cls, workdir: Path, daemon_port: int) -> "Repo":
+        pool, build = workdir / "pool", workdir / "build"
+        pool.mkdir(parents=True)
+        build.mkdir()
+        for pkg in packages(daemon_port):
+            build_deb(pkg, build, pool)
+        index = subprocess.run(["apt-ftparchive", "packages", "."], cwd=pool, check=True,
+                               capture_output=True, text=True).stdout
+        (pool / "Packages").write_text(index)
+        # Captured, then written: apt-ftparchive release hashes every file in
+        # the folder, so a Release redirected into it would hash itself.
+        release = subprocess.run(["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Label={LABEL}",
+                                  "-o", f"APT::FTPArchive::Release::Origin={LABEL}", "release", "."],
+                                 cwd=pool, check=True, capture_output=True, text=True).stdout
+        (pool / "Release").write_text(release)
+        sources = workdir / "sources.list"
+        sources.write_text(f"deb [trusted=yes] file:{pool} ./\n")
+        lists = workdir / "lists"
+        (lists / "partial").mkdir(parents=True)
+        config = workdir / "apt.conf"
+        config.write_text(
+            f'Dir::Etc::sourcelist "{sources}";\n'
+            'Dir::Etc::sourceparts "-";\n'
+            'APT::Get::List-Cleanup "0";\n'
+            f'Dir::State::Lists "{lists}";\n')
+        return cls(pool, config, lists)
+
+    def env(self) -> dict:
+        return {"APT_CONFIG": str(self.apt_config)}
+
+    def update(self) -> None:
+        subprocess.run(["apt-get", "update", "-q"], env={"APT_CONFIG": str(self.apt_config),
+                                                      "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                       check=True, capture_output=True)
+
+
+def purge(names: list[str]) -> None:
+    """Leave dpkg as it was: the test packages purged (dpkg itself, no apt)."""
+    subprocess.run(["dpkg", "--purge", *names], capture_output=True)
