@@ -1,0 +1,139 @@
+"""Init systems: what a service's state is, and the commands that change it.
+
+Two backends, chosen at run time: systemd when it is the running init
+(``/run/systemd/system`` exists, as ``sd_booted()`` checks), SysV init
+scripts otherwise. A backend observes a service into a `Status` and names
+the command for each action; the service module decides which actions a
+wanted state needs, the same way for both.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+
+from .module import ModuleFailure
+from .proc import run
+
+SYSTEMD_RUNNING = "/run/systemd/system"
+
+
+@dataclass(frozen=True)
+class Status:
+    exists: bool
+    running: bool = False
+    enabled: bool = False
+    masked: bool = False
+    #: systemd: the unit's file changed since systemd last read it.
+    needs_reload: bool = False
+
+
+class Systemd:
+    name = "systemd"
+
+    def status(self, unit: str) -> Status:
+        done = run(["systemctl", "show", unit, "--property=LoadState,ActiveState,UnitFileState,NeedDaemonReload"])
+        if done.rc != 0:
+            raise ModuleFailure(f"systemctl show {unit} failed: {done.stderr}", **done.data())
+        props = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+        if props.get("LoadState") == "not-found":
+            return Status(exists=False)
+        # is-enabled answers for units systemd generates from SysV scripts too.
+        enabled = run(["systemctl", "is-enabled", unit]).rc == 0
+        return Status(exists=True, running=props.get("ActiveState") in ("active", "activating", "reloading"),
+                      enabled=enabled, masked=props.get("LoadState") == "masked",
+                      needs_reload=props.get("NeedDaemonReload") == "yes")
+
+    def command(self, action: str, unit: str) -> tuple[str, ...]:
+        if action == "daemon-reload":
+            return ("systemctl", "daemon-reload")
+        return ("systemctl", action, unit)
+
+    def fresh(self) -> Status:
+        """A unit that an earlier task of a check run would install: its
+        file is new to systemd."""
+        return Status(exists=True, needs_reload=True)
+
+    def paths(self, unit: str) -> list[str]:
+        """Where a unit file would appear, for the check-mode overlay."""
+        base = unit if "." in unit else f"{unit}.service"
+        return [f"{d}/{base}" for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")]
+
+
+class SysV:
+    """``/etc/init.d/NAME`` run through ``service``; enabled means start
+    links in the multi-user runlevels (``/etc/rc[2-5].d/S??NAME``)."""
+
+    name = "sysvinit"
+
+    def __init__(self, pattern: str | None = None):
+        self.pattern = pattern
+
+    def status(self, service: str) -> Status:
+        if not os.path.isfile(f"/etc/init.d/{service}"):
+            return Status(exists=False)
+        return Status(exists=True, running=self._running(service), enabled=bool(self._links(service, "S")))
+
+    def _running(self, service: str) -> bool:
+        if self.pattern:
+            return _process_matches(self.pattern)
+        done = run(["service", service, "status"])
+        # LSB: 0 running; 1, 2, 3 not running (with a stale pid or lock file).
+        if done.rc in (0, 1, 2, 3):
+            return done.rc == 0
+        raise ModuleFailure(f"cannot tell whether {service} runs: 'service {service} status' exited {done.rc} "
+                            "(give 'pattern' to look for its process instead)", **done.data())
+
+    def _links(self, service: str, kind: str) -> list[str]:
+        return glob.glob(f"/etc/rc[2345].d/{kind}[0-9][0-9]{glob.escape(service)}")
+
+    def command(self, action: str, service: str) -> tuple[str, ...]:
+        if action == "enable":
+            # update-rc.d enable only turns existing K links into S links;
+            # a script without links gets them from its LSB header.
+            if not self._links(service, "K"):
+                return ("update-rc.d", service, "defaults")
+            return ("update-rc.d", service, "enable")
+        if action == "disable":
+            return ("update-rc.d", service, "disable")
+        return ("service", service, action)
+
+    def fresh(self) -> Status:
+        """A service that an earlier task of a check run would install."""
+        return Status(exists=True)
+
+    def paths(self, service: str) -> list[str]:
+        return [f"/etc/init.d/{service}"]
+
+
+def _process_matches(pattern: str) -> bool:
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(cmdline, "rb") as f:
+                if pattern in f.read().replace(b"\0", b" ").decode(errors="replace"):
+                    return True
+        except OSError:  # the process ended while we looked
+            continue
+    return False
+
+
+def running_init() -> str:
+    return "systemd" if os.path.isdir(SYSTEMD_RUNNING) else "sysvinit"
+
+
+def pid1() -> str:
+    try:
+        with open("/proc/1/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def backend(use: str = "auto", pattern: str | None = None):
+    chosen = running_init() if use == "auto" else use
+    if chosen == "systemd":
+        if not os.path.isdir(SYSTEMD_RUNNING):
+            raise ModuleFailure(f"systemd is not the running init on this host (PID 1 is {pid1()})")
+        return Systemd()
+    return SysV(pattern)
