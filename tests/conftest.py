@@ -74,14 +74,15 @@ class Workers:
         self.procs: dict[str, subprocess.Popen] = {}
         self.client = redis.Redis.from_url(broker_url)
 
-    def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None) -> None:
+    def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None, env: dict | None = None) -> None:
+        """``env`` adds to the workers' environment (e.g. APT_CONFIG)."""
         for host in hosts:
             log = open(self.logdir / f"worker-{host}.log", "ab")
             self.procs[host] = subprocess.Popen(
                 [sys.executable, "-m", "celeryroot.cli.worker", "--hostname", host,
                  "--broker", broker_url or self.broker_url,
                  "--modules-path", str(SITE_MODULES)],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir)
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir, env={**os.environ, **(env or {})})
         if wait:
             for host in hosts:
                 wait_for(lambda h=host: self.alive(h), 30, f"worker {host} heartbeat")

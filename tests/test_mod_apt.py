@@ -1,0 +1,178 @@
+"""apt against a local repository of tiny packages, with real apt-get and dpkg.
+
+apt is pointed at tests/debrepo.py's repository only, through an
+APT_CONFIG file (the task's ``environment:`` here, the worker's own
+environment in the play test); nothing is fetched from the network. The
+steps run in order, each one's final state the next one's initial state.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import bad_argument_fails, free_port, wait_for, write
+from debrepo import Repo, purge
+from systable import SysCase, run_three
+
+NAMES = ["crtest-hello", "crtest-app", "crtest-lib", "crtest-daemon"]
+DPKG_LOCK = "/var/lib/dpkg/lock-frontend"
+
+
+def packages() -> dict:
+    """dpkg's status and version of each test package (absent: not listed)."""
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Status} ${Version}\n", *NAMES],
+                          capture_output=True, text=True)
+    return {name: f"{status} {version}" for name, status, version in
+            (line.split() for line in done.stdout.splitlines()) if status != "not-installed"}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    purge(NAMES)
+    built = Repo.build(tmp_path_factory.mktemp("debrepo"), daemon_port=free_port())
+    built.update()
+    # An hour-old update, so update_cache with cache_valid_time has work to do.
+    old = time.time() - 3600
+    os.utime(built.lists, (old, old))
+    yield built
+    subprocess.run(["update-rc.d", "-f", "crtest-daemon", "remove"], capture_output=True)
+    subprocess.run(["service", "crtest-daemon", "stop"], capture_output=True)
+    purge(NAMES)
+
+
+STEPS = [
+    SysCase("update-cache", "apt: update_cache=yes cache_valid_time=600"),
+    SysCase("pin", "apt: name=crtest-hello=1.0", then={"crtest-hello": "installed 1.0"},
+            diff="-crtest-hello: absent\n+crtest-hello: 1.0"),
+    SysCase("latest", "apt: name=crtest-hello state=latest", then={"crtest-hello": "installed 2.0"},
+            diff="-crtest-hello: 1.0\n+crtest-hello: 2.0"),
+    SysCase("present-any-version", "apt: name=crtest-hello", changed=False, then={"crtest-hello": "installed 2.0"}),
+    SysCase("downgrade", "apt: name=crtest-hello=1.0 allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
+    SysCase("remove", "apt: name=crtest-hello state=absent", then={"crtest-hello": "config-files 1.0"}),
+    SysCase("purge", "apt: name=crtest-hello state=absent purge=yes", then={"crtest-hello": None}),
+    SysCase("dependency", "apt:\n  name: [crtest-app]\n  install_recommends: no",
+            then={"crtest-app": "installed 1.0", "crtest-lib": "installed 1.0"}),
+    SysCase("autoremove", "apt: name=crtest-app state=absent autoremove=yes",
+            then={"crtest-app": None, "crtest-lib": None}),
+    SysCase("unknown", "apt: name=crtest-no-such-package", fails="Unable to locate package crtest-no-such-package"),
+]
+
+
+def test_steps(fleet, play, repo, tmp_path):
+    env = f"environment: {{APT_CONFIG: '{repo.apt_config}'}}"
+
+    def observe() -> dict:
+        return {**packages(), "lists updated": os.stat(repo.lists).st_mtime}
+
+    results = {}
+    for step in STEPS:
+        results[step.id] = run_three(play, tmp_path, step, observe, task_extra=env)
+    assert time.time() - os.stat(repo.lists).st_mtime < 600
+    assert results["latest"]["apply"]["upgraded"] == {"crtest-hello": "1.0 -> 2.0"}
+    assert results["dependency"]["check"]["installed"] == {"crtest-app": "1.0", "crtest-lib": "1.0"}
+    assert results["dependency"]["apply"]["installed"] == {"crtest-app": "1.0", "crtest-lib": "1.0"}
+    assert results["autoremove"]["apply"]["removed"] == {"crtest-app": "1.0", "crtest-lib": "1.0"}
+    assert results["update-cache"]["apply"]["cache_updated"] is True
+
+
+class HeldLock:
+    """dpkg's frontend lock held by this test process for ``seconds``, as
+    another apt-get or unattended-upgrades would hold it."""
+
+    def __init__(self, seconds: float):
+        self.file = open(DPKG_LOCK, "w")
+        fcntl.lockf(self.file, fcntl.LOCK_EX)
+        self.timer = threading.Timer(seconds, self.release)
+        self.timer.start()
+
+    def release(self) -> None:
+        fcntl.lockf(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def _lock_book(tmp_path, repo, args: str):
+    return write(tmp_path / "lock.yaml", f"""
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - name: install
+      environment: {{APT_CONFIG: '{repo.apt_config}'}}
+      apt: name=crtest-lib {args}
+""")
+
+
+def test_waits_for_the_dpkg_lock(fleet, play, repo, tmp_path, fleet_inventory):
+    book = _lock_book(tmp_path, repo, "")
+    started = time.monotonic()
+    HeldLock(3)
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert out.results("install")["web1"]["changed"]
+    assert time.monotonic() - started >= 3
+    assert packages()["crtest-lib"] == "installed 1.0"
+    purge(["crtest-lib"])
+
+
+def test_lock_timeout_bounds_the_wait(fleet, play, repo, tmp_path, fleet_inventory):
+    book = _lock_book(tmp_path, repo, "lock_timeout=1")
+    lock = HeldLock(8)
+    out = play(book, inventory=fleet_inventory)
+    lock.timer.cancel()
+    lock.release()
+    assert out.rc == 2, out
+    res = out.results("install")["web1"]
+    assert res["failed"] and "lock_timeout" in res["msg"] and DPKG_LOCK in res["msg"], res
+    assert "crtest-lib" not in packages()
+
+
+def _answer(port: int) -> str:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            return conn.makefile().readline()
+    except OSError:
+        return ""
+
+
+def test_check_mode_predicts_the_service_of_a_package_it_would_install(workers, play, repo, tmp_path):
+    """Ansible fails here in check mode (ansible#82048): the service does
+    not exist until the package is installed. The worker gets APT_CONFIG in
+    its own environment, as an operator would set it for a host."""
+    workers.start("aptbox", env=repo.env())
+    book = write(tmp_path / "site.yaml", """
+- hosts: aptbox
+  gather_facts: false
+  tasks:
+    - name: package
+      apt: name=crtest-daemon
+    - name: its service
+      service: name=crtest-daemon state=started enabled=yes
+""")
+    inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n    aptbox:\n")
+    port = int((repo.pool.parent / "build/crtest-daemon_1.0/etc/default/crtest-daemon").read_text().split("=")[1])
+    checked = play(book, "--check", inventory=inventory)
+    assert checked.rc == 0, checked
+    assert all(checked.results(t)["aptbox"]["changed"] for t in ("package", "its service"))
+    assert "crtest-daemon" not in packages() and not _answer(port)
+    applied = play(book, inventory=inventory)
+    assert applied.rc == 0, applied
+    assert all(applied.results(t)["aptbox"]["changed"] for t in ("package", "its service"))
+    wait_for(lambda: _answer(port), 10, "crtest-daemon on its port")
+    again = play(book, inventory=inventory)
+    assert again.rc == 0 and again.total("changed") == 0, again
+
+
+@pytest.mark.parametrize("args,name,needle", [
+    ({"name": "crtest-hello", "state": "installed"}, "state", "must be one of"),
+    ({"name": "crtest-hello=1.0", "state": "latest"}, "name", "not allowed with state=latest"),
+    ({"purge": True}, "name", "is required"),
+    ({"name": "crtest-hello", "lock_timeout": "soon"}, "lock_timeout", "integer"),
+], ids=["state", "latest-pinned", "nothing", "lock-timeout"])
+def test_bad_arguments_fail_on_the_controller(play, tmp_path, args, name, needle):
+    bad_argument_fails(play, tmp_path, "apt", args, name, needle)
