@@ -8,6 +8,9 @@ the worker process: no new Python per task.
 
 from __future__ import annotations
 
+import time
+from functools import lru_cache
+
 from celery import Celery
 from kombu import Exchange, Queue
 
@@ -19,6 +22,7 @@ RUN_TASK = "celeryroot.run"
 PLAY_TASK = "celeryroot.play"
 
 
+@lru_cache(maxsize=None)
 def queue_for(host: str) -> Queue:
     """A host's queue behind an exchange of its own, so the binding key in
     Redis (``_kombu.binding.celeryroot.host.NAME``) is per host as well."""
@@ -43,8 +47,34 @@ def _register_run(app: Celery, registry: Registry) -> None:
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
     def play(self, bundle: dict) -> dict:
-        # Each task's result travels as a PROGRESS state on the run's reply
-        # queue (rpc backend), so the controller reports it as it happens.
         from .bundle import run_bundle  # bundle.py builds on the controller's strategy
 
-        return run_bundle(registry, bundle, lambda event: self.update_state(state="PROGRESS", meta=event))
+        progress = Progress(lambda events: self.update_state(state="PROGRESS", meta={"events": events}))
+        try:
+            return run_bundle(registry, bundle, progress.emit)
+        finally:
+            progress.flush()
+
+
+class Progress:
+    """A bundle's results, streamed as Celery PROGRESS states on the run's
+    reply queue. Results that come within ``every`` seconds of each other
+    share a message: one message per task is what a fast play cannot afford,
+    on the worker or on the controller that reads them."""
+
+    def __init__(self, send, every: float = 0.05):
+        self.send = send
+        self.every = every
+        self.events: list[dict] = []
+        self.sent = time.monotonic()
+
+    def emit(self, event: dict) -> None:
+        self.events.append(event)
+        if time.monotonic() - self.sent >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.events:
+            self.send(self.events)
+            self.events = []
+        self.sent = time.monotonic()

@@ -7,7 +7,7 @@ copies read, and what the run already knows of the host (registered results,
 facts, handlers left pending). The worker runs it with the same per-task
 step and the same `PlayBatch` the controller uses, with a dispatcher that runs
 module calls in-process, and streams each task's result back as a Celery
-``PROGRESS`` state on the run's reply queue. The final answer carries what
+``PROGRESS`` state on the run's reply queue (see app.Progress). The final answer carries what
 the controller keeps between plays: results, facts, failures, pending
 handlers and the host's recap counts.
 
@@ -235,7 +235,8 @@ class BundleBatch(PlayBatch):
         payloads = {host: [self._bundle(host, common)] for host in active}
         for reply in run.dispatcher.step(payloads, PLAY_TASK):
             if reply.progress is not None:
-                self._progress(reply.host, reply.progress)
+                for event in reply.progress["events"]:
+                    self._progress(reply.host, event)
             elif reply.unreachable or reply.error:
                 lost = Task(name="(whole play)", module="ping", args={}, where=self.play.where)
                 self._done(lost, reply.host, result(UNREACHABLE, reply.unreachable) if reply.unreachable

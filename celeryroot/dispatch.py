@@ -84,11 +84,16 @@ class Dispatcher:
         """Send each host ``task`` with its arguments; yield each host's reply
         (and a bundle's progress) as it arrives."""
         pending: dict[str, str] = {}
-        for host, args in payloads.items():
-            task_id = f"{self.run_id}.{next(self.seq)}.{host}"
-            self.app.send_task(task, args=args, queue=queue_for(host), task_id=task_id, expires=self.timeout,
-                               reply_to=self.reply_queue.name, producer=self.producer)
-            pending[task_id] = host
+        # One Redis pipeline for the whole step (kombu's publish batch); the
+        # short argsrepr spares Celery a repr of every payload, and keeps
+        # rendered arguments out of message headers.
+        with self.producer.batch():
+            for host, args in payloads.items():
+                task_id = f"{self.run_id}.{next(self.seq)}.{host}"
+                self.app.send_task(task, args=args, queue=queue_for(host), task_id=task_id,
+                                   expires=self.timeout, reply_to=self.reply_queue.name, producer=self.producer,
+                                   argsrepr="(celeryroot)", kwargsrepr="{}")
+                pending[task_id] = host
         sent = time.monotonic()
         started: set[str] = set()
         checked = sent

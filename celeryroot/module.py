@@ -14,6 +14,7 @@ is a view of the changes' before/after.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import types
 import typing
@@ -152,8 +153,15 @@ class Module:
 
 # -- argument specs ---------------------------------------------------------
 
-def spec_fields(args_cls: type) -> list[dataclasses.Field]:
-    return list(dataclasses.fields(args_cls))
+@functools.lru_cache(maxsize=None)
+def spec_fields(args_cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(args_cls)
+
+
+@functools.lru_cache(maxsize=None)
+def type_hints(args_cls: type) -> dict:
+    """An Args class's annotations, resolved once (typing's lookup is slow)."""
+    return typing.get_type_hints(args_cls)
 
 
 def names_and_aliases(args_cls: type) -> dict[str, str]:
@@ -199,7 +207,7 @@ def build_args(args_cls: type, raw: dict, deferred=lambda v: False):
     values, errors = canonical(args_cls, raw)
     if errors:
         raise errors[0]
-    hints = typing.get_type_hints(args_cls)
+    hints = type_hints(args_cls)
     for f in spec_fields(args_cls):
         if f.name not in values:
             continue

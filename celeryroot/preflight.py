@@ -10,6 +10,7 @@ task's file:line:col, and the run stops with nothing sent.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from jinja2 import UndefinedError
 
@@ -19,9 +20,11 @@ from .playbook import Playbook
 from .tasks import Task
 from .registry import Registry
 from .source import InputError
-from .strategy import Selection
 from .templating import Deferred, TemplateFailure, condition, contains_deferred, render
 from .variables import OMIT, HostVars
+
+if TYPE_CHECKING:
+    from .strategy import Selection
 
 
 FACT_VARIABLE = re.compile(r"'ansible_\w+' is undefined")

@@ -22,19 +22,35 @@ ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 
 
 class Registry:
+    """Module classes by name. A built-in is imported when first asked for
+    (its file is named after it), so a run imports only the modules it uses;
+    ``classes`` and ``names()`` load everything, for listings and hints."""
+
     def __init__(self, paths: tuple[str, ...] | list[str] = ()):
         self.paths = tuple(str(p) for p in paths)
         self._classes: dict[str, type[Module]] | None = None
+        self._site: dict[str, type[Module]] | None = None
+        self._builtin: dict[str, type[Module] | None] = {}
 
     @property
     def classes(self) -> dict[str, type[Module]]:
         if self._classes is None:
             self._classes = {}
-            self._load_builtins()
-            self._load_entry_points()
-            for path in self.paths:
-                self._load_directory(Path(path))
+            for info in pkgutil.iter_modules(builtin_package.__path__):
+                self._classes.update(_defined_in(vars(_import_builtin(info.name))))
+            self._classes.update(self.site)
         return self._classes
+
+    @property
+    def site(self) -> dict[str, type[Module]]:
+        """Entry points, then the modules path: they override built-ins."""
+        if self._site is None:
+            self._site = {}
+            for ep in entry_points(group="celeryroot.modules"):
+                self._site.update(_defined_in({ep.name: ep.load()}))
+            for path in self.paths:
+                self._site.update(_load_directory(Path(path)))
+        return self._site
 
     def resolve(self, name: str) -> str:
         for prefix in ANSIBLE_PREFIXES:
@@ -43,7 +59,13 @@ class Registry:
         return name
 
     def get(self, name: str) -> type[Module] | None:
-        return self.classes.get(self.resolve(name))
+        name = self.resolve(name)
+        if name in self.site:
+            return self.site[name]
+        if name not in self._builtin:
+            module = _import_builtin(name) if name.isidentifier() else None
+            self._builtin[name] = _defined_in(vars(module)).get(name) if module else None
+        return self._builtin[name]
 
     def __contains__(self, name: str) -> bool:
         return self.get(name) is not None
@@ -51,29 +73,31 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self.classes)
 
-    def _add_from(self, namespace: dict) -> None:
-        for value in namespace.values():
-            if (isinstance(value, type) and issubclass(value, Module)
-                    and value is not Module and "name" in value.__dict__):
-                self._classes[value.name] = value
 
-    def _load_builtins(self) -> None:
-        for info in pkgutil.iter_modules(builtin_package.__path__):
-            mod = importlib.import_module(f"{builtin_package.__name__}.{info.name}")
-            self._add_from(vars(mod))
+def _import_builtin(name: str):
+    try:
+        return importlib.import_module(f"{builtin_package.__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{builtin_package.__name__}.{name}":
+            raise
+        return None
 
-    def _load_entry_points(self) -> None:
-        for ep in entry_points(group="celeryroot.modules"):
-            cls = ep.load()
-            self._add_from({ep.name: cls})
 
-    def _load_directory(self, directory: Path) -> None:
-        if not directory.is_dir():
-            return
-        for file in sorted(directory.glob("*.py")):
-            if file.name.startswith("_"):
-                continue
-            spec = importlib.util.spec_from_file_location(f"celeryroot_site_{file.stem}", file)
-            mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
-            self._add_from(vars(mod))
+def _defined_in(namespace: dict) -> dict[str, type[Module]]:
+    return {value.name: value for value in namespace.values()
+            if isinstance(value, type) and issubclass(value, Module) and value is not Module
+            and "name" in value.__dict__}
+
+
+def _load_directory(directory: Path) -> dict[str, type[Module]]:
+    found: dict[str, type[Module]] = {}
+    if not directory.is_dir():
+        return found
+    for file in sorted(directory.glob("*.py")):
+        if file.name.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location(f"celeryroot_site_{file.stem}", file)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        found.update(_defined_in(vars(mod)))
+    return found

@@ -15,8 +15,8 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .dispatch import Dispatcher
 from .inventory import Inventory
 from .pending import PendingHandlers
 from .playbook import Play, Playbook
@@ -28,6 +28,9 @@ from .step import Mode, finish, prepare, until_holds
 from .tags import selected
 from .tasks import Block, Task
 from .variables import HostVars
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
 
 @dataclass
 class Selection:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .module import ArgError, canonical, convert_value, spec_fields
+from .module import ArgError, canonical, convert_value, spec_fields, type_hints
 from .registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
                      plain, type_name, value_where, where)
@@ -284,7 +283,7 @@ def validate_args(task: Task, cls) -> None:
     if errors:
         err = errors[0]
         raise InputError(task.arg_where.get(err.name, task.where), f"{task.module}: {err}")
-    hints = typing.get_type_hints(cls.Args)
+    hints = type_hints(cls.Args)
     fields = {f.name: f for f in spec_fields(cls.Args)}
     aliases = {a: f.name for f in fields.values() for a in f.metadata.get("aliases", ())}
     for key, value in task.args.items():

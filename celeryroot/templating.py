@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, Environment, StrictUndefined, TemplateError, UndefinedError
+from jinja2 import ChainableUndefined, Environment, StrictUndefined, TemplateError, Undefined, UndefinedError
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 
@@ -70,12 +70,38 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
 
 
+_PLAIN_NAMES = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_PLAIN_ONLY = re.compile(r"(?:[^{]|\{(?![{%#]))*")
+
+
+def _substitute(text: str, variables: dict) -> str | None:
+    """Render ``"{{ a }}/x/{{ b.c }}"`` without compiling a template: most
+    arguments only name variables, and compiling costs far more than looking
+    them up. None when anything else is in the text, or a name is missing
+    (Jinja then renders it, or names what is undefined)."""
+    parts = _PLAIN_NAMES.split(text)
+    if len(parts) == 1 or not all(_PLAIN_ONLY.fullmatch(p) for p in parts[::2]):
+        return None
+    for index in range(1, len(parts), 2):
+        value = variables
+        for name in parts[index].split("."):
+            if not isinstance(value, dict) or name not in value:
+                return None
+            value = value[name]
+        if isinstance(value, (dict, list, Undefined)) or (isinstance(value, str) and is_template(value)):
+            return None
+        parts[index] = str(value)
+    return "".join(parts)
+
+
 def render(value: Any, variables: dict) -> Any:
     """Render every string inside ``value`` (dicts and lists included)."""
     if isinstance(value, str):
         if not is_template(value):
             return value
         expression = single_expression(value)
+        if expression is None and (fast := _substitute(value, variables)) is not None:
+            return fast
         try:
             if expression is not None:
                 return _native(_compile_expression(expression)(**variables))

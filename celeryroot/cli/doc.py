@@ -66,9 +66,10 @@ def describe(cls) -> str:
 def _options(args_cls) -> list[str]:
     import dataclasses
     import textwrap
-    import typing
 
-    hints = typing.get_type_hints(args_cls)
+    from ..module import type_hints
+
+    hints = type_hints(args_cls)
     lines = []
     for f in sorted(dataclasses.fields(args_cls), key=lambda f: f.name):
         if f.name.startswith("_"):

@@ -44,9 +44,6 @@ def main(argv=None) -> int:
 def guarded(command, opts) -> int:
     """Run a command line's ``command``: bad input, or a broker that cannot
     be reached, is exit status 1 with the error on stderr; an interrupt 99."""
-    from kombu.exceptions import OperationalError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     from ..source import InputError
 
     try:
@@ -54,12 +51,23 @@ def guarded(command, opts) -> int:
     except InputError as exc:
         print(f"ERROR! {exc}", file=sys.stderr)
         return 1
-    except (OperationalError, RedisConnectionError) as exc:
+    except Exception as exc:
+        if not _broker_unreachable(exc):
+            raise
         print(f"ERROR! cannot reach the broker: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 99
+
+
+def _broker_unreachable(exc: Exception) -> bool:
+    # Imported here: by now Celery and redis are loaded anyway, and --help,
+    # --syntax-check and bad input stay fast without them.
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    return isinstance(exc, (OperationalError, RedisConnectionError))
 
 
 def run(opts) -> int:
