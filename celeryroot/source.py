@@ -14,6 +14,26 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
+from ruamel.yaml.util import RegExp
+
+BOOL_TAG = "tag:yaml.org,2002:bool"
+#: PyYAML's YAML 1.1 booleans: unlike the spec (and ruamel), ``y`` and ``n``
+#: stay strings, so ``y: 1`` is a key named y, as in Ansible.
+PYYAML_BOOL = RegExp(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
+
+
+class AnsibleResolver(VersionedResolver):
+    @property
+    def versioned_resolver(self):
+        version = self.processing_version
+        if version not in self._version_implicit_resolver:
+            for versions, tag, regexp, first in implicit_resolvers:
+                if version in versions:
+                    if tag == BOOL_TAG and version == (1, 1):
+                        regexp, first = PYYAML_BOOL, list("yYnNtTfFoO")
+                    self.add_version_implicit_resolver(version, tag, regexp, first)
+        return self._version_implicit_resolver[version]
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ def load_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise InputError(Where(str(path)), f"cannot read file: {exc.strerror}") from None
     yaml = YAML(typ="rt")
+    yaml.Resolver = AnsibleResolver
     yaml.version = (1, 1)
     try:
         data = yaml.load(text)
