@@ -22,7 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-DAEMON_SOURCE = Path(__file__).resolve().parent / "sysvdaemon"
+import sysvdaemon
+
 #: apt refuses a source whose Label changes between updates.
 LABEL = "celeryroot-test"
 
@@ -37,13 +38,11 @@ class Package:
 
 
 def _daemon_package(port: int) -> Package:
-    script = (DAEMON_SOURCE / "init.sh").read_text()
-    script = script.replace("NAME=crtestd", "NAME=crtest-daemon").replace("crtestd\n", "crtest-daemon\n", 1)
-    daemon = (DAEMON_SOURCE / "crtestd.py").read_text()
+    daemon = sysvdaemon.DAEMON.read_text()
     return Package("crtest-daemon", "1.0", depends="python3", files=(
-        ("etc/init.d/crtest-daemon", script, 0o755),
-        ("etc/default/crtest-daemon", f"PORT={port}\n", 0o644),
-        ("usr/lib/crtestd/crtestd.py", daemon, 0o755),
+        ("etc/init.d/crtest-daemon", sysvdaemon.init_script("crtest-daemon"), 0o755),
+        ("etc/default/crtest-daemon", f"PORT={port}\nDAEMON=/usr/lib/crtest-daemon/crtestd.py\n", 0o644),
+        ("usr/lib/crtest-daemon/crtestd.py", daemon, 0o755),
     ), conffiles=("/etc/init.d/crtest-daemon", "/etc/default/crtest-daemon"))
 
 
@@ -86,6 +85,7 @@ class Repo:
     pool: Path
     apt_config: Path
     lists: Path
+    daemon_port: int
 
     @classmethod
     def build(cls, workdir: Path, daemon_port: int) -> "Repo":
@@ -113,7 +113,7 @@ class Repo:
             'Dir::Etc::sourceparts "-";\n'
             'APT::Get::List-Cleanup "0";\n'
             f'Dir::State::Lists "{lists}";\n')
-        return cls(pool, config, lists)
+        return cls(pool, config, lists, daemon_port)
 
     def env(self) -> dict:
         return {"APT_CONFIG": str(self.apt_config)}

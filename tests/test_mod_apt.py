@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +19,8 @@ import pytest
 from conftest import bad_argument_fails, free_port, wait_for, write
 from debrepo import Repo, purge
 from systable import SysCase, run_three
+import sysvdaemon
+from sysvdaemon import answer
 
 NAMES = ["crtest-hello", "crtest-app", "crtest-lib", "crtest-daemon"]
 DPKG_LOCK = "/var/lib/dpkg/lock-frontend"
@@ -42,8 +43,7 @@ def repo(tmp_path_factory):
     old = time.time() - 3600
     os.utime(built.lists, (old, old))
     yield built
-    subprocess.run(["update-rc.d", "-f", "crtest-daemon", "remove"], capture_output=True)
-    subprocess.run(["service", "crtest-daemon", "stop"], capture_output=True)
+    sysvdaemon.uninstall("crtest-daemon")
     purge(NAMES)
 
 
@@ -132,14 +132,6 @@ def test_lock_timeout_bounds_the_wait(fleet, play, repo, tmp_path, fleet_invento
     assert "crtest-lib" not in packages()
 
 
-def _answer(port: int) -> str:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
-            return conn.makefile().readline()
-    except OSError:
-        return ""
-
-
 def test_check_mode_predicts_the_service_of_a_package_it_would_install(workers, play, repo, tmp_path):
     """Ansible fails here in check mode (ansible#82048): the service does
     not exist until the package is installed. The worker gets APT_CONFIG in
@@ -155,15 +147,15 @@ def test_check_mode_predicts_the_service_of_a_package_it_would_install(workers, 
       service: name=crtest-daemon state=started enabled=yes
 """)
     inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n    aptbox:\n")
-    port = int((repo.pool.parent / "build/crtest-daemon_1.0/etc/default/crtest-daemon").read_text().split("=")[1])
+    port = repo.daemon_port
     checked = play(book, "--check", inventory=inventory)
     assert checked.rc == 0, checked
     assert all(checked.results(t)["aptbox"]["changed"] for t in ("package", "its service"))
-    assert "crtest-daemon" not in packages() and not _answer(port)
+    assert "crtest-daemon" not in packages() and not answer(port)
     applied = play(book, inventory=inventory)
     assert applied.rc == 0, applied
     assert all(applied.results(t)["aptbox"]["changed"] for t in ("package", "its service"))
-    wait_for(lambda: _answer(port), 10, "crtest-daemon on its port")
+    wait_for(lambda: answer(port), 10, "crtest-daemon on its port")
     again = play(book, inventory=inventory)
     assert again.rc == 0 and again.total("changed") == 0, again
 

@@ -8,7 +8,7 @@
 # Short-Description: celeryroot's test daemon
 ### END INIT INFO
 # The tests install this script under other names: NAME (and Provides) are
-# rewritten, the port comes from /etc/default/$NAME.
+# rewritten; /etc/default/$NAME sets PORT and where DAEMON is.
 
 NAME=crtestd
 DAEMON=/usr/lib/crtestd/crtestd.py
