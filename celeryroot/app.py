@@ -8,7 +8,7 @@ the worker process: no new Python per task.
 
 from __future__ import annotations
 
-import time
+import threading
 from functools import lru_cache
 
 from celery import Celery
@@ -49,7 +49,10 @@ def _register_run(app: Celery, registry: Registry) -> None:
     def play(self, bundle: dict) -> dict:
         from .bundle import run_bundle  # bundle.py builds on the controller's strategy
 
-        progress = Progress(lambda events: self.update_state(state="PROGRESS", meta={"events": events}))
+        # The request is thread-local: the progress timer's thread needs it given.
+        request = self.request
+        progress = Progress(lambda events: self.backend.store_result(
+            request.id, {"events": events}, "PROGRESS", request=request))
         try:
             return run_bundle(registry, bundle, progress.emit)
         finally:
@@ -58,23 +61,30 @@ def _register_run(app: Celery, registry: Registry) -> None:
 
 class Progress:
     """A bundle's results, streamed as Celery PROGRESS states on the run's
-    reply queue. Results that come within ``every`` seconds of each other
-    share a message: one message per task is what a fast play cannot afford,
-    on the worker or on the controller that reads them."""
+    reply queue. A result waits at most ``every`` seconds for others to share
+    its message: one message per task is what a fast play cannot afford, on
+    the worker or on the controller that reads them."""
 
     def __init__(self, send, every: float = 0.05):
         self.send = send
         self.every = every
         self.events: list[dict] = []
-        self.sent = time.monotonic()
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
 
     def emit(self, event: dict) -> None:
-        self.events.append(event)
-        if time.monotonic() - self.sent >= self.every:
-            self.flush()
+        with self.lock:
+            self.events.append(event)
+            if self.timer is None:
+                self.timer = threading.Timer(self.every, self.flush)
+                self.timer.daemon = True
+                self.timer.start()
 
     def flush(self) -> None:
-        if self.events:
-            self.send(self.events)
-            self.events = []
-        self.sent = time.monotonic()
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            events, self.events = self.events, []
+            if events:
+                self.send(events)

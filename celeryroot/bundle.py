@@ -239,6 +239,7 @@ class BundleBatch(PlayBatch):
                     self._progress(reply.host, event)
             elif reply.unreachable or reply.error:
                 lost = Task(name="(whole play)", module="ping", args={}, where=self.play.where)
+                run.report.task_start(lost.title, [reply.host])
                 self._done(lost, reply.host, result(UNREACHABLE, reply.unreachable) if reply.unreachable
                            else result(FAILED, reply.error), active)
             else:

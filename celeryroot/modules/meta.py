@@ -8,9 +8,11 @@ ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "refresh_inventory"
 
 
 class Meta(Module):
-    """Act on the run: ``flush_handlers`` runs the handlers notified so far;
-    ``end_play`` ends the play for every host, ``end_host`` for this one.
-    The strategy carries the action out; the module only names it.
+    """Act on the run itself: flush handlers, end the play or a host.
+
+    ``flush_handlers`` runs the handlers notified so far; ``end_play`` ends
+    the play for every host, ``end_host`` for this one. The strategy carries
+    the action out; the module only names it.
 
     Example:
         - meta: flush_handlers
