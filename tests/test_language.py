@@ -4,6 +4,7 @@ variables, tags and rollout, checked on disk and in the recap."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -441,3 +442,33 @@ def test_no_log_hides_arguments_and_results_everywhere(fleet, play, tmp_path, fl
     plain_out = play(book, "-vv", "--diff", inventory=fleet_inventory, json_out=False)
     assert "hunter2" not in plain_out.stdout
     assert "hunter2" not in fleet.log("web1")
+
+
+def test_a_role_renders_the_same_files_everywhere_from_each_hosts_facts(fleet, play, tmp_path, fleet_inventory):
+    write(tmp_path / "roles/motd/defaults/main.yml", "motd_team: platform\n")
+    write(tmp_path / "roles/motd/templates/motd.j2",
+          "{{ inventory_hostname }} ({{ ansible_facts.os_family }}, {{ ansible_processor_vcpus }} CPUs)\n"
+          "{% for g in group_names %}member of {{ g }}\n{% endfor %}managed by {{ motd_team }}\n")
+    write(tmp_path / "roles/motd/tasks/main.yml", """
+- name: host directory
+  file: path={{ root }} state=directory
+- name: motd
+  template: src=motd.j2 dest={{ root }}/motd mode=0644
+  notify: motd changed
+""")
+    write(tmp_path / "roles/motd/handlers/main.yml", """
+- name: motd changed
+  command: sh -c 'echo changed >> {{ root }}/events'
+""")
+    book = write(tmp_path / "role.yml", "- hosts: web1,web2,db1\n  roles: [motd]\n")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    groups = {"web1": "web", "web2": "web", "db1": "db"}
+    for host, group in groups.items():
+        root = tmp_path / "hosts" / host
+        assert (root / "motd").read_text() == \
+            f"{host} (Debian, {os.cpu_count()} CPUs)\nmember of {group}\nmanaged by platform\n"
+        assert oct((root / "motd").stat().st_mode & 0o777) == "0o644"
+        assert (root / "events").read_text() == "changed\n"
+    again = play(book, inventory=fleet_inventory)
+    assert again.total("changed") == 0, again
