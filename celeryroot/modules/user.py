@@ -178,7 +178,8 @@ def _group_name(name_or_gid: str) -> str:
 
 def _shown(pw: pwd.struct_passwd) -> dict:
     primary = _group_name(str(pw.pw_gid))
-    groups = sorted(g.gr_name for g in grp.getgrall() if pw.pw_name in g.gr_mem and g.gr_gid != pw.pw_gid)
+    # Every group that lists the user, its primary group too, as Ansible compares them.
+    groups = sorted(g.gr_name for g in grp.getgrall() if pw.pw_name in g.gr_mem)
     return {"uid": pw.pw_uid, "group": primary, "groups": ",".join(groups), "shell": pw.pw_shell,
             "home": pw.pw_dir, "comment": pw.pw_gecos}
 
