@@ -167,19 +167,15 @@ def expect_list(node: Any, at: Where, what: str) -> list:
     return node
 
 
+#: How errors name a value's type; bool before int, since a bool is an int.
+TYPE_NAMES = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+              (dict, "a mapping"), (list, "a list"))
+
+
 def type_name(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
+    for kind, name in TYPE_NAMES:
+        if isinstance(value, kind):
+            return name
     return type(value).__name__
