@@ -108,8 +108,17 @@ class Redis:
         return info["used_cpu_user"] + info["used_cpu_sys"]
 
     def alive(self, hosts: list[str]) -> set[str]:
-        values = self.client.mget([f"celeryroot.host.{h}.alive" for h in hosts]) if hosts else []
+        from celeryroot.config import heartbeat_key
+
+        values = self.client.mget([heartbeat_key(h) for h in hosts]) if hosts else []
         return {h for h, v in zip(hosts, values) if v is not None}
+
+    def forget(self, hosts: list[str]) -> None:
+        """Drop stopped hosts' heartbeats, so no later figure counts them alive."""
+        from celeryroot.config import heartbeat_key
+
+        if hosts:
+            self.client.delete(*map(heartbeat_key, hosts))
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -158,7 +167,7 @@ class Workers:
                 self.procs.pop(host).wait(15)
             except subprocess.TimeoutExpired:
                 pass
-        self.redis.client.delete(*[f"celeryroot.host.{h}.alive" for h in names]) if names else None
+        self.redis.forget(names)
 
 
 # -- the no-op playbooks ------------------------------------------------------
@@ -167,14 +176,42 @@ def host_names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i:04d}" for i in range(count)]
 
 
+#: How a controller runs a play: "linear" is the default strategy, task by
+#: task; "bundles" sends each host its whole play in one message, switched on
+#: by ``bundles: true`` in the celeryroot.yaml of celeryroot-play's working
+#: directory (the play itself is the same file).
+MODES = ("linear", "bundles")
+
+
+def mode_dirs(workdir: Path) -> dict[str, Path]:
+    """A working directory per mode; only the bundles one has a celeryroot.yaml."""
+    dirs = {mode: fresh_dir(workdir / f"cwd-{mode}") for mode in MODES}
+    (dirs["bundles"] / "celeryroot.yaml").write_text("bundles: true\n")
+    return dirs
+
+
+def is_copy(index: int) -> bool:
+    """Every other task is a copy, the rest are file tasks: the same split
+    in every tool's play."""
+    return index % 2 == 1
+
+
+def copy_content(index: int) -> str:
+    return f"bench {index:03d}\n"
+
+
 def write_playbook(path: Path, tasks: int) -> Path:
-    """``tasks`` file tasks, each a directory with mode 0755 under the host's
-    ``root``: Ansible syntax, so celeryroot and ansible-playbook read the
-    same file."""
+    """``tasks`` tasks under the host's ``root``, alternately a directory
+    (file, mode 0755) and a small file with given content (copy, mode 0644):
+    Ansible syntax, so celeryroot and ansible-playbook read the same file."""
     lines = ["- name: no-op bench", "  hosts: all", "  gather_facts: false", "  tasks:"]
     for i in range(tasks):
-        lines += [f"    - name: directory {i:03d}",
-                  f"      file: path={{{{ root }}}}/d{i:03d} state=directory mode=0755"]
+        if is_copy(i):
+            lines += [f"    - name: copy {i:03d}", "      copy:", f"        content: {json.dumps(copy_content(i))}",
+                      f'        dest: "{{{{ root }}}}/f{i:03d}"', '        mode: "0644"']
+        else:
+            lines += [f"    - name: directory {i:03d}",
+                      f"      file: path={{{{ root }}}}/d{i:03d} state=directory mode=0755"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -193,10 +230,18 @@ def write_inventory(path: Path, hosts: list[str], root: Path, extra: dict | None
 
 
 def write_pyinfra_deploy(path: Path, tasks: int) -> Path:
-    """The same directories and modes as write_playbook, as pyinfra operations."""
-    lines = ["from pyinfra import host", "from pyinfra.operations import files", "",
-             "root = host.data.root", f"for i in range({tasks}):",
-             "    files.directory(name=f'directory {i:03d}', path=f'{root}/d{i:03d}', mode='755', present=True)"]
+    """The same directories, files, contents and modes as write_playbook, as
+    pyinfra operations, one line each (the root exists once the first
+    directory does, so neither tool's copy creates a parent)."""
+    lines = ["import io", "", "from pyinfra import host", "from pyinfra.operations import files", "",
+             "root = host.data.root"]
+    for i in range(tasks):
+        if is_copy(i):
+            lines.append(f"files.put(name='copy {i:03d}', src=io.StringIO({copy_content(i)!r}), "
+                         f"dest=f'{{root}}/f{i:03d}', mode='644', create_remote_dir=False)")
+        else:
+            lines.append(f"files.directory(name='directory {i:03d}', path=f'{{root}}/d{i:03d}', mode='755', "
+                         f"present=True)")
     path.write_text("\n".join(lines) + "\n")
     return path
 

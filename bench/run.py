@@ -95,6 +95,7 @@ class Bench:
         self.workdir = workdir
         self.figures: dict = {"machine": machine()}
         self.redis = lab.Redis(workdir)
+        self.cwd = lab.mode_dirs(workdir)
         self.workers = lab.Workers(self.redis, lab.fresh_dir(workdir / "logs"))
 
     def say(self, text: str = "") -> None:
@@ -106,13 +107,14 @@ class Bench:
 
     # Each tool: one converging run, then the measured warm runs, each of
     # which must report changed=0 or the figure would not be a no-op's.
-    def measure(self, tool: str, argv: list[str], counts, runs: int, env=None) -> dict:
+    def measure(self, tool: str, argv: list[str], counts, runs: int, env=None, cwd: Path | None = None) -> dict:
         lab = self.lab
-        first = lab.timed(argv, env=env, cwd=self.workdir)
+        cwd = cwd or self.workdir
+        first = lab.timed(argv, env=env, cwd=cwd)
         counts(first)
         walls, cpus = [], []
         for _ in range(runs):
-            run = lab.timed(argv, env=env, cwd=self.workdir)
+            run = lab.timed(argv, env=env, cwd=cwd)
             got = counts(run)
             if got["changed"] or got["failed"] or got.get("unreachable"):
                 raise RuntimeError(f"{tool}: a warm run is not a no-op: {got}")
@@ -121,14 +123,18 @@ class Bench:
         return {"tool": tool, "wall": lab.median(walls), "cpu": lab.median(cpus), "runs": walls,
                 "first": first.wall, "ok": got["ok"]}
 
-    def celeryroot(self, hosts: list[str], tasks: int, runs: int, label: str) -> dict:
+    def celeryroot(self, hosts: list[str], tasks: int, runs: int, label: str, mode: str) -> dict:
+        """One play in one mode (lab.MODES): the same playbook, inventory and
+        directories either way; only celeryroot-play's working directory
+        (and so its celeryroot.yaml) differs."""
         lab = self.lab
         playbook = lab.write_playbook(self.workdir / f"play-{tasks}.yaml", tasks)
         inventory = lab.write_inventory(self.workdir / f"cr-{label}.yaml", hosts, self.workdir / "celeryroot")
         argv = lab.play_argv(playbook, inventory, self.redis.url)
         pids = self.workers.pids(hosts)
         workers_before, redis_before = sum(map(lab.proc_cpu, pids)), self.redis.cpu()
-        row = self.measure("celeryroot", argv, lab.play_stats, runs)
+        row = self.measure(f"celeryroot {mode}", argv, lab.play_stats, runs, cwd=self.cwd[mode])
+        row["mode"] = mode
         # Worker and Redis CPU cover the converging run too: divide by all runs.
         total_runs = runs + 1
         row["worker_cpu"] = (sum(map(lab.proc_cpu, pids)) - workers_before) / total_runs
@@ -188,53 +194,59 @@ class Bench:
         names = self.lab.host_names("h", hosts)
         self.say(f"\n== {tasks} no-op tasks on {hosts} host(s) (warm; median of the warm runs) ==")
         self.start_workers(hosts)
-        rows = [self.celeryroot(names, tasks, self.opts.runs, f"{hosts}x{tasks}")]
-        self.say(self.line(rows[0], hosts, tasks))
+        ours = [self.celeryroot(names, tasks, self.opts.runs, f"{hosts}x{tasks}", mode) for mode in self.lab.MODES]
+        for row in ours:
+            self.say(self.line(row, hosts, tasks))
+        peers = []
         if not self.opts.no_peers:
-            rows.append(self.ansible(names, tasks, self.opts.peer_runs, f"{hosts}x{tasks}"))
-            self.say(self.line(rows[-1], hosts, tasks))
+            peers.append(self.ansible(names, tasks, self.opts.peer_runs, f"{hosts}x{tasks}"))
+            self.say(self.line(peers[-1], hosts, tasks))
             if hosts == 1:
-                rows.append(self.pyinfra(tasks, self.opts.peer_runs))
-                self.say(self.line(rows[-1], hosts, tasks))
+                peers.append(self.pyinfra(tasks, self.opts.peer_runs))
+                self.say(self.line(peers[-1], hosts, tasks))
             else:
                 self.say("  pyinfra: not run; @local is one host, and there is no equivalent of 20 local hosts")
-        for peer in rows[1:]:
-            ratio = peer["wall"] / rows[0]["wall"]
-            self.say(f"  {peer['tool']} / celeryroot wall: {ratio:.1f}x "
-                     f"({'celeryroot faster' if ratio > 1 else 'celeryroot slower'})")
-        self.figures[f"compare_{hosts}x{tasks}"] = rows
+        for peer in peers:
+            for row in ours:
+                ratio = peer["wall"] / row["wall"]
+                self.say(f"  {peer['tool']} / {row['tool']} wall: {ratio:.1f}x "
+                         f"({'celeryroot faster' if ratio > 1 else 'celeryroot slower'})")
+        self.figures[f"compare_{hosts}x{tasks}"] = ours + peers
 
     def line(self, row: dict, hosts: int, tasks: int) -> str:
-        text = (f"  {row['tool']:<17} wall {row['wall']:7.2f} s  ({1000 * row['wall'] / tasks:6.1f} ms per task, "
+        text = (f"  {row['tool']:<19} wall {row['wall']:7.2f} s  ({1000 * row['wall'] / tasks:6.1f} ms per task, "
                 f"runs {' '.join(f'{w:.2f}' for w in row['runs'])}; converging run {row['first']:.2f} s), "
                 f"own CPU {row['cpu']:.2f} s")
         if "worker_cpu" in row:
-            text += (f"\n  {'':<17} controller CPU {row['per_host_task_ms']:.2f} ms per host-task; per run: workers "
+            text += (f"\n  {'':<19} controller CPU {row['per_host_task_ms']:.2f} ms per host-task; per run: workers "
                      f"{row['worker_cpu']:.2f} s CPU, Redis {row['redis_cpu']:.2f} s CPU")
         return text
 
     def scaling(self) -> None:
         tasks = self.opts.scale_tasks
         self.say(f"\n== scaling: {tasks} no-op tasks over {', '.join(map(str, self.opts.scale))} hosts "
-                 f"(real workers) ==")
+                 f"(real workers), both modes ==")
         rows = []
         for count in self.opts.scale:
             self.start_workers(count)
-            row = self.celeryroot(self.lab.host_names("h", count), tasks, self.opts.runs, f"scale{count}")
-            row["hosts"] = count
-            rows.append(row)
-            self.say(f"  {count:>4} hosts: wall {row['wall']:6.2f} s, controller CPU {row['cpu']:6.2f} s "
-                     f"({row['per_host_task_ms']:.2f} ms per host-task), workers {row['worker_cpu']:6.2f} s, "
-                     f"Redis {row['redis_cpu']:.2f} s")
+            for mode in self.lab.MODES:
+                row = self.celeryroot(self.lab.host_names("h", count), tasks, self.opts.runs, f"scale{count}", mode)
+                row["hosts"] = count
+                rows.append(row)
+                self.say(f"  {count:>4} hosts, {mode:<7}: wall {row['wall']:6.2f} s, controller CPU {row['cpu']:6.2f} s "
+                         f"({row['per_host_task_ms']:.2f} ms per host-task), workers {row['worker_cpu']:6.2f} s, "
+                         f"Redis {row['redis_cpu']:.2f} s")
         self.figures["scaling"] = rows
-        first, last = rows[0], rows[-1]
-        extra = (last["hosts"] - first["hosts"]) * tasks
-        if extra:
-            self.say(f"  marginal cost of a host-task ({first['hosts']} to {last['hosts']} hosts): controller CPU "
-                     f"{1000 * (last['cpu'] - first['cpu']) / extra:.2f} ms, wall "
-                     f"{1000 * (last['wall'] - first['wall']) / extra:.2f} ms, worker CPU "
-                     f"{1000 * (last['worker_cpu'] - first['worker_cpu']) / extra:.2f} ms, Redis CPU "
-                     f"{1000 * (last['redis_cpu'] - first['redis_cpu']) / extra:.2f} ms")
+        for mode in self.lab.MODES:
+            mine = [r for r in rows if r["mode"] == mode]
+            first, last = mine[0], mine[-1]
+            extra = (last["hosts"] - first["hosts"]) * tasks
+            if extra:
+                self.say(f"  {mode}: marginal cost of a host-task ({first['hosts']} to {last['hosts']} hosts): "
+                         f"controller CPU {1000 * (last['cpu'] - first['cpu']) / extra:.2f} ms, wall "
+                         f"{1000 * (last['wall'] - first['wall']) / extra:.2f} ms, worker CPU "
+                         f"{1000 * (last['worker_cpu'] - first['worker_cpu']) / extra:.2f} ms, Redis CPU "
+                         f"{1000 * (last['redis_cpu'] - first['redis_cpu']) / extra:.2f} ms")
         rss = [self.lab.proc_rss_mb(p) for p in self.workers.pids()]
         self.figures["busy_rss_mb"] = self.lab.median(rss)
         self.say(f"worker RSS after the runs: median {self.lab.median(rss):.1f} MB (max {max(rss):.1f} MB)")
@@ -247,7 +259,8 @@ class Bench:
                  f"({len(pids)} idle workers: {100 * idle * len(pids):.1f} % of a core)")
 
     def profiles(self) -> None:
-        """cProfile of the controller on two plays; the top costs, and where the files are."""
+        """cProfile of the controller on two plays in both modes; the top
+        costs, and where the files are."""
         lab = self.lab
         self.say("\n== controller profiles (cProfile; sorted by own time) ==")
         for hosts, tasks in ((1, self.opts.big), (max(self.opts.scale), self.opts.scale_tasks)):
@@ -255,17 +268,44 @@ class Bench:
             names = lab.host_names("h", hosts)
             playbook = lab.write_playbook(self.workdir / f"play-{tasks}.yaml", tasks)
             inventory = lab.write_inventory(self.workdir / f"profile-{hosts}.yaml", names, self.workdir / "celeryroot")
-            out = self.opts.results / f"controller-{hosts}x{tasks}.pstats"
-            argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "celeryroot.cli.play",
+            for mode in lab.MODES:
+                out = self.opts.results / f"controller-{hosts}x{tasks}-{mode}.pstats"
+                argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "celeryroot.cli.play",
+                        *lab.play_argv(playbook, inventory, self.redis.url)[1:]]
+                lab.timed(argv, cwd=self.cwd[mode])  # converge, so the profile is of a warm run
+                run = lab.timed(argv, cwd=self.cwd[mode])
+                stats = lab.play_stats(run)
+                if stats["changed"] or stats["failed"] or stats["unreachable"]:
+                    self.say(f"!! the profiled run was not a clean no-op ({stats}): the profile is of the wrong thing")
+                self.say(f"-- {hosts} host(s) x {tasks} tasks, {mode}: wall {run.wall:.2f} s under cProfile; {out}")
+                self.say(phases(out, run.cpu))
+                self.say(top_costs(out, self.opts.top))
+            if hosts == 1:
+                self.startup_share(playbook, inventory, tasks)
+
+    def startup_share(self, playbook: Path, inventory: Path, tasks: int) -> None:
+        """How much of a one-host run is Python starting and importing, and how
+        much is the run itself: the wall of ``python -c pass``; the run's own
+        imports by ``-X importtime`` (beyond a bare interpreter's); the rest of
+        the same runs' wall time is the run itself."""
+        lab = self.lab
+        repeat = max(3, self.opts.runs)
+        start = lab.median([lab.timed([sys.executable, "-c", "pass"]).wall for _ in range(repeat)])
+        bare_imports = lab.median([import_seconds(lab.timed([sys.executable, "-X", "importtime", "-c", "pass"]))
+                                   for _ in range(repeat)])
+        self.say(f"-- where a 1-host x {tasks} run's wall time goes (no profiler; -X importtime; medians of {repeat}):")
+        shares = {"interpreter": start}
+        for mode in lab.MODES:
+            argv = [sys.executable, "-X", "importtime", "-m", "celeryroot.cli.play",
                     *lab.play_argv(playbook, inventory, self.redis.url)[1:]]
-            lab.timed(argv, cwd=self.workdir)  # converge, so the profile is of a warm run
-            run = lab.timed(argv, cwd=self.workdir)
-            stats = lab.play_stats(run)
-            if stats["failed"] or stats["unreachable"]:
-                self.say(f"!! the profiled run was not a clean no-op ({stats}): the profile is of the wrong thing")
-            self.say(f"-- {hosts} host(s) x {tasks} tasks: wall {run.wall:.2f} s under cProfile; {out}")
-            self.say(phases(out, run.cpu))
-            self.say(top_costs(out, self.opts.top))
+            runs = [lab.timed(argv, cwd=self.cwd[mode]) for _ in range(repeat)]
+            wall = lab.median([r.wall for r in runs])
+            imports = lab.median([import_seconds(r) for r in runs]) - bare_imports
+            rest = wall - start - imports
+            shares[mode] = {"wall": wall, "imports": imports, "run": rest}
+            self.say(f"     {mode:<7}: wall {1000 * wall:4.0f} ms = interpreter start {1000 * start:.0f} ms "
+                     f"+ celeryroot's imports {1000 * imports:.0f} ms + the run itself {1000 * rest:.0f} ms")
+        self.figures[f"startup_share_1x{tasks}"] = shares
 
     def simulated(self) -> None:
         import simulate
@@ -274,6 +314,14 @@ class Bench:
                  f"{self.opts.sim_procs} simulator process(es)) ==")
         self.figures["simulated"] = simulate.measure(self.opts.sim, self.opts.sim_tasks, 1, self.opts.sim_procs,
                                                      self.lab.fresh_dir(self.workdir / "sim"), out=self.say)
+
+    def targets(self) -> None:
+        """Issue 6's targets against what this run measured (those it measured)."""
+        self.say("\n== targets (issue 6) ==")
+        rows = target_rows(self.figures, self.opts)
+        for name, got, goal, met in rows:
+            self.say(f"  {'met   ' if met else 'MISSED'} {name}: {got} (target {goal})")
+        self.figures["targets"] = [{"target": n, "measured": g, "goal": t, "met": m} for n, g, t, m in rows]
 
     def close(self) -> None:
         self.workers.stop()
@@ -289,6 +337,12 @@ PHASES = (
     ("preflight (validate every task)", "preflight.py", "preflight"),
     ("Celery app + connection set-up", "dispatch.py", "__enter__"),
     ("strategy: whole run", "strategy.py", "run"),
+    ("  bundles: the play batch, sent and answered", "bundle.py", "run"),
+    ("    bundle: shared part (encode play, sources)", "bundle.py", "_common"),
+    ("    bundle: per host", "bundle.py", "_bundle"),
+    ("    bundle: progress events", "bundle.py", "_progress"),
+    ("    bundle: final answers merged", "bundle.py", "_merge"),
+    ("  dispatch.step (send, wait, interpret)", "dispatch.py", "step"),
     ("  step.prepare (when, loop, render, args)", "step.py", "prepare"),
     ("    templating.render", "templating.py", "render"),
     ("  step.finish (judge, register)", "step.py", "finish"),
@@ -315,6 +369,18 @@ def phases(pstats_file: Path, cpu: float) -> str:
     return "\n".join(lines)
 
 
+def import_seconds(run) -> float:
+    """Seconds a process spent importing, from its ``-X importtime`` lines:
+    the cumulative time of each top-level import."""
+    total = 0
+    for line in run.stderr.splitlines():
+        if line.startswith("import time:") and not line.startswith("import time: self"):
+            _, cumulative, name = line[len("import time:"):].split("|")
+            if not name[1:].startswith(" "):
+                total += int(cumulative)
+    return total / 1e6
+
+
 def top_costs(pstats_file: Path, count: int) -> str:
     import io
     import pstats
@@ -326,6 +392,51 @@ def top_costs(pstats_file: Path, count: int) -> str:
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
     total = next((line.strip() for line in lines if "function calls" in line), "")
     return "\n".join(["   " + total, *("   " + line for line in lines[start:] if line.strip())])
+
+
+def target_rows(figures: dict, opts) -> list[tuple[str, str, str, bool]]:
+    """(target, measured, goal, met) for each of issue 6's targets this run
+    has a figure for; in a --quick run the sizes are the quick ones."""
+    rows = []
+
+    def tool(key: str, name: str) -> dict | None:
+        return next((r for r in figures.get(key, []) if r["tool"] == name), None)
+
+    def faster(key: str, peer: str, mode: str, goal: float, label: str) -> None:
+        theirs, ours = tool(key, peer), tool(key, f"celeryroot {mode}")
+        if theirs and ours:
+            ratio = theirs["wall"] / ours["wall"]
+            rows.append((label, f"{ratio:.1f}x ({ours['wall']:.2f} s against {theirs['wall']:.2f} s)",
+                         f">= {goal:g}x", ratio >= goal))
+
+    big, small = f"compare_1x{opts.big}", f"compare_{opts.fleet_hosts}x{opts.small}"
+    faster(big, "ansible-playbook", "linear", 50, f"1 host x {opts.big}, linear, against ansible-playbook")
+    faster(big, "ansible-playbook", "bundles", 100, f"1 host x {opts.big}, bundles, against ansible-playbook")
+    for mode in ("linear", "bundles"):
+        faster(big, "pyinfra", mode, 3, f"1 host x {opts.big}, {mode}, against pyinfra @local")
+    for mode in ("linear", "bundles"):
+        faster(small, "ansible-playbook", mode, 50,
+               f"{opts.fleet_hosts} hosts x {opts.small}, {mode}, against ansible-playbook -f 20")
+    scaling = [r for r in figures.get("scaling", []) if r["mode"] == "bundles"]
+    if scaling:
+        last = scaling[-1]
+        rows.append((f"{last['hosts']} hosts x {opts.scale_tasks} (real workers), bundles: wall",
+                     f"{last['wall']:.2f} s", "<= 3 s", last["wall"] <= 3))
+        rows.append((f"controller CPU per host-task, bundles, {last['hosts']} real hosts",
+                     f"{last['per_host_task_ms']:.2f} ms", "<= 1 ms", last["per_host_task_ms"] <= 1))
+    for row in figures.get("simulated", []):
+        per = 1000 * row["controller_cpu"] / (row["hosts"] * row["tasks"])
+        if row["hosts"] == min(opts.sim):
+            rows.append((f"{row['hosts']} simulated hosts x {row['tasks']}, {row['mode']}: wall",
+                         f"{row['wall']:.1f} s", "<= 15 s", row["wall"] <= 15))
+        if row["mode"] == "bundles":
+            rows.append((f"controller CPU per host-task, bundles, {row['hosts']} simulated hosts",
+                         f"{per:.2f} ms", "<= 1 ms", per <= 1))
+    for key, label, unit, goal in (("idle_rss_mb", "idle worker RSS", "MB", 60), ("cold_start", "worker cold start",
+                                   "s", 1), ("cli_help", "celeryroot-play --help", "s", 1)):
+        if key in figures:
+            rows.append((label, f"{figures[key]:.2f} {unit}", f"<= {goal} {unit}", figures[key] <= goal))
+    return rows
 
 
 def use_revision(revision: str, src: Path) -> None:
@@ -398,6 +509,7 @@ def main(argv: list[str]) -> int:
         bench.close()
     if "sim" in opts.only:
         bench.simulated()
+    bench.targets()
     kind = "quick" if opts.quick else "latest" if set(opts.only) == set(SECTIONS) else "partial"
     out = opts.results / f"{kind}.json"
     out.write_text(json.dumps(bench.figures, indent=1, default=str))

@@ -3,9 +3,12 @@
 Not part of the product. Each simulated host has its own queue
 (``celeryroot.host.NAME`` behind its own exchange, as ``app.queue_for``
 declares it), its own directory (the inventory's ``root``), its own
-heartbeat key, and runs the real module code (``runner.run_call`` with a
-``Registry``). Replies are what a real worker sends through Celery's rpc
-backend: a ``STARTED`` then a ``SUCCESS`` message to the request's
+heartbeat key, and runs the worker's own code for both of its tasks:
+``celeryroot.run`` with ``runner.run_calls`` and a ``Registry``, and a
+whole-play bundle (``celeryroot.play``) with ``bundle.run_bundle``, its
+results batched by ``app.Progress`` into ``PROGRESS`` states. Replies are
+what a real worker sends through Celery's rpc backend: ``STARTED``, any
+``PROGRESS``, then ``SUCCESS`` (or ``FAILURE``) to the request's
 ``reply_to`` queue with ``correlation_id`` = task id, published by kombu.
 
 What differs from real workers, on purpose: one process serves a slice of
@@ -13,8 +16,9 @@ hosts instead of one process each, and it pops messages with one Lua call
 over all its queues instead of one BRPOP per message (kombu's Redis
 consumer re-sends BRPOP with every queue key after each message, which is
 O(hosts) per message). It does the same unacked bookkeeping in Redis as a
-worker's kombu consumer (HSET/ZADD on receipt, ZREM/HDEL on ack), so Redis
-sees the same commands per message. Messages with a priority other than 0
+worker's kombu consumer (HSET/ZADD on receipt, ZREM/HDEL on ack, under the
+key names ``config.celery_settings`` gives each host), so Redis sees the
+same commands per message. Messages with a priority other than 0
 (none are sent by celeryroot) and task expiry are not handled.
 
     python bench/simulate.py serve --broker URL --hosts 1000 --root DIR
@@ -59,7 +63,7 @@ class SimulatedHosts:
         from kombu import Connection, Producer
 
         from celeryroot.app import queue_for
-        from celeryroot.config import HEARTBEAT_TTL, heartbeat_key, host_queue
+        from celeryroot.config import HEARTBEAT_TTL, celery_settings, heartbeat_key, host_queue
         from celeryroot.registry import Registry
 
         self.hosts = hosts
@@ -74,7 +78,11 @@ class SimulatedHosts:
         self.client = redis.Redis.from_url(broker_url)
         self.sweep = self.client.register_script(SWEEP)
         self.keys = [host_queue(h) for h in hosts]
-        self.host_of = {host_queue(h): h for h in hosts}
+        # The worker's kombu bookkeeping keys, per queue: (unacked hash, index).
+        self.unacked = {}
+        for host in hosts:
+            transport = celery_settings(broker_url, host)["broker_transport_options"]
+            self.unacked[host_queue(host)] = (transport["unacked_key"], transport["unacked_index_key"])
         self.ttl = HEARTBEAT_TTL
         self.heartbeat_keys = [heartbeat_key(h) for h in hosts]
         self.value = json.dumps({"pid": os.getpid(), "since": time.time(), "simulated": True})
@@ -109,23 +117,29 @@ class SimulatedHosts:
         self._bookkeeping(messages, received=True)
         for _, message, _ in messages:
             self._reply(message, "STARTED", {"pid": os.getpid(), "hostname": self.hostname})
-        for key, message, _ in messages:
-            calls, overlay = message.decode()[0][:2]
-            self._reply(message, "SUCCESS", self._run(calls, overlay))
+        for _, message, _ in messages:
+            try:
+                self._reply(message, "SUCCESS", self._run(message))
+            except Exception as exc:  # as Celery does: the task's exception is the answer
+                self._reply(message, "FAILURE", {"exc_type": type(exc).__name__, "exc_message": [str(exc)],
+                                                 "exc_module": type(exc).__module__})
         self._bookkeeping(messages, received=False)
 
-    def _run(self, calls: list[dict], overlay: list[str] | None) -> dict:
-        """What the worker's ``celeryroot.run`` task returns (celeryroot/app.py)."""
-        from celeryroot.runner import run_call
+    def _run(self, message) -> dict:
+        """What the worker's task of that name returns (celeryroot/app.py)."""
+        from celeryroot.app import PLAY_TASK, Progress
+        from celeryroot.runner import run_calls
 
-        before = set(overlay or ())
-        predicted = set(before)
-        results = []
-        for call in calls:
-            res, new = run_call(self.registry, call, frozenset(predicted))
-            predicted |= new
-            results.append(res)
-        return {"results": results, "predicted": sorted(predicted - before)}
+        args = message.decode()[0]
+        if message.headers["task"] != PLAY_TASK:
+            return run_calls(self.registry, *args)
+        from celeryroot.bundle import run_bundle
+
+        progress = Progress(lambda events: self._reply(message, "PROGRESS", {"events": events}))
+        try:
+            return run_bundle(self.registry, args[0], progress.emit)
+        finally:
+            progress.flush()
 
     def _reply(self, message, status: str, result) -> None:
         """Celery's rpc backend message (backends/rpc.py store_result)."""
@@ -142,14 +156,14 @@ class SimulatedHosts:
         """The unacked index a worker's kombu consumer keeps per message."""
         pipe = self.client.pipeline(transaction=False)
         for key, message, payload in messages:
-            prefix = key
+            unacked, index = self.unacked[key]
             tag = message.delivery_tag
             if received:
-                pipe.zadd(prefix + ".unacked_index", {tag: time.time()})
-                pipe.hset(prefix + ".unacked", tag, payload)
+                pipe.zadd(index, {tag: time.time()})
+                pipe.hset(unacked, tag, payload)
             else:
-                pipe.zrem(prefix + ".unacked_index", tag)
-                pipe.hdel(prefix + ".unacked", tag)
+                pipe.zrem(index, tag)
+                pipe.hdel(unacked, tag)
         pipe.execute()
 
 
@@ -185,10 +199,13 @@ class Simulator:
             proc.join(10)
 
 
-def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path, out=print) -> list[dict]:
-    """Controller and Redis at each host count; a converging run first."""
+def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path, modes=lab.MODES,
+            out=print) -> list[dict]:
+    """Controller and Redis at each host count, each mode on the same
+    simulated fleet; a converging run first."""
     rows = []
     redis = lab.Redis(workdir)
+    cwd = lab.mode_dirs(workdir)
     try:
         for count in counts:
             hosts = lab.host_names("sim", count)
@@ -199,21 +216,23 @@ def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path,
             up = sim.start(redis)
             try:
                 argv = lab.play_argv(playbook, inventory, redis.url, "--timeout", "600")
-                converge = lab.timed(argv)
+                converge = lab.timed(argv, cwd=cwd[modes[-1]])
                 lab.play_stats(converge)
-                for _ in range(runs):
-                    redis_before, sim_before = redis.cpu(), sim.cpu()
-                    run = lab.timed(argv)
-                    stats = lab.play_stats(run)
-                    row = {"hosts": count, "tasks": tasks, "wall": run.wall, "controller_cpu": run.cpu,
-                           "redis_cpu": redis.cpu() - redis_before, "simulator_cpu": sim.cpu() - sim_before,
-                           "ok": stats["ok"], "changed": stats["changed"], "failed": stats["failed"],
-                           "unreachable": stats["unreachable"], "start": up, "converge_wall": converge.wall}
-                    rows.append(row)
-                    out(format_row(row))
+                for mode in modes:
+                    for _ in range(runs):
+                        redis_before, sim_before = redis.cpu(), sim.cpu()
+                        run = lab.timed(argv, cwd=cwd[mode])
+                        stats = lab.play_stats(run)
+                        row = {"hosts": count, "tasks": tasks, "mode": mode, "wall": run.wall,
+                               "controller_cpu": run.cpu, "redis_cpu": redis.cpu() - redis_before,
+                               "simulator_cpu": sim.cpu() - sim_before, "ok": stats["ok"],
+                               "changed": stats["changed"], "failed": stats["failed"],
+                               "unreachable": stats["unreachable"], "start": up, "converge_wall": converge.wall}
+                        rows.append(row)
+                        out(format_row(row))
             finally:
                 sim.stop()
-                redis.client.delete(*[f"celeryroot.host.{h}.alive" for h in hosts])
+                redis.forget(hosts)
     finally:
         redis.stop()
     return rows
@@ -221,7 +240,7 @@ def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path,
 
 def format_row(row: dict) -> str:
     host_tasks = row["hosts"] * row["tasks"]
-    return (f"  {row['hosts']:>5} simulated hosts x {row['tasks']} tasks: wall {row['wall']:6.2f} s, "
+    return (f"  {row['hosts']:>5} simulated hosts x {row['tasks']} tasks, {row['mode']:<7}: wall {row['wall']:6.2f} s, "
             f"controller CPU {row['controller_cpu']:6.2f} s ({1000 * row['controller_cpu'] / host_tasks:.2f} ms "
             f"per host-task), Redis CPU {row['redis_cpu']:5.2f} s ({1000 * row['redis_cpu'] / host_tasks:.2f} ms), "
             f"simulator CPU {row['simulator_cpu']:5.2f} s; ok={row['ok']} changed={row['changed']} "
@@ -243,6 +262,8 @@ def main(argv=None) -> int:
     m.add_argument("--tasks", type=int, default=10)
     m.add_argument("--runs", type=int, default=1, help="warm runs per host count (after one converging run)")
     m.add_argument("--procs", type=int, default=1, help="simulator processes")
+    m.add_argument("--modes", nargs="+", choices=lab.MODES, default=list(lab.MODES),
+                   help="how celeryroot-play runs the play (default: both)")
     m.add_argument("--workdir", type=Path, default=Path("/var/cache/celeryroot-bench/sim"))
     opts = p.parse_args(argv)
     if opts.command == "serve":
@@ -256,7 +277,7 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             sim.stop()
         return 0
-    measure(opts.hosts, opts.tasks, opts.runs, opts.procs, lab.fresh_dir(opts.workdir))
+    measure(opts.hosts, opts.tasks, opts.runs, opts.procs, lab.fresh_dir(opts.workdir), opts.modes)
     return 0
 
 
