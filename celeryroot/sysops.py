@@ -1,4 +1,5 @@
-"""Changes that are commands: the system-facing modules' plan/apply glue.
+"""Changes that are commands: the system-facing modules' plan/apply glue,
+and the account lookups user and group share.
 
 apt, service, user and group change the host through its own tools
 (apt-get, systemctl, useradd…). Their plans are lists of `CommandChange`:
@@ -9,9 +10,11 @@ nothing is decided twice.
 
 from __future__ import annotations
 
+import grp
+import pwd
 from dataclasses import dataclass
 
-from .module import Change, ModuleFailure
+from .module import Change, ModuleFailure, Plan
 from .proc import Completed, run
 
 
@@ -30,15 +33,37 @@ def run_checked(argv: list[str] | tuple[str, ...], env: dict | None = None) -> C
     return done
 
 
-def perform(changes: list[Change], env: dict | None = None, runner=run_checked) -> dict:
+def perform(changes: list[Change], env: dict | None = None) -> dict:
     """Run every command of a plan in order; the last command's output is the result's."""
     done = None
     for change in changes:
         if isinstance(change, CommandChange) and change.argv:
-            done = runner(change.argv, env)
+            done = run_checked(change.argv, env)
     return done.data() if done else {}
 
 
 def attribute_text(values: dict) -> str:
     """``key: value`` lines, the before/after text of a diff."""
     return "".join(f"{key}: {value}\n" for key, value in values.items())
+
+
+def removal(kind: str, name: str, before: str | None, argv: tuple[str, ...], data: dict) -> Plan:
+    """The plan for ``state=absent``: ``before`` is None when nothing is there."""
+    if before is None:
+        return Plan(reason=f"{kind} {name} does not exist", data=data)
+    return Plan([CommandChange(f"remove {kind} {name}", before=before, after="state: absent\n", path=name,
+                               argv=argv)], data=data)
+
+
+def find_user(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def find_group(name_or_gid: str) -> grp.struct_group | None:
+    try:
+        return grp.getgrgid(int(name_or_gid)) if name_or_gid.isdigit() else grp.getgrnam(name_or_gid)
+    except KeyError:
+        return None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import grp
 from dataclasses import dataclass
 
 from ..module import Module, Plan, arg
-from ..sysops import CommandChange, attribute_text, perform
+from ..sysops import CommandChange, attribute_text, find_group, perform, removal
 
 
 class Group(Module):
@@ -38,14 +37,11 @@ class Group(Module):
 
     def plan(self) -> Plan:
         a = self.args
-        current = _lookup(a.name)
+        current = find_group(a.name)
         data = {"name": a.name, "state": a.state}
         unique = ["-o"] if a.non_unique and a.gid is not None else []
         if a.state == "absent":
-            if current is None:
-                return Plan(reason=f"group {a.name} does not exist", data=data)
-            return Plan([CommandChange(f"remove group {a.name}", before=f"gid: {current.gr_gid}\n",
-                                       after="state: absent\n", path=a.name, argv=("groupdel", a.name))], data=data)
+            return removal("group", a.name, current and f"gid: {current.gr_gid}\n", ("groupdel", a.name), data)
         if current is None:
             gid = ["-g", str(a.gid)] if a.gid is not None else []
             after = {"state": "present", **({"gid": a.gid} if a.gid is not None else {})}
@@ -60,16 +56,10 @@ class Group(Module):
                                    argv=("groupmod", "-g", str(a.gid), *unique, a.name))], data=data)
 
     def apply(self, plan: Plan) -> dict:
-        out = perform(plan.changes)
-        current = _lookup(self.args.name)
+        out = perform(plan.changes, self.ctx.environment)
+        current = find_group(self.args.name)
         return {**out, **({"gid": current.gr_gid} if current else {})}
 
     def predicts(self, plan: Plan) -> set[str]:
         return {f"group:{self.args.name}"} if self.args.state == "present" else set()
 
-
-def _lookup(name: str) -> grp.struct_group | None:
-    try:
-        return grp.getgrnam(name)
-    except KeyError:
-        return None

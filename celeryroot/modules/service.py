@@ -86,7 +86,7 @@ class Service(Module):
 
     def _would_exist(self, backend) -> bool:
         base = self.args.name.removesuffix(".service")
-        things = [f"service:{base}", f"package:{base}", *backend.paths(self.args.name)]
+        things = [f"package:{base}", *backend.paths(self.args.name)]
         return any(self.ctx.would_exist(thing) for thing in things)
 
     def actions(self, status: services.Status) -> list[tuple[str, str | None, str | None]]:
@@ -120,7 +120,7 @@ class Service(Module):
                              argv=backend.command(action, target))
 
     def apply(self, plan: Plan) -> dict:
-        return perform(plan.changes)
+        return perform(plan.changes, self.ctx.environment)
 
 
 def yes_no(key: str, value: bool) -> str:

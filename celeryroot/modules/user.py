@@ -8,7 +8,7 @@ import pwd
 from dataclasses import dataclass
 
 from ..module import Module, ModuleFailure, Plan, arg
-from ..sysops import CommandChange, attribute_text, perform
+from ..sysops import CommandChange, attribute_text, find_group, find_user, perform, removal
 
 
 class User(Module):
@@ -63,14 +63,11 @@ class User(Module):
 
     def plan(self) -> Plan:
         a = self.args
-        current = _lookup(a.name)
+        current = find_user(a.name)
         data = {"name": a.name, "state": a.state}
         if a.state == "absent":
-            if current is None:
-                return Plan(reason=f"user {a.name} does not exist", data=data)
             argv = ("userdel", *(["-r"] if a.remove else []), *(["-f"] if a.force else []), a.name)
-            return Plan([CommandChange(f"remove user {a.name}", before=attribute_text(_shown(current)),
-                                       after="state: absent\n", path=a.name, argv=argv)], data=data)
+            return removal("user", a.name, current and attribute_text(_shown(current)), argv, data)
         self._need_groups()
         if current is None:
             return Plan([self._create()], data=data)
@@ -83,7 +80,7 @@ class User(Module):
 
     def _need_groups(self) -> None:
         for name in [*([self.args.group] if self.args.group else []), *(self.args.groups or ())]:
-            if _group(name) is None and not self.ctx.would_exist(f"group:{name}"):
+            if find_group(name) is None and not self.ctx.would_exist(f"group:{name}"):
                 raise ModuleFailure(f"group {name} does not exist")
 
     def _create(self) -> CommandChange:
@@ -129,8 +126,8 @@ class User(Module):
         return ["-G", differ["groups"]]
 
     def apply(self, plan: Plan) -> dict:
-        out = perform(plan.changes)
-        current = _lookup(self.args.name)
+        out = perform(plan.changes, self.ctx.environment)
+        current = find_user(self.args.name)
         return {**out, **(_facts(current) if current else {})}
 
     def predicts(self, plan: Plan) -> set[str]:
@@ -139,7 +136,7 @@ class User(Module):
         if a.state == "absent":
             return set()
         out = {f"user:{a.name}", f"group:{a.name}"}
-        if a.create_home and _lookup(a.name) is None:
+        if a.create_home and find_user(a.name) is None:
             out.add(a.home or os.path.join(_home_base(), a.name))
         return out
 
@@ -157,22 +154,8 @@ def _flags(values: dict, non_unique: bool) -> list[str]:
     return flags
 
 
-def _lookup(name: str) -> pwd.struct_passwd | None:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        return None
-
-
-def _group(name_or_gid: str) -> grp.struct_group | None:
-    try:
-        return grp.getgrgid(int(name_or_gid)) if name_or_gid.isdigit() else grp.getgrnam(name_or_gid)
-    except KeyError:
-        return None
-
-
 def _group_name(name_or_gid: str) -> str:
-    found = _group(name_or_gid)
+    found = find_group(name_or_gid)
     return found.gr_name if found else name_or_gid
 
 
