@@ -11,9 +11,9 @@ import time
 
 from conftest import Play, wait_for, write
 from hosts.fixtures import fleet_of
+from hosts.fleet import UNIT
 
 hosts = fleet_of("web1", "web2", "db1")
-UNIT = "celeryroot-worker.service"
 
 PROOF = """
 - hosts: all
@@ -50,7 +50,7 @@ def test_worker_comes_up_through_systemd_and_serves(hosts, tmp_path):
         cmdline = host.run("cat", f"/proc/{unit['MainPID']}/cmdline").stdout.split("\0")
         assert cmdline[1:4] == ["/opt/celeryroot/bin/celeryroot-worker", "--hostname", host.name], cmdline
         # logs go to the journal, under the unit's name
-        journal = host.run("journalctl", "-u", UNIT, "-o", "cat", "--no-pager").stdout
+        journal = host.journal()
         assert f"celeryroot@{host.name} ready" in journal, journal
         env = host.run("stat", "-c", "%a", "/etc/celeryroot/celeryroot.env").stdout.strip()
         assert env == "600", "the broker URL may carry a password"
@@ -113,13 +113,12 @@ def test_stop_lets_the_running_task_finish(hosts, tmp_path):
             "--json", "--broker", hosts.broker.url]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
-        wait_for(lambda: host.run("test", "-e", "/root/slow-started", check=False).returncode == 0, 30,
-                 "the slow task to start")
+        wait_for(lambda: host.exists("/root/slow-started"), 30, "the slow task to start")
         stopping = time.monotonic()
         host.run("systemctl", "restart", UNIT)  # returns once the old worker is gone
         waited = time.monotonic() - stopping
     finally:
         proc.communicate(timeout=60)
-    assert host.run("test", "-e", "/root/slow-finished", check=False).returncode == 0, "the task was cut short"
+    assert host.exists("/root/slow-finished"), "the task was cut short"
     assert waited > 1.5, f"systemd did not wait for the task ({waited:.1f}s)"
     hosts.wait_serving("web2")

@@ -35,6 +35,13 @@ class Host:
         return self.run(f"{SRC_IN_HOST}/contrib/install.sh", "--source", SRC_IN_HOST, "--wheels", WHEELS_IN_HOST,
                         *args, timeout=300).stdout
 
+    def exists(self, path: str) -> bool:
+        return self.run("test", "-e", path, check=False).returncode == 0
+
+    def journal(self) -> str:
+        """The worker's log, as the journal has it."""
+        return self.run("journalctl", "-u", UNIT, "-o", "cat", "--no-pager").stdout
+
     def worker_pid(self) -> int:
         """The worker's pid inside the host, as systemd knows it (0: none)."""
         return int(self.run("systemctl", "show", "-P", "MainPID", UNIT).stdout.strip())
