@@ -3,9 +3,10 @@
 #   make test   installs what the tests need (redis-server included) and runs them
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Debian packages the tests use: Redis itself, apt-ftparchive for the test
-# package repository, and systemd-nspawn/debootstrap/iproute2 for test hosts.
-TEST_PACKAGES := redis-server apt-utils dpkg-dev systemd-container debootstrap iproute2 procps
+# Debian packages the tests use: Redis itself; apt-ftparchive for the test
+# package repository; Debian's python3 for the SysV test daemon; useradd and
+# update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts.
+TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps
 
 .PHONY: base test system-packages bench
 base: $(PY)
