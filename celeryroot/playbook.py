@@ -16,7 +16,7 @@ from .registry import Registry
 from .roles import Roles
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, load_yaml, plain, type_name,
                      value_where, where)
-from .tasks import HANDLER_KEYS, Block, Loader, Scope, Task, _optional_bool, _reject_unknown, _tags, walk
+from .tasks import HANDLER_KEYS, Loader, Scope, Task, _optional_bool, _reject_unknown, _tags, walk
 from .templating import TemplateFailure, render
 
 PLAY_KEYS = {"name", "hosts", "vars", "vars_files", "tags", "tasks", "pre_tasks", "post_tasks", "roles",

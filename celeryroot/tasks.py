@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .module import ArgError, canonical, convert_value, spec_fields, type_hints
+from .arguments import module_args, validate_args
+from .module import spec_fields
 from .registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
                      plain, type_name, value_where, where)
@@ -208,7 +208,7 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
     cls = registry.get(key)
     if cls is None:
         raise InputError(key_where(node, key), _unknown_key_message(key, allowed, registry))
-    args, arg_where = _module_args(node[key], node, key, cls)
+    args, arg_where = module_args(node[key], node, key, cls)
     extra = node.get("args")
     if extra is not None:
         extra = expect_mapping(extra, value_where(node, "args"), "'args'")
@@ -230,78 +230,6 @@ def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str
     close = difflib.get_close_matches(key, registry.names() + sorted(allowed), n=1, cutoff=0.7)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown module or task keyword '{key}'{hint}"
-
-
-def _module_args(raw, node, key, cls) -> tuple[dict, dict]:
-    at = value_where(node, key)
-    if raw is None:
-        return {}, {}
-    if isinstance(raw, dict):
-        return plain(raw), {str(k): key_where(raw, k) for k in raw}
-    if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-        return parse_kv(str(raw), cls, at), {}
-    raise InputError(at, f"arguments of '{key}' must be a mapping or a 'k=v' string, got {type_name(raw)}")
-
-
-_TOKEN = re.compile(r"""(?:\{\{.*?\}\}|\{%.*?%\}|[^\s"'{]+|"(?:\\.|[^"\\])*"|'[^']*'|\{)+""", re.S)
-_KV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
-
-
-def parse_kv(text: str, cls, at: Where) -> dict:
-    """``path=/tmp/x state=directory``; for a free-form module the words that
-    are not arguments of the module are its free-form text, kept verbatim."""
-    known = {f.name for f in spec_fields(cls.Args)} | {a for f in spec_fields(cls.Args)
-                                                      for a in f.metadata.get("aliases", ())}
-    args: dict = {}
-    free: list[str] = []
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
-        kv = _KV.match(token)
-        if kv and (kv.group(1) in known or not cls.free_form):
-            args[kv.group(1)] = _unquote(kv.group(2), token, at)
-        elif cls.free_form:
-            free.append(token)
-        else:
-            raise InputError(at, f"'{token}' is not a key=value argument of '{cls.name}'")
-    if free:
-        args[cls.free_form] = " ".join(free)
-    return args
-
-
-def _unquote(value: str, token: str, at: Where) -> str:
-    if not value or value[0] not in "'\"":
-        return value
-    try:
-        return " ".join(shlex.split(value))
-    except ValueError as exc:
-        raise InputError(at, f"cannot parse '{token}': {exc}") from None
-
-
-def validate_args(task: Task, cls) -> None:
-    """Names against the spec, and types of the values already known."""
-    _, errors = canonical(cls.Args, task.args)
-    if errors:
-        err = errors[0]
-        raise InputError(task.arg_where.get(err.name, task.where), f"{task.module}: {err}")
-    hints = type_hints(cls.Args)
-    fields = {f.name: f for f in spec_fields(cls.Args)}
-    aliases = {a: f.name for f in fields.values() for a in f.metadata.get("aliases", ())}
-    for key, value in task.args.items():
-        name = aliases.get(key, key)
-        if _has_template(value):
-            continue
-        try:
-            convert_value(fields[name], hints[name], value)
-        except ArgError as exc:
-            raise InputError(task.arg_where.get(key, task.where), f"{task.module}: {exc}") from None
-
-
-def _has_template(value) -> bool:
-    if isinstance(value, dict):
-        return any(_has_template(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_template(v) for v in value)
-    return is_template(value)
 
 
 def _task_keywords(task: Task, node, scope: Scope) -> None:
