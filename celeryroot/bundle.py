@@ -33,7 +33,8 @@ from .result import FAILED, UNREACHABLE, result
 from .runner import run_calls
 from .source import Where
 from .step import Mode
-from .strategy import PlayBatch, Run, Selection, handler_names
+from .selection import Selection
+from .strategy import PlayBatch, Run, handler_names
 from .tasks import Block, Task, walk
 
 #: Files a bundle may carry from the controller, in all.

@@ -24,7 +24,7 @@ from .templating import Deferred, TemplateFailure, condition, contains_deferred,
 from .variables import OMIT, HostVars
 
 if TYPE_CHECKING:
-    from .strategy import Selection
+    from .selection import Selection
 
 
 FACT_VARIABLE = re.compile(r"'ansible_\w+' is undefined")

@@ -11,10 +11,8 @@ splits a play's hosts into batches that each run the whole play.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .inventory import Inventory
@@ -25,31 +23,12 @@ from .result import FAILED, UNREACHABLE, result
 from .runner import run_call
 from .stats import Stats
 from .step import Mode, finish, prepare, until_holds
-from .tags import selected
+from .selection import Selection, batches
 from .tasks import Block, Task
 from .variables import HostVars
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
-
-@dataclass
-class Selection:
-    """What the command line narrows a run to."""
-
-    limit: list[str] | None = None
-    only_tags: set[str] = field(default_factory=set)
-    skip_tags: set[str] = field(default_factory=set)
-    start_at: str | None = None
-
-    def hosts(self, inventory: Inventory, play: Play) -> list[str]:
-        hosts = inventory.match(play.hosts, play.where)
-        if self.limit is not None:
-            hosts = [h for h in hosts if h in self.limit]
-        return hosts
-
-    def takes(self, task: Task) -> bool:
-        return selected(set(task.tags), self.only_tags, self.skip_tags)
-
 
 class Run:
     """One run of a playbook: what outlives a play (results, facts, failures)."""
@@ -106,20 +85,6 @@ class Run:
         if not self.started and task.name and self.selection.start_at in (task.name, task.title):
             self.started = True
         return self.started and self.selection.takes(task)
-
-
-def batches(hosts: list[str], serial: list[str]) -> list[list[str]]:
-    """Split hosts as ``serial`` says: numbers or percentages, the last repeating."""
-    if not serial:
-        return [hosts] if hosts else []
-    out, rest, index = [], list(hosts), 0
-    while rest:
-        spec = serial[min(index, len(serial) - 1)]
-        size = (max(1, math.floor(int(spec[:-1]) * len(hosts) / 100)) if spec.endswith("%") else int(spec))
-        out.append(rest[:size])
-        rest = rest[size:]
-        index += 1
-    return out
 
 
 class PlayBatch:

@@ -65,7 +65,7 @@ def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: 
 
 def run(opts) -> int:
     from ..preflight import preflight
-    from ..strategy import Selection
+    from ..selection import Selection
 
     base = Path.cwd()
     config, registry, inventory, extra_vars = play.load_context(opts, base)

@@ -74,7 +74,7 @@ def run(opts) -> int:
     from ..inventories import load_vars_dirs
     from ..playbook import load_playbook
     from ..preflight import preflight
-    from ..strategy import Selection
+    from ..selection import Selection
     from ..tags import split
 
     playbook_path = Path(opts.playbook)
