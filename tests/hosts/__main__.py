@@ -15,8 +15,10 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from . import STATE, Lock, Unavailable
+from .containers import Container
 from .fleet import Fleet, clear
 
 RECORD = STATE / "fleet.json"
@@ -54,8 +56,9 @@ def status() -> int:
 
 
 def run(name: str, argv: list[str]) -> int:
-    leader = json.loads(RECORD.read_text())["hosts"][name]["leader"]
-    os.execvp("nsenter", ["nsenter", "-t", str(leader), "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w", "--", *argv])
+    host = Container(name, Path(), "", {})
+    host.leader = json.loads(RECORD.read_text())["hosts"][name]["leader"]
+    os.execvpe("nsenter", host.inside(argv), host.env({"TERM": os.environ.get("TERM", "dumb")}))
 
 
 def down() -> int:

@@ -259,13 +259,27 @@ class Container:
 
     def run(self, *argv: str, check: bool = True, timeout: float = 120, input: str | None = None,
             env: dict | None = None) -> subprocess.CompletedProcess:
-        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-               "HOME": "/root", "TERM": "dumb", **(env or {})}
-        cmd = ["nsenter", "-t", str(self.leader), "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w", "--", *argv]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input, env=env)
+        proc = subprocess.run(self.inside(argv), capture_output=True, text=True, timeout=timeout, input=input,
+                              env=self.env(env))
         if check and proc.returncode != 0:
             raise RuntimeError(f"{self.name}: {' '.join(argv)}: exit {proc.returncode}:\n{proc.stdout}{proc.stderr}")
         return proc
+
+    def inside(self, argv) -> list[str]:
+        return ["nsenter", "-t", str(self.leader), "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w", "--", *argv]
+
+    @staticmethod
+    def env(extra: dict | None = None) -> dict:
+        return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+                "HOME": "/root", "TERM": "dumb", **(extra or {})}
+
+    def put(self, folder: Path, dest: str) -> None:
+        """Copy a folder of this machine into the container, as ``dest``."""
+        pack = subprocess.Popen(["tar", "-C", str(folder), "-cf", "-", "."], stdout=subprocess.PIPE)
+        unpack = subprocess.run(self.inside(["sh", "-c", 'mkdir -p "$0" && tar -C "$0" -xf -', dest]),
+                                stdin=pack.stdout, capture_output=True, env=self.env(), timeout=60)
+        if pack.wait() != 0 or unpack.returncode != 0:
+            raise RuntimeError(f"{self.name}: copying {folder} to {dest} failed: {unpack.stderr.decode()}")
 
     def console(self) -> str:
         try:

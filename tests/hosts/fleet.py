@@ -35,6 +35,9 @@ class Host:
         return self.run(f"{SRC_IN_HOST}/contrib/install.sh", "--source", SRC_IN_HOST, "--wheels", WHEELS_IN_HOST,
                         *args, timeout=300).stdout
 
+    def put(self, folder: Path, dest: str) -> None:
+        self.container.put(folder, dest)
+
     def exists(self, path: str) -> bool:
         return self.run("test", "-e", path, check=False).returncode == 0
 
