@@ -27,7 +27,10 @@ from pathlib import Path
 
 from . import CACHE, PROJECT, STATE, sh, wait_for
 
-INCLUDE = ("systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "iproute2", "procps")
+#: minbase lacks what a standard Debian install has and playbooks/base.yaml
+#: expects (cron, less, ca-certificates): the hosts have no mirror to get them.
+INCLUDE = ("systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "iproute2", "procps", "ca-certificates",
+           "cron", "less")
 #: Bump when image_tweaks() changes: it is part of the cache key.
 RECIPE = 1
 #: Cgroup folder (in the name=systemd hierarchy) holding one folder per container.
