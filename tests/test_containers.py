@@ -77,9 +77,12 @@ def test_install_is_idempotent_and_applies_a_changed_setting(hosts):
 
 def test_systemctl_restart_keeps_serving(hosts, tmp_path):
     host = hosts.hosts["web1"]
-    before = host.worker_pid()
+    pids = {name: other.worker_pid() for name, other in hosts.hosts.items()}
     host.run("systemctl", "restart", UNIT)
-    assert host.worker_pid() not in (0, before)
+    assert host.worker_pid() not in (0, pids["web1"])
+    # each container has a cgroup of its own: the same unit elsewhere is untouched
+    assert {name: other.worker_pid() for name, other in hosts.hosts.items() if name != "web1"} == \
+        {name: pid for name, pid in pids.items() if name != "web1"}
     hosts.wait_serving("web1")
     serve(hosts, tmp_path, "after-restart")
 
