@@ -6,8 +6,10 @@
 #
 # --source   the project directory (default: the one holding this script),
 #            a wheel or an sdist of celeryroot
-# --wheels   a directory of wheels to install from instead of PyPI (offline
-#            hosts: build it anywhere with `pip wheel -w DIR PROJECT`)
+# --wheels   a directory of wheels to install from instead of PyPI, for
+#            hosts without access to it: `pip wheel -w DIR PROJECT setuptools
+#            wheel`, run by the hosts' Python version (environment markers
+#            differ between versions)
 # --broker   defaults to CELERYROOT_BROKER_URL, else to what an earlier run
 #            wrote; --hostname defaults likewise, else to `hostname`
 #
