@@ -65,6 +65,7 @@ def down() -> int:
     with Lock(timeout=10):
         clear()
         RECORD.unlink(missing_ok=True)
+        (STATE / "inventory.yaml").unlink(missing_ok=True)
     print("test hosts removed")
     return 0
 
