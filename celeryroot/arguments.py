@@ -52,11 +52,17 @@ def parse_kv(text: str, cls, at: Where) -> dict:
     return args
 
 
+_ESCAPES = re.compile(r"\\([nt])")
+
+
 def _unquote(value: str, token: str, at: Where) -> str:
+    """A quoted ``k="v"`` value loses its quotes, and ``\\n`` and ``\\t`` in it
+    become a newline and a tab, as Ansible's parse_kv does."""
     if not value or value[0] not in "'\"":
         return value
     try:
-        return " ".join(shlex.split(value))
+        text = " ".join(shlex.split(value))
+        return _ESCAPES.sub(lambda m: "\n" if m.group(1) == "n" else "\t", text)
     except ValueError as exc:
         raise InputError(at, f"cannot parse '{token}': {exc}") from None
 

@@ -249,3 +249,16 @@ def test_embedded_mode_refuses_remote_hosts(local_play, fleet_inventory, book):
     out = local_play(book, inventory=fleet_inventory)
     assert out.rc == 1
     assert "no broker configured" in out.stderr
+
+
+def test_kv_arguments_decode_escapes_in_quoted_values(fleet, play, fleet_inventory, tmp_path):
+    book = write(tmp_path / "kv.yaml", """
+- hosts: db1
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - copy: dest={{ root }}/two-lines content="first\\nsecond\\n"
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert (tmp_path / "hosts/db1/two-lines").read_text() == "first\nsecond\n"
