@@ -101,7 +101,8 @@ def test_systemd_backend(fleet, play, tmp_path):
         pytest.skip(f"systemd is not the running init (PID 1 is {pid1()}); "
                     "the systemd backend is tested in the container hosts")
     port, unit = free_port(), f"{NAME}.service"
-    path = f"/etc/systemd/system/{unit}"
+    # systemd will not mask a unit whose file is in /etc/systemd/system.
+    path = f"/lib/systemd/system/{unit}"
     write(tmp_path / "unit", f"[Service]\nExecStart={sysvdaemon.DAEMON} --port {port}\n"
                              "ExecReload=/bin/kill -HUP $MAINPID\n[Install]\nWantedBy=multi-user.target\n")
     os.replace(tmp_path / "unit", path)
