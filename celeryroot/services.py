@@ -17,6 +17,7 @@ from .module import ModuleFailure
 from .proc import run
 
 SYSTEMD_RUNNING = "/run/systemd/system"
+WORKER_UNIT = "celeryroot-worker"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Systemd:
     def command(self, action: str, unit: str) -> tuple[str, ...]:
         if action == "daemon-reload":
             return ("systemctl", "daemon-reload")
+        if action in ("restart", "stop", "reload") and unit.removesuffix(".service") == WORKER_UNIT:
+            # The worker running this task is that unit: waiting for it to
+            # stop would wait for this very task (TimeoutStopSec, 10 min).
+            return ("systemctl", "--no-block", action, unit)
         return ("systemctl", action, unit)
 
     def fresh(self) -> Status:
