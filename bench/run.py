@@ -317,7 +317,8 @@ class Bench:
 
     def targets(self) -> None:
         """Issue 6's targets against what this run measured (those it measured)."""
-        self.say("\n== targets (issue 6) ==")
+        self.say("\n== targets (issue 6) ==" + (" (--quick: smaller plays than the targets', indicative only)"
+                                              if self.opts.quick else ""))
         rows = target_rows(self.figures, self.opts)
         for name, got, goal, met in rows:
             self.say(f"  {'met   ' if met else 'MISSED'} {name}: {got} (target {goal})")
