@@ -104,7 +104,7 @@ class Dispatcher:
                 if reply:
                     yield reply
             now = time.monotonic()
-            late = [t for t in pending if t not in started and now - sent > self.timeout]
+            late = [t for t in pending if t not in started] if now - sent > self.timeout else []
             for task_id in late:
                 yield Reply(pending.pop(task_id), unreachable=f"no answer within {self.timeout:g}s (worker down?)")
             if pending and now - checked > LIVENESS_EVERY:

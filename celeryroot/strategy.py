@@ -129,7 +129,8 @@ class PlayBatch:
 
     def _report_missing(self, active: list[str]) -> None:
         """Hosts without a heartbeat are UNREACHABLE at once and get no messages."""
-        missing = [h for h in active if h not in self.run_.dispatcher.live(active)]
+        alive = self.run_.dispatcher.live(active)
+        missing = [h for h in active if h not in alive]
         if missing:
             check = Task(name="Checking workers", module="ping", args={}, where=self.play.where)
             self.run_.report.task_start(check.title, missing)
