@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, write
+from conftest import ROOT, tree, write
 
 MULTI_PLAY = """
 - name: directories
@@ -42,19 +40,6 @@ MULTI_PLAY = """
     - name: data directory
       file: path={{ root }}/data state=directory mode=0700
 """
-
-
-def tree(base: Path) -> dict:
-    """Every path below ``base`` with its mode and content: to compare host state."""
-    out = {}
-    if not base.exists():
-        return out
-    for dirpath, dirnames, filenames in os.walk(base):
-        for name in dirnames + filenames:
-            path = Path(dirpath, name)
-            st = path.lstat()
-            out[str(path.relative_to(base))] = (oct(st.st_mode), path.read_bytes() if path.is_file() else None)
-    return out
 
 
 @pytest.fixture
