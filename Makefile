@@ -2,31 +2,43 @@
 #   make base   installs celeryroot (into .venv) and runs playbooks/base.yaml here
 #   make test   installs what the tests need (redis-server included) and runs them
 VENV ?= .venv
-PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+# pip's own chatter (build back-end notices, the machine's index warnings)
+# goes to a log that is shown only when an install fails.
+PIP_LOG := $(VENV)/pip.log
+PIP := $(PY) -m pip install --disable-pip-version-check
 # Debian packages the tests use: Redis itself; apt-ftparchive for the test
 # package repository; Debian's python3 for the SysV test daemon; useradd and
 # update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts.
-TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps
+# systemd-container depends on the same version of systemd, so installing it
+# can upgrade the machine's systemd (the README says so).
+TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux
 
 .PHONY: base test system-packages bench
 base: $(PY)
-	$(PY) -m pip install -q -e .
-	$(VENV)/bin/celeryroot-play playbooks/base.yaml
+	@echo "make base: installs celeryroot into $(VENV), then runs playbooks/base.yaml on THIS machine:"
+	@echo "  it installs ca-certificates, cron, less and procps, creates the user and group 'ops',"
+	@echo "  and rewrites /etc/motd (see the README). Preview it with: $(VENV)/bin/celeryroot-play playbooks/base.yaml --check --diff"
+	@$(PIP) -e . >$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
+	$(BIN)/celeryroot-play playbooks/base.yaml
 
+# The venv's bin comes first on PATH, as it does for a user who activated
+# it: the tests run the console scripts the install put there.
 test: system-packages $(PY)
-	$(PY) -m pip install -q -e '.[test]'
-	$(PY) -m pytest
+	@$(PIP) -e '.[test]' >$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
+	PATH=$(BIN):$$PATH $(PY) -m pytest
 
 $(PY):
 	python3 -m venv $(VENV) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
-	$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-packages:
 	@missing=$$(for p in $(TEST_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 # The benchmark against ansible-playbook and pyinfra (bench/README.md); it

@@ -2,10 +2,10 @@
 workers, with the report, recap and exit status of celeryroot-play."""
 
 import os
-import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import Outcome, write
@@ -111,8 +111,9 @@ def test_limit_and_list_hosts(adhoc):
 
 
 def test_console_script(fleet, adhoc):
-    program = shutil.which("celeryroot")
-    if program is None:
-        pytest.fail("the celeryroot console script is not installed: run `pip install -e .` (the README's setup)")
+    # The script the install put beside this interpreter: what a user runs
+    # from the activated venv, whatever else is on this machine's PATH.
+    program = Path(sys.executable).parent / "celeryroot"
+    assert program.exists(), "the celeryroot console script is not installed beside the interpreter (make test)"
     out = adhoc("db1", "-m", "ping", program=(program,))
     assert out.rc == 0 and task_results(out)["db1"]["ping"] == "pong", out
