@@ -8,6 +8,7 @@ whether the test daemon answers on its port (with its pid and reloads)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -81,8 +82,12 @@ def test_daemon_reload_when_the_unit_file_changed(hosts, play, tmp_path):
     host.run("sh", "-c", f"cat > {UNIT_FILE}", input=UNIT_TEXT.format(port=PORT))
     host.run("systemctl", "daemon-reload")
     host.run("systemctl", "start", UNIT)
-    host.run("sh", "-c", f"cat > {UNIT_FILE}", input=UNIT_TEXT.format(port=NEW_PORT))
     observe = observer(host, UNIT, PORT, NEW_PORT)
+    # systemctl start returns once the process is forked (Type=simple), before it listens
+    deadline = time.monotonic() + 10
+    while not observe()["answers"][0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    host.run("sh", "-c", f"cat > {UNIT_FILE}", input=UNIT_TEXT.format(port=NEW_PORT))
     assert observe()["NeedDaemonReload"] == "yes"
     step = SysCase("reload-restart", f"systemd: name={UNIT} state=restarted daemon_reload=yes", always=True,
                    then={"NeedDaemonReload": "no", "answers": ["", "crtestd pid=N reloads=0"]})
