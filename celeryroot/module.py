@@ -44,9 +44,14 @@ class ArgError(ValueError):
 
 
 def arg(default: Any = REQUIRED, *, choices: tuple = (), aliases: tuple = (),
-        doc: str = "", convert=None):
-    """Declare one module argument (a dataclass field with its metadata)."""
-    meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert}
+        doc: str = "", convert=None, lint=None):
+    """Declare one module argument (a dataclass field with its metadata).
+
+    ``lint`` looks at the value as the YAML file wrote it, when the task is
+    loaded, and returns a warning for a valid but risky one (or None).
+    """
+    meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert,
+            "lint": lint}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
