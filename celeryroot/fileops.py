@@ -62,6 +62,17 @@ def risky_mode(value) -> str | None:
     return f"mode: {value} is the decimal integer {value} (octal {value:04o}); {fix}"
 
 
+def missing_dirs(directory: str) -> set[str]:
+    """``directory`` and those of its parents that do not exist: what
+    ``os.makedirs`` would create, for the check-mode overlay."""
+    out = set()
+    directory = os.path.abspath(directory)
+    while directory != "/" and not os.path.exists(directory):
+        out.add(directory)
+        directory = os.path.dirname(directory)
+    return out
+
+
 def validate_arg(value) -> str:
     """A ``validate`` command must name the file it checks with ``%s``."""
     text = str(value)

@@ -111,9 +111,10 @@ class Module:
     Args: ClassVar[type]
     #: Argument that takes a free-form string (``command: ls -l``).
     free_form: ClassVar[str | None] = None
-    #: Modules whose effect cannot be predicted (command, shell) are skipped
-    #: in check mode whenever their plan is not empty.
-    predictable: ClassVar[bool] = True
+    #: A call whose effect cannot be predicted (command, shell) is skipped in
+    #: check mode whenever its plan is not empty; a module may decide per
+    #: call, with a property.
+    predictable: bool = True
     #: Modules that only read the host's variables (debug, set_fact) run where
     #: the variables are instead of being sent to the worker.
     on_controller: ClassVar[bool] = False
