@@ -80,11 +80,12 @@ def load_yaml(path: str | Path) -> Any:
     yaml = YAML(typ="rt")
     yaml.Resolver = AnsibleResolver
     yaml.version = (1, 1)
+    lines = text.splitlines()  # for excerpts in errors
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
-        raise _syntax_error(exc, str(path), text.splitlines()) from None
-    _tag_file(data, str(path), text.splitlines())
+        raise _syntax_error(exc, str(path), lines) from None
+    _tag_file(data, str(path), lines)
     return data
 
 
@@ -97,7 +98,7 @@ def _syntax_error(exc: MarkedYAMLError, file: str, lines: list[str]) -> InputErr
     if not _line(lines, mark.line).strip() and exc.context_mark:
         shown = exc.context_mark  # the end of the file: show where the unclosed thing began
     return InputError(Where(file, mark.line + 1, mark.column + 1),
-                      f"YAML syntax error: {problem}" + offending(lines, shown.line, shown.column))
+                      f"YAML syntax error: {problem}" + _offending(lines, shown.line, shown.column))
 
 
 def _line(lines: list[str], index: int) -> str:
@@ -109,7 +110,7 @@ def _line(lines: list[str], index: int) -> str:
 UNQUOTED_TEMPLATE = re.compile(r"^(\s*(?:-\s+|[^\s#'\"][^#'\"]*?:\s+)?)(\{\{.*?)\s*$")
 
 
-def offending(lines: list[str], index: int, col: int) -> str:
+def _offending(lines: list[str], index: int, col: int) -> str:
     """The line at ``index`` (from 0) with a caret under ``col``, and a hint
     when the line has a template that starts a value without quotes."""
     text = _line(lines, index)
@@ -144,7 +145,7 @@ def _mapping_key(node: CommentedMap, key: Any, file: str, lines: list[str]) -> N
     # key"); ruamel takes it, so ``msg: {{ x }}`` would pass as {{x: null}: null}.
     line, col = node.lc.key(key)
     raise InputError(Where(file, line + 1, col + 1),
-                     "YAML syntax error: a mapping or a list cannot be a key" + offending(lines, line, col))
+                     "YAML syntax error: a mapping or a list cannot be a key" + _offending(lines, line, col))
 
 
 def where(node: Any, fallback: Where | None = None) -> Where:
