@@ -246,7 +246,7 @@ class BundleBatch(PlayBatch):
             else:
                 self._merge(reply.host, reply.final)
         if not run.started:
-            run.started = any(run.selection.start_at in (t.name, t.title) for t in self.play.tasks)
+            run.started = any(run.selection.starts_at(t) for t in self.play.tasks)
         failed = [h for h in self.hosts if h in run.out]
         self._check_failures()
         return not self.aborted and not (failed and len(failed) == len(self.hosts))

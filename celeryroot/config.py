@@ -9,13 +9,16 @@ The broker URL comes from ``--broker``, else ``CELERYROOT_BROKER_URL``, else
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .source import InputError, expect_mapping, load_yaml, plain, where
+from .source import InputError, Where, expect_mapping, load_yaml, plain, value_where, where
 
 CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
 EMBEDDED_BROKER = "memory://"
+#: The kombu transports celeryroot speaks: heartbeats and facts are Redis keys.
+BROKER_SCHEMES = ("redis", "rediss", "sentinel", "memory")
 
 #: Every Redis key a worker touches is its queue ``celeryroot.host.NAME`` or
 #: starts with ``celeryroot.host.NAME/``: two ACL patterns confine it, and
@@ -42,6 +45,7 @@ class Config:
 def load_config(broker: str | None = None, path: str | None = None) -> Config:
     """Resolve the configuration in the documented order of precedence."""
     files = [Path(path)] if path else [p for p in CONFIG_FILES if p.exists()]
+    node: dict = {}
     options: dict = {}
     source = "default"
     if files:
@@ -53,14 +57,38 @@ def load_config(broker: str | None = None, path: str | None = None) -> Config:
     if isinstance(modules, str):
         modules = [modules]
     if broker:
-        return Config(broker, tuple(modules), "--broker", options)
+        return Config(check_broker_url(broker, "--broker"), tuple(modules), "--broker", options)
     if os.environ.get("CELERYROOT_BROKER_URL"):
-        return Config(os.environ["CELERYROOT_BROKER_URL"], tuple(modules),
-                      "CELERYROOT_BROKER_URL", options)
+        url = check_broker_url(os.environ["CELERYROOT_BROKER_URL"], "CELERYROOT_BROKER_URL")
+        return Config(url, tuple(modules), "CELERYROOT_BROKER_URL", options)
     url = options.get("broker_url")
-    if url is not None and not isinstance(url, str):
-        raise InputError(None, f"{source}: broker_url must be a string")
-    return Config(url, tuple(modules), source if url else "default", options)
+    if url is None:
+        return Config(None, tuple(modules), "default", options)
+    at = value_where(node, "broker_url")
+    if not isinstance(url, str):
+        raise InputError(at, "broker_url must be a string")
+    return Config(check_broker_url(url, source, at), tuple(modules), source, options)
+
+
+def check_broker_url(url: str, source: str, at: Where | None = None) -> str:
+    """``url`` if celeryroot can use it; else an `InputError` naming where it
+    came from. Without this, kombu and redis-py fail deep inside with a
+    traceback (a URL without a scheme reads as a transport named "127.0.0.1")."""
+    scheme, sep, _ = url.partition("://")
+    expected = ", ".join(s + "://" for s in BROKER_SCHEMES[:-1]) + f" or {BROKER_SCHEMES[-1]}://"
+    if not sep or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+        problem = "has no scheme"
+    elif scheme not in BROKER_SCHEMES:
+        problem = f"has the unsupported scheme '{scheme}://'"
+    else:
+        return url
+    raise InputError(at, f"broker URL '{masked(url)}' {problem}; expected {expected} (from {source})")
+
+
+def masked(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``**``: URLs are echoed
+    in errors and logs, passwords never."""
+    return re.sub(r"^((?:[^:/@]+://)?[^:/@]*):[^/]*@", r"\1:**@", url)
 
 
 def host_queue(host: str) -> str:
@@ -81,7 +109,9 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
     """
     # One list per queue: kombu's default priority steps add lists named
     # QUEUE\x06\x16N, which a per-host ACL pattern cannot name exactly.
-    transport: dict = {"visibility_timeout": 3600, "priority_steps": [0]}
+    # A broker behind a firewall that drops packets would hold each connect
+    # for the OS's minutes; the controller's wait for the broker is seconds.
+    transport: dict = {"visibility_timeout": 3600, "priority_steps": [0], "socket_connect_timeout": 3}
     if broker_url == EMBEDDED_BROKER:
         # The in-memory transport polls; a short interval keeps a step in ms.
         transport["polling_interval"] = 0.002
@@ -113,6 +143,8 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
         "worker_redirect_stdouts": False,
         "task_send_sent_event": False,
         "broker_connection_retry_on_startup": True,
+        # A worker is a service: after a broker outage it reconnects, however long it took.
+        "broker_connection_max_retries": None,
         "broker_transport_options": transport,
         "result_backend_transport_options": transport,
         "worker_cancel_long_running_tasks_on_connection_loss": False,

@@ -26,6 +26,7 @@ from typing import Iterator
 from kombu import Consumer, Exchange, Queue
 
 from .app import RUN_TASK, queue_for
+from .broker import reach
 from .config import HEARTBEAT_TTL, REPLY_PREFIX
 
 #: How often, while waiting, the controller looks at heartbeats.
@@ -48,10 +49,11 @@ class Reply:
 class Dispatcher:
     """One connection, one producer and one reply consumer for a whole run."""
 
-    def __init__(self, app, liveness, timeout: float = 30.0):
+    def __init__(self, app, liveness, timeout: float = 30.0, broker_wait: float = 5.0):
         self.app = app
         self.liveness = liveness
         self.timeout = timeout
+        self.broker_wait = broker_wait
         self.run_id = uuid.uuid4().hex[:12]
         self.seq = itertools.count()
         self.reply_queue = Queue(REPLY_PREFIX + self.run_id, Exchange(""), routing_key=REPLY_PREFIX + self.run_id,
@@ -60,7 +62,7 @@ class Dispatcher:
 
     def __enter__(self) -> "Dispatcher":
         self.connection = self.app.connection_for_write()
-        self.connection.ensure_connection(max_retries=3)
+        reach(self.connection, self.app.conf.broker_url, self.broker_wait)
         self.producer = self.app.amqp.Producer(self.connection)
         self.consumer = Consumer(self.connection, queues=[self.reply_queue], callbacks=[self._on_reply],
                                  accept=["json"], no_ack=True)

@@ -48,6 +48,31 @@ def mode_arg(value) -> str:
     return text
 
 
+def risky_mode(value) -> str | None:
+    """ansible-lint's risky-octal: ``mode: 755`` is the decimal 755, which
+    is the mode 1363 (sticky bit, -wxrw--wx), not rwxr-xr-x."""
+    # A YAML 1.1 ``0755`` is loaded as ruamel's OctalInt (and 0x1ed as a
+    # HexInt); only a number written in decimal is a plain int.
+    if type(value) is not int or value < 8:
+        return None
+    if set(str(value)) <= set("01234567"):
+        fix = f"quote it ('0{value}') or write 0{value}"
+    else:
+        fix = f"write it in octal (0{value:o}) or as a string ('0{value:o}')"
+    return f"mode: {value} is the decimal integer {value} (octal {value:04o}); {fix}"
+
+
+def missing_dirs(directory: str) -> set[str]:
+    """``directory`` and those of its parents that do not exist: what
+    ``os.makedirs`` would create, for the check-mode overlay."""
+    out = set()
+    directory = os.path.abspath(directory)
+    while directory != "/" and not os.path.exists(directory):
+        out.add(directory)
+        directory = os.path.dirname(directory)
+    return out
+
+
 def validate_arg(value) -> str:
     """A ``validate`` command must name the file it checks with ``%s``."""
     text = str(value)
@@ -61,7 +86,7 @@ class AttributeArgs:
     """The attribute arguments every file-writing module takes (Ansible's
     common file arguments)."""
 
-    mode: str | None = arg(None, convert=mode_arg,
+    mode: str | None = arg(None, convert=mode_arg, lint=risky_mode,
                            doc="Octal (0644, quoted) or symbolic (u=rw,g=r,o=r) permissions.")
     owner: str | None = arg(None, doc="User that should own the file (name or uid).")
     group: str | None = arg(None, doc="Group that should own the file (name or gid).")

@@ -44,9 +44,14 @@ class ArgError(ValueError):
 
 
 def arg(default: Any = REQUIRED, *, choices: tuple = (), aliases: tuple = (),
-        doc: str = "", convert=None):
-    """Declare one module argument (a dataclass field with its metadata)."""
-    meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert}
+        doc: str = "", convert=None, lint=None):
+    """Declare one module argument (a dataclass field with its metadata).
+
+    ``lint`` looks at the value as the YAML file wrote it, when the task is
+    loaded, and returns a warning for a valid but risky one (or None).
+    """
+    meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert,
+            "lint": lint}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -106,9 +111,10 @@ class Module:
     Args: ClassVar[type]
     #: Argument that takes a free-form string (``command: ls -l``).
     free_form: ClassVar[str | None] = None
-    #: Modules whose effect cannot be predicted (command, shell) are skipped
-    #: in check mode whenever their plan is not empty.
-    predictable: ClassVar[bool] = True
+    #: A call whose effect cannot be predicted (command, shell) is skipped in
+    #: check mode whenever its plan is not empty; a module may decide per
+    #: call, with a property.
+    predictable: bool = True
     #: Modules that only read the host's variables (debug, set_fact) run where
     #: the variables are instead of being sent to the worker.
     on_controller: ClassVar[bool] = False

@@ -33,6 +33,7 @@ FACT_VARIABLE = re.compile(r"'ansible_\w+' is undefined")
 def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, selection: Selection,
               extra_vars: dict, check: bool) -> dict[int, list[str]]:
     """Return the hosts of each play (by index); raise `InputError` on bad input."""
+    _check_start_at(playbook, selection)
     later = {t.register for p in playbook.plays for t in p.tasks + p.handlers if t.register}
     later |= {name for p in playbook.plays for t in p.tasks + p.handlers if t.module == "set_fact"
               for name in t.args.get("facts", {})}
@@ -49,6 +50,14 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
             for task in tasks:
                 _check_task(task, variables, registry, facts_later=bool(play.gather_facts))
     return targets
+
+
+def _check_start_at(playbook: Playbook, selection: Selection) -> None:
+    # Ansible runs nothing and fails; ours used to run nothing and exit 0.
+    if selection.start_at is None or any(selection.starts_at(t) for p in playbook.plays for t in p.tasks):
+        return
+    raise InputError(None, f'No matching task "{selection.start_at}" found. Note: --start-at-task matches '
+                           f"a task's name, or 'ROLE : name' for a task of a role.")
 
 
 def _check_task(task: Task, variables: dict, registry: Registry, facts_later: bool) -> None:

@@ -57,7 +57,7 @@ def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict) ->
         diffs = [d for d in (c.diff() for c in plan.changes) if d] if ctx.diff else []
         what = "; ".join(c.what for c in plan.changes)
         if ctx.check:
-            if not cls.predictable:
+            if not module.predictable:
                 return result(SKIPPED, f"skipped in check mode: would {what}"), set()
             return result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}), module.predicts(plan)
         data = {**plan.data, **(module.apply(plan) or {})}

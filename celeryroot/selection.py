@@ -30,6 +30,10 @@ class Selection:
     def takes(self, task: Task) -> bool:
         return selected(set(task.tags), self.only_tags, self.skip_tags)
 
+    def starts_at(self, task: Task) -> bool:
+        """Whether ``--start-at-task`` names this task (by name, or as ``role : name``)."""
+        return bool(task.name) and self.start_at in (task.name, task.title)
+
 
 def batches(hosts: list[str], serial: list[str]) -> list[list[str]]:
     """Split hosts as ``serial`` says: numbers or percentages, the last repeating."""

@@ -7,12 +7,14 @@ Ansible user's files must keep their meaning here.
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedKeyMap, CommentedKeySeq, CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.util import RegExp
@@ -62,6 +64,12 @@ class InputError(Exception):
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
+def warn(at: Where, message: str) -> None:
+    """Input that is valid but probably not what was meant: said on stderr
+    with its position, and the run goes on (as Ansible and ansible-lint do)."""
+    print(f"[WARNING]: {at}: {message}", file=sys.stderr, flush=True)
+
+
 def load_yaml(path: str | Path) -> Any:
     """Load one YAML file, keeping positions for `key_where` and `item_where`."""
     path = Path(path)
@@ -72,27 +80,72 @@ def load_yaml(path: str | Path) -> Any:
     yaml = YAML(typ="rt")
     yaml.Resolver = AnsibleResolver
     yaml.version = (1, 1)
+    lines = text.splitlines()  # for excerpts in errors
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Where(str(path), mark.line + 1, mark.column + 1) if mark else Where(str(path))
-        problem = " ".join(filter(None, [exc.context, exc.problem]))
-        raise InputError(where, f"YAML syntax error: {problem}") from None
-    _tag_file(data, str(path))
+        raise _syntax_error(exc, str(path), lines) from None
+    _tag_file(data, str(path), lines)
     return data
 
 
-def _tag_file(node: Any, file: str) -> None:
+def _syntax_error(exc: MarkedYAMLError, file: str, lines: list[str]) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    if not mark:
+        return InputError(Where(file), f"YAML syntax error: {exc.problem or exc}")
+    problem = " ".join(filter(None, [exc.context, exc.problem]))
+    shown = mark
+    if not _line(lines, mark.line).strip() and exc.context_mark:
+        shown = exc.context_mark  # the end of the file: show where the unclosed thing began
+    return InputError(Where(file, mark.line + 1, mark.column + 1),
+                      f"YAML syntax error: {problem}" + _offending(lines, shown.line, shown.column))
+
+
+def _line(lines: list[str], index: int) -> str:
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
+#: A value or list item that begins with ``{{``: YAML reads the brace as the
+#: start of a flow mapping, which is the commonest YAML error in playbooks.
+UNQUOTED_TEMPLATE = re.compile(r"^(\s*(?:-\s+|[^\s#'\"][^#'\"]*?:\s+)?)(\{\{.*?)\s*$")
+
+
+def _offending(lines: list[str], index: int, col: int) -> str:
+    """The line at ``index`` (from 0) with a caret under ``col``, and a hint
+    when the line has a template that starts a value without quotes."""
+    text = _line(lines, index)
+    if not text.strip():
+        return ""
+    shown = f"\n\nThe offending line appears to be:\n\n{text}\n{' ' * col}^ here"
+    unquoted = UNQUOTED_TEMPLATE.match(text)
+    if not unquoted:
+        return shown
+    value = unquoted.group(2)
+    quote = "'" if '"' in value else '"'
+    return (shown + "\n\nA value that starts with {{ must be in quotes: YAML takes an unquoted { as the start "
+            f"of a mapping. Write\n\n{unquoted.group(1)}{quote}{value}{quote}")
+
+
+def _tag_file(node: Any, file: str, lines: list[str]) -> None:
     # ruamel keeps line/col per node but not the file; errors need all three.
     if isinstance(node, CommentedMap):
         node.source_file = file
-        for value in node.values():
-            _tag_file(value, file)
+        for key, value in node.items():
+            if isinstance(key, (CommentedKeyMap, CommentedKeySeq)):
+                _mapping_key(node, key, file, lines)
+            _tag_file(value, file, lines)
     elif isinstance(node, CommentedSeq):
         node.source_file = file
         for value in node:
-            _tag_file(value, file)
+            _tag_file(value, file, lines)
+
+
+def _mapping_key(node: CommentedMap, key: Any, file: str, lines: list[str]) -> None:
+    # PyYAML, and so Ansible, refuse a mapping as a key ("found unhashable
+    # key"); ruamel takes it, so ``msg: {{ x }}`` would pass as {{x: null}: null}.
+    line, col = node.lc.key(key)
+    raise InputError(Where(file, line + 1, col + 1),
+                     "YAML syntax error: a mapping or a list cannot be a key" + _offending(lines, line, col))
 
 
 def where(node: Any, fallback: Where | None = None) -> Where:

@@ -82,7 +82,7 @@ class Run:
 
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
-        if not self.started and task.name and self.selection.start_at in (task.name, task.title):
+        if not self.started and self.selection.starts_at(task):
             self.started = True
         return self.started and self.selection.takes(task)
 

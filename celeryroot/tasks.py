@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .arguments import module_args, validate_args
-from .module import spec_fields
+from .module import names_and_aliases, spec_fields
 from .registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
-                     plain, type_name, value_where, where)
+                     plain, type_name, value_where, warn, where)
 from .templating import TemplateFailure, is_template, render
 
 TASK_KEYS = {"name", "tags", "when", "notify", "register", "ignore_errors", "args", "vars", "no_log",
@@ -209,9 +209,11 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
     if cls is None:
         raise InputError(key_where(node, key), _unknown_key_message(key, allowed, registry))
     args, arg_where = module_args(node[key], node, key, cls)
+    _lint(cls, node[key])
     extra = node.get("args")
     if extra is not None:
         extra = expect_mapping(extra, value_where(node, "args"), "'args'")
+        _lint(cls, extra)
         for k in extra:
             arg_where[str(k)] = key_where(extra, k)
         args.update(plain(extra))
@@ -224,6 +226,19 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
     _task_keywords(task, node, scope)
     validate_args(task, cls)
     return task
+
+
+def _lint(cls, raw) -> None:
+    """Warn about arguments that are valid but risky, as the file wrote them."""
+    if not isinstance(raw, dict):
+        return
+    names = names_and_aliases(cls.Args)
+    fields = {f.name: f for f in spec_fields(cls.Args)}
+    for key, value in raw.items():
+        lint = fields[names[key]].metadata.get("lint") if key in names else None
+        message = lint(value) if lint else None
+        if message:
+            warn(key_where(raw, key), message)
 
 
 def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str:

@@ -6,11 +6,14 @@ exist in Redis. Each case asserts it does not.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
-from conftest import write
+from conftest import Outcome, write
 
 INVENTORY = """
 all:
@@ -23,7 +26,23 @@ all:
 
 CASES = [
     ("yaml syntax", "- hosts: web\n  tasks:\n    - file: {path: /x\n", [],
-     r"site\.yaml:4:1: YAML syntax error"),
+     r"site\.yaml:4:1: YAML syntax error: .*\n\nThe offending line appears to be:\n\n    - file: \{path: /x\n"
+     r" {12}\^ here\n"),
+    ("unquoted template", "- hosts: web\n  tasks:\n    - file:\n        path: {{ root }}/y\n", [],
+     r"site\.yaml:4:25: YAML syntax error: .*\n\nThe offending line appears to be:\n\n        path: \{\{ root \}\}/y\n"
+     r" {24}\^ here\n\nA value that starts with \{\{ must be in quotes.*\n\n        path: \"\{\{ root \}\}/y\"\n"),
+    ("unquoted template item", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n      loop:\n"
+                               "        - {{ a }}/b\n", [],
+     r"site\.yaml:5:18: YAML syntax error: .*\n\n.*\n\n        - \{\{ a \}\}/b\n {17}\^ here\n\nA value that starts with \{\{ must be in quotes"
+     r".*\n\n        - \"\{\{ a \}\}/b\"\n"),
+    ("template read as a mapping", "- hosts: web\n  tasks:\n    - debug:\n        msg: {{ x }}\n", [],
+     r"site\.yaml:4:15: YAML syntax error: a mapping or a list cannot be a key\n\n.*\n\n        msg: \{\{ x \}\}\n"
+     r" {14}\^ here\n\nA value that starts with \{\{ must be in quotes"),
+    ("start at no task", "- hosts: web\n  tasks:\n    - name: one\n      ping:\n", ["--start-at-task", "no such task"],
+     r'ERROR! No matching task "no such task" found\. Note: --start-at-task matches a task\'s name'),
+    ("broker without scheme", "- hosts: web\n  tasks:\n    - ping:\n", ["--broker", "127.0.0.1:6379"],
+     r"ERROR! broker URL '127\.0\.0\.1:6379' has no scheme; expected redis://, rediss://, sentinel:// or "
+     r"memory:// \(from --broker\)"),
     ("unknown module", "- hosts: web\n  tasks:\n    - fiel: path=/x\n", [],
      r"site\.yaml:3:7: unknown module or task keyword 'fiel'; did you mean 'file'\?"),
     ("unknown argument", "- hosts: web\n  tasks:\n    - file:\n        pth: /x\n", [],
@@ -68,6 +87,7 @@ def test_bad_playbook_is_reported_before_any_host(redis_server, play, tmp_path, 
     out = play(book, *args, inventory=inventory, json_out=False)
     assert out.rc == 1, out
     assert re.search(message, out.stderr), out.stderr
+    assert "Traceback" not in out.stderr
     assert out.stdout == ""
     assert redis_server.client.keys("celeryroot.host.ghost*") == []
 
@@ -83,3 +103,52 @@ def test_bad_inventory_is_reported_with_its_position(redis_server, play, tmp_pat
     out = play(book, inventory=inventory, json_out=False)
     assert out.rc == 1, out
     assert re.search(message, out.stderr), out.stderr
+
+
+def test_a_broker_url_is_checked_wherever_it_comes_from(play, tmp_path):
+    """celeryroot-play, celeryroot and celeryroot-worker share the one check;
+    the error says where the URL came from and never shows its password."""
+    book = write(tmp_path / "site.yaml", "- hosts: all\n  tasks:\n    - ping:\n")
+    inventory = write(tmp_path / "inventory.yaml", INVENTORY)
+    write(tmp_path / "celeryroot.yaml", "modules_path: []\nbroker_url: amqp://guest:s3cret@rabbit//\n")
+    runs = {
+        "play": play(book, env={"CELERYROOT_BROKER_URL": "web1:s3cret@127.0.0.1:6379"}, inventory=inventory,
+                     json_out=False),
+        "ad-hoc": _cli(tmp_path, "adhoc", "all", "-m", "ping", "-i", str(inventory), "--broker", "h:6379"),
+        "worker": _cli(tmp_path, "worker", "--hostname", "w1"),
+    }
+    expected = {
+        "play": r"broker URL 'web1:\*\*@127\.0\.0\.1:6379' has no scheme; .* \(from CELERYROOT_BROKER_URL\)",
+        "ad-hoc": r"broker URL 'h:6379' has no scheme; expected redis://.* \(from --broker\)",
+        "worker": r"celeryroot\.yaml:2:13: broker URL 'amqp://guest:\*\*@rabbit//' has the unsupported scheme "
+                  r"'amqp://'; expected redis://, rediss://, sentinel:// or memory:// \(from celeryroot\.yaml\)",
+    }
+    for name, out in runs.items():
+        assert out.rc == 1, (name, out)
+        assert re.search(expected[name], out.stderr), (name, out.stderr)
+        assert "s3cret" not in out.stderr and "Traceback" not in out.stderr, (name, out.stderr)
+
+
+def _cli(cwd, command: str, *args: str) -> Outcome:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
+    proc = subprocess.run([sys.executable, "-m", f"celeryroot.cli.{command}", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=60)
+    return Outcome(proc.returncode, proc.stdout, proc.stderr, 0, is_json=False)
+
+
+def test_a_decimal_mode_warns_with_its_position_and_the_run_goes_on(play, tmp_path):
+    """ansible-lint's risky-octal: ``mode: 755`` is the mode 1363, a YAML
+    1.1 ``0755`` or a quoted '0755' is what was meant."""
+    inventory = write(tmp_path / "inventory.yaml", INVENTORY)
+    book = write(tmp_path / "site.yaml", "- hosts: web\n  tasks:\n    - file:\n        path: /x\n        mode: 755\n"
+                                         "    - file: path=/y\n      args: {mode: 493}\n"
+                                         "    - file: {path: /z, mode: 0755}\n    - file: {path: /z, mode: '755'}\n"
+                                         "    - file: path=/z mode=755\n")
+    out = play(book, "--syntax-check", inventory=inventory, json_out=False)
+    assert out.rc == 0, out
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("[WARNING]")]
+    assert warnings == [
+        f"[WARNING]: {book}:5:9: mode: 755 is the decimal integer 755 (octal 1363); quote it ('0755') or write 0755",
+        f"[WARNING]: {book}:7:14: mode: 493 is the decimal integer 493 (octal 0755); write it in octal (0755) "
+        "or as a string ('0755')",
+    ], out.stderr

@@ -29,6 +29,12 @@ BOOK = """
       lineinfile: path={{ root }}/var/state/flags line=on create=yes
     - name: a line in the created file
       lineinfile: path={{ root }}/var/state/flags line=off insertbefore=BOF
+    - name: a file beside it, in the directories lineinfile made
+      file: path={{ root }}/var/state/stamp state=touch modification_time=preserve access_time=preserve
+    - name: a command that would run, since what it creates is absent
+      command: touch {{ root }}/var/state/ran creates={{ root }}/var/state/ran
+    - name: what that command creates
+      file: path={{ root }}/var/state/ran state=file mode=0600
     - name: a link to the config
       file: path={{ root }}/etc/app/current src=app.conf state=link
     - name: a command made idempotent by creates
@@ -40,6 +46,8 @@ CHANGED = {"config directory": True, "config file from a template": True, "an em
            "a line in that file": True,
            "that file's mode": True, "into a new directory": True, "a file created with its parents": True,
            "a line in the created file": True, "a link to the config": True,
+           "a file beside it, in the directories lineinfile made": True,
+           "a command that would run, since what it creates is absent": True, "what that command creates": True,
            "a command made idempotent by creates": False}
 
 
@@ -71,6 +79,7 @@ def test_check_then_apply_then_again_on_a_fresh_tree(fleet, play, fleet_inventor
         assert (hosts / host / "etc/app/app.conf").stat().st_mode & 0o777 == 0o600
         assert (hosts / host / "etc/app/local.conf").read_text() == "extra=1\n"
         assert (hosts / host / "var/state/flags").read_text() == "off\non\n"
+        assert (hosts / host / "var/state/ran").stat().st_mode & 0o777 == 0o600
         assert (hosts / host / "etc/app/conf.d/snippet.conf").read_text() == "snippet=1\n"
     predicted = checked.results("config file from a template")["web1"]["diff"]
     assert any(d["before"] == "" and d["after"] == "name=web1\n" for d in predicted), predicted

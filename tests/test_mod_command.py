@@ -75,19 +75,24 @@ def _by_task(outcome) -> dict:
     return {t["task"]["name"]: t["hosts"]["web1"] for p in outcome.doc["plays"] for t in p["tasks"]}
 
 
-def test_check_mode_skips_commands_and_changes_nothing(runs):
+def test_check_mode_skips_commands_that_creates_or_removes_do_not_decide(runs):
     _, r = runs
-    assert all(res["skipped"] for res in r["check"].values()), r["check"]
+    decided = {"creates", "removes", "pipe"}
+    assert all(res["skipped"] for task, res in r["check"].items() if task not in decided), r["check"]
 
 
-@pytest.mark.parametrize("task, first, second", [
-    ("creates", "changed", "ok"),
-    ("removes", "changed", "ok"),
-    ("pipe", "changed", "ok"),
-    ("streams", "changed", "changed"),
+@pytest.mark.parametrize("task, check, first, second", [
+    ("creates", "changed", "changed", "ok"),
+    ("removes", "changed", "changed", "ok"),
+    ("pipe", "changed", "changed", "ok"),
+    ("streams", "skipped", "changed", "changed"),
 ])
-def test_commands_are_changed_unless_creates_or_removes_decide(runs, task, first, second):
+def test_commands_are_changed_unless_creates_or_removes_decide(runs, task, check, first, second):
+    """As ansible-core 2.15+: in check mode, a command whose creates/removes
+    say it would run is predicted ``changed``; one without is skipped."""
     _, r = runs
+    assert r["check"][task]["changed"] is (check == "changed"), r["check"][task]
+    assert r["check"][task].get("skipped", False) is (check == "skipped"), r["check"][task]
     assert r["apply"][task]["changed"] is (first == "changed")
     assert r["again"][task]["changed"] is (second == "changed")
     assert not r["again"][task]["failed"]

@@ -9,8 +9,10 @@ import sys
 import time
 
 import pytest
+import redis
 
-from conftest import wait_for, write
+from celeryroot.config import heartbeat_key
+from conftest import free_port, wait_for, write
 
 INVENTORY = """
 all:
@@ -89,3 +91,58 @@ def test_messages_for_a_dead_worker_expire_and_never_run_after_restart(workers, 
     assert not (tmp_path / "hosts/phoenix").exists(), "an expired message ran after the worker came back"
     again = play(book, inventory=inv)
     assert again.rc == 0 and again.total("changed") == 1, again
+
+
+@pytest.mark.parametrize("command", ["play", "adhoc"])
+def test_an_unreachable_broker_is_said_and_fails_within_the_wait(tmp_path, command):
+    """Nothing listens on the port: the controller says what it retries,
+    gives up within 5 s (the default), exit 1, no traceback, no password."""
+    url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+    book = write(tmp_path / "p.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n")
+    first = [str(book)] if command == "play" else ["all", "-m", "ping"]
+    argv = [sys.executable, "-m", f"celeryroot.cli.{command}", *first, "-i", str(inventory(tmp_path, "h1")),
+            "--broker", url]
+    started = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    elapsed = time.monotonic() - started
+    shown = url.replace(":s3cret@", ":**@")
+    assert proc.returncode == 1, proc
+    assert proc.stderr == (f"cannot reach the broker at {shown} (Connection refused); retrying for 5 s…\n"
+                           f"ERROR! cannot reach the broker: {shown} did not answer within 5 s "
+                           f"(Connection refused)\n"), proc.stderr
+    assert 5 <= elapsed < 8, elapsed
+
+
+def test_a_worker_waits_for_its_broker_and_says_so_once(tmp_path):
+    """A worker is a service: started before its broker, it says once what
+    it waits for, keeps trying, and comes up when the broker does."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.worker", "--hostname", "early",
+                                   "--broker", url], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    server = None
+    try:
+        said = f"celeryroot-worker: cannot reach the broker at {url} (Connection refused); retrying until it answers…"
+        wait_for(lambda: said in log.read_text(), 20, "the worker's message")
+        time.sleep(3)  # several attempts
+        assert worker.poll() is None, log.read_text()
+        server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        wait_for(lambda: _has_key(url, heartbeat_key("early")), 20, "the worker's heartbeat")
+        text = log.read_text()
+        assert text.count(said) == 1 and "Traceback" not in text, text
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+
+
+def _has_key(url: str, key: str) -> bool:
+    try:
+        return redis.Redis.from_url(url).exists(key) == 1
+    except redis.ConnectionError:
+        return False  # the server is still starting

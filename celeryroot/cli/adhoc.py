@@ -35,8 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("-D", "--diff", action="store_true", help="show the differences made (or predicted)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show module messages and output")
     p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
-    p.add_argument("--timeout", type=float, default=30.0,
-                   help="seconds a host may take to start the task before it is UNREACHABLE (default 30)")
+    play.add_timeout(p)
     p.add_argument("--list-hosts", action="store_true", help="list the matching hosts and stop")
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")

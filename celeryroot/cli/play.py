@@ -25,8 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="k=v pairs, JSON/YAML, or @file.yaml (repeatable; highest precedence)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show module messages and output")
     p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
-    p.add_argument("--timeout", type=float, default=30.0,
-                   help="seconds a host may take to start a task before it is UNREACHABLE (default 30)")
+    add_timeout(p)
     p.add_argument("--start-at-task", default=None, help="start the run at the task of this name")
     p.add_argument("--syntax-check", action="store_true", help="load and validate the run, contact no host")
     p.add_argument("--list-hosts", action="store_true", help="list each play's hosts and stop")
@@ -35,6 +34,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")
     return p.parse_args(argv)
+
+
+#: Defaults of ``--timeout``: for a host to start a task, and for the broker to answer.
+HOST_TIMEOUT = 30.0
+BROKER_WAIT = 5.0
+
+
+def add_timeout(p: argparse.ArgumentParser) -> None:
+    """``--timeout``, as celeryroot-play and celeryroot share it."""
+    p.add_argument("--timeout", type=float, default=None,
+                   help=f"seconds a host may take to start a task before it is UNREACHABLE (default "
+                        f"{HOST_TIMEOUT:g}), and the broker to answer (default {BROKER_WAIT:g})")
 
 
 def main(argv=None) -> int:
@@ -146,7 +157,7 @@ def listing(opts, playbook, targets: dict, selection) -> str:
 
 
 @contextmanager
-def _services(config, registry, hosts: set[str], timeout: float, report):
+def _services(config, registry, hosts: set[str], timeout: float | None, report):
     """The dispatcher, fact cache and pending-handler memory of a run."""
     from ..app import make_app
     from ..dispatch import Dispatcher
@@ -158,7 +169,8 @@ def _services(config, registry, hosts: set[str], timeout: float, report):
 
     if not config.embedded:
         liveness = RedisLiveness(config.broker_url)
-        with Dispatcher(make_app(config.broker_url), liveness, timeout) as dispatcher:
+        with Dispatcher(make_app(config.broker_url), liveness, _or(timeout, HOST_TIMEOUT),
+                        _or(timeout, BROKER_WAIT)) as dispatcher:
             yield dispatcher, fact_cache(config), PendingHandlers(liveness.client)
         return
     if not hosts <= LOCAL_HOSTS:
@@ -171,8 +183,12 @@ def _services(config, registry, hosts: set[str], timeout: float, report):
     from ..embedded import embedded_worker
 
     with embedded_worker(registry) as liveness:
-        with Dispatcher(make_app(EMBEDDED_BROKER), liveness, timeout) as dispatcher:
+        with Dispatcher(make_app(EMBEDDED_BROKER), liveness, _or(timeout, HOST_TIMEOUT)) as dispatcher:
             yield dispatcher, fact_cache(config), PendingHandlers(None)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def parse_extra_vars(values: list[str]) -> dict:

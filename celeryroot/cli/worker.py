@@ -29,6 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     opts = parse_args(argv)
     from ..app import make_app, queue_for
+    from ..broker import reach
     from ..config import load_config
     from ..liveness import Heartbeat
     from ..registry import Registry
@@ -48,6 +49,10 @@ def main(argv=None) -> int:
     registry.classes  # load site modules now: a broken one should stop the start, not a task
     logging.basicConfig(level=opts.loglevel.upper(), format=f"%(asctime)s {host} %(levelname)s %(message)s")
     app = make_app(config.broker_url, host=host, registry=registry)
+    with app.connection_for_read() as connection:
+        # Said once here; a service waits for its broker as long as it takes.
+        reach(connection, config.broker_url, None, say=lambda text: print(f"celeryroot-worker: {text}",
+                                                                           file=sys.stderr, flush=True))
     heartbeat = Heartbeat(config.broker_url, host)
 
     from celery import signals

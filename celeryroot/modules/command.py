@@ -31,9 +31,10 @@ class Command(Module):
     idempotent by skipping the run when a path exists (or does not). A
     non-zero exit status is ``failed``. The result carries ``rc``,
     ``stdout``, ``stderr`` (and their ``_lines``), ``cmd``, ``start``,
-    ``end`` and ``delta``. In check mode it is skipped unless
-    ``creates``/``removes`` already decide that nothing would run (a path an
-    earlier task of the run would create counts as existing).
+    ``end`` and ``delta``. In check mode it is skipped, unless it has
+    ``creates`` or ``removes``: then it is ``changed`` when they say it would
+    run and ``ok`` when they say it would not (a path an earlier task of the
+    run would create counts as existing).
 
     Example:
         - name: initialise the database once
@@ -45,7 +46,12 @@ class Command(Module):
 
     name = "command"
     free_form = "cmd"
-    predictable = False
+
+    @property
+    def predictable(self) -> bool:
+        """With ``creates`` or ``removes``, check mode predicts ``changed``
+        when they say the command would run, as Ansible (2.15+) does."""
+        return bool(self.args.creates or self.args.removes)
 
     @dataclass(frozen=True, kw_only=True)
     class Args(RunArgs):
@@ -69,19 +75,28 @@ class Command(Module):
         return line if isinstance(line, str) else shlex.join(line)
 
     def plan(self) -> Plan:
-        where = self.args.chdir or "/"
-        if self.args.creates and self._exists(self.args.creates, where):
+        if self.args.creates and self._exists(self.args.creates):
             return self._skip(f"skipped, since {self.args.creates} exists")
-        if self.args.removes and not self._exists(self.args.removes, where):
+        if self.args.removes and not self._exists(self.args.removes):
             return self._skip(f"skipped, since {self.args.removes} does not exist")
         return Plan([Change(f"run: {self.shown()}")])
 
     def _skip(self, why: str) -> Plan:
         return Plan(reason=why, data={"rc": 0, "stdout": why, "stderr": "", "cmd": self.command_line()})
 
-    def _exists(self, pattern: str, cwd: str) -> bool:
-        path = pattern if os.path.isabs(pattern) else os.path.join(cwd, pattern)
+    def _exists(self, pattern: str) -> bool:
+        path = self._path(pattern)
         return bool(glob.glob(path)) or os.path.lexists(path) or self.ctx.would_exist(path)
+
+    def _path(self, pattern: str) -> str:
+        """``creates``/``removes`` relative to ``chdir``, as Ansible reads them."""
+        return os.path.join(self.args.chdir or "/", pattern)
+
+    def predicts(self, plan: Plan) -> set[str]:
+        """What ``creates`` names, so a later task that needs it predicts too
+        (a glob names no one path)."""
+        creates = self.args.creates
+        return set() if not creates or glob.has_magic(creates) else {self._path(creates)}
 
     def apply(self, plan: Plan) -> dict:
         a = self.args

@@ -8,7 +8,7 @@ import stat
 import time
 from dataclasses import dataclass
 
-from ..fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none
+from ..fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none, missing_dirs
 from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, build_args
 
 KIND = {stat.S_IFDIR: "directory", stat.S_IFREG: "file", stat.S_IFLNK: "link"}
@@ -261,12 +261,7 @@ class File(Module):
         if plan.data["state"] == "absent":
             return set()
         out = {path, self.args.path}
-        if plan.data["state"] == "directory":
-            parent = os.path.dirname(path)
-            while parent != "/" and not os.path.exists(parent):
-                out.add(parent)
-                parent = os.path.dirname(parent)
-        return out
+        return out | missing_dirs(path) if plan.data["state"] == "directory" else out
 
 
 def _created(path: str, kind: str) -> Change:

@@ -6,8 +6,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..fileops import (AttributeArgs, attribute_changes, content_change, read_bytes_or_none, stat_or_none,
-                       validate_arg, write_file)
+from ..fileops import (AttributeArgs, attribute_changes, content_change, missing_dirs, read_bytes_or_none,
+                       stat_or_none, validate_arg, write_file)
 from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were
@@ -162,7 +162,12 @@ class Lineinfile(Module):
                           validate=a.validate, make_parents=a.create)
 
     def predicts(self, plan: Plan) -> set[str]:
-        return {self.args.path} if self.args.state == "present" else set()
+        """The file, and with ``create`` the directories made for it."""
+        a = self.args
+        if a.state != "present":
+            return set()
+        parents = missing_dirs(os.path.dirname(os.path.abspath(a.path))) if a.create else set()
+        return {a.path, os.path.abspath(a.path)} | parents
 
 
 def _last(lines: list[str], test, first: bool):
