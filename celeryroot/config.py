@@ -9,8 +9,10 @@ The broker URL comes from ``--broker``, else ``CELERYROOT_BROKER_URL``, else
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .source import InputError, expect_mapping, load_yaml, plain, where
 
@@ -25,6 +27,9 @@ REPLY_PREFIX = "celeryroot.reply."
 
 #: Seconds a heartbeat lives; a worker refreshes it three times as often.
 HEARTBEAT_TTL = 6.0
+
+#: Seconds a worker's BRPOP waits for a message before it is sent again.
+WORKER_BRPOP_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,17 @@ def load_config(broker: str | None = None, path: str | None = None) -> Config:
     return Config(url, tuple(modules), source if url else "default", options)
 
 
+def redacted(url: str) -> str:
+    """The broker URL as logs show it: a password (in the URL's user part or
+    redis-py's ``?password=``) becomes ``****``; a URL without one is shown
+    as it is, with no mask standing for a password that is not there."""
+    parts = urlsplit(url)
+    if parts.password:
+        shown = f"{parts.username or ''}:****@{parts.netloc.rpartition('@')[2]}"
+        url = url.replace(parts.netloc, shown, 1)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1****", url)
+
+
 def host_queue(host: str) -> str:
     return HOST_PREFIX + host
 
@@ -87,6 +103,11 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
         transport["polling_interval"] = 0.002
     if host is not None:
         prefix = HOST_PREFIX + host
+        # kombu's BRPOP timeout (the Redis transport takes it from
+        # polling_interval): a warm shutdown waits for the pending BRPOP's
+        # answer, lest a message it pops be lost, so this bounds how long an
+        # idle worker takes to stop (1 s by default), at two BRPOPs a second.
+        transport["polling_interval"] = WORKER_BRPOP_TIMEOUT
         transport.update(unacked_key=prefix + "/unacked",
                          unacked_index_key=prefix + "/unacked_index",
                          unacked_mutex_key=prefix + "/unacked_mutex")
