@@ -98,9 +98,6 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
     # One list per queue: kombu's default priority steps add lists named
     # QUEUE\x06\x16N, which a per-host ACL pattern cannot name exactly.
     transport: dict = {"visibility_timeout": 3600, "priority_steps": [0]}
-    if broker_url == EMBEDDED_BROKER:
-        # The in-memory transport polls; a short interval keeps a step in ms.
-        transport["polling_interval"] = 0.002
     if host is not None:
         prefix = HOST_PREFIX + host
         # kombu's BRPOP timeout (the Redis transport takes it from
@@ -111,6 +108,9 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
         transport.update(unacked_key=prefix + "/unacked",
                          unacked_index_key=prefix + "/unacked_index",
                          unacked_mutex_key=prefix + "/unacked_mutex")
+    if broker_url == EMBEDDED_BROKER:
+        # The in-memory transport polls; a short interval keeps a step in ms.
+        transport["polling_interval"] = 0.002
     return {
         "broker_url": broker_url,
         # Results travel back as messages to the run's own reply queue (rpc):

@@ -10,7 +10,9 @@ in agent.py.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import socket
 import sys
 
@@ -28,6 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Returns only on a start-up error; once the worker ran, the process ends here."""
     opts = parse_args(argv)
     from ..config import load_config
     from ..registry import Registry
@@ -52,7 +55,19 @@ def main(argv=None) -> int:
 
     worker = build_worker(config.broker_url, host, registry, opts.loglevel.upper())
     worker.start()
-    return worker.exitcode or 0
+    end(worker.exitcode or 0)
+
+
+def end(code: int) -> None:
+    """Exit without tearing the interpreter down. The atexit handlers run
+    (logging flushes there, and Celery's SIGHUP restart execs from one), but
+    freeing every module and object at finalization was 95 % of a stopping
+    worker's CPU (0.2 s); 30 workers stopping at once on 2 cores waited
+    seconds for it."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
