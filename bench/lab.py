@@ -158,16 +158,23 @@ class Workers:
     def pids(self, hosts: list[str] | None = None) -> list[int]:
         return [self.procs[h].pid for h in (hosts or self.procs)]
 
-    def stop(self, hosts: list[str] | None = None) -> None:
+    def stop(self, hosts: list[str] | None = None, timeout: float = 15) -> dict[str, float]:
+        """SIGTERM all at once; return each host's seconds from the signal to
+        its exit (those still running after ``timeout`` are left out)."""
         names = list(hosts or self.procs)
+        signalled = time.monotonic()
         for host in names:
             self.procs[host].terminate()
+        exited: dict[str, float] = {}
+        while len(exited) < len(names) and time.monotonic() - signalled < timeout:
+            for host in names:
+                if host not in exited and self.procs[host].poll() is not None:
+                    exited[host] = time.monotonic() - signalled
+            time.sleep(0.005)
         for host in names:
-            try:
-                self.procs.pop(host).wait(15)
-            except subprocess.TimeoutExpired:
-                pass
+            self.procs.pop(host)
         self.redis.forget(names)
+        return exited
 
 
 # -- the no-op playbooks ------------------------------------------------------

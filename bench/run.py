@@ -4,6 +4,7 @@
     python3 bench/run.py            # the full run (about 15-20 minutes on 2 cores)
     python3 bench/run.py --quick    # a smoke run (about 1-2 minutes)
     python3 bench/run.py --only profiles --commit HEAD~3   # one section, an older revision
+    python3 bench/run.py --only workers                     # worker start/stop only (no ansible, no pyinfra)
 
 It installs what it needs itself: redis-server with apt-get if missing, and
 a virtualenv at bench/.venv holding ansible-core, pyinfra and py-spy
@@ -32,8 +33,9 @@ PEERS = HERE / "requirements-peers.txt"
 
 # -- setting up ---------------------------------------------------------------
 
-def bootstrap(argv: list[str]) -> None:
-    """Install what the benchmark needs, then re-run it inside bench/.venv."""
+def bootstrap(argv: list[str], peers: bool) -> None:
+    """Install what the benchmark needs (the peers only if ``peers``), then
+    re-run it inside bench/.venv."""
     if not shutil.which("redis-server"):
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
@@ -42,11 +44,11 @@ def bootstrap(argv: list[str]) -> None:
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    wanted = [VENV / "bin" / name for name in ("ansible-playbook", "pyinfra", "py-spy", "celeryroot-play")]
-    if not all(p.exists() for p in wanted):
+    tools = ("ansible-playbook", "pyinfra", "py-spy", "celeryroot-play") if peers else ("celeryroot-play",)
+    if not all((VENV / "bin" / name).exists() for name in tools):
         pip = [str(python), "-m", "pip", "install", "-q"]
         subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "-r", str(PEERS), "-e", str(REPO)], check=True)
+        subprocess.run([*pip, *(["-r", str(PEERS)] if peers else []), "-e", str(REPO)], check=True)
     os.execv(str(python), [str(python), str(Path(__file__).resolve()), *argv])
 
 
@@ -176,6 +178,39 @@ class Bench:
         rss = [lab.proc_rss_mb(p) for p in self.workers.pids()]
         self.figures["idle_rss_mb"] = lab.median(rss)
         self.say(f"worker idle RSS after start: median {lab.median(rss):.1f} MB (max {max(rss):.1f} MB)")
+
+    def lifecycle(self) -> None:
+        """Issue 9's figures: how soon a worker is ready, how soon an idle one
+        stops. Ready is its heartbeat key, set once it consumes its queue
+        (celeryroot/agent.py); stop is SIGTERM to exit. One at a time on an
+        idle broker, then ``--crowd`` workers started and stopped at once."""
+        lab = self.lab
+        count, crowd = self.opts.runs + 2, self.opts.crowd
+        self.say(f"\n== worker start and stop ({count} one at a time, then {crowd} at once) ==")
+        precompile()
+        ready, cpu, stop = [], [], []
+        for i in range(count):
+            host = f"life{i}"
+            ready += self.workers.start([host]).values()
+            cpu.append(lab.proc_cpu(self.workers.procs[host].pid))
+            time.sleep(0.2 + 0.8 * i / count)  # SIGTERM at different points of the 0.5 s BRPOP
+            stop += self.workers.stop([host]).values()
+        self.say(f"  one worker, spawn to ready: median {lab.median(ready):.2f} s (max {max(ready):.2f}), "
+                 f"{lab.median(cpu):.2f} s CPU")
+        self.say(f"  one idle worker, SIGTERM to exit: median {lab.median(stop):.2f} s (max {max(stop):.2f})")
+        hosts = lab.host_names("crowd", crowd)
+        started = time.monotonic()
+        crowd_ready = self.workers.start(hosts)
+        all_ready = time.monotonic() - started
+        time.sleep(1)
+        crowd_stop = self.workers.stop(hosts)
+        self.say(f"  {crowd} workers at once: all ready after {all_ready:.1f} s (median {lab.median(list(crowd_ready.values())):.1f} s); "
+                 f"SIGTERM to all: all exited after {max(crowd_stop.values()):.1f} s "
+                 f"({len(crowd_stop)}/{crowd} within 15 s) on {os.cpu_count()} cores")
+        self.figures["worker_lifecycle"] = {
+            "ready": ready, "ready_cpu": cpu, "stop": stop, "crowd": crowd,
+            "crowd_all_ready": all_ready, "crowd_all_stopped": max(crowd_stop.values())}
+        self.figures["worker_ready"], self.figures["worker_stop"] = lab.median(ready), lab.median(stop)
 
     def start_workers(self, count: int) -> None:
         """Have workers h0000.. up to ``count``: only those a figure needs run,
@@ -434,10 +469,21 @@ def target_rows(figures: dict, opts) -> list[tuple[str, str, str, bool]]:
             rows.append((f"controller CPU per host-task, bundles, {row['hosts']} simulated hosts",
                          f"{per:.2f} ms", "<= 1 ms", per <= 1))
     for key, label, unit, goal in (("idle_rss_mb", "idle worker RSS", "MB", 60), ("cold_start", "worker cold start",
-                                   "s", 1), ("cli_help", "celeryroot-play --help", "s", 1)):
+                                   "s", 1), ("cli_help", "celeryroot-play --help", "s", 1),
+                                   ("worker_ready", "worker ready (issue 9)", "s", 1),
+                                   ("worker_stop", "idle worker SIGTERM to exit (issue 9)", "s", 1)):
         if key in figures:
             rows.append((label, f"{figures[key]:.2f} {unit}", f"<= {goal} {unit}", figures[key] <= goal))
     return rows
+
+
+def precompile() -> None:
+    """Write celeryroot's bytecode, as pip does when it installs a worker:
+    with the editable install (and PYTHONDONTWRITEBYTECODE, set on some
+    machines) every worker would compile celeryroot's sources as it starts."""
+    import celeryroot
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(celeryroot.__file__).parent)], check=True)
 
 
 def use_revision(revision: str, src: Path) -> None:
@@ -459,7 +505,9 @@ def machine() -> dict:
             "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
 
 
-SECTIONS = ("startup", "compare", "scaling", "profiles", "sim")
+SECTIONS = ("startup", "workers", "compare", "scaling", "profiles", "sim")
+#: Sections that need neither ansible-playbook nor pyinfra.
+OWN_SECTIONS = {"startup", "workers", "sim"}
 
 
 def options(argv: list[str]) -> argparse.Namespace:
@@ -472,6 +520,7 @@ def options(argv: list[str]) -> argparse.Namespace:
                    help="run only these sections (default: all)")
     p.add_argument("--sim", type=int, nargs="+", default=[1000, 5000], help="simulated host counts")
     p.add_argument("--sim-procs", type=int, default=1, help="simulator processes (default 1)")
+    p.add_argument("--crowd", type=int, default=30, help="workers started at once in the workers section (default 30)")
     p.add_argument("--top", type=int, default=20, help="lines of each profile to print")
     p.add_argument("--results", type=Path, default=HERE / "results", help="where figures and profiles go")
     p.add_argument("--commit", default=None,
@@ -487,9 +536,9 @@ def options(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    if not in_venv():
-        bootstrap(argv)
     opts = options(argv)
+    if not in_venv():
+        bootstrap(argv, peers=not opts.no_peers and not set(opts.only) <= OWN_SECTIONS)
     sys.path.insert(0, str(HERE))
     opts.results.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="celeryroot-bench-"))
@@ -497,7 +546,7 @@ def main(argv: list[str]) -> int:
         use_revision(opts.commit, workdir / "src")
     bench = Bench(opts, workdir)
     bench.say(f"celeryroot benchmark on {bench.figures['machine']}; work in {workdir}")
-    sections = {"startup": [bench.cli_startup, bench.fleet],
+    sections = {"startup": [bench.cli_startup, bench.fleet], "workers": [bench.lifecycle],
                 "compare": [lambda: bench.comparison(1, opts.big),
                             lambda: bench.comparison(opts.fleet_hosts, opts.small)],
                 "scaling": [bench.scaling], "profiles": [bench.profiles]}

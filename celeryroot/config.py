@@ -29,6 +29,9 @@ REPLY_PREFIX = "celeryroot.reply."
 #: Seconds a heartbeat lives; a worker refreshes it three times as often.
 HEARTBEAT_TTL = 6.0
 
+#: Seconds a worker's BRPOP waits for a message before it is sent again.
+WORKER_BRPOP_TIMEOUT = 0.5
+
 
 @dataclass(frozen=True)
 class Config:
@@ -86,9 +89,12 @@ def check_broker_url(url: str, source: str, at: Where | None = None) -> str:
 
 
 def masked(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``**``: URLs are echoed
-    in errors and logs, passwords never."""
-    return re.sub(r"^((?:[^:/@]+://)?[^:/@]*):[^/]*@", r"\1:**@", url)
+    """The broker URL as logs show it: a password (in the URL's user part or
+    redis-py's ``?password=``) becomes ``****``; a URL without one is shown
+    as it is, with no mask standing for a password that is not there."""
+    # Not urlsplit: a URL without a scheme ("user:pw@host") has no netloc for it.
+    url = re.sub(r"^((?:[a-z][a-z0-9+.-]*://)?[^:/@]*):[^/@]+@", r"\1:****@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1****", url)
 
 
 def host_queue(host: str) -> str:
@@ -112,14 +118,19 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
     # A broker behind a firewall that drops packets would hold each connect
     # for the OS's minutes; the controller's wait for the broker is seconds.
     transport: dict = {"visibility_timeout": 3600, "priority_steps": [0], "socket_connect_timeout": 3}
-    if broker_url == EMBEDDED_BROKER:
-        # The in-memory transport polls; a short interval keeps a step in ms.
-        transport["polling_interval"] = 0.002
     if host is not None:
         prefix = HOST_PREFIX + host
+        # kombu's BRPOP timeout (the Redis transport takes it from
+        # polling_interval): a warm shutdown waits for the pending BRPOP's
+        # answer, lest a message it pops be lost, so this bounds how long an
+        # idle worker takes to stop (1 s by default), at two BRPOPs a second.
+        transport["polling_interval"] = WORKER_BRPOP_TIMEOUT
         transport.update(unacked_key=prefix + "/unacked",
                          unacked_index_key=prefix + "/unacked_index",
                          unacked_mutex_key=prefix + "/unacked_mutex")
+    if broker_url == EMBEDDED_BROKER:
+        # The in-memory transport polls; a short interval keeps a step in ms.
+        transport["polling_interval"] = 0.002
     return {
         "broker_url": broker_url,
         # Results travel back as messages to the run's own reply queue (rpc):

@@ -40,12 +40,13 @@ def wait_for(predicate, timeout: float = 15.0, what: str = "condition", every: f
 
 class RedisServer:
     """``extra`` adds redis-server options; ``url_auth`` (``user:password@``)
-    is how this fixture's own client and URL log in."""
+    is how this fixture's own client and URL log in; ``port`` starts it again
+    where a stopped one was."""
 
-    def __init__(self, workdir: Path, extra: list[str] = (), url_auth: str = ""):
+    def __init__(self, workdir: Path, extra: list[str] = (), url_auth: str = "", port: int | None = None):
         if not shutil.which("redis-server"):
             pytest.fail("redis-server is not installed: run the README's test command (make test)")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://{url_auth}127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",

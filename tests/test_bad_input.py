@@ -118,9 +118,9 @@ def test_a_broker_url_is_checked_wherever_it_comes_from(play, tmp_path):
         "worker": _cli(tmp_path, "worker", "--hostname", "w1"),
     }
     expected = {
-        "play": r"broker URL 'web1:\*\*@127\.0\.0\.1:6379' has no scheme; .* \(from CELERYROOT_BROKER_URL\)",
+        "play": r"broker URL 'web1:\*\*\*\*@127\.0\.0\.1:6379' has no scheme; .* \(from CELERYROOT_BROKER_URL\)",
         "ad-hoc": r"broker URL 'h:6379' has no scheme; expected redis://.* \(from --broker\)",
-        "worker": r"celeryroot\.yaml:2:13: broker URL 'amqp://guest:\*\*@rabbit//' has the unsupported scheme "
+        "worker": r"celeryroot\.yaml:2:13: broker URL 'amqp://guest:\*\*\*\*@rabbit//' has the unsupported scheme "
                   r"'amqp://'; expected redis://, rediss://, sentinel:// or memory:// \(from celeryroot\.yaml\)",
     }
     for name, out in runs.items():

@@ -1,0 +1,82 @@
+"""A host's Celery worker: when it is ready, what it says, how it stops.
+
+*Ready* means consuming its queue: Celery sends ``worker_ready`` right
+after the consumer's ``basic_consume``, so a message sent from then on is
+taken by its next BRPOP. Only then does the heartbeat start and the one
+start-up line appear. SIGTERM is Celery's warm shutdown: a running task
+finishes and its result is sent; the heartbeat key goes last
+(``worker_shutdown`` comes after the consumer has stopped), so the
+controller never takes a host that is finishing its task for a lost one.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from celery import bootsteps, signals
+from celery.exceptions import SecurityWarning
+
+from . import __version__
+from .app import make_app, queue_for
+from .broker import reach
+from .config import masked
+from .liveness import Heartbeat
+from .registry import Registry
+
+log = logging.getLogger("celeryroot.worker")
+
+#: Celery's own start-up lines, which ours replaces: "Connected to
+#: redis://:**@..." (masked even when the URL has no password) and
+#: "celeryroot@HOST ready.". Their warnings and errors still show.
+QUIET_LOGGERS = ("celery.worker.consumer.connection", "celery.apps.worker")
+
+
+class Reconnected(bootsteps.StartStopStep):
+    """Say when the consumer is connected again after losing the broker
+    (Celery's own line is quiet, and the loss is logged as a warning)."""
+
+    requires = ("celery.worker.consumer.connection:Connection",)
+
+    def start(self, c) -> None:
+        if c.restart_count:  # 0 on the first start, which the ready line reports
+            log.info("reconnected to broker %s", masked(c.app.conf.broker_url))
+
+
+def ready_line(broker_url: str, host: str, registry: Registry) -> str:
+    modules = ":".join(registry.paths) or "(built-in only)"
+    return (f"celeryroot-worker {__version__} ready: host {host}, broker {masked(broker_url)}, "
+            f"modules {modules}, queue {queue_for(host).name}")
+
+
+def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str):
+    """The worker for ``host``; ``start()`` runs it until it is stopped."""
+    app = make_app(broker_url, host=host, registry=registry)
+    app.steps["consumer"].add(Reconnected)
+    with app.connection_for_read() as connection:
+        # Said once here; a service waits for its broker as long as it takes.
+        reach(connection, broker_url, None, say=log.warning)
+    heartbeat = Heartbeat(broker_url, host)
+    line = ready_line(broker_url, host, registry)
+
+    @signals.worker_ready.connect(weak=False)
+    def _ready(**_):
+        heartbeat.start()
+        log.info(line)
+
+    @signals.worker_shutdown.connect(weak=False)
+    def _stopped(**_):
+        heartbeat.stop()
+
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        # The worker runs as root by design: it manages the host. Celery's
+        # check_privileges warns about that on every start (and would refuse
+        # only if pickle were accepted, which no celeryroot app does).
+        warnings.simplefilter("ignore", SecurityWarning)
+        return app.Worker(
+            hostname=f"celeryroot@{host}", pool="solo", concurrency=1, queues=[queue_for(host).name],
+            without_gossip=True, without_mingle=True, without_heartbeat=True, loglevel=loglevel,
+            quiet=True, optimization="fair",
+        )
