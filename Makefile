@@ -23,10 +23,13 @@ base: $(PY)
 	@$(PIP) -e . >$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
 	$(BIN)/celeryroot-play playbooks/base.yaml
 
-# The venv's bin comes first on PATH, as it does for a user who activated
-# it: the tests run the console scripts the install put there.
+# The import contracts (pyproject.toml) first: a wrong arrow between the
+# rooms fails in a second. The venv's bin comes first on PATH, as it does
+# for a user who activated it: the tests run the console scripts the
+# install put there.
 test: system-packages $(PY)
 	@$(PIP) -e '.[test]' >$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
+	$(BIN)/lint-imports --no-cache
 	PATH=$(BIN):$$PATH $(PY) -m pytest
 
 $(PY):

@@ -1,11 +1,11 @@
 """A load simulator: thousands of celeryroot hosts from a few processes.
 
 Not part of the product. Each simulated host has its own queue
-(``celeryroot.host.NAME`` behind its own exchange, as ``app.queue_for``
+(``celeryroot.host.NAME`` behind its own exchange, as ``messages.queue_for``
 declares it), its own directory (the inventory's ``root``), its own
 heartbeat key, and runs the worker's own code for both of its tasks:
 ``celeryroot.run`` with ``runner.run_calls`` and a ``Registry``, and a
-whole-play bundle (``celeryroot.play``) with ``bundle.run_bundle``, its
+whole-play bundle (``celeryroot.play``) with ``worker.bundle.run_bundle``, its
 results batched by ``app.Progress`` into ``PROGRESS`` states. Replies are
 what a real worker sends through Celery's rpc backend: ``STARTED``, any
 ``PROGRESS``, then ``SUCCESS`` (or ``FAILURE``) to the request's
@@ -62,7 +62,7 @@ class SimulatedHosts:
         import redis
         from kombu import Connection, Producer
 
-        from celeryroot.app import queue_for
+        from celeryroot.messages import queue_for
         from celeryroot.config import HEARTBEAT_TTL, celery_settings, heartbeat_key, host_queue
         from celeryroot.registry import Registry
 
@@ -127,13 +127,14 @@ class SimulatedHosts:
 
     def _run(self, message) -> dict:
         """What the worker's task of that name returns (celeryroot/app.py)."""
-        from celeryroot.app import PLAY_TASK, Progress
-        from celeryroot.runner import run_calls
+        from celeryroot.messages import PLAY_TASK
+        from celeryroot.worker.app import Progress
+        from celeryroot.engine.runner import run_calls
 
         args = message.decode()[0]
         if message.headers["task"] != PLAY_TASK:
             return run_calls(self.registry, *args)
-        from celeryroot.bundle import run_bundle
+        from celeryroot.worker.bundle import run_bundle
 
         progress = Progress(lambda events: self._reply(message, "PROGRESS", {"events": events}))
         try:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .source import InputError, Where, expect_mapping, load_yaml, plain, value_where, where
+from .lang.source import InputError, Where, expect_mapping, load_yaml, plain, value_where, where
 
 CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
 EMBEDDED_BROKER = "memory://"

@@ -15,10 +15,13 @@ import pkgutil
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from . import modules as builtin_package
 from .module import Module
 
 ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+#: The built-in modules, named rather than imported: the registry sits
+#: below every room that uses it, the modules above the language they use.
+BUILTIN_PACKAGE = __package__ + ".modules"
+BUILTIN_DIR = Path(__file__).with_name("modules")
 
 
 class Registry:
@@ -36,7 +39,7 @@ class Registry:
     def classes(self) -> dict[str, type[Module]]:
         if self._classes is None:
             self._classes = {}
-            for info in pkgutil.iter_modules(builtin_package.__path__):
+            for info in pkgutil.iter_modules([str(BUILTIN_DIR)]):
                 self._classes.update(_defined_in(vars(_import_builtin(info.name))))
             self._classes.update(self.site)
         return self._classes
@@ -76,9 +79,9 @@ class Registry:
 
 def _import_builtin(name: str):
     try:
-        return importlib.import_module(f"{builtin_package.__name__}.{name}")
+        return importlib.import_module(f"{BUILTIN_PACKAGE}.{name}")
     except ModuleNotFoundError as exc:
-        if exc.name != f"{builtin_package.__name__}.{name}":
+        if exc.name != f"{BUILTIN_PACKAGE}.{name}":
             raise
         return None
 

@@ -6,7 +6,7 @@ one `Module` subclass with a ``name``, an ``Args`` spec and plan/apply.
 
 from dataclasses import dataclass
 
-from celeryroot.fileops import atomic_write, read_text_or_none
+from celeryroot.host.fileops import atomic_write, read_text_or_none
 from celeryroot.module import Change, Module, Plan, arg
 
 

@@ -45,7 +45,7 @@ def test_each_host_reaches_only_its_own_keys(acl_redis, tmp_path, play):
                         lambda: web7.get("celeryroot.host.web77/alive"),
                         lambda: web7.hgetall("celeryroot.host.web77/unacked"),
                         lambda: web7.lrange("celeryroot.reply.anything", 0, -1),
-                        lambda: web7.get("celeryroot.facts.web77"),
+                        lambda: web7.get("celeryroot.host.facts.web77"),
                         lambda: web7.keys("*")):
             with pytest.raises(redis.exceptions.NoPermissionError):
                 attempt()

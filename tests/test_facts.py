@@ -13,11 +13,11 @@ import pytest
 from conftest import write
 
 from celeryroot.config import Config
-from celeryroot.factcache import MemoryFactCache, RedisFactCache, fact_cache, fact_key
-from celeryroot.facts import DISTRIBUTION_NAMES, collectors_for, facts_to_vars, gather
-from celeryroot.netfacts import SYS_NET, _link, addresses_from_ip, addresses_from_proc
-from celeryroot.source import InputError
-from celeryroot.templating import render
+from celeryroot.controller.factcache import MemoryFactCache, RedisFactCache, fact_cache, fact_key
+from celeryroot.host.facts import DISTRIBUTION_NAMES, collectors_for, facts_to_vars, gather
+from celeryroot.host.netfacts import SYS_NET, _link, addresses_from_ip, addresses_from_proc
+from celeryroot.lang.source import InputError
+from celeryroot.lang.templating import render
 
 HOSTS = ("web1", "web2", "db1")
 

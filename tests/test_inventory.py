@@ -3,9 +3,9 @@
 import pytest
 from conftest import write
 
-from celeryroot.inventories import load_inventory
-from celeryroot.inventory_ini import expand_range, parse_value
-from celeryroot.source import InputError, Where
+from celeryroot.lang.inventories import load_inventory
+from celeryroot.lang.inventory_ini import expand_range, parse_value
+from celeryroot.lang.source import InputError, Where
 
 YAML = """
 all:
@@ -156,7 +156,7 @@ def test_vars_directories_outrank_inventory_files_as_in_ansible(tmp_path):
 
 
 def test_playbook_vars_directory_after_the_inventorys_wins(tmp_path):
-    from celeryroot.inventories import load_vars_dirs
+    from celeryroot.lang.inventories import load_vars_dirs
 
     write(tmp_path / "inv" / "hosts", "[web]\nweb01\n")
     write(tmp_path / "inv" / "group_vars" / "web.yml", "x: inventory_dir\nkept: inventory_dir\n")

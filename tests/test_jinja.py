@@ -1,5 +1,5 @@
 """Jinja2 as Ansible users write it: a table of expressions and their values,
-rendered through celeryroot.templating.render. Expected values were checked
+rendered through celeryroot.lang.templating.render. Expected values were checked
 against ansible-core's own filters where the two could differ."""
 
 import hashlib
@@ -8,7 +8,7 @@ import os
 import pytest
 from conftest import write
 
-from celeryroot.templating import TemplateFailure, render
+from celeryroot.lang.templating import TemplateFailure, render
 
 USERS = [{"name": "ann", "admin": True, "shell": "/bin/bash"},
          {"name": "bob", "admin": False, "shell": "/bin/sh"}]

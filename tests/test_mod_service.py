@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 import sysvdaemon
-from celeryroot.services import pid1, running_init
+from celeryroot.host.services import pid1, running_init
 from conftest import bad_argument_fails, free_port, wait_for, write
 from systable import SysCase, run_three
 

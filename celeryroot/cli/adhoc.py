@@ -16,37 +16,25 @@ import json
 import sys
 from pathlib import Path
 
-from . import play
+from .options import guarded, run_options, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="celeryroot", description=__doc__,
+    p = argparse.ArgumentParser(prog="celeryroot", description=__doc__, parents=[run_options()],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pattern", help="host pattern: all, a group, a host, web*, ~regex, a:b, a:&b, a:!b")
     p.add_argument("-m", "--module-name", default="command", help="module to run (default: command)")
     p.add_argument("-a", "--args", default=None,
                    help="module arguments: k=v pairs, the command line for command/shell, or a JSON mapping")
-    p.add_argument("-i", "--inventory", action="append", default=None,
-                   help="inventory file, directory or host list; repeatable (default: ./inventory.yaml)")
-    p.add_argument("-l", "--limit", default=None, help="further limit the hosts with a pattern")
-    p.add_argument("-e", "--extra-vars", action="append", default=[],
-                   help="k=v pairs, JSON/YAML, or @file.yaml (repeatable)")
-    p.add_argument("-C", "--check", action="store_true", help="predict changes; change nothing")
-    p.add_argument("-D", "--diff", action="store_true", help="show the differences made (or predicted)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="show module messages and output")
-    p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
-    play.add_timeout(p)
     p.add_argument("--list-hosts", action="store_true", help="list the matching hosts and stop")
-    p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
-    p.add_argument("--config", default=None, help="configuration file instead of the default ones")
     return p.parse_args(argv)
 
 
 def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: Path):
     """A playbook of one play with one task, parsed as a playbook's task is."""
-    from ..playbook import Play, Playbook
-    from ..source import InputError, Where
-    from ..tasks import Scope, parse_task
+    from ..lang.playbook import Play, Playbook
+    from ..lang.source import InputError, Where
+    from ..lang.tasks import Scope, parse_task
 
     at = Where(f"celeryroot {pattern} -m {module}")
     raw = args
@@ -63,22 +51,23 @@ def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: 
 
 
 def run(opts) -> int:
-    from ..preflight import preflight
-    from ..selection import Selection
+    from ..controller.session import execute, load_context
+    from ..engine.preflight import preflight
+    from ..engine.selection import Selection
 
     base = Path.cwd()
-    config, registry, inventory, extra_vars = play.load_context(opts, base)
+    config, registry, inventory, extra_vars = load_context(opts, base)
     playbook = adhoc_playbook(opts.pattern, opts.module_name, opts.args, registry, base)
     selection = Selection(inventory.match(opts.limit) if opts.limit else None)
     targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
     if opts.list_hosts:
         print(f"  hosts ({len(targets[0])}):\n" + "".join(f"    {h}\n" for h in targets[0]), end="")
         return 0
-    return play.execute(opts, config, registry, inventory, playbook, extra_vars, selection, targets)
+    return execute(opts, timeouts(opts), config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
 def main(argv=None) -> int:
-    return play.guarded(run, parse_args(argv))
+    return guarded(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     # Imported here so that --help answers at once, and nothing pulls in Celery.
     from ..config import load_config
     from ..registry import Registry
-    from ..source import InputError
+    from ..lang.source import InputError
 
     try:
         config = load_config()

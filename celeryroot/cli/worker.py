@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     opts = parse_args(argv)
     from ..config import load_config
     from ..registry import Registry
-    from ..source import InputError
+    from ..lang.source import InputError
 
     try:
         config = load_config(opts.broker, opts.config)
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     # Built-ins load when a task first needs them, not on the way to ready.
     registry.site
     logging.basicConfig(level=opts.loglevel.upper(), format=f"%(asctime)s {host} %(levelname)s %(message)s")
-    from ..agent import build_worker
+    from ..worker.agent import build_worker
 
     worker = build_worker(config.broker_url, host, registry, opts.loglevel.upper())
     worker.start()

@@ -8,10 +8,10 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from .. import dpkg
+from ..host import dpkg
 from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
-from ..proc import Completed, run
-from ..sysops import CommandChange, attribute_text
+from ..host.proc import Completed, run
+from ..host.sysops import CommandChange, attribute_text
 
 UPDATE = "update the package lists"
 #: apt-get's words for "dpkg's or the lists' lock is held by someone else".

@@ -6,7 +6,7 @@ from typing import Any
 from jinja2 import UndefinedError
 
 from ..module import Module, ModuleFailure, Plan, arg
-from ..templating import TemplateFailure, condition
+from ..lang.templating import TemplateFailure, condition
 
 
 class Assert(Module):

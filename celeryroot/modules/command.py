@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..module import Change, Module, ModuleFailure, Plan, arg
-from ..proc import run
+from ..host.proc import run
 
 
 @dataclass(frozen=True, kw_only=True)

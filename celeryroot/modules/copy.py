@@ -7,8 +7,9 @@ import os
 import stat
 from dataclasses import dataclass, replace
 
-from ..fileops import (AttributeArgs, attribute_changes, checksum, content_change, read_bytes_or_none,
+from ..host.fileops import (AttributeArgs, attribute_changes, checksum, content_change, read_bytes_or_none,
                        stat_or_none, validate_arg, write_file)
+from ..lang.files import find_source
 from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, build_args, to_wire
 
 #: Sources travel inside the task's message as text, so they are kept small.
@@ -154,20 +155,6 @@ class Copy(Module):
     def predicts(self, plan: Plan) -> set[str]:
         dest = plan.data["dest"]
         return {dest, os.path.dirname(os.path.abspath(dest))}
-
-
-def find_source(name: str, search: tuple[str, ...], subdir: str, arg_name: str) -> str:
-    """A controller file: absolute, or in ``DIR/subdir/`` then ``DIR/`` for
-    each search directory, most specific first."""
-    if os.path.isabs(name):
-        candidates = [name]
-    else:
-        candidates = [os.path.join(d, where, name) for d in search for where in (subdir, "")]
-    for path in candidates:
-        if os.path.isfile(path):
-            return path
-    looked = ", ".join(candidates) or name
-    raise ArgError(arg_name, f"argument '{arg_name}': could not find or access '{name}' (looked in: {looked})")
 
 
 def read_source(path: str, arg_name: str) -> str:

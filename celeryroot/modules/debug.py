@@ -6,7 +6,7 @@ from typing import Any
 from jinja2 import UndefinedError
 
 from ..module import Module, Plan, arg
-from ..templating import evaluate
+from ..lang.templating import evaluate
 
 
 class Debug(Module):

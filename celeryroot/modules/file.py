@@ -8,7 +8,7 @@ import stat
 import time
 from dataclasses import dataclass
 
-from ..fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none, missing_dirs
+from ..host.fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none, missing_dirs
 from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, build_args
 
 KIND = {stat.S_IFDIR: "directory", stat.S_IFREG: "file", stat.S_IFLNK: "link"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..module import Module, Plan, arg
-from ..sysops import CommandChange, attribute_text, find_group, perform, removal
+from ..host.sysops import CommandChange, attribute_text, find_group, perform, removal
 
 
 class Group(Module):

@@ -6,8 +6,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..fileops import (AttributeArgs, attribute_changes, content_change, missing_dirs, read_bytes_or_none,
-                       stat_or_none, validate_arg, write_file)
+from ..host.fileops import (AttributeArgs, attribute_changes, content_change, missing_dirs, read_bytes_or_none,
+                            stat_or_none, validate_arg, write_file)
 from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import services
+from ..host import services
 from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
-from ..sysops import CommandChange, perform
+from ..host.sysops import CommandChange, perform
 
 STATES = ("started", "stopped", "restarted", "reloaded")
 

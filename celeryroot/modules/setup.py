@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from ..facts import gather, subset_names
+from ..host.facts import gather, subset_names
 from ..module import Module, Plan, arg
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import services
+from ..host import services
 from ..module import ArgError, Plan, arg, build_args
-from ..sysops import CommandChange
+from ..host.sysops import CommandChange
 from .service import Service, ServiceArgs, yes_no
 
 

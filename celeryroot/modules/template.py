@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-import traceback
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, UndefinedError
-
-from ..fileops import checksum
+from ..host.fileops import checksum
 from ..module import ModuleFailure, arg, build_args, to_wire
-from ..templating import ENV, TemplateFailure
-from .copy import Copy, WriteArgs, find_source, preserved, read_source
+from ..lang.files import find_source
+from ..lang.templating import ENV, TemplateFailure
+from .copy import Copy, WriteArgs, preserved, read_source
 
 
 class Template(Copy):
@@ -58,7 +56,7 @@ class Template(Copy):
         parsed = build_args(cls.Args, args)
         path = find_source(parsed.src, search, "templates", "src")
         read_source(path, "src")  # the same size and text limits as copy's src
-        text = render_file(path, _template_vars(variables, path, parsed.dest), search)
+        text = ENV.render_file(path, _template_vars(variables, path, parsed.dest), search)
         return to_wire(replace(parsed, _content=text, _checksum=checksum(text.encode()),
                                mode=preserved(parsed.mode, path)))
 
@@ -72,30 +70,6 @@ class Template(Copy):
 
     def basename(self) -> str | None:
         return os.path.basename(self.args.src)
-
-
-def render_file(path: str, variables: dict, search: tuple[str, ...]) -> str:
-    """Render the template at ``path``; errors name the template's file and line."""
-    folders = [os.path.dirname(path)] + [os.path.join(d, "templates") for d in search] + list(search)
-    env = ENV.overlay(loader=FileSystemLoader(folders))
-    try:
-        return env.get_template(os.path.basename(path)).render(variables)
-    except TemplateSyntaxError as exc:
-        raise TemplateFailure(f"template {exc.filename or path}:{exc.lineno}: syntax error: {exc.message}") \
-            from None
-    except (UndefinedError, TemplateError) as exc:
-        where = _template_line(exc, path)
-        what = "undefined variable" if isinstance(exc, UndefinedError) else "error"
-        raise TemplateFailure(f"template {where}: {what}: {exc.message or exc}") from None
-
-
-def _template_line(exc: Exception, path: str) -> str:
-    """The template file and line where rendering failed: Jinja rewrites the
-    traceback so that template frames carry the template's own line numbers."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(".py")]
-    if not frames:
-        return path
-    return f"{frames[-1].filename}:{frames[-1].lineno}"
 
 
 def _template_vars(variables: dict, path: str, dest: str) -> dict:

@@ -8,7 +8,7 @@ import pwd
 from dataclasses import dataclass
 
 from ..module import Module, ModuleFailure, Plan, arg
-from ..sysops import CommandChange, attribute_text, find_group, find_user, perform, removal
+from ..host.sysops import CommandChange, attribute_text, find_group, find_user, perform, removal
 
 
 class User(Module):

@@ -22,7 +22,7 @@ import time
 
 from dataclasses import dataclass
 
-from .module import Change, ModuleFailure, arg
+from ..module import Change, ModuleFailure, arg
 from .proc import run
 
 _SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXst]*|[ugo])$")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .arguments import module_args, validate_args
-from .module import names_and_aliases, spec_fields
-from .registry import Registry
+from .files import find
+from ..module import names_and_aliases, spec_fields
+from ..registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
                      plain, type_name, value_where, warn, where)
 from .templating import TemplateFailure, is_template, render
@@ -157,7 +158,7 @@ class Loader:
         if isinstance(spec, dict):
             spec = spec.get("file")
         name = self._file_name(spec, value_where(node, key))
-        path = _find(name, scope.search, "tasks")
+        path = find(name, scope.search, "tasks")
         if path is None:
             raise InputError(value_where(node, key), f"{kind}: cannot find '{name}' (looked in "
                                                      f"{', '.join(scope.search)} and their tasks/ folders)")
@@ -171,15 +172,6 @@ class Loader:
             return str(render(value, self.variables))
         except TemplateFailure as exc:
             raise InputError(at, f"file names of imports may use play and extra variables only: {exc}") from None
-
-
-def _find(name: str, search: tuple[str, ...], folder: str) -> Path | None:
-    for base in search:
-        for candidate in (Path(base) / folder / name, Path(base) / name):
-            if candidate.is_file():
-                return candidate
-    path = Path(name)
-    return path if path.is_absolute() and path.is_file() else None
 
 
 def walk(nodes: list):

@@ -13,7 +13,7 @@ import glob
 import os
 from dataclasses import dataclass
 
-from .module import ModuleFailure
+from ..module import ModuleFailure
 from .proc import run
 
 SYSTEMD_RUNNING = "/run/systemd/system"

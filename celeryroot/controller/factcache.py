@@ -1,6 +1,6 @@
 """Facts kept between runs, per host, for ``gather_facts: smart``.
 
-With a broker, a host's facts live in Redis under ``celeryroot.facts.HOST``
+With a broker, a host's facts live in Redis under ``celeryroot.host.facts.HOST``
 as JSON and expire after ``fact_caching_timeout`` seconds (Ansible's
 setting, default 24 h); the controller writes them, never a worker. The
 embedded mode keeps them in memory for the run.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import time
 
-from .liveness import redis_client
-from .source import InputError
+from ..messages import redis_client
+from ..lang.source import InputError
 
-FACT_PREFIX = "celeryroot.facts."
+FACT_PREFIX = "celeryroot.host.facts."
 DEFAULT_TIMEOUT = 86400
 
 

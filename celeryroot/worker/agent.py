@@ -17,12 +17,13 @@ import warnings
 from celery import bootsteps, signals
 from celery.exceptions import SecurityWarning
 
-from . import __version__
-from .app import make_app, queue_for
-from .broker import reach
-from .config import masked
-from .liveness import Heartbeat
-from .registry import Registry
+from .. import __version__
+from ..broker import reach
+from ..config import masked
+from ..messages import queue_for
+from ..registry import Registry
+from .app import worker_app
+from .heartbeat import Heartbeat
 
 log = logging.getLogger("celeryroot.worker")
 
@@ -51,7 +52,7 @@ def ready_line(broker_url: str, host: str, registry: Registry) -> str:
 
 def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str):
     """The worker for ``host``; ``start()`` runs it until it is stopped."""
-    app = make_app(broker_url, host=host, registry=registry)
+    app = worker_app(broker_url, host, registry)
     app.steps["consumer"].add(Reconnected)
     with app.connection_for_read() as connection:
         # Said once here; a service waits for its broker as long as it takes.

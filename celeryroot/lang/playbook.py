@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .registry import Registry
+from ..registry import Registry
 from .roles import Roles
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, load_yaml, plain, type_name,
                      value_where, where)

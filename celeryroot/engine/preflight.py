@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING
 
 from jinja2 import UndefinedError
 
-from .inventory import Inventory
-from .module import ArgError, build_args
-from .playbook import Playbook
-from .tasks import Task
-from .registry import Registry
-from .source import InputError
-from .templating import Deferred, TemplateFailure, condition, contains_deferred, render
-from .variables import OMIT, HostVars
+from ..lang.inventory import Inventory
+from ..module import ArgError, build_args
+from ..lang.playbook import Playbook
+from ..lang.tasks import Task
+from ..registry import Registry
+from ..lang.source import InputError
+from ..lang.deferred import Deferred, contains_deferred
+from ..lang.templating import TemplateFailure, condition, render
+from ..lang.variables import OMIT, HostVars
 
 if TYPE_CHECKING:
     from .selection import Selection

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .inventory import Inventory
-from .playbook import Play
-from .tags import selected
-from .tasks import Task
+from ..lang.inventory import Inventory
+from ..lang.playbook import Play
+from ..lang.tags import selected
+from ..lang.tasks import Task
 
 
 @dataclass

@@ -13,29 +13,26 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
-from .inventory import Inventory
+from ..lang.inventory import Inventory
 from .pending import PendingHandlers
-from .playbook import Play, Playbook
-from .registry import Registry
-from .result import FAILED, UNREACHABLE, result
+from ..lang.playbook import Play, Playbook
+from ..registry import Registry
+from ..result import FAILED, UNREACHABLE, result
 from .runner import run_call
 from .stats import Stats
 from .step import Mode, finish, prepare, until_holds
 from .selection import Selection, batches
-from .tasks import Block, Task
-from .variables import HostVars
+from ..lang.tasks import Block, Task
+from ..lang.variables import HostVars
 
-if TYPE_CHECKING:
-    from .dispatch import Dispatcher
 
 class Run:
     """One run of a playbook: what outlives a play (results, facts, failures)."""
 
-    def __init__(self, playbook: Playbook, inventory: Inventory, registry: Registry, dispatcher: Dispatcher,
+    def __init__(self, playbook: Playbook, inventory: Inventory, registry: Registry, dispatcher,
                  report, mode: Mode, extra_vars: dict, selection: Selection, facts=None,
-                 pending: PendingHandlers | None = None, bundles: bool = False):
+                 pending: PendingHandlers | None = None, bundles: bool = False, bundle_batch=None):
         self.playbook = playbook
         self.inventory = inventory
         self.registry = registry
@@ -57,6 +54,9 @@ class Run:
         self.started = selection.start_at is None
         #: Send whole plays as bundles even where the play does not say free.
         self.bundles = bundles
+        #: The batch that sends whole plays (the controller's); None where
+        #: there is no one to send them to (inside a bundle).
+        self.bundle_batch = bundle_batch
 
     def run(self) -> Stats:
         for play in self.playbook.plays:
@@ -69,12 +69,11 @@ class Run:
         for host in hosts:
             self.stats.touch(host)
         batch_class = PlayBatch
-        if play.strategy == "free" or self.bundles:
+        if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
             if any(t.run_once for t in play.tasks):
                 self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
             else:
-                from .bundle import BundleBatch
-                batch_class = BundleBatch
+                batch_class = self.bundle_batch
         for batch in batches(hosts, play.serial):
             if not batch_class(self, play, batch).run():
                 break
@@ -152,7 +151,7 @@ class PlayBatch:
         self.run_task(task, active, only=targets)
 
     def _set_facts(self, host: str, facts: dict) -> None:
-        from .facts import facts_to_vars
+        from ..host.facts import facts_to_vars
 
         self.run_.facts[host] = facts_to_vars(facts)
         self.vars[host] = self.hostvars.for_host(host)

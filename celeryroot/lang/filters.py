@@ -22,7 +22,7 @@ from io import StringIO
 from jinja2 import Undefined
 from jinja2.exceptions import FilterArgumentError, UndefinedError
 
-from . import lookups
+from .deferred import Deferred
 
 BOOL_TRUE = ("yes", "on", "true", "1")
 UUID_NAMESPACE = uuid.UUID("361E6D51-FAEC-444A-9079-341386DA8E2E")  # Ansible's, so to_uuid agrees
@@ -228,8 +228,6 @@ FILTERS = {
 def _result(name: str):
     """Ansible's task-result tests: they take a registered result (a mapping)."""
     def value_of(res) -> bool:
-        from .templating import Deferred
-
         if isinstance(res, Deferred):  # a result the pre-run check cannot know yet
             return False
         if not isinstance(res, Mapping):
@@ -285,9 +283,3 @@ TESTS = {
     "link": os.path.islink, "is_link": os.path.islink,
     "abs": os.path.isabs, "is_abs": os.path.isabs,
 }
-
-
-def install(env) -> None:
-    env.filters.update(FILTERS)
-    env.tests.update(TESTS)
-    lookups.install(env)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from jinja2 import UndefinedError
 
-from .module import ArgError, build_args, to_wire
-from .tasks import Task
-from .registry import Registry
-from .result import FAILED, SKIPPED, censored, combine_items, result
-from .templating import TemplateFailure, condition, render
-from .variables import OMIT, resolve
+from ..module import ArgError, build_args, to_wire
+from ..lang.tasks import Task
+from ..registry import Registry
+from ..result import FAILED, SKIPPED, censored, combine_items, result
+from ..lang.templating import TemplateFailure, condition, render
+from ..lang.variables import OMIT, resolve
 
 
 @dataclass(frozen=True)

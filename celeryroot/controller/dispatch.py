@@ -20,30 +20,17 @@ import socket
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from typing import Iterator
 
 from kombu import Consumer, Exchange, Queue
 
-from .app import RUN_TASK, queue_for
-from .broker import reach
-from .config import HEARTBEAT_TTL, REPLY_PREFIX
+from ..broker import reach
+from ..config import HEARTBEAT_TTL, REPLY_PREFIX
+from ..engine.replies import Reply
+from ..messages import RUN_TASK, queue_for
 
 #: How often, while waiting, the controller looks at heartbeats.
 LIVENESS_EVERY = HEARTBEAT_TTL / 3
-
-
-@dataclass
-class Reply:
-    host: str
-    results: list[dict] | None = None
-    predicted: list[str] | None = None
-    unreachable: str | None = None
-    #: A bundle's final answer, or one of its progress events.
-    final: dict | None = None
-    progress: dict | None = None
-    #: The worker's task raised: a bug, reported as the host's failure.
-    error: str | None = None
 
 
 class Dispatcher:

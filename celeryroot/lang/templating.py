@@ -7,11 +7,16 @@ variable is an error that names it.
 
 from __future__ import annotations
 
+import os
 import re
+import traceback
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, Environment, StrictUndefined, TemplateError, Undefined, UndefinedError
+from jinja2 import (ChainableUndefined, Environment, FileSystemLoader, StrictUndefined, TemplateError,
+                    TemplateSyntaxError, Undefined, UndefinedError)
+
+from . import filters, lookups
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 
@@ -25,12 +30,40 @@ class AnsibleUndefined(ChainableUndefined, StrictUndefined):
     ``a`` is missing; any other use of an undefined value is an error naming it."""
 
 
-def _environment() -> Environment:
-    from . import filters
+class AnsibleEnvironment(Environment):
+    """Jinja with Ansible's filters, tests and lookups, and template files
+    rendered with the file and line of an error (the template lookup reaches
+    this through its context's environment)."""
 
-    env = Environment(undefined=AnsibleUndefined, keep_trailing_newline=True,
-                                        trim_blocks=True)
-    filters.install(env)
+    def render_file(self, path: str, variables: dict, search: tuple[str, ...]) -> str:
+        """Render the template at ``path``; its includes are looked for beside
+        it, then in the search path's ``templates/`` folders and the folders."""
+        folders = [os.path.dirname(path)] + [os.path.join(d, "templates") for d in search] + list(search)
+        env = self.overlay(loader=FileSystemLoader(folders))
+        try:
+            return env.get_template(os.path.basename(path)).render(variables)
+        except TemplateSyntaxError as exc:
+            raise TemplateFailure(f"template {exc.filename or path}:{exc.lineno}: syntax error: {exc.message}") \
+                from None
+        except (UndefinedError, TemplateError) as exc:
+            what = "undefined variable" if isinstance(exc, UndefinedError) else "error"
+            raise TemplateFailure(f"template {_template_line(exc, path)}: {what}: {exc.message or exc}") from None
+
+
+def _template_line(exc: Exception, path: str) -> str:
+    """The template file and line where rendering failed: Jinja rewrites the
+    traceback so that template frames carry the template's own line numbers."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(".py")]
+    if not frames:
+        return path
+    return f"{frames[-1].filename}:{frames[-1].lineno}"
+
+
+def _environment() -> AnsibleEnvironment:
+    env = AnsibleEnvironment(undefined=AnsibleUndefined, keep_trailing_newline=True, trim_blocks=True)
+    env.filters.update(filters.FILTERS)
+    env.tests.update(filters.TESTS)
+    env.globals.update(lookups.GLOBALS)
     return env
 
 
@@ -148,52 +181,3 @@ def _native(value: Any) -> Any:
     if isinstance(value, StrictUndefined):
         str(value)  # raises with the name of the missing variable
     return value
-
-
-class Deferred:
-    """Stands for a value only known at run time (a ``register``ed result)
-    when the controller checks a playbook before running it."""
-
-    def __getattr__(self, name: str) -> "Deferred":
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self
-
-    def __getitem__(self, key) -> "Deferred":
-        return self
-
-    def __iter__(self):
-        return iter(())
-
-    def __call__(self, *args, **kwargs) -> "Deferred":
-        return self
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __str__(self) -> str:
-        return DEFERRED_TEXT
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Deferred)
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return 0
-
-
-DEFERRED_TEXT = "\x00deferred\x00"
-
-
-def contains_deferred(value: Any) -> bool:
-    if isinstance(value, Deferred):
-        return True
-    if isinstance(value, str):
-        return DEFERRED_TEXT in value
-    if isinstance(value, dict):
-        return any(contains_deferred(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(contains_deferred(v) for v in value)
-    return False

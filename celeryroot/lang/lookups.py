@@ -18,6 +18,9 @@ import os
 from jinja2 import pass_context
 from jinja2.exceptions import TemplateRuntimeError
 
+from ..module import ArgError
+from .files import find_source
+
 
 def search_path(context) -> tuple[str, ...]:
     dirs = context.get("ansible_search_path")
@@ -29,9 +32,6 @@ def search_path(context) -> tuple[str, ...]:
 
 
 def _find(context, name: str, subdir: str) -> str:
-    from .module import ArgError
-    from .modules.copy import find_source
-
     try:
         return find_source(os.path.expanduser(str(name)), search_path(context), subdir, "lookup")
     except ArgError as exc:
@@ -53,10 +53,8 @@ def _env(context, terms, default="") -> list[str]:
 
 
 def _template(context, terms, template_vars=None) -> list[str]:
-    from .modules.template import render_file
-
     variables = {**context.get_all(), **(template_vars or {})}
-    return [render_file(_find(context, term, "templates"), variables, search_path(context)) for term in terms]
+    return [context.environment.render_file(_find(context, term, "templates"), variables, search_path(context)) for term in terms]
 
 
 LOOKUPS = {"file": _file, "env": _env, "template": _template}
@@ -83,5 +81,4 @@ def lookup(context, name: str, *terms, wantlist: bool = False, **options):
     return values[0] if len(values) == 1 else values
 
 
-def install(env) -> None:
-    env.globals.update(lookup=lookup, query=query, q=query)
+GLOBALS = {"lookup": lookup, "query": query, "q": query}

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import traceback
 
-from .module import ArgError, Context, ModuleFailure, build_args
-from .registry import Registry
-from .result import CHANGED, FAILED, OK, SKIPPED, censored, result
+from ..module import ArgError, Context, ModuleFailure, build_args
+from ..registry import Registry
+from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
 
 def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None = None) -> dict:

@@ -8,7 +8,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from .module import ArgError, canonical, convert_value, spec_fields, type_hints
+from ..module import ArgError, canonical, convert_value, spec_fields, type_hints
 from .source import InputError, Where, key_where, plain, type_name, value_where
 from .templating import is_template
 

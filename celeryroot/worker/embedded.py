@@ -12,12 +12,22 @@ from contextlib import contextmanager
 
 from celery.worker import WorkController
 
-from .app import make_app, queue_for
-from .config import EMBEDDED_BROKER
-from .liveness import LocalLiveness
-from .registry import Registry
+from ..messages import queue_for
+from .app import worker_app
+from ..config import EMBEDDED_BROKER
+from ..registry import Registry
 
 LOCAL_HOSTS = {"localhost"}
+
+
+class LocalLiveness:
+    """Embedded mode: the in-process worker serves exactly these hosts."""
+
+    def __init__(self, hosts: set[str]):
+        self.hosts = set(hosts)
+
+    def live(self, hosts: list[str]) -> set[str]:
+        return {h for h in hosts if h in self.hosts}
 
 
 class _Worker(WorkController):
@@ -34,7 +44,7 @@ class _Worker(WorkController):
 @contextmanager
 def embedded_worker(registry: Registry, host: str = "localhost"):
     """Run a worker for ``host`` in this process; yields its liveness."""
-    app = make_app(EMBEDDED_BROKER, host=host, registry=registry)
+    app = worker_app(EMBEDDED_BROKER, host, registry)
     worker = _Worker(app=app, hostname=f"celeryroot@{host}", pool_cls="solo", concurrency=1,
                      queues=[queue_for(host).name], without_gossip=True, without_mingle=True,
                      without_heartbeat=True, loglevel="ERROR")

@@ -1,54 +1,35 @@
-"""The Celery app, for the controller and for a host's worker.
+"""A host's Celery app: the tasks its worker runs.
 
 The worker's tasks: ``celeryroot.run`` takes the module calls of one task
 for this host (several when the task loops) and returns their results;
-``celeryroot.play`` runs a whole-play bundle (see bundle.py). Both run in
+``celeryroot.play`` runs a whole-play bundle (see worker/bundle.py). Both run in
 the worker process: no new Python per task.
 """
 
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 
-from celery import Celery
-from kombu import Exchange, Queue
-
-from .config import celery_settings, host_queue
-from .registry import Registry
-from .runner import run_calls
-
-RUN_TASK = "celeryroot.run"
-PLAY_TASK = "celeryroot.play"
+from ..engine.runner import run_calls
+from ..messages import PLAY_TASK, RUN_TASK, make_app
+from ..registry import Registry
+from .bundle import run_bundle
 
 
-@lru_cache(maxsize=None)
-def queue_for(host: str) -> Queue:
-    """A host's queue behind an exchange of its own, so the binding key in
-    Redis (``_kombu.binding.celeryroot.host.NAME``) is per host as well."""
-    name = host_queue(host)
-    return Queue(name, Exchange(name, type="direct"), routing_key=name)
-
-
-def make_app(broker_url: str, host: str | None = None, registry: Registry | None = None) -> Celery:
-    app = Celery("celeryroot", set_as_current=False)
-    app.conf.update(celery_settings(broker_url, host))
-    if host is not None:
-        app.conf.task_queues = [queue_for(host)]
-    if registry is not None:
-        _register_run(app, registry)
+def worker_app(broker_url: str, host: str, registry: Registry):
+    """A host's app: its own queue, and the tasks that run modules here."""
+    app = make_app(broker_url, host)
+    _register_run(app, registry)
     return app
 
 
-def _register_run(app: Celery, registry: Registry) -> None:
+def _register_run(app, registry: Registry) -> None:
     @app.task(name=RUN_TASK, ignore_result=False)
     def run(calls: list[dict], overlay: list[str] | None = None) -> dict:
         return run_calls(registry, calls, overlay)
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
     def play(self, bundle: dict) -> dict:
-        from .bundle import run_bundle  # bundle.py builds on the controller's strategy
-
         # The request is thread-local: the progress timer's thread needs it given.
         request = self.request
         progress = Progress(lambda events: self.backend.store_result(

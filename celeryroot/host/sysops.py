@@ -14,7 +14,7 @@ import grp
 import pwd
 from dataclasses import dataclass
 
-from .module import Change, ModuleFailure, Plan
+from ..module import Change, ModuleFailure, Plan
 from .proc import Completed, run
 
 

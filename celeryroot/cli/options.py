@@ -1,0 +1,69 @@
+"""What celeryroot-play and celeryroot (ad-hoc) share on the command line:
+the options of a run, and how a command's errors end it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+#: Defaults of ``--timeout``: for a host to start a task, and for the broker to answer.
+HOST_TIMEOUT = 30.0
+BROKER_WAIT = 5.0
+
+
+def run_options() -> argparse.ArgumentParser:
+    """The options of a run, as a parent parser: where the hosts are, how the
+    run is made and shown, and where the broker is."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("-i", "--inventory", action="append", default=None,
+                   help="inventory file, directory or host list; repeatable, later sources win "
+                        "(default: ./inventory.yaml)")
+    p.add_argument("-l", "--limit", default=None, help="further limit the hosts with a pattern")
+    p.add_argument("-C", "--check", action="store_true", help="predict changes; change nothing")
+    p.add_argument("-D", "--diff", action="store_true", help="show the differences made (or predicted)")
+    p.add_argument("-e", "--extra-vars", action="append", default=[],
+                   help="k=v pairs, JSON/YAML, or @file.yaml (repeatable; highest precedence)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="show module messages and output")
+    p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help=f"seconds a host may take to start a task before it is UNREACHABLE (default "
+                        f"{HOST_TIMEOUT:g}), and the broker to answer (default {BROKER_WAIT:g})")
+    p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
+    p.add_argument("--config", default=None, help="configuration file instead of the default ones")
+    return p
+
+
+def timeouts(opts) -> tuple[float, float]:
+    """``--timeout`` as (host timeout, broker wait)."""
+    if opts.timeout is None:
+        return HOST_TIMEOUT, BROKER_WAIT
+    return opts.timeout, opts.timeout
+
+
+def guarded(command, opts) -> int:
+    """Run a command line's ``command``: bad input, or a broker that cannot
+    be reached, is exit status 1 with the error on stderr; an interrupt 99."""
+    from ..lang.source import InputError
+
+    try:
+        return command(opts)
+    except InputError as exc:
+        print(f"ERROR! {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if not _broker_unreachable(exc):
+            raise
+        print(f"ERROR! cannot reach the broker: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 99
+
+
+def _broker_unreachable(exc: Exception) -> bool:
+    # Imported here: by now Celery and redis are loaded anyway, and --help,
+    # --syntax-check and bad input stay fast without them.
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    return isinstance(exc, (OperationalError, RedisConnectionError))

@@ -1,0 +1,102 @@
+"""Whole-play bundles: one message carries a host's whole play.
+
+With ``strategy: free`` (or ``bundles: true`` in celeryroot.yaml) the
+controller sends each host its play in one message: the task tree, handlers,
+the host's own variables and group memberships, the files its templates and
+copies read, and what the run already knows of the host (registered results,
+facts, handlers left pending). The worker runs it with the same per-task
+step and the same `PlayBatch` the controller uses, with a dispatcher that runs
+module calls in-process, and streams each task's result back as a Celery
+``PROGRESS`` state on the run's reply queue (see worker/app.Progress). The final answer carries what
+the controller keeps between plays: results, facts, failures, pending
+handlers and the host's recap counts.
+
+A bundle knows only its own host: ``hostvars`` holds the host itself, and
+``run_once`` is not available (such plays run linearly).
+"""
+
+from __future__ import annotations
+
+from ..engine.codec import collect_sources, encode_play
+from ..engine.strategy import PlayBatch, handler_names
+from ..host.facts import facts_to_vars
+from ..lang.tasks import Task
+from ..messages import PLAY_TASK
+from ..result import FAILED, UNREACHABLE, result
+
+
+class BundleBatch(PlayBatch):
+    """A play on a batch of hosts, each host running it whole on its worker."""
+
+    def run(self) -> bool:
+        run = self.run_
+        active = list(self.hosts)
+        self._report_missing(active)
+        self.sent_facts: dict[str, dict | None] = {}
+        common = self._common()
+        payloads = {host: [self._bundle(host, common)] for host in active}
+        for reply in run.dispatcher.step(payloads, PLAY_TASK):
+            if reply.progress is not None:
+                for event in reply.progress["events"]:
+                    self._progress(reply.host, event)
+            elif reply.unreachable or reply.error:
+                lost = Task(name="(whole play)", module="ping", args={}, where=self.play.where)
+                run.report.task_start(lost.title, [reply.host])
+                self._done(lost, reply.host, result(UNREACHABLE, reply.unreachable) if reply.unreachable
+                           else result(FAILED, reply.error), active)
+            else:
+                self._merge(reply.host, reply.final)
+        if not run.started:
+            run.started = any(run.selection.starts_at(t) for t in self.play.tasks)
+        failed = [h for h in self.hosts if h in run.out]
+        self._check_failures()
+        return not self.aborted and not (failed and len(failed) == len(self.hosts))
+
+    def _common(self) -> dict:
+        """The parts of a bundle every host of the batch shares."""
+        run, play = self.run_, self.play
+        return {"play": encode_play(play), "sources": collect_sources(play),
+                "play_vars": {**play.vars, **play.vars_files, **play.role_vars}, "groups": self.hostvars.groups,
+                "play_hosts": self.hosts, "only_tags": sorted(run.selection.only_tags),
+                "skip_tags": sorted(run.selection.skip_tags), "extra_vars": run.extra_vars,
+                "start_at": None if run.started else run.selection.start_at,
+                "mode": {"check": run.mode.check, "diff": run.mode.diff}}
+
+    def _bundle(self, host: str, common: dict) -> dict:
+        run = self.run_
+        defined = {n for h in self.play.handlers for n in handler_names(h)}
+        facts = run.facts.get(host)
+        if facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
+            cached = run.fact_cache.get(host)
+            facts = facts_to_vars(cached) if cached else None
+        self.sent_facts[host] = facts
+        return {**common, "host": host, "inventory_vars": {**self.play.role_defaults,
+                                                           **run.inventory.host_vars(host)},
+                "registered": run.registered[host], "facts": facts, "overlay": sorted(run.overlay[host]),
+                "pending_handlers": sorted(run.pending.pending(host) & defined)}
+
+    def _progress(self, host: str, event: dict) -> None:
+        report = self.run_.report
+        if "notice" in event:
+            report.notice(f"{host}: {event['notice']}")
+        elif "task" in event:
+            report.task_start(event["task"], [host], event["kind"])
+        elif "result" in event:
+            report.host_result(host, event["title"], event["result"])
+
+    def _merge(self, host: str, final: dict) -> None:
+        run = self.run_
+        for counter, value in final["stats"].items():
+            run.stats.hosts[host][counter] += value
+        run.registered[host] = final["registered"]
+        if final["facts"]:
+            run.facts[host] = final["facts"]
+            if run.fact_cache is not None and final["facts"] != self.sent_facts.get(host):
+                run.fact_cache.put(host, final["facts"]["ansible_facts"])
+        if final["out"]:
+            run.out.add(host)
+        run.overlay[host] = set(final["overlay"])
+        if not self.mode.check:
+            defined = {n for h in self.play.handlers for n in handler_names(h)}
+            run.pending.forget(host, defined - set(final["pending_handlers"]))
+            run.pending.remember(host, set(final["pending_handlers"]))

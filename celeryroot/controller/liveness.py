@@ -1,0 +1,23 @@
+"""Which hosts have a live worker right now, from their heartbeats.
+
+Each worker refreshes ``celeryroot.host.NAME/alive`` with a short TTL from a
+thread of its own. The controller reads them with one MGET; no broadcast,
+events or remote control are needed (workers run without them, so that a
+host's Redis credentials can be confined to its own keys).
+"""
+
+from __future__ import annotations
+
+from ..config import heartbeat_key
+from ..messages import redis_client
+
+
+class RedisLiveness:
+    def __init__(self, broker_url: str):
+        self.client = redis_client(broker_url)
+
+    def live(self, hosts: list[str]) -> set[str]:
+        if not hosts:
+            return set()
+        values = self.client.mget([heartbeat_key(h) for h in hosts])
+        return {h for h, v in zip(hosts, values) if v is not None}

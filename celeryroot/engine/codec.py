@@ -1,0 +1,119 @@
+"""A whole play as JSON, and the controller files it reads: what a bundle
+carries (see controller/bundles.py for the sending side, worker/bundle.py
+for the host's side)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+from pathlib import Path
+
+from ..lang.playbook import Play
+from ..lang.source import Where
+from ..lang.tasks import Block, Task, walk
+
+#: Files a bundle may carry from the controller, in all.
+SOURCES_LIMIT = 8 << 20
+SOURCE_FOLDERS = ("templates", "files")
+
+
+# -- the play as JSON ---------------------------------------------------------
+
+def encode_nodes(nodes: list) -> list:
+    out = []
+    for node in nodes:
+        if isinstance(node, Block):
+            out.append({"block": encode_nodes(node.block), "rescue": encode_nodes(node.rescue),
+                        "always": encode_nodes(node.always), "name": node.name, "where": _where(node.where)})
+        else:
+            fields = dataclasses.asdict(node)
+            fields["where"] = _where(node.where)
+            out.append({"task": fields})
+    return out
+
+
+def decode_nodes(items: list) -> list:
+    out = []
+    for item in items:
+        if "block" in item:
+            out.append(Block(item["name"], Where(**item["where"]), decode_nodes(item["block"]),
+                             decode_nodes(item["rescue"]), decode_nodes(item["always"])))
+        else:
+            out.append(decode_task(item["task"]))
+    return out
+
+
+def decode_task(fields: dict) -> Task:
+    fields = dict(fields)
+    fields["where"] = Where(**fields["where"])
+    fields["tags"] = tuple(fields["tags"])
+    fields["search"] = tuple(fields["search"])
+    return Task(**fields)
+
+
+def _where(where: Where | None) -> dict:
+    return dataclasses.asdict(where) if where else {"file": "<bundle>"}
+
+
+def encode_play(play: Play) -> dict:
+    return {"name": play.name, "hosts": play.hosts, "where": _where(play.where),
+            "sections": [encode_nodes(s) for s in play.sections],
+            "handlers": encode_nodes(play.handlers), "gather_facts": play.gather_facts,
+            "check_mode": play.check_mode, "diff": play.diff, "force_handlers": play.force_handlers}
+
+
+def decode_play(doc: dict) -> Play:
+    return Play(name=doc["name"], hosts=doc["hosts"], where=Where(**doc["where"]),
+                sections=[decode_nodes(s) for s in doc["sections"]], handlers=decode_nodes(doc["handlers"]),
+                gather_facts=doc["gather_facts"], check_mode=doc["check_mode"], diff=doc["diff"],
+                force_handlers=doc["force_handlers"])
+
+
+# -- what a bundle reads from the controller's disk ---------------------------
+
+def collect_sources(play: Play) -> dict[str, dict[str, str]]:
+    """``{search_dir: {relative_path: base64}}``: the templates/ and files/
+    folders of every directory the play's tasks look in, and the files
+    named by a static ``src`` directly in one."""
+    tasks = play.tasks + play.handlers
+    out: dict[str, dict[str, str]] = {}
+    total = 0
+    for directory in dict.fromkeys(d for t in tasks for d in t.search):
+        files = out.setdefault(directory, {})
+        base = Path(directory)
+        candidates = [p for folder in SOURCE_FOLDERS if (base / folder).is_dir()
+                      for p in (base / folder).rglob("*") if p.is_file()]
+        candidates += [base / str(t.args["src"]) for t in tasks if isinstance(t.args.get("src"), str)
+                       and (base / str(t.args["src"])).is_file()]
+        for path in candidates:
+            data = path.read_bytes()
+            total += len(data)
+            if total > SOURCES_LIMIT:
+                raise ValueError(f"the play's templates and files exceed {SOURCES_LIMIT >> 20} MiB; "
+                                 f"run it with strategy: linear")
+            files[str(path.relative_to(base))] = base64.b64encode(data).decode()
+    return out
+
+
+def unpack_sources(sources: dict[str, dict[str, str]], into: str) -> dict[str, str]:
+    """Write the bundle's files under ``into``; map each controller directory
+    to its local copy."""
+    mapping = {}
+    for index, (directory, files) in enumerate(sources.items()):
+        local = os.path.join(into, str(index))
+        os.makedirs(local, exist_ok=True)
+        for relative, data in files.items():
+            path = os.path.join(local, relative)
+            if os.path.commonpath([local, os.path.abspath(path)]) != local:
+                continue  # never write outside the bundle's own folder
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(base64.b64decode(data))
+        mapping[directory] = local
+    return mapping
+
+
+def relocate(nodes: list, mapping: dict[str, str]) -> None:
+    for task in walk(nodes):
+        task.search = tuple(mapping.get(d, d) for d in task.search)

@@ -1,0 +1,24 @@
+"""What a dispatcher hands the strategy: one host's answer to one step.
+
+The strategy talks to any dispatcher with ``live(hosts)`` and
+``step(payloads, task)``: the controller's sends messages to the hosts'
+queues (controller/dispatch.py); a bundle's runs module calls in the
+worker's own process (worker/bundle.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Reply:
+    host: str
+    results: list[dict] | None = None
+    predicted: list[str] | None = None
+    unreachable: str | None = None
+    #: A bundle's final answer, or one of its progress events.
+    final: dict | None = None
+    progress: dict | None = None
+    #: The worker's task raised: a bug, reported as the host's failure.
+    error: str | None = None
