@@ -9,9 +9,7 @@ so that a reader, or a crash, only ever sees the old or the new content.
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import re
 import hashlib
 import shlex
@@ -24,6 +22,7 @@ from dataclasses import dataclass
 
 from ..module import Change, ModuleFailure, arg
 from .proc import run
+from .sysops import group_id, group_name, user_id, user_name
 
 _SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXst]*|[ugo])$")
 _WHO = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
@@ -124,37 +123,6 @@ def resolve_mode(mode: str, current: int, is_dir: bool) -> int:
     return bits
 
 
-def lookup_uid(owner: str) -> int:
-    try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:
-        if owner.isdigit():
-            return int(owner)
-        raise ModuleFailure(f"user '{owner}' does not exist on this host") from None
-
-
-def lookup_gid(group: str) -> int:
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        if group.isdigit():
-            return int(group)
-        raise ModuleFailure(f"group '{group}' does not exist on this host") from None
-
-
-def _name_of_uid(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _name_of_gid(gid: int) -> str:
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
 
 def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
                       owner: str | None, group: str | None, new_file_mode: int = 0o644,
@@ -186,8 +154,7 @@ def _id_change(path: str, label: str, wanted: str | None, current: int, exists: 
                would_exist) -> list[Change]:
     if wanted is None:
         return []
-    lookup, name_of, kind = (lookup_uid, _name_of_uid, "user") if label == "owner" else \
-        (lookup_gid, _name_of_gid, "group")
+    lookup, name_of, kind = (user_id, user_name, "user") if label == "owner" else (group_id, group_name, "group")
     try:
         wanted_id = lookup(wanted)
     except ModuleFailure:
@@ -205,8 +172,8 @@ def apply_attributes(path: str, *, mode: str | None, owner: str | None, group: s
                      follow: bool = True) -> None:
     st = os.stat(path) if follow else os.lstat(path)
     if owner is not None or group is not None:
-        uid = lookup_uid(owner) if owner is not None else -1
-        gid = lookup_gid(group) if group is not None else -1
+        uid = user_id(owner) if owner is not None else -1
+        gid = group_id(group) if group is not None else -1
         if follow:
             os.chown(path, uid, gid)
         else:

@@ -1,5 +1,5 @@
 """Changes that are commands: the system-facing modules' plan/apply glue,
-and the account lookups user and group share.
+and the account lookups user, group and the file attributes share.
 
 apt, service, user and group change the host through its own tools
 (apt-get, systemctl, useradd…). Their plans are lists of `CommandChange`:
@@ -55,15 +55,52 @@ def removal(kind: str, name: str, before: str | None, argv: tuple[str, ...], dat
                                argv=argv)], data=data)
 
 
-def find_user(name: str) -> pwd.struct_passwd | None:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        return None
+def find_user(name_or_uid: str) -> pwd.struct_passwd | None:
+    """A user by name, else by a numeric uid; None if there is none."""
+    return _find(pwd.getpwnam, pwd.getpwuid, name_or_uid)
 
 
 def find_group(name_or_gid: str) -> grp.struct_group | None:
+    """A group by name, else by a numeric gid; None if there is none."""
+    return _find(grp.getgrnam, grp.getgrgid, name_or_gid)
+
+
+def _find(by_name, by_id, key: str):
     try:
-        return grp.getgrgid(int(name_or_gid)) if name_or_gid.isdigit() else grp.getgrnam(name_or_gid)
+        return by_name(key)
+    except KeyError:
+        pass
+    try:
+        return by_id(int(key)) if key.isdigit() else None
     except KeyError:
         return None
+
+
+def user_id(owner: str) -> int:
+    """The uid a file's ``owner`` names (a number may have no account)."""
+    found = find_user(owner)
+    if found is not None:
+        return found.pw_uid
+    if owner.isdigit():
+        return int(owner)
+    raise ModuleFailure(f"user '{owner}' does not exist on this host")
+
+
+def group_id(group: str) -> int:
+    found = find_group(group)
+    if found is not None:
+        return found.gr_gid
+    if group.isdigit():
+        return int(group)
+    raise ModuleFailure(f"group '{group}' does not exist on this host")
+
+
+def user_name(uid: int) -> str:
+    """The account name of ``uid``, or the number where there is none."""
+    found = find_user(str(uid))
+    return found.pw_name if found is not None else str(uid)
+
+
+def group_name(gid: int) -> str:
+    found = find_group(str(gid))
+    return found.gr_name if found is not None else str(gid)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import pwd
 import socket
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..host.fileops import checksum
+from ..host.sysops import user_name
 from ..module import ModuleFailure, arg, build_args, to_wire
 from ..lang.files import find_source
 from ..lang.templating import ENV, TemplateFailure
@@ -73,11 +73,7 @@ class Template(Copy):
 
 
 def _template_vars(variables: dict, path: str, dest: str) -> dict:
-    owner = os.stat(path).st_uid
-    try:
-        uid = pwd.getpwuid(owner).pw_name
-    except KeyError:
-        uid = str(owner)
+    uid = user_name(os.stat(path).st_uid)
     return {"ansible_managed": "Managed by celeryroot: local changes will be overwritten",
             **variables, "template_path": path, "template_fullpath": os.path.abspath(path),
             "template_destpath": dest, "template_host": socket.gethostname(), "template_uid": uid,
