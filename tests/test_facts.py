@@ -13,7 +13,8 @@ import pytest
 from conftest import write
 
 from celeryroot.config import Config
-from celeryroot.controller.factcache import MemoryFactCache, RedisFactCache, fact_cache, fact_key
+from celeryroot.controller.factcache import FactCache, fact_cache, fact_key
+from celeryroot.keys import MemoryKeys
 from celeryroot.host.facts import DISTRIBUTION_NAMES, collectors_for, facts_to_vars, gather
 from celeryroot.host.netfacts import SYS_NET, _link, addresses_from_ip, addresses_from_proc
 from celeryroot.lang.source import InputError
@@ -170,39 +171,43 @@ def test_facts_become_ansible_variables():
     assert render(text, variables) == "Debian/Debian/10.0.0.5"
 
 
-def test_redis_fact_cache_round_trip_and_ttl(redis_server):
-    cache = RedisFactCache(redis_server.url, timeout=3600)
+@pytest.fixture(params=["redis", "memory"])
+def keys(request):
+    """The two places a run keeps its facts, behind the one store."""
+    if request.param == "memory":
+        return MemoryKeys()
+    return request.getfixturevalue("redis_server").client
+
+
+def test_fact_cache_round_trip_ttl_and_copies(keys):
+    cache = FactCache(keys, timeout=3600)
     facts = {"hostname": "web1", "default_ipv4": {"address": "10.0.0.5"}, "processor_vcpus": 2}
     cache.put("cache-web1", facts)
-    assert cache.get("cache-web1") == facts
-    assert 3590 <= redis_server.client.ttl(fact_key("cache-web1")) <= 3600
+    got = cache.get("cache-web1")
+    assert got == facts and got is not facts
     assert cache.get("cache-nobody") is None
-    short = RedisFactCache(redis_server.url, timeout=0.2)
+    short = FactCache(keys, timeout=0.2)
     short.put("cache-web2", facts)
     assert short.get("cache-web2") == facts
     time.sleep(0.3)
     assert short.get("cache-web2") is None
-    forever = RedisFactCache(redis_server.url, timeout=0)
+    forever = FactCache(keys, timeout=0)
     forever.put("cache-db1", facts)
-    assert redis_server.client.ttl(fact_key("cache-db1")) == -1
+    assert forever.get("cache-db1") == facts
     forever.forget("cache-db1")
     assert forever.get("cache-db1") is None
 
 
-def test_memory_fact_cache_expires_and_copies():
-    cache = MemoryFactCache(timeout=0.2)
-    facts = {"hostname": "localhost", "env": {"PATH": "/bin"}}
-    cache.put("localhost", facts)
-    got = cache.get("localhost")
-    assert got == facts and got is not facts
-    time.sleep(0.3)
-    assert cache.get("localhost") is None
+def test_redis_fact_cache_sets_the_ttl(redis_server):
+    FactCache(redis_server.client, timeout=3600).put("cache-ttl", {"a": 1})
+    assert 3590 <= redis_server.client.ttl(fact_key("cache-ttl")) <= 3600
+    FactCache(redis_server.client, timeout=0).put("cache-forever", {"a": 1})
+    assert redis_server.client.ttl(fact_key("cache-forever")) == -1
 
 
-def test_fact_cache_follows_the_configuration(redis_server):
-    assert isinstance(fact_cache(Config(None)), MemoryFactCache)
-    redis_cache = fact_cache(Config(redis_server.url, options={"fact_caching_timeout": 60}))
-    assert isinstance(redis_cache, RedisFactCache) and redis_cache.timeout == 60
-    assert fact_cache(Config(redis_server.url)).timeout == 86400
+def test_fact_cache_follows_the_configuration():
+    keys = MemoryKeys()
+    assert fact_cache(Config(None, options={"fact_caching_timeout": 60}), keys).timeout == 60
+    assert fact_cache(Config(None), keys).timeout == 86400
     with pytest.raises(InputError, match="fact_caching_timeout"):
-        fact_cache(Config(redis_server.url, source="celeryroot.yaml", options={"fact_caching_timeout": "1d"}))
+        fact_cache(Config(None, source="celeryroot.yaml", options={"fact_caching_timeout": "1d"}), keys)

@@ -9,12 +9,13 @@ host's Redis credentials can be confined to its own keys).
 from __future__ import annotations
 
 from ..config import heartbeat_key
-from ..messages import redis_client
 
 
-class RedisLiveness:
-    def __init__(self, broker_url: str):
-        self.client = redis_client(broker_url)
+class Liveness:
+    """Heartbeats in ``client``: Redis, or the embedded worker's `MemoryKeys`."""
+
+    def __init__(self, client):
+        self.client = client
 
     def live(self, hosts: list[str]) -> set[str]:
         if not hosts:

@@ -51,34 +51,31 @@ def execute(opts, timeouts: tuple[float, float], config, registry, inventory, pl
 
 @contextmanager
 def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report):
-    """The dispatcher, fact cache and pending-handler memory of a run."""
+    """The dispatcher, fact cache and pending-handler memory of a run: in
+    Redis beside the broker, or in memory beside the embedded worker."""
+    from ..config import EMBEDDED_BROKER
     from ..engine.pending import PendingHandlers
     from ..lang.source import InputError
-    from ..messages import make_app
-    from ..worker.embedded import LOCAL_HOSTS
+    from ..messages import make_app, redis_client
+    from ..worker.embedded import LOCAL_HOSTS, embedded_worker
     from .dispatch import Dispatcher
     from .factcache import fact_cache
-    from .liveness import RedisLiveness
+    from .liveness import Liveness
 
     host_timeout, broker_wait = timeouts
-
-    if not config.embedded:
-        liveness = RedisLiveness(config.broker_url)
-        with Dispatcher(make_app(config.broker_url), liveness, host_timeout, broker_wait) as dispatcher:
-            yield dispatcher, fact_cache(config), PendingHandlers(liveness.client)
-        return
-    if not hosts <= LOCAL_HOSTS:
-        others = ", ".join(sorted(hosts - LOCAL_HOSTS))
-        raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
-                               f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or broker_url "
-                               f"in celeryroot.yaml.")
-    report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
-    from ..config import EMBEDDED_BROKER
-    from ..worker.embedded import embedded_worker
-
-    with embedded_worker(registry) as liveness:
-        with Dispatcher(make_app(EMBEDDED_BROKER), liveness, host_timeout) as dispatcher:
-            yield dispatcher, fact_cache(config), PendingHandlers(None)
+    with ExitStack() as stack:
+        if config.embedded:
+            if not hosts <= LOCAL_HOSTS:
+                others = ", ".join(sorted(hosts - LOCAL_HOSTS))
+                raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
+                                       f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or "
+                                       f"broker_url in celeryroot.yaml.")
+            report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
+            broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry))
+        else:
+            broker_url, keys = config.broker_url, redis_client(config.broker_url)
+        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), host_timeout, broker_wait))
+        yield dispatcher, fact_cache(config, keys), PendingHandlers(keys)
 
 
 def parse_extra_vars(values: list[str]) -> dict:

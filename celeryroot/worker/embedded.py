@@ -12,22 +12,13 @@ from contextlib import contextmanager
 
 from celery.worker import WorkController
 
+from ..config import EMBEDDED_BROKER, heartbeat_key
+from ..keys import MemoryKeys
 from ..messages import queue_for
-from .app import worker_app
-from ..config import EMBEDDED_BROKER
 from ..registry import Registry
+from .app import worker_app
 
 LOCAL_HOSTS = {"localhost"}
-
-
-class LocalLiveness:
-    """Embedded mode: the in-process worker serves exactly these hosts."""
-
-    def __init__(self, hosts: set[str]):
-        self.hosts = set(hosts)
-
-    def live(self, hosts: list[str]) -> set[str]:
-        return {h for h in hosts if h in self.hosts}
 
 
 class _Worker(WorkController):
@@ -43,7 +34,8 @@ class _Worker(WorkController):
 
 @contextmanager
 def embedded_worker(registry: Registry, host: str = "localhost"):
-    """Run a worker for ``host`` in this process; yields its liveness."""
+    """Run a worker for ``host`` in this process; yields the keys the
+    controller's stores use in place of Redis, its heartbeat among them."""
     app = worker_app(EMBEDDED_BROKER, host, registry)
     worker = _Worker(app=app, hostname=f"celeryroot@{host}", pool_cls="solo", concurrency=1,
                      queues=[queue_for(host).name], without_gossip=True, without_mingle=True,
@@ -56,4 +48,6 @@ def embedded_worker(registry: Registry, host: str = "localhost"):
     # No stop on the way out: the thread is a daemon and ends with the
     # process, while a clean stop waits out the synchronous consumer loop's
     # 2 s drain timeout (celery/worker/loops.py) for nothing.
-    yield LocalLiveness({host})
+    keys = MemoryKeys()
+    keys.set(heartbeat_key(host), "embedded")
+    yield keys
