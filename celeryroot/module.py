@@ -22,8 +22,27 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 REQUIRED = dataclasses.MISSING
-BOOL_WORDS = {"yes": True, "true": True, "on": True, "1": True, "y": True,
-              "no": False, "false": False, "off": False, "0": False, "n": False}
+#: Ansible's boolean words (module_utils.parsing.convert_bool), in any case:
+#: the one set for module arguments, play and task keywords and the bool filter.
+BOOLEANS = {"y": True, "yes": True, "on": True, "1": True, "true": True, "t": True,
+            "n": False, "no": False, "off": False, "0": False, "false": False, "f": False}
+FILTER_WORDS = {"yes", "on", "true", "1", "no", "off", "false", "0"}
+
+
+def boolean(value: Any, strict: bool = True) -> bool:
+    """``value`` read as Ansible reads a boolean; anything else is a
+    ValueError. Not ``strict`` is the bool filter: as ansible-core's, it
+    knows only yes/on/true/1 and no/off/false/0 and takes the rest as false."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int, float)) else None
+    if isinstance(value, float) and value in (0.0, 1.0):
+        word = str(int(value))
+    if word in BOOLEANS and (strict or word in FILTER_WORDS):
+        return BOOLEANS[word]
+    if strict:
+        raise ValueError(f"expected a boolean (yes/no/true/false), got '{value}'")
+    return False
 
 
 class ModuleFailure(Exception):
@@ -260,12 +279,7 @@ def _coerce(hint: Any, value: Any) -> Any:
     if value is None:
         raise TypeError("a value is required, got nothing (null)")
     if hint is bool:
-        if isinstance(value, bool):
-            return value
-        word = str(value).strip().lower()
-        if word in BOOL_WORDS:
-            return BOOL_WORDS[word]
-        raise ValueError(f"expected a boolean (yes/no/true/false), got '{value}'")
+        return boolean(value)
     if hint is int:
         if isinstance(value, bool):
             raise TypeError("expected an integer, got a boolean")

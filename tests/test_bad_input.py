@@ -66,6 +66,9 @@ CASES = [
     ("templated wrong type", "- hosts: web\n  vars: {deep: maybe}\n  tasks:\n"
                              "    - file: {path: /x, recurse: '{{ deep }}'}\n", [],
      r"site\.yaml:4:\d+: .*argument 'recurse': expected a boolean"),
+    # Ansible's boolean words hold for keywords: on is fine, maybe is not
+    ("keyword not a boolean", "- hosts: web\n  check_mode: on\n  tasks:\n    - ping:\n      diff: maybe\n", [],
+     r"site\.yaml:5:13: 'diff' must be a boolean, got 'maybe'"),
     ("unknown play keyword", "- hosts: web\n  taskz: []\n", [],
      r"site\.yaml:2:3: unknown play keyword 'taskz'"),
     ("play without hosts", "- name: nothing\n  tasks: []\n", [], r"site\.yaml:1:3: the play has no 'hosts:'"),

@@ -22,19 +22,16 @@ from io import StringIO
 from jinja2 import Undefined
 from jinja2.exceptions import FilterArgumentError, UndefinedError
 
+from ..module import boolean
 from .deferred import Deferred
 
-BOOL_TRUE = ("yes", "on", "true", "1")
 UUID_NAMESPACE = uuid.UUID("361E6D51-FAEC-444A-9079-341386DA8E2E")  # Ansible's, so to_uuid agrees
 
 
 def to_bool(value):
-    """Ansible's ``bool``: yes/on/true/1 (any case) are true, None stays None."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, (str, int)):
-        return str(value).strip().lower() in BOOL_TRUE
-    return False
+    """Ansible's ``bool``: its boolean words (any case); None stays None and
+    anything else is false, as ansible-core still coerces it."""
+    return None if value is None else boolean(value, strict=False)
 
 
 def _flags(ignorecase: bool, multiline: bool) -> int:
@@ -239,21 +236,47 @@ def _result(name: str):
     return value_of
 
 
-def version(value, other, operator="eq", strict=False):
-    """``ansible_distribution_version is version('12', '>=')``, compared as
-    Ansible's default loose versions (numbers as numbers, words as words)."""
-    def parts(v):
-        return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.findall(r"\d+|[a-z]+", str(v).lower())]
-
+def version(value, other, operator="eq", strict=False, version_type=None):
+    """``ansible_distribution_version is version('12', '>=')``. As in Ansible,
+    versions compare loosely by default (numbers as numbers, words as
+    words: Debian's ``1.2-3+deb12u1`` too); ``version_type='pep440'`` is
+    PEP 440's order (the packaging library's), ``'strict'`` (or
+    ``strict=True``) allows only N.N[.N][aN|bN]."""
     ops = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "=": "eq", "!=": "ne", "<>": "ne"}
     op = ops.get(operator, operator)
     compare = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b, "gt": lambda a, b: a > b,
                "ge": lambda a, b: a >= b, "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
     if op not in compare:
         raise FilterArgumentError(f"version: invalid operator {operator!r}")
-    if strict and not all(re.fullmatch(r"\d+(\.\d+){0,2}([ab]\d+)?", str(v)) for v in (value, other)):
-        raise FilterArgumentError(f"version: {value!r} or {other!r} is not a strict version")
-    return compare[op](parts(value), parts(other))
+    kind = version_type or ("strict" if strict else "loose")
+    if kind not in VERSION_KEYS:
+        raise FilterArgumentError(f"version: version_type must be one of {', '.join(VERSION_KEYS)}, got {kind!r}")
+    try:
+        return compare[op](VERSION_KEYS[kind](value), VERSION_KEYS[kind](other))
+    except ValueError as exc:
+        raise FilterArgumentError(f"version: {exc}") from None
+
+
+def _loose(v) -> list:
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.findall(r"\d+|[a-z]+", str(v).lower())]
+
+
+def _strict(v) -> list:
+    if not re.fullmatch(r"\d+(\.\d+){0,2}([ab]\d+)?", str(v)):
+        raise ValueError(f"{v!r} is not a strict version")
+    return _loose(v)
+
+
+def _pep440(v):
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(str(v))
+    except InvalidVersion:
+        raise ValueError(f"{v!r} is not a PEP 440 version") from None
+
+
+VERSION_KEYS = {"loose": _loose, "strict": _strict, "pep440": _pep440}
 
 
 failed, changed, skipped, unreachable = (_result(n) for n in ("failed", "changed", "skipped", "unreachable"))

@@ -18,7 +18,7 @@ from typing import Any
 
 from .arguments import module_args, validate_args
 from .files import find
-from ..module import names_and_aliases, spec_fields
+from ..module import boolean, names_and_aliases, spec_fields
 from ..registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
                      plain, type_name, value_where, warn, where)
@@ -342,10 +342,7 @@ def _when(node) -> list:
 def _optional_bool(node, key: str) -> bool | None:
     if key not in node:
         return None
-    value = node[key]
-    if isinstance(value, bool):
-        return value
-    words = {"yes": True, "true": True, "no": False, "false": False}
-    if isinstance(value, str) and value.lower() in words:
-        return words[value.lower()]
-    raise InputError(value_where(node, key), f"'{key}' must be a boolean, got {value!r}")
+    try:
+        return boolean(node[key])
+    except ValueError:
+        raise InputError(value_where(node, key), f"'{key}' must be a boolean, got {node[key]!r}") from None
