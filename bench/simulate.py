@@ -126,7 +126,7 @@ class SimulatedHosts:
         self._bookkeeping(messages, received=False)
 
     def _run(self, message) -> dict:
-        """What the worker's task of that name returns (celeryroot/app.py)."""
+        """What the worker's task of that name returns (celeryroot/worker/app.py)."""
         from celeryroot.messages import PLAY_TASK
         from celeryroot.worker.app import Progress
         from celeryroot.engine.runner import run_calls
