@@ -78,21 +78,19 @@ def _find(by_name, by_id, key: str):
 
 def user_id(owner: str) -> int:
     """The uid a file's ``owner`` names (a number may have no account)."""
-    found = find_user(owner)
-    if found is not None:
-        return found.pw_uid
-    if owner.isdigit():
-        return int(owner)
-    raise ModuleFailure(f"user '{owner}' does not exist on this host")
+    return _account_id(find_user(owner), owner, "pw_uid", "user")
 
 
 def group_id(group: str) -> int:
-    found = find_group(group)
+    return _account_id(find_group(group), group, "gr_gid", "group")
+
+
+def _account_id(found, key: str, field: str, kind: str) -> int:
     if found is not None:
-        return found.gr_gid
-    if group.isdigit():
-        return int(group)
-    raise ModuleFailure(f"group '{group}' does not exist on this host")
+        return getattr(found, field)
+    if key.isdigit():
+        return int(key)
+    raise ModuleFailure(f"{kind} '{key}' does not exist on this host")
 
 
 def user_name(uid: int) -> str:
