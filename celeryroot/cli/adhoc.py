@@ -5,8 +5,10 @@
     celeryroot 'web:!web2' -m file -a "path=/srv/app state=directory" -C
 
 The module call becomes a one-task play, parsed and checked as a playbook's
-task is and run with the same report, recap and exit status as
-celeryroot-play. Facts are not gathered, as in Ansible's ad-hoc mode.
+task is and run with the exit status of celeryroot-play. It prints as
+``ansible`` does (``web1 | CHANGED | rc=0 >>`` and the output, or
+``web1 | SUCCESS => {…}``), without a recap; ``--json`` is celeryroot-play's
+document. Facts are not gathered, as in Ansible's ad-hoc mode.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def run(opts) -> int:
     from ..controller.session import execute, load_context
     from ..engine.preflight import preflight
     from ..engine.selection import Selection
+    from ..report import make_report
 
     base = Path.cwd()
     config, registry, inventory, extra_vars = load_context(opts, base)
@@ -63,7 +66,8 @@ def run(opts) -> int:
     if opts.list_hosts:
         print(f"  hosts ({len(targets[0])}):\n" + "".join(f"    {h}\n" for h in targets[0]), end="")
         return 0
-    return execute(opts, timeouts(opts), config, registry, inventory, playbook, extra_vars, selection, targets)
+    report = make_report("json" if opts.json else "adhoc", opts.verbose, opts.diff, module=opts.module_name)
+    return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
 def main(argv=None) -> int:

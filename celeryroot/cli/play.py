@@ -33,6 +33,7 @@ def run(opts) -> int:
     from ..lang.inventories import load_vars_dirs
     from ..lang.playbook import load_playbook
     from ..lang.tags import split
+    from ..report import make_report
 
     playbook_path = Path(opts.playbook)
     config, registry, inventory, extra_vars = load_context(opts, playbook_path.parent)
@@ -45,7 +46,8 @@ def run(opts) -> int:
     if opts.syntax_check or opts.list_hosts or opts.list_tasks or opts.list_tags:
         print(listing(opts, playbook, targets, selection))
         return 0
-    return execute(opts, timeouts(opts), config, registry, inventory, playbook, extra_vars, selection, targets)
+    report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
+    return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
 def listing(opts, playbook, targets: dict, selection) -> str:

@@ -26,17 +26,15 @@ def load_context(opts, base: Path):
     return config, registry, load_inventory(sources), parse_extra_vars(opts.extra_vars)
 
 
-def execute(opts, timeouts: tuple[float, float], config, registry, inventory, playbook, extra_vars, selection, targets) -> int:
-    """Run a checked playbook on its ``targets`` with the live or JSON report;
-    the exit status."""
+def execute(opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook, extra_vars,
+            selection, targets) -> int:
+    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status."""
     from ..engine.step import Mode
     from ..engine.strategy import Run
-    from ..report import make_report
     from .bundles import BundleBatch
 
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
-    report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
     with ExitStack() as stack:
         dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, timeouts, report))
         run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,

@@ -9,6 +9,10 @@ from ..module import Module, Plan, arg
 from ..lang.templating import evaluate
 
 
+#: Ansible's mark on a debug result: shown at any verbosity.
+SHOWN = {"_ansible_verbose_always": True}
+
+
 class Debug(Module):
     """Print a message, or the value of a variable, for each host.
 
@@ -33,9 +37,9 @@ class Debug(Module):
 
     def plan(self) -> Plan:
         if self.args.var is None:
-            return Plan(reason=str(self.args.msg), data={"msg": self.args.msg})
+            return Plan(reason=str(self.args.msg), data={"msg": self.args.msg, **SHOWN})
         try:
             value = evaluate(self.args.var, self.ctx.vars)
         except UndefinedError:
             value = "VARIABLE IS NOT DEFINED!"
-        return Plan(reason=f"{self.args.var}: {value!r}", data={self.args.var: value})
+        return Plan(reason=f"{self.args.var}: {value!r}", data={self.args.var: value, **SHOWN})

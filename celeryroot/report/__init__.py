@@ -10,12 +10,16 @@ from __future__ import annotations
 import sys
 
 
-def make_report(kind: str | None, verbosity: int, diff: bool, stream=None):
-    """``kind``: "json", or None to choose live on a terminal, plain elsewhere."""
+def make_report(kind: str | None, verbosity: int, diff: bool, stream=None, module: str | None = None):
+    """``kind``: "json", "adhoc" (of ``module``), or None to choose live on a
+    terminal, plain elsewhere."""
     stream = stream or sys.stdout
     if kind == "json":
         from .json import JsonReport
         return JsonReport(stream)
+    if kind == "adhoc":
+        from .adhoc import AdhocReport
+        return AdhocReport(stream, module)
     if kind == "live" or (kind is None and stream.isatty()):
         from .live import LiveReport
         return LiveReport(stream, verbosity, diff)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .text import banner, details, headline, item_diffs, recap_line, unified
+from .text import banner, details, fleet_line, headline, item_diffs, recap_line, unified
 
 
 class PlainReport:
@@ -12,6 +12,8 @@ class PlainReport:
         self.diff = diff
         self.kinds: dict[str, str] = {}
         self.shown: str | None = None
+        #: Hosts with a result under the banner shown: one of them again is the next task of that name.
+        self.under: set[str] = set()
 
     def _print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -30,10 +32,11 @@ class PlainReport:
     def host_result(self, host: str, title: str, res: dict) -> None:
         # The banner comes with the first result under it: hosts running a
         # whole-play bundle reach tasks at their own pace.
-        if title != self.shown:
+        if title != self.shown or host in self.under:
             self._print()
             self._print(banner(self.kinds.get(title, "TASK"), title))
-            self.shown = title
+            self.shown, self.under = title, set()
+        self.under.add(host)
         for item in res.get("results") or []:
             if self.verbosity or item.get("failed") or item.get("changed"):
                 self._print(headline(host, item, self.verbosity, label=item.get("_label", item.get("item"))))
@@ -51,8 +54,14 @@ class PlainReport:
     def recap(self, stats) -> None:
         self._print()
         self._print(banner("PLAY RECAP", None))
-        for host, counters in stats.summary().items():
+        summary = stats.summary()
+        for host, counters in summary.items():
             self._print(recap_line(host, counters))
+        fleet = fleet_line(summary)
+        if fleet:
+            self._print()
+            self._print(fleet)
+        self._print()
 
     def close(self) -> None:
         pass

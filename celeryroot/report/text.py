@@ -19,10 +19,30 @@ def status_word(res: dict) -> str:
     return "changed" if res.get("changed") else "ok"
 
 
+#: What a result carries for celeryroot itself, never shown in a dump.
+INTERNAL_KEYS = {"status", "_ansible_verbose_always"}
+
+
+def dump(res: dict) -> str:
+    """A result as Ansible's callbacks dump it: JSON, indented by 4, sorted.
+    A debug result (``_ansible_verbose_always``) shows its message or
+    variable alone, as Ansible's default callback cleans it."""
+    if res.get("_ansible_verbose_always"):
+        shown = {k: v for k, v in res.items() if k not in SKIP_KEYS and k not in INTERNAL_KEYS} or \
+            {"msg": res.get("msg")}
+    else:
+        shown = {k: v for k, v in res.items() if k not in INTERNAL_KEYS
+                 and not (k in ("failed", "skipped") and v is False) and not (k == "diff" and not v)}
+    return json.dumps(shown, indent=4, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def headline(host: str, res: dict, verbosity: int, label=None) -> str:
-    """``ok: [web1]``, ``fatal: [db1]: FAILED! => msg``, as Ansible prints them."""
+    """``ok: [web1]``, ``fatal: [db1]: FAILED! => msg``, as Ansible prints
+    them; a debug result's message at any verbosity, as its JSON."""
     word = status_word(res)
     name = f"[{host}]" + (f" => (item={label})" if label is not None else "")
+    if res.get("_ansible_verbose_always") and not res.get("failed") and not res.get("skipped"):
+        return f"{word}: {name} => {dump(res)}"
     if res.get("unreachable"):
         return f"{word}: {name}: UNREACHABLE! => {res.get('msg', '')}"
     if res.get("failed"):
@@ -70,11 +90,27 @@ def item_diffs(res: dict) -> list[dict]:
     return diffs
 
 
-def banner(kind: str, title: str, width: int = 79) -> str:
+def banner(kind: str, title: str, width: int = 80) -> str:
     text = f"{kind} [{title}] " if title is not None else f"{kind} "
     return text + "*" * max(3, width - len(text))
 
 
+RECAP_COUNTERS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+#: More hosts than this, and the recap ends with a line for the whole fleet.
+FLEET_RECAP = 50
+
+
 def recap_line(host: str, c: dict) -> str:
-    return (f"{host:<26}: ok={c['ok']:<4} changed={c['changed']:<4} unreachable={c['unreachable']:<4} "
-            f"failed={c['failed']:<4} skipped={c['skipped']:<4} rescued={c['rescued']:<4} ignored={c['ignored']}")
+    """A PLAY RECAP line, spaced as Ansible's (greppable: ``grep 'failed=[1-9]'``)."""
+    return f"{host:<26} : " + " ".join(f"{k}={c[k]:<4}" for k in RECAP_COUNTERS)
+
+
+def fleet_line(summary: dict[str, dict]) -> str | None:
+    """``FLEET: 500 hosts  ok=… changed=… …  (hosts failed: 3, unreachable: 1)``
+    under a recap of more than `FLEET_RECAP` hosts, else None."""
+    if len(summary) <= FLEET_RECAP:
+        return None
+    totals = {k: sum(c[k] for c in summary.values()) for k in RECAP_COUNTERS}
+    hosts = {k: sum(1 for c in summary.values() if c[k]) for k in ("changed", "failed", "unreachable")}
+    return (f"FLEET: {len(summary)} hosts  " + " ".join(f"{k}={totals[k]}" for k in RECAP_COUNTERS)
+            + "  (hosts " + ", ".join(f"{k}: {n}" for k, n in hosts.items()) + ")")
