@@ -5,6 +5,11 @@ one case's final state is often the next one's initial state, so each case
 runs on its own: its task as a one-task play, ``--check`` (must predict
 ``changed`` and leave ``observe()`` as it was), apply (``changed`` as
 expected, then ``observe()`` must contain ``then``), apply again (``ok``).
+
+Keep this shape for a new module: the three runs are what "idempotent and
+honest" means (a check that predicts the real run's ``changed`` and
+changes nothing, a second run that is ``ok``), and a table of cases says
+more about a module than its code does.
 """
 
 from __future__ import annotations

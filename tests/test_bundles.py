@@ -1,7 +1,9 @@
 """Whole-play bundles: one message per host, results streamed as they happen.
 
 That a bundle means the same as the linear run is proven by
-test_language.py, which runs every playbook both ways.
+test_language.py, which runs every playbook both ways: keep it so. A
+feature of the language is done when both runs agree, and the parity run
+is what catches the engine being written twice.
 """
 
 from __future__ import annotations
