@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,22 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# The Redis server and the workers are the tests' own (tests/support.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from support import RedisServer, Workers, alive, forget, wait_for  # noqa: E402,F401 - lab's callers use them too
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, every: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
 
 
 def median(values: list[float]) -> float:
@@ -80,101 +68,14 @@ def proc_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-class Redis:
-    """A private redis-server on a free loopback port."""
-
-    def __init__(self, workdir: Path):
-        import redis
-
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir), "--maxclients", "20000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = redis.Redis.from_url(self.url)
-        wait_until(self._up, 15, "redis-server")
-
-    def _up(self) -> bool:
-        import redis
-
-        try:
-            return self.client.ping()
-        except redis.ConnectionError:
-            return False
-
-    def cpu(self) -> float:
-        info = self.client.info("cpu")
-        return info["used_cpu_user"] + info["used_cpu_sys"]
-
-    def alive(self, hosts: list[str]) -> set[str]:
-        from celeryroot.config import heartbeat_key
-
-        values = self.client.mget([heartbeat_key(h) for h in hosts]) if hosts else []
-        return {h for h, v in zip(hosts, values) if v is not None}
-
-    def forget(self, hosts: list[str]) -> None:
-        """Drop stopped hosts' heartbeats, so no later figure counts them alive."""
-        from celeryroot.config import heartbeat_key
-
-        if hosts:
-            self.client.delete(*map(heartbeat_key, hosts))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+def start_redis(workdir: Path) -> RedisServer:
+    """A private redis-server on a free loopback port, open to a crowd of workers."""
+    return RedisServer(workdir, ["--maxclients", "20000"])
 
 
-class Workers:
-    """Real celeryroot-worker processes, one per host name."""
-
-    def __init__(self, redis: Redis, logdir: Path):
-        self.redis = redis
-        self.logdir = logdir
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, hosts: list[str], timeout: float = 300) -> dict[str, float]:
-        """Spawn all at once; return each host's seconds from spawn to heartbeat."""
-        spawned = {}
-        for host in hosts:
-            log = open(self.logdir / f"worker-{host}.log", "ab")
-            spawned[host] = time.monotonic()
-            self.procs[host] = subprocess.Popen(
-                [str(BIN / "celeryroot-worker"), "--hostname", host, "--broker", self.redis.url,
-                 "--loglevel", "WARNING"], stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir)
-        ready: dict[str, float] = {}
-        deadline = time.monotonic() + timeout
-        while len(ready) < len(hosts):
-            waiting = [h for h in hosts if h not in ready]
-            now = time.monotonic()
-            for host in self.redis.alive(waiting):
-                ready[host] = now - spawned[host]
-            dead = [h for h in waiting if self.procs[h].poll() is not None]
-            if dead or now > deadline:
-                raise RuntimeError(f"workers did not come up: {dead or waiting[:5]}; see {self.logdir}")
-            time.sleep(0.005)
-        return ready
-
-    def pids(self, hosts: list[str] | None = None) -> list[int]:
-        return [self.procs[h].pid for h in (hosts or self.procs)]
-
-    def stop(self, hosts: list[str] | None = None, timeout: float = 15) -> dict[str, float]:
-        """SIGTERM all at once; return each host's seconds from the signal to
-        its exit (those still running after ``timeout`` are left out)."""
-        names = list(hosts or self.procs)
-        signalled = time.monotonic()
-        for host in names:
-            self.procs[host].terminate()
-        exited: dict[str, float] = {}
-        while len(exited) < len(names) and time.monotonic() - signalled < timeout:
-            for host in names:
-                if host not in exited and self.procs[host].poll() is not None:
-                    exited[host] = time.monotonic() - signalled
-            time.sleep(0.005)
-        for host in names:
-            self.procs.pop(host)
-        self.redis.forget(names)
-        return exited
+def workers(redis: RedisServer, logdir: Path) -> Workers:
+    """celeryroot-worker processes as a user starts them: the console script."""
+    return Workers(redis.url, logdir, command=[str(BIN / "celeryroot-worker"), "--loglevel", "WARNING"])
 
 
 # -- the no-op playbooks ------------------------------------------------------

@@ -96,9 +96,9 @@ class Bench:
         self.opts = opts
         self.workdir = workdir
         self.figures: dict = {"machine": machine()}
-        self.redis = lab.Redis(workdir)
+        self.redis = lab.start_redis(workdir)
         self.cwd = lab.mode_dirs(workdir)
-        self.workers = lab.Workers(self.redis, lab.fresh_dir(workdir / "logs"))
+        self.workers = lab.workers(self.redis, lab.fresh_dir(workdir / "logs"))
 
     def say(self, text: str = "") -> None:
         if text.startswith("\n=="):
@@ -169,7 +169,7 @@ class Bench:
 
     def fleet(self) -> None:
         lab = self.lab
-        cold = [self.workers.start([f"cold{i}"])[f"cold{i}"] for i in range(3)]
+        cold = [self.workers.start(f"cold{i}", timeout=300)[f"cold{i}"] for i in range(3)]
         self.workers.stop([f"cold{i}" for i in range(3)])
         self.figures["cold_start"] = lab.median(cold)
         self.say(f"worker cold start (spawn to heartbeat key, one at a time): median {lab.median(cold):.2f} s "
@@ -191,7 +191,7 @@ class Bench:
         ready, cpu, stop = [], [], []
         for i in range(count):
             host = f"life{i}"
-            ready += self.workers.start([host]).values()
+            ready += self.workers.start(host, timeout=300).values()
             cpu.append(lab.proc_cpu(self.workers.procs[host].pid))
             time.sleep(0.2 + 0.8 * i / count)  # SIGTERM at different points of the 0.5 s BRPOP
             stop += self.workers.stop([host]).values()
@@ -200,7 +200,7 @@ class Bench:
         self.say(f"  one idle worker, SIGTERM to exit: median {lab.median(stop):.2f} s (max {max(stop):.2f})")
         hosts = lab.host_names("crowd", crowd)
         started = time.monotonic()
-        crowd_ready = self.workers.start(hosts)
+        crowd_ready = self.workers.start(*hosts, timeout=300)
         all_ready = time.monotonic() - started
         time.sleep(1)
         crowd_stop = self.workers.stop(hosts)
@@ -220,7 +220,7 @@ class Bench:
         if not new:
             return
         started = time.monotonic()
-        ready = self.workers.start(new)
+        ready = self.workers.start(*new, timeout=300)
         self.say(f"{len(new)} workers started in parallel: all heartbeating after "
                  f"{time.monotonic() - started:.1f} s (median per worker {lab.median(list(ready.values())):.1f} s "
                  f"on {os.cpu_count()} cores)")

@@ -182,11 +182,11 @@ class Simulator:
         self.procs = [ctx.Process(target=_serve_slice, args=(broker_url, hosts[i::procs], str(root)), daemon=True)
                       for i in range(procs)]
 
-    def start(self, redis: lab.Redis, timeout: float = 300) -> float:
+    def start(self, redis: lab.RedisServer, timeout: float = 300) -> float:
         started = time.monotonic()
         for proc in self.procs:
             proc.start()
-        lab.wait_until(lambda: len(redis.alive(self.hosts)) == len(self.hosts), timeout,
+        lab.wait_for(lambda: len(lab.alive(redis.client, self.hosts)) == len(self.hosts), timeout,
                        f"{len(self.hosts)} simulated heartbeats", every=0.1)
         return time.monotonic() - started
 
@@ -205,7 +205,7 @@ def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path,
     """Controller and Redis at each host count, each mode on the same
     simulated fleet; a converging run first."""
     rows = []
-    redis = lab.Redis(workdir)
+    redis = lab.start_redis(workdir)
     cwd = lab.mode_dirs(workdir)
     try:
         for count in counts:
@@ -233,7 +233,7 @@ def measure(counts: list[int], tasks: int, runs: int, procs: int, workdir: Path,
                         out(format_row(row))
             finally:
                 sim.stop()
-                redis.forget(hosts)
+                lab.forget(redis.client, hosts)
     finally:
         redis.stop()
     return rows

@@ -5,114 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import redis
 
-from celeryroot.config import heartbeat_key
-
-ROOT = Path(__file__).resolve().parent.parent
-SITE_MODULES = ROOT / "modules"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition", every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-
-class RedisServer:
-    """``extra`` adds redis-server options; ``url_auth`` (``user:password@``)
-    is how this fixture's own client and URL log in; ``port`` starts it again
-    where a stopped one was."""
-
-    def __init__(self, workdir: Path, extra: list[str] = (), url_auth: str = "", port: int | None = None):
-        if not shutil.which("redis-server"):
-            pytest.fail("redis-server is not installed: run the README's test command (make test)")
-        self.port = port or free_port()
-        self.url = f"redis://{url_auth}127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = redis.Redis.from_url(self.url)
-        wait_for(self._ping, what="redis-server")
-
-    def _ping(self) -> bool:
-        try:
-            return self.client.ping()
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-class Workers:
-    """Worker processes, one per host name, against one broker."""
-
-    def __init__(self, broker_url: str, logdir: Path):
-        self.broker_url = broker_url
-        self.logdir = logdir
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.client = redis.Redis.from_url(broker_url)
-
-    def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None, env: dict | None = None) -> None:
-        """``env`` adds to the workers' environment (e.g. APT_CONFIG)."""
-        for host in hosts:
-            log = open(self.logdir / f"worker-{host}.log", "ab")
-            self.procs[host] = subprocess.Popen(
-                [sys.executable, "-m", "celeryroot.cli.worker", "--hostname", host,
-                 "--broker", broker_url or self.broker_url,
-                 "--modules-path", str(SITE_MODULES)],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir, env={**os.environ, **(env or {})})
-        if wait:
-            for host in hosts:
-                wait_for(lambda h=host: self.alive(h), 30, f"worker {host} heartbeat")
-
-    def alive(self, host: str) -> bool:
-        return self.client.exists(heartbeat_key(host)) == 1
-
-    def signal(self, host: str, sig: int) -> None:
-        self.procs[host].send_signal(sig)
-
-    def kill(self, host: str) -> None:
-        proc = self.procs.pop(host)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGCONT)
-            proc.kill()
-        proc.wait(10)
-        self.client.delete(heartbeat_key(host))
-
-    def stop_all(self) -> None:
-        for host in list(self.procs):
-            proc = self.procs.pop(host)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.terminate()
-        for proc in list(self.procs.values()):
-            proc.wait(10)
-
-    def log(self, host: str) -> str:
-        return (self.logdir / f"worker-{host}.log").read_text(errors="replace")
+# The Redis server and the workers are support.py's, shared with the
+# benchmark; test files import them from here or from there alike.
+from support import ROOT, SITE_MODULES, RedisServer, Workers, free_port, wait_for  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +33,7 @@ def fleet(redis_server, tmp_path_factory):
     workers = Workers(redis_server.url, tmp_path_factory.mktemp("fleet"))
     workers.start(*FLEET)
     yield workers
-    workers.stop_all()
+    workers.stop()
 
 
 @pytest.fixture
@@ -139,7 +41,7 @@ def workers(redis_server, tmp_path):
     """Workers of a test's own, for tests that kill, stop or restart them."""
     own = Workers(redis_server.url, tmp_path)
     yield own
-    own.stop_all()
+    own.stop()
 
 
 class Play:

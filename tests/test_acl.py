@@ -51,4 +51,4 @@ def test_each_host_reaches_only_its_own_keys(acl_redis, tmp_path, play):
                 attempt()
         web7.lpush("celeryroot.reply.probe", "x")  # replies are write-only
     finally:
-        workers.stop_all()
+        workers.stop()

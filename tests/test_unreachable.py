@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from celeryroot.config import heartbeat_key
-from conftest import free_port, wait_for, write
+from conftest import RedisServer, free_port, wait_for, write
 
 INVENTORY = """
 all:
@@ -128,8 +128,7 @@ def test_a_worker_waits_for_its_broker_and_says_so_once(tmp_path):
         wait_for(lambda: said in log.read_text(), 20, "the worker's message")
         time.sleep(3)  # several attempts
         assert worker.poll() is None, log.read_text()
-        server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        server = RedisServer(tmp_path, port=port)
         wait_for(lambda: _has_key(url, heartbeat_key("early")), 20, "the worker's heartbeat")
         text = log.read_text()
         assert text.count(said) == 1 and "Traceback" not in text, text
@@ -137,8 +136,7 @@ def test_a_worker_waits_for_its_broker_and_says_so_once(tmp_path):
         worker.terminate()
         worker.wait(10)
         if server is not None:
-            server.terminate()
-            server.wait(10)
+            server.stop()
 
 
 def _has_key(url: str, key: str) -> bool:

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import SITE_MODULES, RedisServer, wait_for, write
+from support import TEST_WORKER
 from celeryroot.config import heartbeat_key
 
 PASSWORD = "s3cret-pw-9"
@@ -29,8 +30,7 @@ def inventory(tmp_path, *hosts):
 
 def start_worker(url: str, host: str, cwd, stderr=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "celeryroot.cli.worker", "--hostname", host, "--broker", url,
-         "--modules-path", str(SITE_MODULES)],
+        [*TEST_WORKER, "--hostname", host, "--broker", url],
         stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd)
 
 

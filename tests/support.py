@@ -1,0 +1,181 @@
+"""Real parts, one piece for the tests (conftest.py) and the benchmark
+(bench/lab.py): a redis-server on a free port and celeryroot worker
+processes, one per host name.
+
+No pytest here: the benchmark's virtualenv has none. celeryroot itself is
+imported only where a heartbeat key is named, so the benchmark can measure
+another revision of it (bench/run.py --commit).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE_MODULES = ROOT / "modules"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition", every: float = 0.05):
+    """The predicate's first true value, polled every ``every`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+def heartbeat_keys(hosts) -> list[str]:
+    from celeryroot.config import heartbeat_key
+
+    return [heartbeat_key(h) for h in hosts]
+
+
+class RedisServer:
+    """``extra`` adds redis-server options; ``url_auth`` (``user:password@``)
+    is how this server's own client and URL log in; ``port`` starts it again
+    where a stopped one was."""
+
+    def __init__(self, workdir: Path, extra=(), url_auth: str = "", port: int | None = None):
+        if not shutil.which("redis-server"):
+            raise RuntimeError("redis-server is not installed: run the README's test command (make test)")
+        self.port = port or free_port()
+        self.url = f"redis://{url_auth}127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.client = redis.Redis.from_url(self.url)
+        wait_for(self._ping, what="redis-server", every=0.01)
+
+    def _ping(self) -> bool:
+        try:
+            return self.client.ping()
+        except redis.ConnectionError:
+            return False
+
+    def cpu(self) -> float:
+        """User+sys seconds the server has used so far."""
+        info = self.client.info("cpu")
+        return info["used_cpu_user"] + info["used_cpu_sys"]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def alive(client: redis.Redis, hosts) -> set[str]:
+    """Those of ``hosts`` whose heartbeat key exists."""
+    hosts = list(hosts)
+    values = client.mget(heartbeat_keys(hosts)) if hosts else []
+    return {h for h, v in zip(hosts, values) if v is not None}
+
+
+def forget(client: redis.Redis, hosts) -> None:
+    """Drop stopped hosts' heartbeats, so nothing later counts them alive."""
+    if hosts:
+        client.delete(*heartbeat_keys(hosts))
+
+
+#: How the tests start a worker: this interpreter, the repository's site modules.
+TEST_WORKER = (sys.executable, "-m", "celeryroot.cli.worker", "--modules-path", str(SITE_MODULES))
+
+
+class Workers:
+    """Worker processes, one per host name, against one broker. ``command``
+    is the worker's argv without ``--hostname`` and ``--broker``."""
+
+    def __init__(self, broker_url: str, logdir: Path, command=TEST_WORKER):
+        self.broker_url = broker_url
+        self.logdir = logdir
+        self.command = list(command)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.client = redis.Redis.from_url(broker_url)
+
+    def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None, env: dict | None = None,
+              timeout: float = 30) -> dict[str, float]:
+        """Spawn all at once; with ``wait``, return each host's seconds from
+        spawn to heartbeat. ``env`` adds to the workers' environment (e.g.
+        APT_CONFIG); ``broker_url`` is the one they log in with."""
+        spawned = {}
+        for host in hosts:
+            with open(self.logdir / f"worker-{host}.log", "ab") as log:
+                spawned[host] = time.monotonic()
+                self.procs[host] = subprocess.Popen(
+                    [*self.command, "--hostname", host, "--broker", broker_url or self.broker_url],
+                    stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir, env={**os.environ, **(env or {})})
+        return self._ready(spawned, timeout) if wait else {}
+
+    def _ready(self, spawned: dict[str, float], timeout: float) -> dict[str, float]:
+        ready: dict[str, float] = {}
+        deadline = time.monotonic() + timeout
+        while len(ready) < len(spawned):
+            waiting = [h for h in spawned if h not in ready]
+            now = time.monotonic()
+            for host in alive(self.client, waiting):
+                ready[host] = now - spawned[host]
+            # A worker that exits never heartbeats: say so now, not at the deadline.
+            dead = [h for h in waiting if self.procs[h].poll() is not None]
+            if dead or now > deadline:
+                raise RuntimeError(f"workers did not come up: {dead or waiting[:5]}; see {self.logdir}")
+            time.sleep(0.005)
+        return ready
+
+    def alive(self, host: str) -> bool:
+        return host in alive(self.client, [host])
+
+    def pids(self, hosts=None) -> list[int]:
+        return [self.procs[h].pid for h in (hosts or self.procs)]
+
+    def signal(self, host: str, sig: int) -> None:
+        self.procs[host].send_signal(sig)
+
+    def kill(self, host: str) -> None:
+        proc = self.procs.pop(host)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+        proc.wait(10)
+        forget(self.client, [host])
+
+    def stop(self, hosts=None, timeout: float = 15) -> dict[str, float]:
+        """SIGTERM all at once (SIGCONT first, for a stopped one); return
+        each host's seconds from the signal to its exit. Those still running
+        after ``timeout`` are left out, killed, and their heartbeats dropped."""
+        names = list(hosts or self.procs)
+        procs = {host: self.procs.pop(host) for host in names}
+        signalled = time.monotonic()
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+                proc.terminate()
+        exited: dict[str, float] = {}
+        while len(exited) < len(names) and time.monotonic() - signalled < timeout:
+            for host, proc in procs.items():
+                if host not in exited and proc.poll() is not None:
+                    exited[host] = time.monotonic() - signalled
+            time.sleep(0.005)
+        for host in set(names) - set(exited):
+            procs[host].kill()
+            procs[host].wait(10)
+        forget(self.client, names)
+        return exited
+
+    def log(self, host: str) -> str:
+        return (self.logdir / f"worker-{host}.log").read_text(errors="replace")

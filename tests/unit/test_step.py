@@ -1,0 +1,113 @@
+"""The per-task step for one host: when, loops and their controls, and what
+each module call is rendered to, before anything is sent."""
+
+from __future__ import annotations
+
+from celeryroot.lang.variables import OMIT
+
+from .conftest import expand, tasks
+
+
+def _args(prepared) -> list[dict]:
+    return [call["args"] for call in prepared.calls]
+
+
+def test_loop_renders_one_call_per_item_with_loop_var_and_index(tmp_path):
+    (task,) = tasks(tmp_path, """
+- name: dirs
+  file: path=/srv/{{ d }}/{{ i }} state=directory
+  loop: "{{ names }}"
+  loop_control: {loop_var: d, index_var: i}
+""")
+    prepared = expand(task, {"names": ["a", "b", "c"]})
+    assert [a["path"] for a in _args(prepared)] == ["/srv/a/0", "/srv/b/1", "/srv/c/2"]
+    assert prepared.items == ["a", "b", "c"]
+
+
+def test_when_is_judged_per_item(tmp_path):
+    (task,) = tasks(tmp_path, """
+- name: odd
+  file: path=/x/{{ item }} state=directory
+  loop: [1, 2, 3, 4]
+  when: item % 2 == 1
+""")
+    prepared = expand(task)
+    assert [a["path"] for a in _args(prepared)] == ["/x/1", "/x/3"]
+    assert sorted(prepared.decided) == [1, 3]
+    assert all(r["skipped"] for r in prepared.decided.values())
+
+
+def test_with_items_flattens_one_level_and_with_dict_gives_key_value(tmp_path):
+    flat, pairs = tasks(tmp_path, """
+- name: flat
+  debug: msg={{ item }}
+  with_items: [a, [b, c], [[d]]]
+- name: pairs
+  debug: msg="{{ item.key }}={{ item.value }}"
+  with_dict: {x: 1, y: 2}
+""")
+    assert flat.loop == ["a", "b", "c", ["d"]]
+    assert [a["msg"] for a in _args(expand(pairs))] == ["x=1", "y=2"]
+
+
+def test_with_dict_of_a_variable_is_a_dict2items_of_it(tmp_path):
+    (task,) = tasks(tmp_path, "- name: users\n  debug: msg={{ item.key }}\n  with_dict: '{{ users }}'\n")
+    assert [a["msg"] for a in _args(expand(task, {"users": {"ann": 1, "bob": 2}}))] == ["ann", "bob"]
+
+
+def test_a_loop_over_a_mapping_or_a_string_fails_the_task_not_the_run(tmp_path):
+    (task,) = tasks(tmp_path, "- name: bad loop\n  debug: msg={{ item }}\n  loop: '{{ value }}'\n")
+    mapping = expand(task, {"value": {"a": 1}})
+    assert mapping.done["failed"] and "dict2items" in mapping.done["msg"]
+    text = expand(task, {"value": "abc"})
+    assert text.done["failed"] and "loop must be a list" in text.done["msg"]
+    assert "book.yaml:" in text.done["msg"] and "bad loop" in text.done["msg"]
+
+
+def test_an_empty_loop_makes_no_calls(tmp_path):
+    (task,) = tasks(tmp_path, "- name: none\n  debug: msg={{ item }}\n  loop: []\n")
+    prepared = expand(task)
+    assert prepared.calls == [] and prepared.done is None and prepared.items == []
+
+
+def test_a_false_when_skips_without_rendering_the_arguments(tmp_path):
+    (task,) = tasks(tmp_path, "- name: later\n  debug: msg={{ not_yet_defined }}\n  when: false\n")
+    prepared = expand(task)
+    assert prepared.done["skipped"] and not prepared.calls
+
+
+def test_an_undefined_variable_fails_the_task_and_names_it(tmp_path):
+    (task,) = tasks(tmp_path, "- name: undefined\n  file: path=/x/{{ nope }} state=directory\n")
+    done = expand(task).done
+    assert done["failed"] and "nope" in done["msg"]
+
+
+def test_omit_drops_the_argument_and_task_vars_are_seen(tmp_path):
+    (task,) = tasks(tmp_path, """
+- name: maybe mode
+  file:
+    path: "/x/{{ leaf }}"
+    state: directory
+    mode: "{{ wanted | default(omit) }}"
+  vars: {leaf: here}
+""")
+    (args,) = _args(expand(task, {"omit": OMIT}))
+    assert args["path"] == "/x/here" and args["mode"] is None
+    (args,) = _args(expand(task, {"omit": OMIT, "wanted": "0750"}))
+    assert args["mode"] == "0750"
+
+
+def test_task_check_mode_overrides_the_run_and_is_visible_as_a_variable(tmp_path):
+    forced, plain = tasks(tmp_path, """
+- name: forced
+  debug: msg="{{ ansible_check_mode }}"
+  check_mode: true
+- name: plain
+  debug: msg="{{ ansible_check_mode }}"
+""")
+    (call,) = expand(forced).calls
+    assert call["check"] is True and call["args"]["msg"] is True
+    (call,) = expand(plain).calls
+    assert call["check"] is False and call["args"]["msg"] is False
+    (call,) = expand(plain, check=True).calls
+    assert call["check"] is True
