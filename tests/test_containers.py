@@ -51,7 +51,7 @@ def test_worker_comes_up_through_systemd_and_serves(hosts, tmp_path):
         assert cmdline[1:4] == ["/opt/celeryroot/bin/celeryroot-worker", "--hostname", host.name], cmdline
         # logs go to the journal, under the unit's name
         journal = host.journal()
-        assert f"celeryroot@{host.name} ready" in journal, journal
+        assert f"ready: host {host.name}, broker redis://" in journal, journal
         env = host.run("stat", "-c", "%a", "/etc/celeryroot/celeryroot.env").stdout.strip()
         assert env == "600", "the broker URL may carry a password"
     serve(hosts, tmp_path, "first")
