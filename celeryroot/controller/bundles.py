@@ -18,7 +18,7 @@ A bundle knows only its own host: ``hostvars`` holds the host itself, and
 from __future__ import annotations
 
 from ..engine.codec import collect_sources, encode_play
-from ..engine.strategy import PlayBatch, handler_names
+from ..engine.strategy import PlayBatch
 from ..host.facts import facts_to_vars
 from ..lang.tasks import Task
 from ..messages import PLAY_TASK
@@ -46,8 +46,7 @@ class BundleBatch(PlayBatch):
                            else result(FAILED, reply.error), active)
             else:
                 self._merge(reply.host, reply.final)
-        if not run.started:
-            run.started = any(run.selection.starts_at(t) for t in self.play.tasks)
+        run.start.reaches(self.play.tasks)
         failed = [h for h in self.hosts if h in run.out]
         self._check_failures()
         return not self.aborted and not (failed and len(failed) == len(self.hosts))
@@ -59,12 +58,11 @@ class BundleBatch(PlayBatch):
                 "play_vars": {**play.vars, **play.vars_files, **play.role_vars}, "groups": self.hostvars.groups,
                 "play_hosts": self.hosts, "only_tags": sorted(run.selection.only_tags),
                 "skip_tags": sorted(run.selection.skip_tags), "extra_vars": run.extra_vars,
-                "start_at": None if run.started else run.selection.start_at,
+                "start_at": run.start.pending,
                 "mode": {"check": run.mode.check, "diff": run.mode.diff}}
 
     def _bundle(self, host: str, common: dict) -> dict:
         run = self.run_
-        defined = {n for h in self.play.handlers for n in handler_names(h)}
         facts = run.facts.get(host)
         if facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
             cached = run.fact_cache.get(host)
@@ -73,7 +71,7 @@ class BundleBatch(PlayBatch):
         return {**common, "host": host, "inventory_vars": {**self.play.role_defaults,
                                                            **run.inventory.host_vars(host)},
                 "registered": run.registered[host], "facts": facts, "overlay": sorted(run.overlay[host]),
-                "pending_handlers": sorted(run.pending.pending(host) & defined)}
+                "pending_handlers": sorted(run.pending.pending(host) & self.play.handler_names)}
 
     def _progress(self, host: str, event: dict) -> None:
         report = self.run_.report
@@ -97,6 +95,5 @@ class BundleBatch(PlayBatch):
             run.out.add(host)
         run.overlay[host] = set(final["overlay"])
         if not self.mode.check:
-            defined = {n for h in self.play.handlers for n in handler_names(h)}
-            run.pending.forget(host, defined - set(final["pending_handlers"]))
+            run.pending.forget(host, self.play.handler_names - set(final["pending_handlers"]))
             run.pending.remember(host, set(final["pending_handlers"]))

@@ -10,7 +10,6 @@ task's file:line:col, and the run stops with nothing sent.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from jinja2 import UndefinedError
 
@@ -23,9 +22,8 @@ from ..lang.source import InputError
 from ..lang.deferred import Deferred, contains_deferred
 from ..lang.templating import TemplateFailure, condition, render
 from ..lang.variables import OMIT, HostVars
+from .selection import Selection, StartAt
 
-if TYPE_CHECKING:
-    from .selection import Selection
 
 
 FACT_VARIABLE = re.compile(r"'ansible_\w+' is undefined")
@@ -55,7 +53,7 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
 
 def _check_start_at(playbook: Playbook, selection: Selection) -> None:
     # Ansible runs nothing and fails; ours used to run nothing and exit 0.
-    if selection.start_at is None or any(selection.starts_at(t) for p in playbook.plays for t in p.tasks):
+    if StartAt(selection).reaches(t for p in playbook.plays for t in p.tasks):
         return
     raise InputError(None, f'No matching task "{selection.start_at}" found. Note: --start-at-task matches '
                            f"a task's name, or 'ROLE : name' for a task of a role.")

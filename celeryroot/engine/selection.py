@@ -1,10 +1,12 @@
-"""What a run is narrowed to: hosts (``--limit``), tasks (tags and
-``--start-at-task`` are applied by the run), and batches (``serial``)."""
+"""What a run is narrowed to: hosts (``--limit``), tasks (tags, and
+``--start-at-task`` through a `StartAt` the run holds), and batches
+(``serial``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from ..lang.inventory import Inventory
 from ..lang.playbook import Play
@@ -33,6 +35,37 @@ class Selection:
     def starts_at(self, task: Task) -> bool:
         """Whether ``--start-at-task`` names this task (by name, or as ``role : name``)."""
         return bool(task.name) and self.start_at in (task.name, task.title)
+
+
+class StartAt:
+    """Where ``--start-at-task`` is in a run: nothing runs before the named
+    task, everything after it does.
+
+    The one place that follows it, so preflight (is the task there at all?),
+    the play loop (is this task past it?) and the bundle batch (did a play
+    that ran on the hosts pass it?) cannot disagree; the name itself is
+    matched by `Selection.starts_at`.
+    """
+
+    def __init__(self, selection: Selection):
+        self.selection = selection
+        self.reached = selection.start_at is None
+
+    def takes(self, task: Task) -> bool:
+        """Whether ``task`` is at or past the start (reaching it starts the run)."""
+        self.reached = self.reached or self.selection.starts_at(task)
+        return self.reached
+
+    def reaches(self, tasks: Iterable[Task]) -> bool:
+        """Whether the run starts among ``tasks`` (or already has): a play
+        run elsewhere, whole, passes the start this way."""
+        self.reached = self.reached or any(self.selection.starts_at(t) for t in tasks)
+        return self.reached
+
+    @property
+    def pending(self) -> str | None:
+        """The name still to reach, or None once the run has started."""
+        return None if self.reached else self.selection.start_at
 
 
 def batches(hosts: list[str], serial: list[str]) -> list[list[str]]:

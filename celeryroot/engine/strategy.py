@@ -22,7 +22,7 @@ from ..result import FAILED, UNREACHABLE, result
 from .runner import run_call
 from .stats import Stats
 from .step import Mode, finish, prepare, until_holds
-from .selection import Selection, batches
+from .selection import Selection, StartAt, batches
 from ..lang.tasks import Block, Task
 from ..lang.variables import HostVars
 
@@ -51,7 +51,7 @@ class Run:
         self.overlay: dict[str, set[str]] = defaultdict(set)
         #: Hosts that failed or became unreachable: no later play targets them.
         self.out: set[str] = set()
-        self.started = selection.start_at is None
+        self.start = StartAt(selection)
         #: Send whole plays as bundles even where the play does not say free.
         self.bundles = bundles
         #: The batch that sends whole plays (the controller's); None where
@@ -81,9 +81,7 @@ class Run:
 
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
-        if not self.started and self.selection.starts_at(task):
-            self.started = True
-        return self.started and self.selection.takes(task)
+        return self.start.takes(task) and self.selection.takes(task)
 
 
 class PlayBatch:
@@ -316,7 +314,7 @@ class PlayBatch:
         if self.play.force_handlers:
             eligible += [h for h in self.hosts if h not in eligible and h not in self.unreachable]
         for handler in self.play.handlers:
-            names = handler_names(handler)
+            names = handler.handler_names
             targets = [h for h in eligible if names & set(self.notified[h])]
             if not targets:
                 continue
@@ -327,7 +325,7 @@ class PlayBatch:
                     self.run_.pending.forget(host, names)
 
     def _recall_pending(self, active: list[str]) -> None:
-        defined = set().union(*(handler_names(h) for h in self.play.handlers)) if self.play.handlers else set()
+        defined = self.play.handler_names
         for host in active:
             left = self.run_.pending.pending(host) & defined
             if left:
@@ -341,10 +339,3 @@ class PlayBatch:
         for host in self.hosts:
             if self.notified[host]:
                 self.run_.pending.remember(host, set(self.notified[host]))
-
-
-def handler_names(handler: Task) -> set[str]:
-    names = {handler.name, *handler.listen}
-    if handler.role:
-        names.add(f"{handler.role} : {handler.name}")
-    return names

@@ -53,6 +53,11 @@ class Play:
         """Every task of the play (blocks flattened), in order."""
         return [t for section in self.sections for t in walk(section)]
 
+    @property
+    def handler_names(self) -> set[str]:
+        """Every name a task of the play may ``notify`` (see `Task.handler_names`)."""
+        return {name for handler in self.handlers for name in handler.handler_names}
+
 
 @dataclass
 class Playbook:
@@ -160,8 +165,7 @@ def _vars_files(node, base: Path, variables: dict) -> dict:
 
 
 def _check_notify(play: Play) -> None:
-    names = {h.name for h in play.handlers} | {topic for h in play.handlers for topic in h.listen}
-    names |= {f"{h.role} : {h.name}" for h in play.handlers if h.role}
+    names = play.handler_names
     for task in play.tasks + play.handlers:
         for notified in task.notify:
             if notified not in names:

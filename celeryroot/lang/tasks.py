@@ -72,6 +72,16 @@ class Task:
         name = self.name or self.module
         return f"{self.role} : {name}" if self.role else name
 
+    @property
+    def handler_names(self) -> set[str]:
+        """What a handler answers to in ``notify``: its name, its ``listen``
+        topics, and ``ROLE : name`` for a role's handler. Built here only, so
+        the check at load time, the play loop and the bundles agree."""
+        names = {self.name, *self.listen}
+        if self.role:
+            names.add(f"{self.role} : {self.name}")
+        return names
+
 
 @dataclass
 class Block:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from celeryroot.engine.selection import Selection, batches
+from celeryroot.engine.selection import Selection, StartAt, batches
 from celeryroot.lang.tags import split
 
 from .conftest import load, tasks
@@ -79,6 +79,18 @@ def test_start_at_task_matches_the_name_or_the_role_title(tmp_path):
     assert not Selection(start_at="Install").starts_at(role_task)
     # A task without a name is never where a run starts, even if its module is named.
     assert not Selection(start_at="ping").starts_at(unnamed)
+
+
+def test_start_at_task_is_followed_in_one_place(tmp_path):
+    one, two, three = tasks(tmp_path, "- name: one\n  ping:\n- name: two\n  ping:\n- name: three\n  ping:\n")
+    start = StartAt(Selection(start_at="two"))
+    assert start.pending == "two"
+    assert [start.takes(t) for t in (one, two, three)] == [False, True, True]
+    assert start.pending is None
+    # A play run whole elsewhere (a bundle) passes the start without the loop seeing its tasks.
+    elsewhere = StartAt(Selection(start_at="three"))
+    assert not elsewhere.reaches([one, two]) and elsewhere.reaches([three]) and elsewhere.takes(one)
+    assert StartAt(Selection()).takes(one)
 
 
 HOSTS = [f"h{i}" for i in range(7)]
