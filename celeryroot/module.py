@@ -146,15 +146,16 @@ class Module:
         self.ctx = ctx
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        """Turn a task's rendered arguments into what is sent to the worker.
+    def on_controller_prepare(cls, args, variables: dict, search: tuple[str, ...]):
+        """Turn a task's built arguments (an ``Args``) into what is sent to the worker (an ``Args``).
 
         Runs on the controller before dispatch (template renders its source
         here; copy reads a local ``src``). ``search`` lists the directories
         where relative ``src`` paths are looked up, most specific first (a
         role's directory, then the playbook's); a module looks in the
         ``templates/`` or ``files/`` subfolder of each, then the folder itself.
-        Raise `ArgError` for a bad argument.
+        Raise `ArgError` for a bad argument. The arguments arrive built, so
+        a module checks combinations without parsing them again.
         """
         return args
 
@@ -222,12 +223,12 @@ def _required(f: dataclasses.Field) -> bool:
     return f.default is REQUIRED and f.default_factory is REQUIRED
 
 
-def build_args(args_cls: type, raw: dict, deferred=lambda v: False):
+def build_args(args_cls: type, raw: dict, deferred=None):
     """Validate ``raw`` against the spec; return an ``Args`` instance.
 
-    Values for which ``deferred(value)`` is true (still-unrendered templates)
-    pass through unconverted; this is how the controller checks a playbook
-    before it knows every variable.
+    Values for which ``deferred(value)`` is true (stand-ins for what only the
+    run knows) pass through unconverted, and the answer is None; this is how
+    preflight checks a playbook before it knows every variable.
     """
     values, errors = canonical(args_cls, raw)
     if errors:
@@ -237,10 +238,10 @@ def build_args(args_cls: type, raw: dict, deferred=lambda v: False):
         if f.name not in values:
             continue
         value = values[f.name]
-        if deferred(value):
+        if deferred is not None and deferred(value):
             continue
         values[f.name] = convert_value(f, hints[f.name], value)
-    if any(deferred(v) for v in values.values()):
+    if deferred is not None and any(deferred(v) for v in values.values()):
         return None
     return args_cls(**values)
 

@@ -5,8 +5,8 @@ controller sends each host its play in one message: the task tree, handlers,
 the host's own variables and group memberships, the files its templates and
 copies read, and what the run already knows of the host (registered results,
 facts, handlers left pending). The worker runs it with the same per-task
-step and the same `PlayBatch` the controller uses, with a dispatcher that runs
-module calls in-process, and streams each task's result back as a Celery
+step and the same `PlayBatch` the controller uses, running module calls
+in its own process, and streams each task's result back as a Celery
 ``PROGRESS`` state on the run's reply queue (see worker/app.Progress). The final answer carries what
 the controller keeps between plays: results, facts, failures, pending
 handlers and the host's recap counts.

@@ -5,6 +5,10 @@ known up front; values only known at run time (``register``ed results) are
 stood in for by `Deferred`. An undefined variable, a bad host pattern or an
 argument of the wrong type after rendering is an `InputError` naming the
 task's file:line:col, and the run stops with nothing sent.
+
+Each task is checked by the step itself (`step.prepare` in its deferred
+mode), not by a copy of it: what preflight lets through is what the step
+will render, and a rule added to the step is checked here too.
 """
 
 from __future__ import annotations
@@ -14,15 +18,16 @@ import re
 from jinja2 import UndefinedError
 
 from ..lang.inventory import Inventory
-from ..module import ArgError, build_args
+from ..module import ArgError
 from ..lang.playbook import Playbook
 from ..lang.tasks import Task
 from ..registry import Registry
 from ..lang.source import InputError
-from ..lang.deferred import Deferred, contains_deferred
-from ..lang.templating import TemplateFailure, condition, render
-from ..lang.variables import OMIT, HostVars
+from ..lang.deferred import Deferred
+from ..lang.templating import TemplateFailure
+from ..lang.variables import HostVars
 from .selection import Selection, StartAt
+from .step import Mode, prepare
 
 
 
@@ -40,14 +45,16 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
     for index, play in enumerate(playbook.plays):
         hosts = selection.hosts(inventory, play)
         targets[index] = hosts
+        mode = Mode(check=check, deferred=True).within(play)
         deferred = {h: {name: Deferred() for name in later} for h in hosts}
         facts = {h: {"ansible_facts": Deferred()} for h in hosts} if play.gather_facts else {}
-        hostvars = HostVars(inventory, play, hosts, extra_vars, deferred, facts, check)
+        hostvars = HostVars(inventory, play, hosts, extra_vars, deferred, facts, mode.check)
         tasks = [t for t in play.tasks if selection.takes(t)] + play.handlers
         for host in hosts:
             variables = hostvars.for_host(host)
+            above = {**deferred[host], **extra_vars}
             for task in tasks:
-                _check_task(task, variables, registry, facts_later=bool(play.gather_facts))
+                _check_task(task, variables, above, mode, registry, facts_later=bool(play.gather_facts))
     return targets
 
 
@@ -59,23 +66,11 @@ def _check_start_at(playbook: Playbook, selection: Selection) -> None:
                            f"a task's name, or 'ROLE : name' for a task of a role.")
 
 
-def _check_task(task: Task, variables: dict, registry: Registry, facts_later: bool) -> None:
-    scope = {**variables, **task.vars}
+def _check_task(task: Task, variables: dict, above: dict, mode: Mode, registry: Registry,
+                facts_later: bool) -> None:
+    """The step's own ``prepare``, in its deferred mode; its error, with the task's place."""
     try:
-        condition(task.when, scope)
-        items = render(task.loop, scope) if task.loop is not None else None
-        if items is not None and not isinstance(items, (list, Deferred)) and not contains_deferred(items):
-            raise TemplateFailure(f"loop must be a list, got {type(items).__name__}")
-        item = items[0] if isinstance(items, list) and items else Deferred()
-        if task.loop is not None:
-            scope[task.loop_var] = item
-            if task.index_var:
-                scope[task.index_var] = 0
-        args = {k: v for k, v in render(task.args, scope).items() if v != OMIT}
-        cls = registry.get(task.module)
-        if not contains_deferred(args):
-            args = cls.on_controller_prepare(args, scope, task.search)
-        build_args(cls.Args, args, deferred=contains_deferred)
+        prepare(task, variables, mode, registry, above)
     except (TemplateFailure, UndefinedError) as exc:
         message = exc.message if isinstance(exc, UndefinedError) else str(exc)
         if facts_later and FACT_VARIABLE.search(message):

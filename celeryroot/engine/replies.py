@@ -1,9 +1,9 @@
 """What a dispatcher hands the strategy: one host's answer to one step.
 
-The strategy talks to any dispatcher with ``live(hosts)`` and
+The strategy talks to a dispatcher with ``live(hosts)`` and
 ``step(payloads, task)``: the controller's sends messages to the hosts'
-queues (controller/dispatch.py); a bundle's runs module calls in the
-worker's own process (worker/bundle.py).
+queues (controller/dispatch.py). A bundle on its host has none: its calls
+run in the worker's own process (``PlayBatch._run_here``).
 """
 
 from __future__ import annotations

@@ -31,20 +31,23 @@ def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None =
 
 
 def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
-             variables: dict | None = None) -> tuple[dict, set[str]]:
-    """Run one module call; return its result and what it predicts to create."""
-    res, predicted = _run(registry, call, overlay, variables or {})
+             variables: dict | None = None, args=None) -> tuple[dict, set[str]]:
+    """Run one module call; return its result and what it predicts to create.
+
+    ``args``: the call's arguments as the step built them, when the call
+    runs in the process that prepared it; else they are built from the wire."""
+    res, predicted = _run(registry, call, overlay, variables or {}, args)
     if call.get("no_log"):
         res = censored(res)
     return res, predicted
 
 
-def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict) -> tuple[dict, set[str]]:
+def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict, args) -> tuple[dict, set[str]]:
     cls = registry.get(call["module"])
     if cls is None:
         return result(FAILED, f"module '{call['module']}' is not installed on this host"), set()
     try:
-        args = build_args(cls.Args, call.get("args") or {})
+        args = build_args(cls.Args, call.get("args") or {}) if args is None else args
     except ArgError as exc:
         return result(FAILED, f"{call['module']}: {exc}"), set()
     ctx = Context(check=bool(call.get("check")), diff=bool(call.get("diff")), overlay=overlay,

@@ -4,16 +4,19 @@
 calls; ``finish`` turns the calls' results into the task's result (loop
 aggregation, changed_when/failed_when, ignore_errors) and registers it.
 The controller runs them around a dispatch; a whole-play bundle runs them
-on the worker. Nothing here touches the network.
+on the worker; preflight runs ``prepare`` in its deferred mode (see `Mode`).
+Nothing here touches the network.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from jinja2 import UndefinedError
 
 from ..module import ArgError, build_args, to_wire
+from ..lang.deferred import Deferred, contains_deferred
+from ..lang.playbook import Play
 from ..lang.tasks import Task
 from ..registry import Registry
 from ..result import FAILED, SKIPPED, censored, combine_items, result
@@ -23,14 +26,24 @@ from ..lang.variables import OMIT, resolve
 
 @dataclass(frozen=True)
 class Mode:
-    """Run-wide switches a task may override (``check_mode:``/``diff:``)."""
+    """Run-wide switches a play or task may override (``check_mode:``/``diff:``).
+
+    ``deferred`` is preflight's mode: the same step, run before any host is
+    contacted with `Deferred` stand-ins for what only the run knows
+    (registered results, set_fact, facts). One pipeline, so preflight cannot
+    accept or reject what the step would not; where they must differ, it is
+    here: a bad task raises instead of failing, a false ``when`` (perhaps a
+    stand-in's) does not spare the arguments their check, and a loop is
+    checked with its first item.
+    """
 
     check: bool = False
     diff: bool = False
+    deferred: bool = False
 
-    def for_task(self, task: Task) -> "Mode":
-        return Mode(check=self.check if task.check_mode is None else task.check_mode,
-                    diff=self.diff if task.diff is None else task.diff)
+    def within(self, node: Task | Play) -> "Mode":
+        return replace(self, check=self.check if node.check_mode is None else node.check_mode,
+                       diff=self.diff if node.diff is None else node.diff)
 
 
 @dataclass
@@ -41,6 +54,9 @@ class Prepared:
     #: The variables each call was rendered with (for modules that run on
     #: the controller and read them).
     scopes: list[dict] = field(default_factory=list)
+    #: Each call's arguments as built (`build_args`, once): a call run in
+    #: this process uses them as they are; the wire carries ``call["args"]``.
+    args: list = field(default_factory=list)
     items: list | None = None
     done: dict | None = None
     #: Per-item results decided before running (skipped items of a loop).
@@ -49,49 +65,68 @@ class Prepared:
 
 def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: dict | None = None) -> Prepared:
     """``above`` holds the host's variables that outrank task vars
-    (registered results, set_fact, extra vars)."""
-    mode = mode.for_task(task)
+    (registered results, set_fact, extra vars). In ``mode.deferred`` a bad
+    task raises `TemplateFailure`, `UndefinedError` or `ArgError`."""
+    mode = mode.within(task)
     variables = {**variables, **resolve(task.vars, variables), **(above or {}), "ansible_check_mode": mode.check,
                  "ansible_search_path": list(task.search)}
     if task.search:
         variables["playbook_dir"] = task.search[-1]
     try:
-        if task.loop is None:
-            if not condition(task.when, variables):
-                return Prepared(done=_skipped(task))
-            return Prepared(calls=[_call(task, variables, mode, registry)], scopes=[variables])
-        items = render(task.loop, variables)
-        if isinstance(items, dict):
-            return Prepared(done=_failed(task, "loop must be a list; use dict2items for a mapping"))
-        if not isinstance(items, list):
-            return Prepared(done=_failed(task, f"loop must be a list, got {items!r}"))
-        prepared = Prepared(items=items)
-        for index, item in enumerate(items):
-            scope = {**variables, task.loop_var: item}
-            if not condition(task.when, scope):
-                prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item,
-                                           "_label": _label(task, scope)}
-                continue
-            if task.index_var:
-                scope[task.index_var] = index
-            call = _call(task, scope, mode, registry)
-            call["index"] = index
-            prepared.calls.append(call)
-            prepared.scopes.append(scope)
-        return prepared
+        return _expand(task, variables, mode, registry)
     except (TemplateFailure, UndefinedError, ArgError) as exc:
+        if mode.deferred:
+            raise
         return Prepared(done=_failed(task, str(exc)))
 
 
-def _call(task: Task, variables: dict, mode: Mode, registry: Registry) -> dict:
-    args = {k: v for k, v in render(task.args, variables).items() if v != OMIT}
+def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prepared:
+    if task.loop is None:
+        if not condition(task.when, variables) and not mode.deferred:
+            return Prepared(done=_skipped(task))
+        prepared = Prepared()
+        _add_call(prepared, task, variables, mode, registry)
+        return prepared
+    items = _items(task, variables, mode)
+    prepared = Prepared(items=items)
+    for index, item in enumerate(items):
+        scope = {**variables, task.loop_var: item}
+        if not condition(task.when, scope) and not mode.deferred:
+            prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item,
+                                       "_label": _label(task, scope)}
+            continue
+        if task.index_var:
+            scope[task.index_var] = index
+        _add_call(prepared, task, scope, mode, registry)
+        prepared.calls[-1]["index"] = index
+    return prepared
+
+
+def _items(task: Task, variables: dict, mode: Mode) -> list:
+    """The loop's items; in deferred mode, the first (or a stand-in) is enough."""
+    items = render(task.loop, variables)
+    if isinstance(items, list):
+        return (items[:1] or [Deferred()]) if mode.deferred else items
+    if mode.deferred and contains_deferred(items):
+        return [Deferred()]
+    if isinstance(items, dict):
+        raise TemplateFailure("loop must be a list; use dict2items for a mapping")
+    raise TemplateFailure(f"loop must be a list, got {items!r}")
+
+
+def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, registry: Registry) -> None:
+    raw = {k: v for k, v in render(task.args, variables).items() if v != OMIT}
     cls = registry.get(task.module)
-    args = cls.on_controller_prepare(args, variables, task.search)
-    args = to_wire(build_args(cls.Args, args))
-    call = {"module": task.module, "args": args, "check": mode.check, "diff": mode.diff, "no_log": task.no_log}
+    args = build_args(cls.Args, raw, deferred=contains_deferred if mode.deferred else None)
+    if args is not None:  # None: a stand-in is among them, checked as far as known
+        args = cls.on_controller_prepare(args, variables, task.search)
+    call = {"module": task.module, "args": raw if args is None else to_wire(args), "check": mode.check,
+            "diff": mode.diff, "no_log": task.no_log}
     if task.environment:
         call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
-    return call
+    prepared.calls.append(call)
+    prepared.scopes.append(variables)
+    prepared.args.append(args)
 
 
 def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:

@@ -36,6 +36,8 @@ class Run:
         self.playbook = playbook
         self.inventory = inventory
         self.registry = registry
+        #: Sends calls to the hosts; None inside a bundle on its host, where
+        #: every call runs in this process.
         self.dispatcher = dispatcher
         self.report = report
         self.mode = mode
@@ -92,8 +94,7 @@ class PlayBatch:
         self.run_ = run
         self.play = play
         self.hosts = hosts
-        self.mode = Mode(check=run.mode.check if play.check_mode is None else play.check_mode,
-                         diff=run.mode.diff if play.diff is None else play.diff)
+        self.mode = run.mode.within(play)
         self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, run.registered,
                                  run.facts, self.mode.check)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
@@ -121,6 +122,8 @@ class PlayBatch:
         return not self.aborted and not (failed and len(failed) == len(self.hosts))
 
     def _needs_workers(self) -> bool:
+        if self.run_.dispatcher is None:
+            return False
         return bool(self.play.gather_facts) or any(
             not self.run_.registry.get(t.module).on_controller for t in self.play.tasks + self.play.handlers)
 
@@ -220,17 +223,17 @@ class PlayBatch:
     def _attempt(self, task: Task, hosts: list[str]):
         """Run one attempt of ``task`` on ``hosts``; yield (host, result) as they come."""
         run = self.run_
-        on_controller = run.registry.get(task.module).on_controller
+        here = run.dispatcher is None or run.registry.get(task.module).on_controller
         prepared = {h: prepare(task, self.vars[h], self.mode, run.registry,
                                {**run.registered[h], **run.extra_vars}) for h in hosts}
         payloads = {}
         for host, ready in prepared.items():
-            if ready.done is not None or not ready.calls or on_controller:
-                results = [run_call(run.registry, call, variables=scope)[0]
-                           for call, scope in zip(ready.calls, ready.scopes)]
-                yield host, finish(task, ready, results, self.vars[host])
+            if ready.done is not None or not ready.calls or here:
+                yield host, finish(task, ready, self._run_here(host, ready), self.vars[host])
             else:
                 payloads[host] = [ready.calls, sorted(run.overlay[host])]
+        if not payloads:
+            return
         for reply in run.dispatcher.step(payloads):
             if reply.unreachable or reply.error:
                 yield reply.host, (result(UNREACHABLE, reply.unreachable) if reply.unreachable
@@ -238,6 +241,19 @@ class PlayBatch:
                 continue
             run.overlay[reply.host].update(reply.predicted or ())
             yield reply.host, finish(task, prepared[reply.host], reply.results, self.vars[reply.host])
+
+    def _run_here(self, host: str, ready) -> list[dict]:
+        """A task's calls run in this process, with the arguments the step
+        built: modules that only read variables, and every call of a bundle
+        on its own host (no dispatcher). What a call predicts joins the
+        host's check-mode overlay, as a worker's answer does."""
+        overlay = self.run_.overlay[host]
+        results = []
+        for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
+            res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args)
+            overlay |= predicted
+            results.append(res)
+        return results
 
     def _done(self, task: Task, host: str, res: dict, active: list[str]) -> None:
         run = self.run_

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from ..host import dpkg
-from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
+from ..module import ArgError, Module, ModuleFailure, Plan, arg
 from ..host.proc import Completed, run
 from ..host.sysops import CommandChange, attribute_text
 
@@ -73,11 +73,10 @@ class Apt(Module):
         lock_timeout: int = arg(120, doc="Seconds to wait for dpkg's lock held by another process.")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        parsed = build_args(cls.Args, args)
-        if not (parsed.name or parsed.update_cache or parsed.cache_valid_time or parsed.autoremove):
+    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
+        if not (args.name or args.update_cache or args.cache_valid_time or args.autoremove):
             raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
-        if parsed.state == "latest" and any("=" in n for n in parsed.name or ()):
+        if args.state == "latest" and any("=" in n for n in args.name or ()):
             raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
         return args
 

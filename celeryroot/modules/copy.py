@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from ..host.fileops import (AttributeArgs, attribute_changes, checksum, content_change, read_bytes_or_none,
                        stat_or_none, validate_arg, write_file)
 from ..lang.files import find_source
-from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, build_args, to_wire
+from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg
 
 #: Sources travel inside the task's message as text, so they are kept small.
 MAX_SOURCE = 4 << 20
@@ -75,17 +75,16 @@ class Copy(Module):
         _original_basename: str | None = arg(None, doc="Set by the controller: the base name of src.")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        if args.get("src") is not None and args.get("content") is not None:
+    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
+        if args.src is not None and args.content is not None:
             raise ArgError("content", "parameters are mutually exclusive: 'content', 'src'")
-        if args.get("src") is None and args.get("content") is None:
+        if args.src is None and args.content is None:
             raise ArgError("src", "one of 'src' or 'content' is required")
-        parsed = build_args(cls.Args, args)
-        if parsed.src is None or parsed.remote_src:
-            return to_wire(parsed)
-        path = find_source(parsed.src, search, "files", "src")
-        return to_wire(replace(parsed, src=None, content=read_source(path, "src"),
-                               _original_basename=os.path.basename(path), mode=preserved(parsed.mode, path)))
+        if args.src is None or args.remote_src:
+            return args
+        path = find_source(args.src, search, "files", "src")
+        return replace(args, src=None, content=read_source(path, "src"),
+                       _original_basename=os.path.basename(path), mode=preserved(args.mode, path))
 
     # -- what to write: the parts template overrides -------------------------
 

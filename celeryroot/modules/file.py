@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from ..host.fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none, missing_dirs
-from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, build_args
+from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg
 
 KIND = {stat.S_IFDIR: "directory", stat.S_IFREG: "file", stat.S_IFLNK: "link"}
 TIME_FORMAT = "%Y%m%d%H%M.%S"
@@ -63,15 +63,14 @@ class File(Module):
         access_time_format: str = arg(TIME_FORMAT, doc="strftime format of access_time.")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        parsed = build_args(cls.Args, args)
-        if parsed.src is not None and parsed.state not in (None, "link", "hard"):
+    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
+        if args.src is not None and args.state not in (None, "link", "hard"):
             raise ArgError("src", "'src' option requires state to be 'link' or 'hard'")
-        if parsed.state in ("link", "hard") and parsed.src is None:
-            raise ArgError("src", f"'src' is required for state={parsed.state}")
+        if args.state in ("link", "hard") and args.src is None:
+            raise ArgError("src", f"'src' is required for state={args.state}")
         for name in ("modification_time", "access_time"):
             try:
-                _wanted_time(getattr(parsed, name), getattr(parsed, name + "_format"), parsed.state)
+                _wanted_time(getattr(args, name), getattr(args, name + "_format"), args.state)
             except ValueError as exc:
                 raise ArgError(name, f"argument '{name}': {exc}") from None
         return args

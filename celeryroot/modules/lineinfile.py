@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..host.fileops import (AttributeArgs, attribute_changes, content_change, missing_dirs, read_bytes_or_none,
                             stat_or_none, validate_arg, write_file)
-from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
+from ..module import ArgError, Module, ModuleFailure, Plan, arg
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were
 
@@ -67,9 +67,8 @@ class Lineinfile(Module):
         validate: str | None = arg(None, convert=validate_arg, doc="Command checking the new file, %s for its path.")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
+    def on_controller_prepare(cls, a: Args, variables: dict, search: tuple[str, ...]) -> Args:
         """Combinations of arguments are checked here, so they fail before any host is contacted."""
-        a = build_args(cls.Args, args)
         pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
         for one, other in pairs:
             if getattr(a, one) and getattr(a, other):
@@ -85,7 +84,7 @@ class Lineinfile(Module):
                 _regex(getattr(a, name) or "")
             except ValueError as exc:
                 raise ArgError(name, f"argument '{name}': {exc}") from None
-        return args
+        return a
 
     def plan(self) -> Plan:
         a = self.args

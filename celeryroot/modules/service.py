@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..host import services
-from ..module import ArgError, Module, ModuleFailure, Plan, arg, build_args
+from ..module import ArgError, Module, ModuleFailure, Plan, arg
 from ..host.sysops import CommandChange, perform
 
 STATES = ("started", "stopped", "restarted", "reloaded")
@@ -60,9 +60,8 @@ class Service(Module):
                        doc="The init system to use (default: the running one).")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        parsed = build_args(cls.Args, args)
-        if parsed.state is None and parsed.enabled is None:
+    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
+        if args.state is None and args.enabled is None:
             raise ArgError("state", "one of 'state' or 'enabled' is required")
         return args
 

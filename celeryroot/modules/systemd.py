@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..host import services
-from ..module import ArgError, Plan, arg, build_args
+from ..module import ArgError, Plan, arg
 from ..host.sysops import CommandChange
 from .service import Service, ServiceArgs, yes_no
 
@@ -38,12 +38,11 @@ class Systemd(Service):
         masked: bool | None = arg(None, doc="Mask the unit (yes) so nothing can start it, or unmask it (no).")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        parsed = build_args(cls.Args, args)
-        managed = [k for k in ("state", "enabled", "masked") if getattr(parsed, k) is not None]
-        if managed and parsed.name is None:
+    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
+        managed = [k for k in ("state", "enabled", "masked") if getattr(args, k) is not None]
+        if managed and args.name is None:
             raise ArgError("name", f"'name' is required with '{managed[0]}'")
-        if not managed and not parsed.daemon_reload:
+        if not managed and not args.daemon_reload:
             raise ArgError("state", "one of 'state', 'enabled', 'masked' or 'daemon_reload' is required")
         return args
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from ..host.fileops import checksum
 from ..host.sysops import user_name
-from ..module import ModuleFailure, arg, build_args, to_wire
+from ..module import ModuleFailure, arg
 from ..lang.files import find_source
 from ..lang.templating import ENV, TemplateFailure
 from .copy import Copy, WriteArgs, preserved, read_source
@@ -52,13 +52,11 @@ class Template(Copy):
         _checksum: str | None = arg(None, doc="Set by the controller: SHA-1 of the rendered template.")
 
     @classmethod
-    def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
-        parsed = build_args(cls.Args, args)
-        path = find_source(parsed.src, search, "templates", "src")
+    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
+        path = find_source(args.src, search, "templates", "src")
         read_source(path, "src")  # the same size and text limits as copy's src
-        text = ENV.render_file(path, _template_vars(variables, path, parsed.dest), search)
-        return to_wire(replace(parsed, _content=text, _checksum=checksum(text.encode()),
-                               mode=preserved(parsed.mode, path)))
+        text = ENV.render_file(path, _template_vars(variables, path, args.dest), search)
+        return replace(args, _content=text, _checksum=checksum(text.encode()), mode=preserved(args.mode, path))
 
     def payload(self) -> bytes:
         if self.args._content is None:

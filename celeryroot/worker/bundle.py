@@ -1,6 +1,7 @@
 """A whole-play bundle on the host's side: the play runs here with the
-same `PlayBatch` the controller uses, with a dispatcher that runs module
-calls in this process, and each result streams back as it happens.
+same `PlayBatch` the controller uses, without a dispatcher: module calls
+run in this process with the arguments the step built; each result
+streams back as it happens.
 
 A bundle knows only its own host: ``hostvars`` holds the host itself, and
 ``run_once`` is not available (such plays run linearly).
@@ -13,26 +14,10 @@ import tempfile
 
 from ..engine.codec import decode_play, relocate, unpack_sources
 from ..engine.pending import PendingHandlers
-from ..engine.replies import Reply
-from ..engine.runner import run_calls
 from ..engine.selection import Selection
 from ..engine.step import Mode
 from ..engine.strategy import PlayBatch, Run
 from ..lang.inventory import Group, Host, Inventory
-
-class LocalDispatcher:
-    """Runs a host's module calls in this process: a bundle's dispatcher."""
-
-    def __init__(self, registry):
-        self.registry = registry
-
-    def live(self, hosts: list[str]) -> set[str]:
-        return set(hosts)
-
-    def step(self, payloads: dict[str, list]):
-        for host, (calls, overlay) in payloads.items():
-            answer = run_calls(self.registry, calls, overlay)
-            yield Reply(host, answer["results"], answer["predicted"])
 
 
 class ProgressReport:
@@ -72,7 +57,7 @@ def run_bundle(registry, bundle: dict, emit) -> dict:
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
         pending = PendingHandlers(None)
         pending.remember(host, set(bundle["pending_handlers"]))
-        run = Run(None, inventory, registry, LocalDispatcher(registry), ProgressReport(emit),
+        run = Run(None, inventory, registry, None, ProgressReport(emit),
                   Mode(**bundle["mode"]), bundle["extra_vars"], selection, None, pending)
         run.registered[host].update(bundle["registered"])
         if bundle["facts"]:
