@@ -373,7 +373,7 @@ PHASES = (
     ("preflight (validate every task)", "preflight.py", "preflight"),
     ("Celery app + connection set-up", "dispatch.py", "__enter__"),
     ("strategy: whole run", "strategy.py", "run"),
-    ("  bundles: the play batch, sent and answered", "controller/bundles.py", "run"),
+    ("  bundles: the play batch, sent and answered", "controller/bundles.py", "run_on"),
     ("    bundle: shared part (encode play, sources)", "controller/bundles.py", "_common"),
     ("    bundle: per host", "controller/bundles.py", "_bundle"),
     ("    bundle: progress events", "controller/bundles.py", "_progress"),

@@ -26,11 +26,17 @@ from ..result import FAILED, UNREACHABLE, result
 
 
 class BundleBatch(PlayBatch):
-    """A play on a batch of hosts, each host running it whole on its worker."""
+    """A play on a batch of hosts, each host running it whole on its worker.
 
-    def run(self) -> bool:
+    Only the hook `PlayBatch.run_on` is its own: the batch's set-up and its
+    verdict (stop the play? every host failed?) are the linear batch's, so
+    the two ways of running a play cannot drift apart.
+    """
+
+    def run_on(self, active: list[str]) -> None:
+        """Each host of ``active`` runs the play whole on its worker; their
+        progress is reported as it streams in, their final answers merged."""
         run = self.run_
-        active = list(self.hosts)
         self._report_missing(active)
         self.sent_facts: dict[str, dict | None] = {}
         common = self._common()
@@ -47,9 +53,7 @@ class BundleBatch(PlayBatch):
             else:
                 self._merge(reply.host, reply.final)
         run.start.reaches(self.play.tasks)
-        failed = [h for h in self.hosts if h in run.out]
         self._check_failures()
-        return not self.aborted and not (failed and len(failed) == len(self.hosts))
 
     def _common(self) -> dict:
         """The parts of a bundle every host of the batch shares."""

@@ -107,7 +107,19 @@ class PlayBatch:
 
     def run(self) -> bool:
         """Run the play on this batch; False when the play must stop here."""
-        active = list(self.hosts)
+        self.run_on(list(self.hosts))
+        failed = [h for h in self.hosts if h in self.run_.out]
+        return not self.aborted and not (failed and len(failed) == len(self.hosts))
+
+    def run_on(self, active: list[str]) -> None:
+        """The play itself, task by task on ``active`` (the batch's hosts,
+        less those that fail): facts, handlers pending from earlier runs,
+        each section and its handlers.
+
+        The one hook where a whole-play bundle differs (controller/bundles.py
+        sends each host the play instead); what comes before and after, the
+        batch's verdict, stays here for both.
+        """
         if self._needs_workers():
             self._report_missing(active)
         self._gather_facts(active)
@@ -118,8 +130,6 @@ class PlayBatch:
                 break
             self.flush_handlers(active)
         self._remember_pending()
-        failed = [h for h in self.hosts if h in self.run_.out]
-        return not self.aborted and not (failed and len(failed) == len(self.hosts))
 
     def _needs_workers(self) -> bool:
         if self.run_.dispatcher is None:
