@@ -3,13 +3,14 @@
 With ``strategy: free`` (or ``bundles: true`` in celeryroot.yaml) the
 controller sends each host its play in one message: the task tree, handlers,
 the host's own variables and group memberships, the files its templates and
-copies read, and what the run already knows of the host (registered results,
-facts, handlers left pending). The worker runs it with the same per-task
-step and the same `PlayBatch` the controller uses, running module calls
-in its own process, and streams each task's result back as a Celery
-``PROGRESS`` state on the run's reply queue (see worker/app.Progress). The final answer carries what
-the controller keeps between plays: results, facts, failures, pending
-handlers and the host's recap counts.
+copies read, and the host's part of the run's state (engine/state.py:
+registered results, facts, check-mode overlay, failure, handlers left
+pending, recap counts). The worker runs it with the same per-task step and
+the same `PlayBatch` the controller uses, running module calls in its own
+process, and streams each task's result back as a Celery ``PROGRESS`` state
+on the run's reply queue (see worker/app.Progress). The final answer is that
+part again, as the play left it, encoded by the same codec
+(engine/codec.py) and merged by `RunState.merge`.
 
 A bundle knows only its own host: ``hostvars`` holds the host itself, and
 ``run_once`` is not available (such plays run linearly).
@@ -17,7 +18,7 @@ A bundle knows only its own host: ``hostvars`` holds the host itself, and
 
 from __future__ import annotations
 
-from ..engine.codec import collect_sources, encode_play
+from ..engine.codec import collect_sources, decode_state, encode_play, encode_state
 from ..engine.strategy import PlayBatch
 from ..host.facts import facts_to_vars
 from ..lang.tasks import Task
@@ -67,15 +68,14 @@ class BundleBatch(PlayBatch):
 
     def _bundle(self, host: str, common: dict) -> dict:
         run = self.run_
-        facts = run.facts.get(host)
-        if facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
+        part = self.state.part(host, self.play.handler_names)
+        if part.facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
             cached = run.fact_cache.get(host)
-            facts = facts_to_vars(cached) if cached else None
-        self.sent_facts[host] = facts
+            part.facts = facts_to_vars(cached) if cached else None
+        self.sent_facts[host] = part.facts
         return {**common, "host": host, "inventory_vars": {**self.play.role_defaults,
                                                            **run.inventory.host_vars(host)},
-                "registered": run.registered[host], "facts": facts, "overlay": sorted(run.overlay[host]),
-                "pending_handlers": sorted(run.pending.pending(host) & self.play.handler_names)}
+                "state": encode_state(part)}
 
     def _progress(self, host: str, event: dict) -> None:
         report = self.run_.report
@@ -87,17 +87,8 @@ class BundleBatch(PlayBatch):
             report.host_result(host, event["title"], event["result"])
 
     def _merge(self, host: str, final: dict) -> None:
-        run = self.run_
-        for counter, value in final["stats"].items():
-            run.stats.hosts[host][counter] += value
-        run.registered[host] = final["registered"]
-        if final["facts"]:
-            run.facts[host] = final["facts"]
-            if run.fact_cache is not None and final["facts"] != self.sent_facts.get(host):
-                run.fact_cache.put(host, final["facts"]["ansible_facts"])
-        if final["out"]:
-            run.out.add(host)
-        run.overlay[host] = set(final["overlay"])
-        if not self.mode.check:
-            run.pending.forget(host, self.play.handler_names - set(final["pending_handlers"]))
-            run.pending.remember(host, set(final["pending_handlers"]))
+        part = decode_state(final)
+        self.state.merge(host, part, self.play.handler_names, self.mode.check)
+        fact_cache = self.run_.fact_cache
+        if part.facts and fact_cache is not None and part.facts != self.sent_facts.get(host):
+            fact_cache.put(host, part.facts["ansible_facts"])

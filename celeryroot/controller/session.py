@@ -29,6 +29,7 @@ def load_context(opts, base: Path):
 def execute(opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook, extra_vars,
             selection, targets) -> int:
     """Run a checked playbook on its ``targets``, shown by ``report``; the exit status."""
+    from ..engine.state import RunState
     from ..engine.step import Mode
     from ..engine.strategy import Run
     from .bundles import BundleBatch
@@ -37,10 +38,11 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
         dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, timeouts, report))
-        run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,
-                  bundles=bool(config.options.get("bundles", False)), bundle_batch=BundleBatch)
+        run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
+                  dispatcher=dispatcher, facts=facts, bundles=bool(config.options.get("bundles", False)),
+                  bundle_batch=BundleBatch)
         try:
-            stats = run.run()
+            stats = run.run(playbook)
         finally:
             report.close()
     report.recap(stats)

@@ -1,6 +1,7 @@
-"""A whole play as JSON, and the controller files it reads: what a bundle
-carries (see controller/bundles.py for the sending side, worker/bundle.py
-for the host's side)."""
+"""A whole play as JSON, the controller files it reads, and a host's part
+of the run's state: what a bundle carries (see controller/bundles.py for
+the sending side, worker/bundle.py for the host's side). The state goes
+out and comes back through the same two functions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from ..lang.playbook import Play
 from ..lang.source import Where
 from ..lang.tasks import Block, Task, walk
+from .state import HostState
 
 #: Files a bundle may carry from the controller, in all.
 SOURCES_LIMIT = 8 << 20
@@ -68,6 +70,18 @@ def decode_play(doc: dict) -> Play:
                 sections=[decode_nodes(s) for s in doc["sections"]], handlers=decode_nodes(doc["handlers"]),
                 gather_facts=doc["gather_facts"], check_mode=doc["check_mode"], diff=doc["diff"],
                 force_handlers=doc["force_handlers"])
+
+
+# -- a host's part of the run's state as JSON ----------------------------------
+
+def encode_state(part: HostState) -> dict:
+    return {"registered": part.registered, "facts": part.facts, "overlay": sorted(part.overlay),
+            "out": part.out, "pending_handlers": sorted(part.pending_handlers), "stats": part.stats}
+
+
+def decode_state(doc: dict) -> HostState:
+    return HostState(registered=doc["registered"], facts=doc["facts"], overlay=set(doc["overlay"]),
+                     out=doc["out"], pending_handlers=set(doc["pending_handlers"]), stats=doc["stats"])
 
 
 # -- what a bundle reads from the controller's disk ---------------------------

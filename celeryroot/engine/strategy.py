@@ -15,11 +15,11 @@ import time
 from collections import defaultdict
 
 from ..lang.inventory import Inventory
-from .pending import PendingHandlers
 from ..lang.playbook import Play, Playbook
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
 from .runner import run_call
+from .state import RunState
 from .stats import Stats
 from .step import Mode, finish, prepare, until_holds
 from .selection import Selection, StartAt, batches
@@ -28,12 +28,13 @@ from ..lang.variables import HostVars
 
 
 class Run:
-    """One run of a playbook: what outlives a play (results, facts, failures)."""
+    """One run: what every play batch works with (the run's settings, and
+    its `RunState`, which outlives a play). The controller runs a playbook
+    with it; a bundle on its host, a single play."""
 
-    def __init__(self, playbook: Playbook, inventory: Inventory, registry: Registry, dispatcher,
-                 report, mode: Mode, extra_vars: dict, selection: Selection, facts=None,
-                 pending: PendingHandlers | None = None, bundles: bool = False, bundle_batch=None):
-        self.playbook = playbook
+    def __init__(self, inventory: Inventory, registry: Registry, report, mode: Mode, extra_vars: dict,
+                 selection: Selection, state: RunState, dispatcher=None, facts=None, bundles: bool = False,
+                 bundle_batch=None):
         self.inventory = inventory
         self.registry = registry
         #: Sends calls to the hosts; None inside a bundle on its host, where
@@ -43,16 +44,8 @@ class Run:
         self.mode = mode
         self.extra_vars = extra_vars
         self.selection = selection
+        self.state = state
         self.fact_cache = facts
-        self.pending = pending or PendingHandlers()
-        self.stats = Stats()
-        #: Registered results and set_fact values per host; they outlive the play.
-        self.registered: dict[str, dict] = defaultdict(dict)
-        self.facts: dict[str, dict] = {}
-        #: Check mode: what earlier tasks would have created, per host.
-        self.overlay: dict[str, set[str]] = defaultdict(set)
-        #: Hosts that failed or became unreachable: no later play targets them.
-        self.out: set[str] = set()
         self.start = StartAt(selection)
         #: Send whole plays as bundles even where the play does not say free.
         self.bundles = bundles
@@ -60,16 +53,16 @@ class Run:
         #: there is no one to send them to (inside a bundle).
         self.bundle_batch = bundle_batch
 
-    def run(self) -> Stats:
-        for play in self.playbook.plays:
+    def run(self, playbook: Playbook) -> Stats:
+        for play in playbook.plays:
             self.run_play(play)
-        return self.stats
+        return self.state.stats
 
     def run_play(self, play: Play) -> None:
-        hosts = [h for h in self.selection.hosts(self.inventory, play) if h not in self.out]
+        hosts = [h for h in self.selection.hosts(self.inventory, play) if h not in self.state.out]
         self.report.play_start(play, hosts)
         for host in hosts:
-            self.stats.touch(host)
+            self.state.stats.touch(host)
         batch_class = PlayBatch
         if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
             if any(t.run_once for t in play.tasks):
@@ -95,8 +88,9 @@ class PlayBatch:
         self.play = play
         self.hosts = hosts
         self.mode = run.mode.within(play)
-        self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, run.registered,
-                                 run.facts, self.mode.check)
+        self.state = run.state
+        self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, self.state.registered,
+                                 self.state.facts, self.mode.check)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
         self.notified: dict[str, list[str]] = defaultdict(list)
         self.unreachable: set[str] = set()
@@ -108,7 +102,7 @@ class PlayBatch:
     def run(self) -> bool:
         """Run the play on this batch; False when the play must stop here."""
         self.run_on(list(self.hosts))
-        failed = [h for h in self.hosts if h in self.run_.out]
+        failed = [h for h in self.hosts if h in self.state.out]
         return not self.aborted and not (failed and len(failed) == len(self.hosts))
 
     def run_on(self, active: list[str]) -> None:
@@ -151,12 +145,12 @@ class PlayBatch:
         cache = self.run_.fact_cache
         if cache is not None:
             for host in active:
-                if host not in self.run_.facts and (cached := cache.get(host)):
+                if host not in self.state.facts and (cached := cache.get(host)):
                     self._set_facts(host, cached)
         if not self.play.gather_facts:
             return
         smart = str(self.play.gather_facts).lower() == "smart"
-        targets = [h for h in active if not (smart and h in self.run_.facts)]
+        targets = [h for h in active if not (smart and h in self.state.facts)]
         task = Task(name="Gathering Facts", module="setup", args={}, where=self.play.where,
                     check_mode=False)
         self.run_task(task, active, only=targets)
@@ -164,7 +158,7 @@ class PlayBatch:
     def _set_facts(self, host: str, facts: dict) -> None:
         from ..host.facts import facts_to_vars
 
-        self.run_.facts[host] = facts_to_vars(facts)
+        self.state.facts[host] = facts_to_vars(facts)
         self.vars[host] = self.hostvars.for_host(host)
 
     # -- tasks and blocks -------------------------------------------------------
@@ -190,10 +184,10 @@ class PlayBatch:
             rescued = list(failed)
             self.run_nodes(block.rescue, rescued)
             for host in rescued:
-                self.run_.stats.hosts[host]["rescued"] += 1
+                self.state.stats.hosts[host]["rescued"] += 1
             for host in failed:
                 if host not in rescued:
-                    self.run_.out.add(host)
+                    self.state.out.add(host)
         keep = [h for h in before if h in inner or h in rescued]
         if block.always:
             always = [h for h in before if h not in self.unreachable]
@@ -235,13 +229,13 @@ class PlayBatch:
         run = self.run_
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
         prepared = {h: prepare(task, self.vars[h], self.mode, run.registry,
-                               {**run.registered[h], **run.extra_vars}) for h in hosts}
+                               {**self.state.registered[h], **run.extra_vars}) for h in hosts}
         payloads = {}
         for host, ready in prepared.items():
             if ready.done is not None or not ready.calls or here:
                 yield host, finish(task, ready, self._run_here(host, ready), self.vars[host])
             else:
-                payloads[host] = [ready.calls, sorted(run.overlay[host])]
+                payloads[host] = [ready.calls, sorted(self.state.overlay[host])]
         if not payloads:
             return
         for reply in run.dispatcher.step(payloads):
@@ -249,7 +243,7 @@ class PlayBatch:
                 yield reply.host, (result(UNREACHABLE, reply.unreachable) if reply.unreachable
                                    else result(FAILED, reply.error))
                 continue
-            run.overlay[reply.host].update(reply.predicted or ())
+            self.state.overlay[reply.host].update(reply.predicted or ())
             yield reply.host, finish(task, prepared[reply.host], reply.results, self.vars[reply.host])
 
     def _run_here(self, host: str, ready) -> list[dict]:
@@ -257,7 +251,7 @@ class PlayBatch:
         built: modules that only read variables, and every call of a bundle
         on its own host (no dispatcher). What a call predicts joins the
         host's check-mode overlay, as a worker's answer does."""
-        overlay = self.run_.overlay[host]
+        overlay = self.state.overlay[host]
         results = []
         for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
             res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args)
@@ -270,14 +264,14 @@ class PlayBatch:
         rescuable_failure = res["failed"] and not res.get("ignored") and self.rescuable and \
             not res.get("unreachable")
         if not rescuable_failure:
-            run.stats.count(host, res)
+            self.state.stats.count(host, res)
         run.report.host_result(host, task.title, res)
         if task.register:
-            run.registered[host][task.register] = res
+            self.state.registered[host][task.register] = res
         facts = res.get("ansible_facts")
         if facts and not res["failed"]:
             if task.module == "set_fact":
-                run.registered[host].update(facts)
+                self.state.registered[host].update(facts)
                 self.vars[host].update(facts)
             else:
                 self._set_facts(host, facts)
@@ -285,10 +279,10 @@ class PlayBatch:
                     run.fact_cache.put(host, facts)
         if res.get("unreachable"):
             self.unreachable.add(host)
-            run.out.add(host)
+            self.state.out.add(host)
         if res["failed"] and not res.get("ignored"):
             if not rescuable_failure:
-                run.out.add(host)
+                self.state.out.add(host)
             if host in active:
                 active.remove(host)
         elif res["changed"] and task.notify:
@@ -298,11 +292,11 @@ class PlayBatch:
         """``run_once``: the one result counts for every host of the batch."""
         for other in active:
             if other != host and task.register:
-                self.run_.registered[other][task.register] = res
+                self.state.registered[other][task.register] = res
                 self.vars[other][task.register] = res
 
     def _check_failures(self) -> None:
-        failed = [h for h in self.hosts if h in self.run_.out]
+        failed = [h for h in self.hosts if h in self.state.out]
         if not failed:
             return
         limit = self.play.max_fail_percentage
@@ -348,12 +342,12 @@ class PlayBatch:
             for host in targets:
                 self.notified[host] = [n for n in self.notified[host] if n not in names]
                 if host in eligible and not self.mode.check:
-                    self.run_.pending.forget(host, names)
+                    self.state.pending.forget(host, names)
 
     def _recall_pending(self, active: list[str]) -> None:
         defined = self.play.handler_names
         for host in active:
-            left = self.run_.pending.pending(host) & defined
+            left = self.state.pending.pending(host) & defined
             if left:
                 self.notified[host].extend(sorted(left))
                 self.run_.report.notice(f"{host}: will run handlers notified in an earlier run that never ran: "
@@ -364,4 +358,4 @@ class PlayBatch:
             return
         for host in self.hosts:
             if self.notified[host]:
-                self.run_.pending.remember(host, set(self.notified[host]))
+                self.state.pending.remember(host, set(self.notified[host]))

@@ -12,9 +12,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from ..engine.codec import decode_play, relocate, unpack_sources
-from ..engine.pending import PendingHandlers
+from ..engine.codec import decode_play, decode_state, encode_state, relocate, unpack_sources
 from ..engine.selection import Selection
+from ..engine.state import RunState
 from ..engine.step import Mode
 from ..engine.strategy import PlayBatch, Run
 from ..lang.inventory import Group, Host, Inventory
@@ -43,8 +43,8 @@ class ProgressReport:
 
 
 def run_bundle(registry, bundle: dict, emit) -> dict:
-    """Run one host's play; ``emit`` streams progress. Returns what the
-    controller keeps: results, facts, failures, pending handlers, counts."""
+    """Run one host's play; ``emit`` streams progress. Returns the host's
+    part of the run's state as the play left it (engine/state.py)."""
     host = bundle["host"]
     workdir = tempfile.mkdtemp(prefix="celeryroot-bundle-")
     try:
@@ -55,18 +55,11 @@ def run_bundle(registry, bundle: dict, emit) -> dict:
         play.vars = bundle["play_vars"]
         inventory = _inventory(host, bundle["inventory_vars"], bundle["groups"])
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
-        pending = PendingHandlers(None)
-        pending.remember(host, set(bundle["pending_handlers"]))
-        run = Run(None, inventory, registry, None, ProgressReport(emit),
-                  Mode(**bundle["mode"]), bundle["extra_vars"], selection, None, pending)
-        run.registered[host].update(bundle["registered"])
-        if bundle["facts"]:
-            run.facts[host] = bundle["facts"]
-        run.overlay[host].update(bundle["overlay"])
+        state = RunState.of(host, decode_state(bundle["state"]))
+        run = Run(inventory, registry, ProgressReport(emit), Mode(**bundle["mode"]), bundle["extra_vars"],
+                  selection, state)
         PlayBatch(run, play, [host], play_hosts=bundle["play_hosts"]).run()
-        return {"registered": run.registered[host], "facts": run.facts.get(host), "out": host in run.out,
-                "unreachable": False, "pending_handlers": sorted(pending.pending(host)),
-                "stats": run.stats.summary().get(host, {}), "overlay": sorted(run.overlay[host])}
+        return encode_state(state.part(host, state.pending.pending(host)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
