@@ -14,11 +14,13 @@ from ..engine.runner import run_calls
 from ..messages import PLAY_TASK, RUN_TASK, make_app
 from ..registry import Registry
 from .bundle import run_bundle
+from .replies import BACKEND
 
 
 def worker_app(broker_url: str, host: str, registry: Registry):
     """A host's app: its own queue, and the tasks that run modules here."""
     app = make_app(broker_url, host)
+    app.conf.result_backend = BACKEND
     _register_run(app, registry)
     return app
 
