@@ -4,6 +4,7 @@ the options of a run, and how a command's errors end it."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 #: Defaults of ``--timeout``: for a host to start a task, and for the broker to answer.
@@ -42,9 +43,12 @@ def timeouts(opts) -> tuple[float, float]:
 
 def guarded(command, opts) -> int:
     """Run a command line's ``command``: bad input, or a broker that cannot
-    be reached, is exit status 1 with the error on stderr; an interrupt 99."""
+    be reached, is exit status 1 with the error on stderr; an interrupt
+    (SIGINT, SIGTERM) 99."""
     from ..lang.source import InputError
 
+    # SIGTERM ends a run as Ctrl-C does: its lease is given back, its recap printed.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return command(opts)
     except InputError as exc:
@@ -58,6 +62,10 @@ def guarded(command, opts) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 99
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def _broker_unreachable(exc: Exception) -> bool:

@@ -26,9 +26,19 @@ def load_context(opts, base: Path):
     return config, registry, load_inventory(sources), parse_extra_vars(opts.extra_vars)
 
 
+#: Exit status of a run stopped by SIGINT or SIGTERM (Ansible's for a user interrupt).
+INTERRUPTED = 99
+
+
 def execute(opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook, extra_vars,
             selection, targets) -> int:
-    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status."""
+    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status.
+
+    A run that is stopped part way still ends with its recap: SIGINT or
+    SIGTERM (exit 99), or a broker lost for longer than the wait for it
+    (the hosts whose task was under way are counted unreachable: their
+    outcome is unknown; exit 4)."""
+    from ..broker import BrokerLost
     from ..engine.step import Mode
     from ..engine.strategy import Run
     from .bundles import BundleBatch
@@ -40,11 +50,28 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
         run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,
                   bundles=bool(config.options.get("bundles", False)), bundle_batch=BundleBatch)
         try:
-            stats = run.run()
-        finally:
-            report.close()
+            try:
+                stats = run.run()
+            finally:
+                report.close()
+        except KeyboardInterrupt as exc:
+            why = exc.args[0] if exc.args else "SIGINT"
+            report.notice(f"[ERROR]: interrupted by {why}{_under_way(dispatcher)}; the recap shows the results so far")
+            report.recap(run.stats)
+            return INTERRUPTED
+        except BrokerLost as exc:
+            for host in dispatcher.waiting:
+                run.stats.count(host, {"unreachable": True})
+            report.notice(f"[ERROR]: {exc}{_under_way(dispatcher)}; their outcome is unknown")
+            report.recap(run.stats)
+            return run.stats.exit_status()
     report.recap(stats)
     return stats.exit_status()
+
+
+def _under_way(dispatcher) -> str:
+    waiting = sorted(dispatcher.waiting)
+    return f" while {', '.join(waiting)} had a task under way" if waiting else ""
 
 
 @contextmanager
@@ -58,6 +85,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
     from ..worker.embedded import LOCAL_HOSTS, embedded_worker
     from .dispatch import Dispatcher
     from .factcache import fact_cache
+    from .lease import Lease
     from .liveness import Liveness
 
     host_timeout, broker_wait = timeouts
@@ -73,6 +101,8 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
         else:
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
         dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), host_timeout, broker_wait))
+        if not config.embedded:  # the embedded worker ends with this process
+            stack.enter_context(Lease(keys, dispatcher.run_id))
         yield dispatcher, fact_cache(config, keys), PendingHandlers(keys)
 
 

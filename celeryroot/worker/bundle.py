@@ -23,14 +23,19 @@ from ..lang.inventory import Group, Host, Inventory
 class LocalDispatcher:
     """Runs a host's module calls in this process: a bundle's dispatcher."""
 
-    def __init__(self, registry):
+    def __init__(self, registry, may_go=None):
         self.registry = registry
+        self.may_go = may_go
 
     def live(self, hosts: list[str]) -> set[str]:
         return set(hosts)
 
     def step(self, payloads: dict[str, list]):
         for host, (calls, overlay) in payloads.items():
+            # Between tasks too: a bundle stops within one task of its controller.
+            if self.may_go is not None and not self.may_go():
+                yield Reply(host, unreachable="the run's lease is gone (its controller has exited)")
+                continue
             answer = run_calls(self.registry, calls, overlay)
             yield Reply(host, answer["results"], answer["predicted"])
 
@@ -57,8 +62,9 @@ class ProgressReport:
         pass
 
 
-def run_bundle(registry, bundle: dict, emit) -> dict:
-    """Run one host's play; ``emit`` streams progress. Returns what the
+def run_bundle(registry, bundle: dict, emit, may_go=None) -> dict:
+    """Run one host's play; ``emit`` streams progress; ``may_go()`` says
+    whether the run may go on before each task. Returns what the
     controller keeps: results, facts, failures, pending handlers, counts."""
     host = bundle["host"]
     workdir = tempfile.mkdtemp(prefix="celeryroot-bundle-")
@@ -72,7 +78,7 @@ def run_bundle(registry, bundle: dict, emit) -> dict:
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
         pending = PendingHandlers(None)
         pending.remember(host, set(bundle["pending_handlers"]))
-        run = Run(None, inventory, registry, LocalDispatcher(registry), ProgressReport(emit),
+        run = Run(None, inventory, registry, LocalDispatcher(registry, may_go), ProgressReport(emit),
                   Mode(**bundle["mode"]), bundle["extra_vars"], selection, None, pending)
         run.registered[host].update(bundle["registered"])
         if bundle["facts"]:

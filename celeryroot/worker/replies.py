@@ -13,9 +13,14 @@ to serve the next run once Redis is back.
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 
 from celery.backends.rpc import RPCBackend
 from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from ..config import EMBEDDED_BROKER, REPLY_TTL
+from ..messages import redis_client
 
 log = logging.getLogger("celeryroot.worker")
 
@@ -28,11 +33,18 @@ class ReplyBackend(RPCBackend):
 
     def store_result(self, task_id, result, state, traceback=None, request=None, **kwargs):
         try:
-            return super().store_result(task_id, result, state, traceback=traceback, request=request, **kwargs)
-        except (OperationalError, *self.app.connection_for_write().connection_errors) as exc:
+            super().store_result(task_id, result, state, traceback=traceback, request=request, **kwargs)
+            if self.app.conf.broker_url != EMBEDDED_BROKER:
+                # The LPUSH made the queue if the run's controller is gone: it then lapses.
+                self.keys.expire(self.destination_for(task_id, request)[0], REPLY_TTL)
+        except (OperationalError, RedisConnectionError) as exc:
             log.warning("the %s reply of task %s is lost: the broker did not answer for %d s (%s)",
                         state, task_id, REPLY_PATIENCE, exc)
-            return result
+        return result
+
+    @cached_property
+    def keys(self):
+        return redis_client(self.app.conf.broker_url)
 
 
 #: The setting that names this backend (Celery loads it by name, with the rpc URL).
