@@ -93,3 +93,71 @@ def test_a_killed_worker_takes_its_commands_with_it(workers, redis_server, tmp_p
     size = out.stat().st_size
     time.sleep(1)
     assert out.stat().st_size == size, "the command kept writing after its worker died"
+
+
+def test_a_frozen_worker_thawed_after_its_run_ended_runs_nothing(workers, redis_server, tmp_path):
+    """SIGSTOP before the run, SIGCONT after the controller gave the host up
+    and exited: the message has not expired yet, but its run's lease is
+    gone, so the worker refuses it and says so."""
+    marker = tmp_path / "late"
+    book = write(tmp_path / "p.yaml", f"- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                      f"    - file: path={marker} state=touch\n")
+    workers.start("thawed1")
+    workers.signal("thawed1", signal.SIGSTOP)
+    proc = controller(book, inventory(tmp_path, "thawed1"), redis_server.url, tmp_path, "--timeout", "60")
+    proc.communicate(timeout=60)
+    assert proc.returncode == 4, "the heartbeat lapsed: unreachable"
+    assert redis_server.client.llen("celeryroot.host.thawed1") == 1, "the message waits, unexpired"
+    workers.signal("thawed1", signal.SIGCONT)
+    wait_for(lambda: "refused task" in workers.log("thawed1"), 20, "the worker to refuse the task")
+    time.sleep(0.5)
+    assert not marker.exists(), "a task ran after its controller had exited"
+    assert not redis_server.client.keys("celeryroot.lease.*")
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_an_interrupted_run_prints_its_recap_and_nothing_runs_after(workers, redis_server, tmp_path, how, strategy):
+    """Ctrl-C or SIGTERM mid-run: the partial recap, exit 99, the lease is
+    given back, and no later task of the play starts on any host (a bundle
+    stops at its next task)."""
+    base = tmp_path / "hosts"
+    book = write(tmp_path / "p.yaml", f"""
+- hosts: all
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - name: first
+      file: path={base}/{{{{ inventory_hostname }}}}-first state=touch
+    - name: slow
+      command: sleep 2
+    - name: later
+      file: path={base}/{{{{ inventory_hostname }}}}-later state=touch
+""")
+    base.mkdir()
+    workers.start("int1", "int2")
+    proc = controller(book, inventory(tmp_path, "int1", "int2"), redis_server.url, tmp_path)
+    wait_for(lambda: len(list(base.glob("*-first"))) == 2, 20, "the first task on both hosts")
+    time.sleep(0.5)
+    proc.send_signal(how)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 99, stderr + stdout
+    assert f"interrupted by {how.name}" in stdout + stderr
+    assert "PLAY RECAP" in stdout and "int1" in stdout.split("PLAY RECAP")[1], stdout
+    assert not redis_server.client.keys("celeryroot.lease.*"), "the lease is given back"
+    time.sleep(3)  # the slow task ends; nothing after it may start
+    assert not list(base.glob("*-later")), "a task ran after its controller was gone"
+
+
+def test_every_key_of_a_killed_run_lapses(workers, redis_server, tmp_path):
+    """A controller killed outright leaves its lease (TTL) and late replies
+    (TTL), nothing that lives forever."""
+    book = write(tmp_path / "p.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 1\n")
+    workers.start("keys1")
+    proc = controller(book, inventory(tmp_path, "keys1"), redis_server.url, tmp_path)
+    wait_for(lambda: "received" in workers.log("keys1"), 20, "the task to arrive")
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: redis_server.client.keys("celeryroot.reply.*"), 10, "the late reply")
+    for key in redis_server.client.keys("celeryroot.reply.*") + redis_server.client.keys("celeryroot.lease.*"):
+        assert redis_server.client.ttl(key) > 0, key
