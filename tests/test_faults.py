@@ -161,3 +161,37 @@ def test_every_key_of_a_killed_run_lapses(workers, redis_server, tmp_path):
     wait_for(lambda: redis_server.client.keys("celeryroot.reply.*"), 10, "the late reply")
     for key in redis_server.client.keys("celeryroot.reply.*") + redis_server.client.keys("celeryroot.lease.*"):
         assert redis_server.client.ttl(key) > 0, key
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_a_run_carries_on_through_a_redis_restart(tmp_path, strategy):
+    """Redis restarts (losing every key) while a task runs: the controller
+    reconnects, the worker's reply arrives after it, the run finishes ok."""
+    server = RedisServer(tmp_path)
+    workers = Workers(server.url, tmp_path)
+    base = tmp_path / "hosts"
+    base.mkdir()
+    book = write(tmp_path / "p.yaml", f"""
+- hosts: all
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - name: slow
+      shell: touch {base}/started && sleep 4
+    - name: after
+      file: path={base}/after state=touch
+""")
+    try:
+        workers.start("restart1")
+        proc = controller(book, inventory(tmp_path, "restart1"), server.url, tmp_path, "--timeout", "10")
+        wait_for((base / "started").exists, 20, "the slow task")
+        server.stop()
+        time.sleep(1)
+        server = RedisServer(tmp_path, port=server.port)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 0, stderr + stdout
+        assert "restart1" in stdout and "changed=2" in stdout, stdout
+        assert (base / "after").exists()
+    finally:
+        workers.stop()
+        server.stop()

@@ -132,7 +132,9 @@ class Dispatcher:
                 for task_id in list(pending):
                     yield Reply(pending.pop(task_id), unreachable="the broker was lost while the task ran and no "
                                                                   "answer came after: its outcome is unknown")
-            if pending and now - checked > LIVENESS_EVERY:
+            # A restarted Redis has lost the heartbeats: give the workers one TTL to set them again.
+            settled = self.reconnected is None or now - self.reconnected > HEARTBEAT_TTL
+            if pending and settled and now - checked > LIVENESS_EVERY:
                 checked = now
                 yield from self._lapsed(pending)
 
