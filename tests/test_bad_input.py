@@ -59,6 +59,10 @@ CASES = [
      r"site\.yaml:1:3: host pattern 'webz' .* matches no host or group"),
     ("unknown limit", "- hosts: web\n  tasks:\n    - ping:\n", ["--limit", "nosuch*"],
      r"host pattern 'nosuch\*' .* matches no host or group"),
+    ("bad regex in hosts", "- hosts: '~ghost[1'\n  tasks:\n    - ping:\n", [],
+     r"site\.yaml:1:3: host pattern '~ghost\[1' .* is not a valid regular expression: unterminated"),
+    ("bad regex in limit", "- hosts: web\n  tasks:\n    - ping:\n", ["--limit", "~x["],
+     r"--limit: host pattern '~x\[' .* is not a valid regular expression"),
     ("undefined variable", "- hosts: web\n  tasks:\n    - name: uses nope\n      file: path={{ nope }}\n", [],
      r"site\.yaml:3:7: task 'uses nope' for host 'ghost1': undefined variable: 'nope' is undefined"),
     ("undefined in when", "- hosts: web\n  tasks:\n    - ping:\n      when: nope == 1\n", [],
@@ -99,6 +103,8 @@ def test_bad_playbook_is_reported_before_any_host(redis_server, play, tmp_path, 
     ("all:\n  hosts:\n    web1: [a, b]\n", r"inventory\.yaml:3:11: host 'web1' must map to its variables"),
     ("all:\n  childs:\n    web: {}\n", r"inventory\.yaml:2:3: unknown key 'childs' in group 'all'"),
     ("all:\n  hosts:\n    web1:\n      x: [1\n", r"inventory\.yaml:5:1: YAML syntax error"),
+    ("all:\n  hosts:\n    a/b:\n", r"inventory\.yaml:3:5: host name 'a/b' is not allowed"),
+    ("all:\n  hosts:\n    'web*':\n", r"inventory\.yaml:3:5: host name 'web\*' is not allowed"),
 ])
 def test_bad_inventory_is_reported_with_its_position(redis_server, play, tmp_path, text, message):
     inventory = write(tmp_path / "inventory.yaml", text)

@@ -46,7 +46,7 @@ def _add_source(inv: Inventory, source: str) -> list[Path]:
                                             "or a host list such as 'web1,web2,')")
         for name in (n.strip() for n in source.split(",")):
             if name:
-                inv.add_host("ungrouped", name, {})
+                inv.add_host("ungrouped", name, {}, Where(source))
         return []
     if path.is_file():
         add_file(inv, path)

@@ -18,6 +18,16 @@ from .source import (InputError, Where, expect_mapping, key_where, load_yaml, pl
 
 GROUP_KEYS = ("hosts", "children", "vars")
 IMPLICIT_LOCALHOST = "localhost"
+#: A host's name is its queue's and its keys' prefix in Redis, and its ACL
+#: patterns: a "/" would reach into another prefix, "*?[" widen a pattern.
+HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def check_host_name(name: str, at: Where | None) -> str:
+    if not HOST_NAME.fullmatch(name):
+        raise InputError(at, f"host name '{name}' is not allowed: a host name is letters, digits, '_', "
+                             f"'.' and '-' (it names the host's queue and keys in Redis)")
+    return name
 
 
 @dataclass
@@ -92,7 +102,7 @@ class Inventory:
         at = value_where(container, name)
         if body is not None and not isinstance(body, dict):
             raise InputError(at, f"host '{name}' must map to its variables, got {type_name(body)}")
-        host = self.hosts.setdefault(name, Host(name))
+        host = self.hosts.setdefault(check_host_name(name, key_where(container, name)), Host(name))
         values = plain(body or {})
         description = values.pop("description", None)
         if description is not None:
@@ -127,9 +137,9 @@ class Inventory:
                 todo += self.groups[child].children
         return found
 
-    def add_host(self, group: str, name: str, variables: dict) -> Host:
+    def add_host(self, group: str, name: str, variables: dict, at: Where | None = None) -> Host:
         """Put a host in a group; a later source's variables win over an earlier one's."""
-        host = self.hosts.setdefault(name, Host(name))
+        host = self.hosts.setdefault(check_host_name(name, at or Where(self.source)), Host(name))
         host.vars.update(variables)
         members = self.add_group(group).hosts
         if name not in members:
@@ -221,7 +231,11 @@ class Inventory:
         if term in self.hosts:
             return [term]
         if term.startswith("~"):
-            regex = re.compile(term[1:])
+            try:
+                regex = re.compile(term[1:])
+            except re.error as exc:
+                raise InputError(at, f"host pattern '{term}' (in '{_show(pattern)}') is not a valid regular "
+                                     f"expression: {exc}") from None
             found = [h for h in self.all_hosts() if regex.search(h)]
             found += [g for name in self.groups if regex.search(name) for g in self.group_hosts(name)]
         elif any(ch in term for ch in "*?["):

@@ -105,7 +105,7 @@ def _host_line(inv: Inventory, group: str, line: str, at: Where) -> None:
     if port is not None:
         variables["ansible_port"] = port
     for name in expand_range(pattern, at):
-        inv.add_host(group, name, variables)
+        inv.add_host(group, name, variables, at)
 
 
 def _split_port(pattern: str, at: Where) -> tuple[str, int | None]:
