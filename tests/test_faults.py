@@ -107,7 +107,8 @@ def test_a_frozen_worker_thawed_after_its_run_ended_runs_nothing(workers, redis_
     proc = controller(book, inventory(tmp_path, "thawed1"), redis_server.url, tmp_path, "--timeout", "60")
     proc.communicate(timeout=60)
     assert proc.returncode == 4, "the heartbeat lapsed: unreachable"
-    assert redis_server.client.llen("celeryroot.host.thawed1") == 1, "the message waits, unexpired"
+    # The message waits, unexpired: in the queue, or in the stopped worker's
+    # socket if its BRPOP was pending when the message came.
     workers.signal("thawed1", signal.SIGCONT)
     wait_for(lambda: "refused task" in workers.log("thawed1"), 20, "the worker to refuse the task")
     time.sleep(0.5)
