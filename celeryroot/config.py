@@ -120,6 +120,12 @@ def lease_key(run_id: str) -> str:
     return LEASE_PREFIX + run_id
 
 
+def lock_key(host: str) -> str:
+    """A host's run lock: outside the host's own prefix, so its worker (whose
+    ACL covers that prefix) cannot take or drop it."""
+    return "celeryroot.lock." + host
+
+
 def celery_settings(broker_url: str, host: str | None = None) -> dict:
     """The one settings table for the controller's and the workers' apps.
 

@@ -196,3 +196,36 @@ def test_a_run_carries_on_through_a_redis_restart(tmp_path, strategy):
     finally:
         workers.stop()
         server.stop()
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_two_runs_on_one_host_do_not_interleave(workers, redis_server, tmp_path, strategy):
+    """A second run waits for the host's run lock (A-1, A-2, then B-1, B-2);
+    a third that waits less than the first takes leaves the host out,
+    naming the holder; a --check run takes no lock and does not wait."""
+    log = tmp_path / "order"
+    book = write(tmp_path / "p.yaml", f"""
+- hosts: all
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - shell: echo {{{{ who }}}}-1 >> {log} && sleep 3
+    - shell: echo {{{{ who }}}}-2 >> {log} && sleep 3
+""")
+    inv = inventory(tmp_path, "locked1")
+    workers.start("locked1")
+    first = controller(book, inv, redis_server.url, tmp_path, "-e", "who=A")
+    wait_for(log.exists, 20, "the first run's first task")
+    second = controller(book, inv, redis_server.url, tmp_path, "-e", "who=B")
+    third = controller(book, inv, redis_server.url, tmp_path, "-e", "who=C", "--lock-timeout", "0.5")
+    checked = controller(book, inv, redis_server.url, tmp_path, "-e", "who=D", "--check")
+    out3, _ = third.communicate(timeout=30)
+    assert third.returncode == 2, out3
+    assert "another run holds this host: run " in out3 and "pid" in out3, out3
+    out4, err4 = checked.communicate(timeout=30)
+    assert checked.returncode == 0, err4 + out4
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err + out
+    assert log.read_text().split() == ["A-1", "A-2", "B-1", "B-2"]
+    assert not redis_server.client.keys("celeryroot.lock.*"), "every lock is given back"

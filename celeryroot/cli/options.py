@@ -10,6 +10,8 @@ import sys
 #: Defaults of ``--timeout``: for a host to start a task, and for the broker to answer.
 HOST_TIMEOUT = 30.0
 BROKER_WAIT = 5.0
+#: Default of ``--lock-timeout``.
+LOCK_TIMEOUT = 30.0
 
 
 def run_options() -> argparse.ArgumentParser:
@@ -29,6 +31,9 @@ def run_options() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None,
                    help=f"seconds a host may take to start a task before it is UNREACHABLE (default "
                         f"{HOST_TIMEOUT:g}), and the broker to answer (default {BROKER_WAIT:g})")
+    p.add_argument("--lock-timeout", type=float, default=LOCK_TIMEOUT,
+                   help=f"seconds to wait for a host another run holds before leaving it out "
+                        f"(default {LOCK_TIMEOUT:g}; --check runs take no lock)")
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")
     return p

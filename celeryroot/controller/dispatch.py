@@ -58,6 +58,8 @@ class Dispatcher:
         self._inbox: deque = deque()
         self._pending: dict[str, str] = {}
         self.reconnected: float | None = None
+        #: The hosts' run locks (controller/lease.py); None: no lock is taken.
+        self.locks = None
 
     def __enter__(self) -> "Dispatcher":
         self.connection = self.app.connection_for_write()
@@ -96,6 +98,10 @@ class Dispatcher:
 
     def live(self, hosts: list[str]) -> set[str]:
         return self.liveness.live(hosts)
+
+    def claim(self, hosts: list[str]) -> dict[str, str]:
+        """Take the run lock of ``hosts``; those another run holds, with its holder."""
+        return self.locks.claim(hosts) if self.locks is not None else {}
 
     def _on_reply(self, body, message) -> None:
         self._inbox.append(body)

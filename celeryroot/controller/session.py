@@ -46,7 +46,8 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
-        dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, timeouts, report))
+        dispatcher, facts, pending = stack.enter_context(
+            _services(config, registry, hosts, timeouts, report, opts.check, opts.lock_timeout))
         run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,
                   bundles=bool(config.options.get("bundles", False)), bundle_batch=BundleBatch)
         try:
@@ -75,7 +76,8 @@ def _under_way(dispatcher) -> str:
 
 
 @contextmanager
-def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report):
+def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report, check: bool,
+              lock_wait: float):
     """The dispatcher, fact cache and pending-handler memory of a run: in
     Redis beside the broker, or in memory beside the embedded worker."""
     from ..config import EMBEDDED_BROKER
@@ -85,7 +87,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
     from ..worker.embedded import LOCAL_HOSTS, embedded_worker
     from .dispatch import Dispatcher
     from .factcache import fact_cache
-    from .lease import Lease
+    from .lease import Lease, RunLocks
     from .liveness import Liveness
 
     host_timeout, broker_wait = timeouts
@@ -102,7 +104,10 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
         dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), host_timeout, broker_wait))
         if not config.embedded:  # the embedded worker ends with this process
-            stack.enter_context(Lease(keys, dispatcher.run_id))
+            # --check changes nothing: it takes no lock and waits for none.
+            if not check:
+                dispatcher.locks = RunLocks(keys, dispatcher.run_id, lock_wait)
+            stack.enter_context(Lease(keys, dispatcher.run_id, locks=dispatcher.locks))
         yield dispatcher, fact_cache(config, keys), PendingHandlers(keys)
 
 

@@ -127,7 +127,8 @@ class PlayBatch:
             not self.run_.registry.get(t.module).on_controller for t in self.play.tasks + self.play.handlers)
 
     def _report_missing(self, active: list[str]) -> None:
-        """Hosts without a heartbeat are UNREACHABLE at once and get no messages."""
+        """Hosts without a heartbeat are UNREACHABLE at once and get no
+        messages; a host another run holds fails here, naming the holder."""
         alive = self.run_.dispatcher.live(active)
         missing = [h for h in active if h not in alive]
         if missing:
@@ -135,6 +136,12 @@ class PlayBatch:
             self.run_.report.task_start(check.title, missing)
             for host in missing:
                 self._done(check, host, result(UNREACHABLE, "no live worker for this host (no heartbeat)"), active)
+        held = self.run_.dispatcher.claim([h for h in active if h in alive])
+        if held:
+            claim = Task(name="Taking the hosts' run locks", module="ping", args={}, where=self.play.where)
+            self.run_.report.task_start(claim.title, list(held))
+            for host, holder in held.items():
+                self._done(claim, host, result(FAILED, f"another run holds this host: {holder}"), active)
 
     def _gather_facts(self, active: list[str]) -> None:
         cache = self.run_.fact_cache

@@ -30,6 +30,9 @@ class LocalDispatcher:
     def live(self, hosts: list[str]) -> set[str]:
         return set(hosts)
 
+    def claim(self, hosts: list[str]) -> dict[str, str]:
+        return {}  # the controller holds the host's run lock for the bundle
+
     def step(self, payloads: dict[str, list]):
         for host, (calls, overlay) in payloads.items():
             # Between tasks too: a bundle stops within one task of its controller.
