@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .inventory import Inventory
 from .inventory_ini import SECTION, add_ini
-from .source import InputError, Where, expect_mapping, load_yaml, plain, where
+from .source import InputError, Where, expect_mapping, load_yaml, plain, read_text, where
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
@@ -70,10 +70,7 @@ def is_yaml(path: Path) -> bool:
     with a [section] or a host line, a YAML inventory with ``group:``."""
     if path.suffix in YAML_SUFFIXES:
         return True
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Where(str(path)), f"cannot read inventory: {exc}") from None
+    lines = read_text(path).splitlines()
     first = next((ln.strip() for ln in lines if ln.strip() and ln.strip()[0] not in "#;"), "")
     if SECTION.match(first):
         return False

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from .inventory import Inventory
-from .source import InputError, Where
+from .source import InputError, Where, read_text
 
 SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -34,10 +34,7 @@ SECTION_KINDS = ("hosts", "vars", "children")
 
 def add_ini(inv: Inventory, path: str | Path) -> None:
     """Add one INI inventory file's groups, hosts and variables to ``inv``."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Where(str(path)), f"cannot read inventory: {exc}") from None
+    lines = read_text(path).splitlines()
     declared = set(inv.groups)
     vars_sections: dict[str, Where] = {}
     child_refs: dict[str, tuple[Where, str]] = {}
