@@ -221,7 +221,11 @@ class Inventory:
         if term in self.hosts:
             return [term]
         if term.startswith("~"):
-            regex = re.compile(term[1:])
+            try:
+                regex = re.compile(term[1:])
+            except re.error as exc:
+                raise InputError(at, f"host pattern '{term}' (in '{_show(pattern)}') is not a valid regular "
+                                     f"expression: {exc}") from None
             found = [h for h in self.all_hosts() if regex.search(h)]
             found += [g for name in self.groups if regex.search(name) for g in self.group_hosts(name)]
         elif any(ch in term for ch in "*?["):
