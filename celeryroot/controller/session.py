@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 
@@ -36,7 +36,9 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
-        dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, timeouts, report))
+        # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
+        services = _services(config, registry, hosts, timeouts, report) if hosts else nullcontext((None, None, None))
+        dispatcher, facts, pending = stack.enter_context(services)
         run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,
                   bundles=bool(config.options.get("bundles", False)), bundle_batch=BundleBatch)
         try:

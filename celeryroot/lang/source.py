@@ -68,10 +68,10 @@ class InputError(Exception):
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
-def warn(at: Where, message: str) -> None:
+def warn(at: Where | None, message: str) -> None:
     """Input that is valid but probably not what was meant: said on stderr
     with its position, and the run goes on (as Ansible and ansible-lint do)."""
-    print(f"[WARNING]: {at}: {message}", file=sys.stderr, flush=True)
+    print(f"[WARNING]: {at}: {message}" if at else f"[WARNING]: {message}", file=sys.stderr, flush=True)
 
 
 #: The most an input file (playbook, task file, inventory, vars file,
