@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 
@@ -46,8 +46,10 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
-        dispatcher, facts, pending = stack.enter_context(
-            _services(config, registry, hosts, timeouts, report, opts.check, opts.lock_timeout))
+        # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
+        services = _services(config, registry, hosts, timeouts, report, opts.check, opts.lock_timeout) if hosts \
+            else nullcontext((None, None, None))
+        dispatcher, facts, pending = stack.enter_context(services)
         run = Run(playbook, inventory, registry, dispatcher, report, mode, extra_vars, selection, facts, pending,
                   bundles=bool(config.options.get("bundles", False)), bundle_batch=BundleBatch)
         try:
@@ -61,7 +63,7 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
             report.recap(run.stats)
             return INTERRUPTED
         except BrokerLost as exc:
-            for host in dispatcher.waiting:
+            for host in dispatcher.waiting if dispatcher is not None else ():
                 run.stats.count(host, {"unreachable": True})
             report.notice(f"[ERROR]: {exc}{_under_way(dispatcher)}; their outcome is unknown")
             report.recap(run.stats)
@@ -71,7 +73,7 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
 
 
 def _under_way(dispatcher) -> str:
-    waiting = sorted(dispatcher.waiting)
+    waiting = sorted(dispatcher.waiting) if dispatcher is not None else []
     return f" while {', '.join(waiting)} had a task under way" if waiting else ""
 
 

@@ -64,8 +64,11 @@ class Run:
         return self.stats
 
     def run_play(self, play: Play) -> None:
-        hosts = [h for h in self.selection.hosts(self.inventory, play) if h not in self.out]
+        matched = self.selection.hosts(self.inventory, play)
+        hosts = [h for h in matched if h not in self.out]
         self.report.play_start(play, hosts)
+        if not matched:
+            self.report.notice("skipping: no hosts matched")
         for host in hosts:
             self.stats.touch(host)
         batch_class = PlayBatch

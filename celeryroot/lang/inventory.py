@@ -18,16 +18,18 @@ from .source import (InputError, Where, expect_mapping, key_where, load_yaml, pl
 
 GROUP_KEYS = ("hosts", "children", "vars")
 IMPLICIT_LOCALHOST = "localhost"
-#: A host's name is its queue's and its keys' prefix in Redis, and its ACL
-#: patterns: a "/" would reach into another prefix, "*?[" widen a pattern.
-HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+#: A host's name is in its Redis keys (``celeryroot.host.NAME`` and
+#: ``celeryroot.host.NAME/…``) and its ACL patterns: a ``/``, a glob
+#: character or a space would reach into another host's keys, so names are
+#: what contrib/redis/acl.sh accepts, as DNS names are.
+HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
 
 
-def check_host_name(name: str, at: Where | None) -> str:
+def check_host_name(name: str, at: Where | None) -> None:
     if not HOST_NAME.fullmatch(name):
-        raise InputError(at, f"host name '{name}' is not allowed: a host name is letters, digits, '_', "
-                             f"'.' and '-' (it names the host's queue and keys in Redis)")
-    return name
+        raise InputError(at, f"bad host name {name!r}: a host name is letters, digits, '.', '_' and '-', starts "
+                             "with a letter, digit or '_', and is at most 253 long (it names the host's keys in "
+                             "Redis)")
 
 
 @dataclass
@@ -99,10 +101,11 @@ class Inventory:
             self._load_group(str(child), child_body, children, parent=name)
 
     def _load_host(self, name: str, body, container, group: Group) -> None:
+        check_host_name(name, key_where(container, name))
         at = value_where(container, name)
         if body is not None and not isinstance(body, dict):
             raise InputError(at, f"host '{name}' must map to its variables, got {type_name(body)}")
-        host = self.hosts.setdefault(check_host_name(name, key_where(container, name)), Host(name))
+        host = self.hosts.setdefault(name, Host(name))
         values = plain(body or {})
         description = values.pop("description", None)
         if description is not None:
@@ -139,7 +142,8 @@ class Inventory:
 
     def add_host(self, group: str, name: str, variables: dict, at: Where | None = None) -> Host:
         """Put a host in a group; a later source's variables win over an earlier one's."""
-        host = self.hosts.setdefault(check_host_name(name, at or Where(self.source)), Host(name))
+        check_host_name(name, at)
+        host = self.hosts.setdefault(name, Host(name))
         host.vars.update(variables)
         members = self.add_group(group).hosts
         if name not in members:

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from ..host.fileops import checksum
 from ..host.sysops import user_name
-from ..module import ModuleFailure, arg, build_args, to_wire
+from ..module import ArgError, ModuleFailure, arg, build_args, to_wire
 from ..lang.files import find_source
+from ..lang.source import InputError, read_text
 from ..lang.templating import ENV, TemplateFailure
-from .copy import Copy, WriteArgs, preserved, read_source
+from .copy import Copy, WriteArgs, preserved
 
 
 class Template(Copy):
@@ -55,7 +56,10 @@ class Template(Copy):
     def on_controller_prepare(cls, args: dict, variables: dict, search: tuple[str, ...]) -> dict:
         parsed = build_args(cls.Args, args)
         path = find_source(parsed.src, search, "templates", "src")
-        read_source(path, "src")  # the same size and text limits as copy's src
+        try:
+            read_text(path)  # UTF-8 without NUL bytes, at most 4 MiB: the limits of every input file
+        except InputError as exc:
+            raise ArgError("src", f"argument 'src': {exc}") from None
         text = ENV.render_file(path, _template_vars(variables, path, parsed.dest), search)
         return to_wire(replace(parsed, _content=text, _checksum=checksum(text.encode()),
                                mode=preserved(parsed.mode, path)))
