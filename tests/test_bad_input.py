@@ -84,6 +84,16 @@ CASES = [
     ("bad extra vars file", "- hosts: web\n  tasks:\n    - ping:\n", ["-e", "@missing.yaml"],
      r"missing\.yaml: cannot read file"),
     ("not a playbook", "hosts: web\n", [], r"site\.yaml:1:1: a playbook must be a list"),
+    ("huge power", "- hosts: web\n  tasks:\n    - debug: msg={{ 9 ** (9 ** 9) }}\n", [],
+     r"site\.yaml:3:7: .*template error in .*more than the 4300 digits"),
+    ("division by zero", "- hosts: web\n  tasks:\n    - debug: msg={{ 1 // 0 }}\n", [],
+     r"site\.yaml:3:7: .*template error in .*division or modulo by zero"),
+    ("huge string", "- hosts: web\n  tasks:\n    - debug: msg={{ 'A' * 20000000000 }}\n", [],
+     r"site\.yaml:3:7: .*template error"),
+    ("alias bomb", "- hosts: web\n  vars:\n    a: &a [x, x, x, x, x, x, x, x, x]\n    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n    h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n    i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n  tasks:\n    - ping:\n", [], r"site\.yaml:\d+:\d+: aliases expand to more than 100000 values"),
+    ("deep nesting", "- hosts: web\n  vars:\n    x: " + "[" * 10000 + "]" * 10000 + "\n  tasks:\n    - ping:\n", [],
+     r"site\.yaml:3:\d+: the data nests more than 100 levels deep"),
+    ("NUL byte", "- hosts: web\n  tasks:\n    - ping:\x00\n", [], r"site\.yaml:\d+:\d+: .*NUL"),
 ]
 
 
