@@ -24,6 +24,10 @@ class BrokerUnreachable(OperationalError):
     """The broker did not answer within the controller's wait."""
 
 
+class BrokerLost(OperationalError):
+    """The broker went away mid-run and did not come back within the wait."""
+
+
 def reach(connection, url: str, wait: float | None, say=None) -> None:
     """Connect ``connection`` (to ``url``), retrying for ``wait`` seconds (None: forever).
 

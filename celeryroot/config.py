@@ -29,6 +29,17 @@ REPLY_PREFIX = "celeryroot.reply."
 #: Seconds a heartbeat lives; a worker refreshes it three times as often.
 HEARTBEAT_TTL = 6.0
 
+#: A run is a lease: its controller keeps ``celeryroot.lease.RUN`` alive
+#: (refreshed three times per TTL, deleted on exit) and a worker starts
+#: none of the run's tasks once it is gone. After a controller is killed
+#: outright the lease outlives it by at most ``LEASE_TTL`` seconds.
+LEASE_PREFIX = "celeryroot.lease."
+LEASE_TTL = 6.0
+
+#: Seconds a reply queue outlives its last reply: a run that ended without
+#: reading it (killed, or a reply after it gave up) leaves nothing behind.
+REPLY_TTL = 600
+
 #: Seconds a worker's BRPOP waits for a message before it is sent again.
 WORKER_BRPOP_TIMEOUT = 0.5
 
@@ -103,6 +114,16 @@ def host_queue(host: str) -> str:
 
 def heartbeat_key(host: str) -> str:
     return HOST_PREFIX + host + "/alive"
+
+
+def lease_key(run_id: str) -> str:
+    return LEASE_PREFIX + run_id
+
+
+def lock_key(host: str) -> str:
+    """A host's run lock: outside the host's own prefix, so its worker (whose
+    ACL covers that prefix) cannot take or drop it."""
+    return "celeryroot.lock." + host
 
 
 def celery_settings(broker_url: str, host: str | None = None) -> dict:

@@ -27,6 +27,15 @@ def queue_for(host: str) -> Queue:
     return Queue(name, Exchange(name, type="direct"), routing_key=name)
 
 
+def task_id_for(run_id: str, seq: int, host: str) -> str:
+    """A task's id names its run, so a worker can find the run's lease."""
+    return f"{run_id}.{seq}.{host}"
+
+
+def run_of(task_id: str) -> str:
+    return task_id.split(".", 1)[0]
+
+
 def make_app(broker_url: str, host: str | None = None) -> Celery:
     """The controller's app (``host`` None), or the base of a host's worker app."""
     app = Celery("celeryroot", set_as_current=False)

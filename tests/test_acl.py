@@ -50,5 +50,8 @@ def test_each_host_reaches_only_its_own_keys(acl_redis, tmp_path, play):
             with pytest.raises(redis.exceptions.NoPermissionError):
                 attempt()
         web7.lpush("celeryroot.reply.probe", "x")  # replies are write-only
+        assert web7.exists("celeryroot.lease.norun") == 0  # leases are read-only
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            web7.set("celeryroot.lease.forged", "x")
     finally:
         workers.stop()

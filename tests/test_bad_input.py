@@ -59,6 +59,10 @@ CASES = [
      r"site\.yaml:1:3: host pattern 'webz' .* matches no host or group"),
     ("unknown limit", "- hosts: web\n  tasks:\n    - ping:\n", ["--limit", "nosuch*"],
      r"host pattern 'nosuch\*' .* matches no host or group"),
+    ("bad regex in hosts", "- hosts: '~ghost[1'\n  tasks:\n    - ping:\n", [],
+     r"site\.yaml:1:3: host pattern '~ghost\[1' .* is not a valid regular expression: unterminated"),
+    ("bad regex in limit", "- hosts: web\n  tasks:\n    - ping:\n", ["--limit", "~x["],
+     r"--limit: host pattern '~x\[' .* is not a valid regular expression"),
     ("undefined variable", "- hosts: web\n  tasks:\n    - name: uses nope\n      file: path={{ nope }}\n", [],
      r"site\.yaml:3:7: task 'uses nope' for host 'ghost1': undefined variable: 'nope' is undefined"),
     ("undefined in when", "- hosts: web\n  tasks:\n    - ping:\n      when: nope == 1\n", [],
@@ -80,6 +84,16 @@ CASES = [
     ("bad extra vars file", "- hosts: web\n  tasks:\n    - ping:\n", ["-e", "@missing.yaml"],
      r"missing\.yaml: cannot read file"),
     ("not a playbook", "hosts: web\n", [], r"site\.yaml:1:1: a playbook must be a list"),
+    ("huge power", "- hosts: web\n  tasks:\n    - debug: msg={{ 9 ** (9 ** 9) }}\n", [],
+     r"site\.yaml:3:7: .*template error in .*more than the 4300 digits"),
+    ("division by zero", "- hosts: web\n  tasks:\n    - debug: msg={{ 1 // 0 }}\n", [],
+     r"site\.yaml:3:7: .*template error in .*division or modulo by zero"),
+    ("huge string", "- hosts: web\n  tasks:\n    - debug: msg={{ 'A' * 20000000000 }}\n", [],
+     r"site\.yaml:3:7: .*template error"),
+    ("alias bomb", "- hosts: web\n  vars:\n    a: &a [x, x, x, x, x, x, x, x, x]\n    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n    h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n    i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n  tasks:\n    - ping:\n", [], r"site\.yaml:\d+:\d+: aliases expand to more than 100000 values"),
+    ("deep nesting", "- hosts: web\n  vars:\n    x: " + "[" * 10000 + "]" * 10000 + "\n  tasks:\n    - ping:\n", [],
+     r"site\.yaml:3:\d+: the data nests more than 100 levels deep"),
+    ("NUL byte", "- hosts: web\n  tasks:\n    - ping:\x00\n", [], r"site\.yaml:\d+:\d+: .*NUL"),
 ]
 
 
@@ -99,6 +113,8 @@ def test_bad_playbook_is_reported_before_any_host(redis_server, play, tmp_path, 
     ("all:\n  hosts:\n    web1: [a, b]\n", r"inventory\.yaml:3:11: host 'web1' must map to its variables"),
     ("all:\n  childs:\n    web: {}\n", r"inventory\.yaml:2:3: unknown key 'childs' in group 'all'"),
     ("all:\n  hosts:\n    web1:\n      x: [1\n", r"inventory\.yaml:5:1: YAML syntax error"),
+    ("all:\n  hosts:\n    a/b:\n", r"inventory\.yaml:3:5: bad host name 'a/b'"),
+    ("all:\n  hosts:\n    'web*':\n", r"inventory\.yaml:3:5: bad host name 'web\*'"),
 ])
 def test_bad_inventory_is_reported_with_its_position(redis_server, play, tmp_path, text, message):
     inventory = write(tmp_path / "inventory.yaml", text)

@@ -56,12 +56,13 @@ def run(opts) -> int:
     from ..controller.session import execute, load_context
     from ..engine.preflight import preflight
     from ..engine.selection import Selection
+    from ..lang.source import Where
     from ..report import make_report
 
     base = Path.cwd()
     config, registry, inventory, extra_vars = load_context(opts, base)
     playbook = adhoc_playbook(opts.pattern, opts.module_name, opts.args, registry, base)
-    selection = Selection(inventory.match(opts.limit) if opts.limit else None)
+    selection = Selection(inventory.match(opts.limit, Where("--limit")) if opts.limit else None)
     targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
     if opts.list_hosts:
         print(f"  hosts ({len(targets[0])}):\n" + "".join(f"    {h}\n" for h in targets[0]), end="")

@@ -4,11 +4,14 @@ the options of a run, and how a command's errors end it."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 #: Defaults of ``--timeout``: for a host to start a task, and for the broker to answer.
 HOST_TIMEOUT = 30.0
 BROKER_WAIT = 5.0
+#: Default of ``--lock-timeout``.
+LOCK_TIMEOUT = 30.0
 
 
 def run_options() -> argparse.ArgumentParser:
@@ -28,6 +31,9 @@ def run_options() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None,
                    help=f"seconds a host may take to start a task before it is UNREACHABLE (default "
                         f"{HOST_TIMEOUT:g}), and the broker to answer (default {BROKER_WAIT:g})")
+    p.add_argument("--lock-timeout", type=float, default=LOCK_TIMEOUT,
+                   help=f"seconds to wait for a host another run holds before leaving it out "
+                        f"(default {LOCK_TIMEOUT:g}; --check runs take no lock)")
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")
     return p
@@ -42,9 +48,12 @@ def timeouts(opts) -> tuple[float, float]:
 
 def guarded(command, opts) -> int:
     """Run a command line's ``command``: bad input, or a broker that cannot
-    be reached, is exit status 1 with the error on stderr; an interrupt 99."""
+    be reached, is exit status 1 with the error on stderr; an interrupt
+    (SIGINT, SIGTERM) 99."""
     from ..lang.source import InputError
 
+    # SIGTERM ends a run as Ctrl-C does: its lease is given back, its recap printed.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return command(opts)
     except InputError as exc:
@@ -58,6 +67,10 @@ def guarded(command, opts) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 99
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def _broker_unreachable(exc: Exception) -> bool:

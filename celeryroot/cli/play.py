@@ -32,6 +32,7 @@ def run(opts) -> int:
     from ..engine.selection import Selection
     from ..lang.inventories import load_vars_dirs
     from ..lang.playbook import load_playbook
+    from ..lang.source import Where
     from ..lang.tags import split
     from ..report import make_report
 
@@ -40,7 +41,7 @@ def run(opts) -> int:
     playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []))
     # group_vars/ and host_vars/ beside the playbook outrank the inventory's, as in Ansible.
     load_vars_dirs(inventory, playbook.directory)
-    limit = inventory.match(opts.limit) if opts.limit else None
+    limit = inventory.match(opts.limit, Where("--limit")) if opts.limit else None
     selection = Selection(limit, split(opts.tags), split(opts.skip_tags), opts.start_at_task)
     targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
     if opts.syntax_check or opts.list_hosts or opts.list_tasks or opts.list_tags:

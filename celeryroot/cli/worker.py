@@ -33,10 +33,13 @@ def main(argv=None) -> int:
     """Returns only on a start-up error; once the worker ran, the process ends here."""
     opts = parse_args(argv)
     from ..config import load_config
+    from ..lang.inventory import check_host_name
+    from ..lang.source import InputError, Where
     from ..registry import Registry
-    from ..lang.source import InputError
 
+    host = opts.hostname or socket.gethostname()
     try:
+        check_host_name(host, Where("--hostname"))
         config = load_config(opts.broker, opts.config)
     except InputError as exc:
         print(f"celeryroot-worker: {exc}", file=sys.stderr)
@@ -45,7 +48,6 @@ def main(argv=None) -> int:
         print("celeryroot-worker: no broker configured (--broker, CELERYROOT_BROKER_URL or broker_url "
               "in celeryroot.yaml)", file=sys.stderr)
         return 1
-    host = opts.hostname or socket.gethostname()
     registry = Registry(opts.modules_path or config.modules_path)
     # Site modules load now: a broken one should stop the start, not a task.
     # Built-ins load when a task first needs them, not on the way to ready.

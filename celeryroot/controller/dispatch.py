@@ -11,6 +11,13 @@ Replies arrive by consuming the queue (no polling). A host that does not
 start its task within ``timeout`` seconds, or whose heartbeat lapses while
 it runs, is unreachable; every message expires after ``timeout`` seconds,
 so nothing sent to a dead host runs when it comes back.
+
+A broker lost mid-run is waited for as long as at the start (kombu's
+retries, bounded by the broker wait), then the run goes on: replies kept in
+Redis meanwhile are read; a task under way whose reply does not come within
+``timeout`` of the reconnection is given up as unknown (the broker may have
+lost the reply with a restart), never taken for done. If the broker stays
+away, `BrokerLost` ends the run with the hosts under way named.
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ from typing import Iterator
 
 from kombu import Consumer, Exchange, Queue
 
-from ..broker import reach
-from ..config import HEARTBEAT_TTL, REPLY_PREFIX
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from ..broker import BrokerLost, BrokerUnreachable, reach
+from ..config import HEARTBEAT_TTL, REPLY_PREFIX, masked
 from ..engine.replies import Reply
-from ..messages import RUN_TASK, queue_for
+from ..messages import RUN_TASK, queue_for, task_id_for
 
 #: How often, while waiting, the controller looks at heartbeats.
 LIVENESS_EVERY = HEARTBEAT_TTL / 3
@@ -46,15 +56,33 @@ class Dispatcher:
         self.reply_queue = Queue(REPLY_PREFIX + self.run_id, Exchange(""), routing_key=REPLY_PREFIX + self.run_id,
                                  durable=False, auto_delete=True)
         self._inbox: deque = deque()
+        self._pending: dict[str, str] = {}
+        self.reconnected: float | None = None
+        #: The hosts' run locks (controller/lease.py); None: no lock is taken.
+        self.locks = None
 
     def __enter__(self) -> "Dispatcher":
         self.connection = self.app.connection_for_write()
         reach(self.connection, self.app.conf.broker_url, self.broker_wait)
+        self._attach()
+        return self
+
+    def _attach(self) -> None:
         self.producer = self.app.amqp.Producer(self.connection)
         self.consumer = Consumer(self.connection, queues=[self.reply_queue], callbacks=[self._on_reply],
                                  accept=["json"], no_ack=True)
         self.consumer.consume()
-        return self
+
+    def _reconnect(self, exc: Exception) -> None:
+        url = self.app.conf.broker_url
+        self.connection.collect()  # the lost socket's channels; the next connect makes new ones
+        try:
+            reach(self.connection, url, self.broker_wait)
+        except BrokerUnreachable:
+            raise BrokerLost(f"lost the broker at {masked(url)} mid-run ({exc}) and it did not come back "
+                             f"within {self.broker_wait:g} s") from None
+        self._attach()
+        self.reconnected = time.monotonic()
 
     def __exit__(self, *exc) -> None:
         try:
@@ -63,8 +91,17 @@ class Dispatcher:
         finally:
             self.connection.release()
 
+    @property
+    def waiting(self) -> set[str]:
+        """Hosts whose task of the current step has not answered yet."""
+        return set(self._pending.values())
+
     def live(self, hosts: list[str]) -> set[str]:
         return self.liveness.live(hosts)
+
+    def claim(self, hosts: list[str]) -> dict[str, str]:
+        """Take the run lock of ``hosts``; those another run holds, with its holder."""
+        return self.locks.claim(hosts) if self.locks is not None else {}
 
     def _on_reply(self, body, message) -> None:
         self._inbox.append(body)
@@ -78,14 +115,15 @@ class Dispatcher:
         # rendered arguments out of message headers.
         with self.producer.batch():
             for host, args in payloads.items():
-                task_id = f"{self.run_id}.{next(self.seq)}.{host}"
-                self.app.send_task(task, args=args, queue=queue_for(host), task_id=task_id,
+                tid = task_id_for(self.run_id, next(self.seq), host)
+                self.app.send_task(task, args=args, queue=queue_for(host), task_id=tid,
                                    expires=self.timeout, reply_to=self.reply_queue.name, producer=self.producer,
                                    argsrepr="(celeryroot)", kwargsrepr="{}")
-                pending[task_id] = host
+                pending[tid] = host
         sent = time.monotonic()
         started: set[str] = set()
         checked = sent
+        self._pending = pending
         while pending:
             self._drain(0.5)
             while self._inbox:
@@ -96,7 +134,13 @@ class Dispatcher:
             late = [t for t in pending if t not in started] if now - sent > self.timeout else []
             for task_id in late:
                 yield Reply(pending.pop(task_id), unreachable=f"no answer within {self.timeout:g}s (worker down?)")
-            if pending and now - checked > LIVENESS_EVERY:
+            if self.reconnected is not None and now - max(self.reconnected, sent) > self.timeout:
+                for task_id in list(pending):
+                    yield Reply(pending.pop(task_id), unreachable="the broker was lost while the task ran and no "
+                                                                  "answer came after: its outcome is unknown")
+            # A restarted Redis has lost the heartbeats: give the workers one TTL to set them again.
+            settled = self.reconnected is None or now - self.reconnected > HEARTBEAT_TTL
+            if pending and settled and now - checked > LIVENESS_EVERY:
                 checked = now
                 yield from self._lapsed(pending)
 
@@ -105,6 +149,8 @@ class Dispatcher:
             self.connection.drain_events(timeout=wait)
         except socket.timeout:
             pass
+        except (OperationalError, RedisConnectionError, ConnectionError) as exc:
+            self._reconnect(exc)
 
     def _interpret(self, body: dict, pending: dict[str, str], started: set[str]) -> Reply | None:
         task_id = body.get("task_id")
@@ -118,6 +164,8 @@ class Dispatcher:
             started.add(task_id)
             return Reply(pending[task_id], progress=body["result"])
         host = pending.pop(task_id)
+        if status == "SUCCESS" and "refused" in body["result"]:
+            return Reply(host, unreachable=body["result"]["refused"])
         if status == "SUCCESS" and "results" in body["result"]:
             return Reply(host, body["result"]["results"], body["result"].get("predicted", []))
         if status == "SUCCESS":

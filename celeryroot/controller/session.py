@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 
@@ -26,9 +26,19 @@ def load_context(opts, base: Path):
     return config, registry, load_inventory(sources), parse_extra_vars(opts.extra_vars)
 
 
+#: Exit status of a run stopped by SIGINT or SIGTERM (Ansible's for a user interrupt).
+INTERRUPTED = 99
+
+
 def execute(opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook, extra_vars,
             selection, targets) -> int:
-    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status."""
+    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status.
+
+    A run that is stopped part way still ends with its recap: SIGINT or
+    SIGTERM (exit 99), or a broker lost for longer than the wait for it
+    (the hosts whose task was under way are counted unreachable: their
+    outcome is unknown; exit 4)."""
+    from ..broker import BrokerLost
     from ..engine.state import RunState
     from ..engine.step import Mode
     from ..engine.strategy import Run
@@ -37,20 +47,42 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
-        dispatcher, facts, pending = stack.enter_context(_services(config, registry, hosts, timeouts, report))
+        # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
+        services = _services(config, registry, hosts, timeouts, report, opts.check, opts.lock_timeout) if hosts \
+            else nullcontext((None, None, None))
+        dispatcher, facts, pending = stack.enter_context(services)
         run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
                   dispatcher=dispatcher, facts=facts, bundles=bool(config.options.get("bundles", False)),
                   bundle_batch=BundleBatch)
+        stats = run.state.stats
         try:
-            stats = run.run(playbook)
-        finally:
-            report.close()
+            try:
+                run.run(playbook)
+            finally:
+                report.close()
+        except KeyboardInterrupt as exc:
+            why = exc.args[0] if exc.args else "SIGINT"
+            report.notice(f"[ERROR]: interrupted by {why}{_under_way(dispatcher)}; the recap shows the results so far")
+            report.recap(stats)
+            return INTERRUPTED
+        except BrokerLost as exc:
+            for host in dispatcher.waiting if dispatcher is not None else ():
+                stats.count(host, {"unreachable": True})
+            report.notice(f"[ERROR]: {exc}{_under_way(dispatcher)}; their outcome is unknown")
+            report.recap(stats)
+            return stats.exit_status()
     report.recap(stats)
     return stats.exit_status()
 
 
+def _under_way(dispatcher) -> str:
+    waiting = sorted(dispatcher.waiting) if dispatcher is not None else []
+    return f" while {', '.join(waiting)} had a task under way" if waiting else ""
+
+
 @contextmanager
-def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report):
+def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report, check: bool,
+              lock_wait: float):
     """The dispatcher, fact cache and pending-handler memory of a run: in
     Redis beside the broker, or in memory beside the embedded worker."""
     from ..config import EMBEDDED_BROKER
@@ -60,6 +92,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
     from ..worker.embedded import LOCAL_HOSTS, embedded_worker
     from .dispatch import Dispatcher
     from .factcache import fact_cache
+    from .lease import Lease, RunLocks
     from .liveness import Liveness
 
     host_timeout, broker_wait = timeouts
@@ -75,6 +108,11 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
         else:
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
         dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), host_timeout, broker_wait))
+        if not config.embedded:  # the embedded worker ends with this process
+            # --check changes nothing: it takes no lock and waits for none.
+            if not check:
+                dispatcher.locks = RunLocks(keys, dispatcher.run_id, lock_wait)
+            stack.enter_context(Lease(keys, dispatcher.run_id, locks=dispatcher.locks))
         yield dispatcher, fact_cache(config, keys), PendingHandlers(keys)
 
 

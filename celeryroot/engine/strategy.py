@@ -34,7 +34,7 @@ class Run:
 
     def __init__(self, inventory: Inventory, registry: Registry, report, mode: Mode, extra_vars: dict,
                  selection: Selection, state: RunState, dispatcher=None, facts=None, bundles: bool = False,
-                 bundle_batch=None):
+                 bundle_batch=None, may_go=None):
         self.inventory = inventory
         self.registry = registry
         #: Sends calls to the hosts; None inside a bundle on its host, where
@@ -52,6 +52,10 @@ class Run:
         #: The batch that sends whole plays (the controller's); None where
         #: there is no one to send them to (inside a bundle).
         self.bundle_batch = bundle_batch
+        #: Inside a bundle: whether the run may go on (its lease is held),
+        #: asked before each task, so a bundle stops within one task of its
+        #: controller.
+        self.may_go = may_go
 
     def run(self, playbook: Playbook) -> Stats:
         for play in playbook.plays:
@@ -59,8 +63,11 @@ class Run:
         return self.state.stats
 
     def run_play(self, play: Play) -> None:
-        hosts = [h for h in self.selection.hosts(self.inventory, play) if h not in self.state.out]
+        matched = self.selection.hosts(self.inventory, play)
+        hosts = [h for h in matched if h not in self.state.out]
         self.report.play_start(play, hosts)
+        if not matched:
+            self.report.notice("skipping: no hosts matched")
         for host in hosts:
             self.state.stats.touch(host)
         batch_class = PlayBatch
@@ -132,7 +139,8 @@ class PlayBatch:
             not self.run_.registry.get(t.module).on_controller for t in self.play.tasks + self.play.handlers)
 
     def _report_missing(self, active: list[str]) -> None:
-        """Hosts without a heartbeat are UNREACHABLE at once and get no messages."""
+        """Hosts without a heartbeat are UNREACHABLE at once and get no
+        messages; a host another run holds fails here, naming the holder."""
         alive = self.run_.dispatcher.live(active)
         missing = [h for h in active if h not in alive]
         if missing:
@@ -140,6 +148,12 @@ class PlayBatch:
             self.run_.report.task_start(check.title, missing)
             for host in missing:
                 self._done(check, host, result(UNREACHABLE, "no live worker for this host (no heartbeat)"), active)
+        held = self.run_.dispatcher.claim([h for h in active if h in alive])
+        if held:
+            claim = Task(name="Taking the hosts' run locks", module="ping", args={}, where=self.play.where)
+            self.run_.report.task_start(claim.title, list(held))
+            for host, holder in held.items():
+                self._done(claim, host, result(FAILED, f"another run holds this host: {holder}"), active)
 
     def _gather_facts(self, active: list[str]) -> None:
         cache = self.run_.fact_cache
@@ -227,6 +241,10 @@ class PlayBatch:
     def _attempt(self, task: Task, hosts: list[str]):
         """Run one attempt of ``task`` on ``hosts``; yield (host, result) as they come."""
         run = self.run_
+        if run.may_go is not None and not run.may_go():
+            for host in hosts:
+                yield host, result(UNREACHABLE, "the run's lease is gone (its controller has exited)")
+            return
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
         prepared = {h: prepare(task, self.vars[h], self.mode, run.registry,
                                {**self.state.registered[h], **run.extra_vars}) for h in hosts}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .inventory import Inventory
 from .inventory_ini import SECTION, add_ini
-from .source import InputError, Where, expect_mapping, load_yaml, plain, where
+from .source import InputError, Where, expect_mapping, load_yaml, plain, read_text, warn, where
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
@@ -34,6 +34,9 @@ def load_inventory(sources: list[str]) -> Inventory:
     inv.finish()
     for directory in dict.fromkeys(directories):
         load_vars_dirs(inv, directory)
+    if not inv.hosts:  # as Ansible: plays of 'all' then match nothing and are skipped
+        warn(None, "provided hosts list is empty, only localhost is available. Note that the implicit localhost "
+                   "does not match 'all'")
     return inv
 
 
@@ -46,7 +49,7 @@ def _add_source(inv: Inventory, source: str) -> list[Path]:
                                             "or a host list such as 'web1,web2,')")
         for name in (n.strip() for n in source.split(",")):
             if name:
-                inv.add_host("ungrouped", name, {})
+                inv.add_host("ungrouped", name, {}, Where(source))
         return []
     if path.is_file():
         add_file(inv, path)
@@ -70,10 +73,7 @@ def is_yaml(path: Path) -> bool:
     with a [section] or a host line, a YAML inventory with ``group:``."""
     if path.suffix in YAML_SUFFIXES:
         return True
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Where(str(path)), f"cannot read inventory: {exc}") from None
+    lines = read_text(path).splitlines()
     first = next((ln.strip() for ln in lines if ln.strip() and ln.strip()[0] not in "#;"), "")
     if SECTION.match(first):
         return False

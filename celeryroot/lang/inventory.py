@@ -18,6 +18,18 @@ from .source import (InputError, Where, expect_mapping, key_where, load_yaml, pl
 
 GROUP_KEYS = ("hosts", "children", "vars")
 IMPLICIT_LOCALHOST = "localhost"
+#: A host's name is in its Redis keys (``celeryroot.host.NAME`` and
+#: ``celeryroot.host.NAME/…``) and its ACL patterns: a ``/``, a glob
+#: character or a space would reach into another host's keys, so names are
+#: what contrib/redis/acl.sh accepts, as DNS names are.
+HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
+
+
+def check_host_name(name: str, at: Where | None) -> None:
+    if not HOST_NAME.fullmatch(name):
+        raise InputError(at, f"bad host name {name!r}: a host name is letters, digits, '.', '_' and '-', starts "
+                             "with a letter, digit or '_', and is at most 253 long (it names the host's keys in "
+                             "Redis)")
 
 
 @dataclass
@@ -89,6 +101,7 @@ class Inventory:
             self._load_group(str(child), child_body, children, parent=name)
 
     def _load_host(self, name: str, body, container, group: Group) -> None:
+        check_host_name(name, key_where(container, name))
         at = value_where(container, name)
         if body is not None and not isinstance(body, dict):
             raise InputError(at, f"host '{name}' must map to its variables, got {type_name(body)}")
@@ -127,8 +140,9 @@ class Inventory:
                 todo += self.groups[child].children
         return found
 
-    def add_host(self, group: str, name: str, variables: dict) -> Host:
+    def add_host(self, group: str, name: str, variables: dict, at: Where | None = None) -> Host:
         """Put a host in a group; a later source's variables win over an earlier one's."""
+        check_host_name(name, at)
         host = self.hosts.setdefault(name, Host(name))
         host.vars.update(variables)
         members = self.add_group(group).hosts
@@ -221,7 +235,11 @@ class Inventory:
         if term in self.hosts:
             return [term]
         if term.startswith("~"):
-            regex = re.compile(term[1:])
+            try:
+                regex = re.compile(term[1:])
+            except re.error as exc:
+                raise InputError(at, f"host pattern '{term}' (in '{_show(pattern)}') is not a valid regular "
+                                     f"expression: {exc}") from None
             found = [h for h in self.all_hosts() if regex.search(h)]
             found += [g for name in self.groups if regex.search(name) for g in self.group_hosts(name)]
         elif any(ch in term for ch in "*?["):

@@ -24,20 +24,20 @@ import warnings
 from pathlib import Path
 
 from .inventory import Inventory
-from .source import InputError, Where
+from .source import InputError, Where, read_text
 
 SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
 RANGE = re.compile(r"^(?P<head>[^\[]*)\[(?P<beg>[^\]:]*):(?P<end>[^\]:]*)(?::(?P<step>[^\]]*))?\](?P<tail>.*)$")
 SECTION_KINDS = ("hosts", "vars", "children")
+#: The most hosts one line's ranges may name: a typo (web[1:100000000])
+#: must not fill the controller's memory.
+MAX_RANGE_HOSTS = 100_000
 
 
 def add_ini(inv: Inventory, path: str | Path) -> None:
     """Add one INI inventory file's groups, hosts and variables to ``inv``."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Where(str(path)), f"cannot read inventory: {exc}") from None
+    lines = read_text(path).splitlines()
     declared = set(inv.groups)
     vars_sections: dict[str, Where] = {}
     child_refs: dict[str, tuple[Where, str]] = {}
@@ -105,7 +105,7 @@ def _host_line(inv: Inventory, group: str, line: str, at: Where) -> None:
     if port is not None:
         variables["ansible_port"] = port
     for name in expand_range(pattern, at):
-        inv.add_host(group, name, variables)
+        inv.add_host(group, name, variables, at)
 
 
 def _split_port(pattern: str, at: Where) -> tuple[str, int | None]:
@@ -120,8 +120,9 @@ def _split_port(pattern: str, at: Where) -> tuple[str, int | None]:
     return pattern, None  # no port, a range (web[1:3]) or an IPv6 address
 
 
-def expand_range(pattern: str, at: Where) -> list[str]:
-    """``web[01:03]`` → web01, web02, web03; ``db-[a:c]``; ``[1:9:2]`` steps by 2."""
+def expand_range(pattern: str, at: Where, most: int = MAX_RANGE_HOSTS) -> list[str]:
+    """``web[01:03]`` → web01, web02, web03; ``db-[a:c]``; ``[1:9:2]`` steps by 2;
+    at most ``most`` names."""
     m = RANGE.match(pattern)
     if not m:
         return [pattern]
@@ -135,12 +136,18 @@ def expand_range(pattern: str, at: Where) -> list[str]:
         width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
         if width and len(end) != width:
             raise InputError(at, f"host range '{pattern}': a zero-padded begin and its end must have the same width")
-        values = [str(n).zfill(width) for n in range(int(beg), int(end) + 1, int(step))]
+        numbers = range(int(beg), int(end) + 1, int(step))
+        if len(numbers) > most:
+            raise InputError(at, f"the host ranges on this line name more than {MAX_RANGE_HOSTS} hosts")
+        values = [str(n).zfill(width) for n in numbers]
     else:
         raise InputError(at, f"host range '{pattern}' must be numbers or single letters")
     if not values:
         raise InputError(at, f"host range '{pattern}' is empty: begin is after end")
-    return [name for value in values for name in expand_range(m.group("head") + value + m.group("tail"), at)]
+    if len(values) > most:
+        raise InputError(at, f"the host ranges on this line name more than {MAX_RANGE_HOSTS} hosts")
+    return [name for value in values
+            for name in expand_range(m.group("head") + value + m.group("tail"), at, most // len(values))]
 
 
 def _assignment(line: str, at: Where) -> tuple[str, object]:

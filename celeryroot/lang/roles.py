@@ -54,6 +54,12 @@ class Roles:
 
     def load(self, name: str, at: Where, scope: Scope, *, tasks_from: str = "main", loader) -> list:
         directory = self.find(name, at)
+        shown = name if tasks_from == "main" else f"{name} (tasks_from {tasks_from})"
+        with loader.entering(("role", str(directory.resolve()), tasks_from), shown, at,
+                             f"role '{name}' depends on itself"):
+            return self._load(directory, scope, tasks_from, loader, at)
+
+    def _load(self, directory: Path, scope: Scope, tasks_from: str, loader, at: Where) -> list:
         key = (str(directory.resolve()), tasks_from, repr(sorted(scope.vars.items())))
         if key in self._seen:
             return []

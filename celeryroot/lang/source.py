@@ -15,7 +15,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedKeyMap, CommentedKeySeq, CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.nodes import MappingNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.util import RegExp
 
@@ -64,28 +68,138 @@ class InputError(Exception):
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
-def warn(at: Where, message: str) -> None:
+def warn(at: Where | None, message: str) -> None:
     """Input that is valid but probably not what was meant: said on stderr
     with its position, and the run goes on (as Ansible and ansible-lint do)."""
-    print(f"[WARNING]: {at}: {message}", file=sys.stderr, flush=True)
+    print(f"[WARNING]: {at}: {message}" if at else f"[WARNING]: {message}", file=sys.stderr, flush=True)
+
+
+#: The most an input file (playbook, task file, inventory, vars file,
+#: template) may hold. Reading YAML with positions costs some seconds per
+#: MiB, and a larger playbook is a mistake rather than a plan.
+MAX_FILE_BYTES = 4 << 20
+#: How deep YAML may nest: real playbooks stay under 20 levels, and every
+#: stage after loading walks the data recursively.
+MAX_DEPTH = 100
+#: Aliases (``*name``) a file may use, and the nodes they may add in all:
+#: a few ``<<: *defaults`` are common, a "billion laughs" is an attack.
+MAX_ALIASES = 10_000
+MAX_ALIAS_NODES = 100_000
+
+#: Byte-order marks of encodings other than UTF-8, longest first.
+OTHER_BOMS = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\xfe\xff", "UTF-16"),
+              (b"\xff\xfe", "UTF-16"))
+
+
+def read_text(path: str | Path) -> str:
+    """An input file as text: UTF-8 (a UTF-8 byte-order mark is dropped), no
+    NUL byte, at most `MAX_FILE_BYTES`; anything else is an `InputError`
+    naming the file (and the line and column of the first bad byte)."""
+    file = str(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # a bound even for /dev/zero or a growing file
+    except OSError as exc:
+        raise InputError(Where(file), f"cannot read file: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(_byte_where(file, data, MAX_FILE_BYTES), f"the file is larger than {MAX_FILE_BYTES >> 20} MiB, the most celeryroot "
+                                      "reads as a playbook, inventory, vars file or template")
+    for bom, encoding in OTHER_BOMS:
+        if data.startswith(bom):
+            raise InputError(Where(file, 1, 1), f"the file is {encoding} text; celeryroot reads UTF-8 (convert it, "
+                                          f"e.g. iconv -f {encoding} -t UTF-8)")
+    if b"\x00" in data:
+        raise InputError(_byte_where(file, data, data.index(b"\x00")),
+                         "the file contains a NUL byte: it is binary, or UTF-16 text without a byte-order mark; "
+                         "celeryroot reads UTF-8 text")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InputError(_byte_where(file, data, exc.start),
+                         f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); celeryroot reads UTF-8 "
+                         "(convert it, e.g. iconv -f LATIN1 -t UTF-8)") from None
+
+
+def _byte_where(file: str, data: bytes, offset: int) -> Where:
+    start = data.rfind(b"\n", 0, offset) + 1
+    return Where(file, data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode(errors="replace")) + 1)
+
+
+class _Refused(Exception):
+    """Input that YAML allows but the limits above refuse, at ``mark``."""
+
+    def __init__(self, mark, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+class BoundedComposer(Composer):
+    """ruamel's composer with `MAX_DEPTH` and the alias limits."""
+
+    def __init__(self, loader=None):
+        super().__init__(loader)
+        self.nesting = 0
+        self.aliases = 0
+        self.alias_nodes = 0
+        self.sizes: dict[int, int] = {}
+
+    def compose_node(self, parent, index):
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _Refused(event.start_mark, f"the file uses more than {MAX_ALIASES} aliases")
+            node = super().compose_node(parent, index)
+            self.alias_nodes += self._size(node)
+            if self.alias_nodes > MAX_ALIAS_NODES:
+                raise _Refused(event.start_mark, f"aliases expand to more than {MAX_ALIAS_NODES} values "
+                                                 "(an alias bomb?)")
+            return node
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"the data nests more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.nesting -= 1
+
+    def _size(self, node) -> int:
+        """Values in ``node`` once aliases are expanded; each node counted
+        once, so the count itself stays linear."""
+        known = self.sizes.get(id(node))
+        if known is None:
+            if isinstance(node, MappingNode):
+                known = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            elif isinstance(node, SequenceNode):
+                known = 1 + sum(self._size(v) for v in node.value)
+            else:
+                known = 1
+            self.sizes[id(node)] = known
+        return known
 
 
 def load_yaml(path: str | Path) -> Any:
     """Load one YAML file, keeping positions for `key_where` and `item_where`."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(Where(str(path)), f"cannot read file: {exc.strerror}") from None
+    text = read_text(path)
+    file = str(path)
     yaml = YAML(typ="rt")
     yaml.Resolver = AnsibleResolver
+    yaml.Composer = BoundedComposer
     yaml.version = (1, 1)
     lines = text.splitlines()  # for excerpts in errors
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
-        raise _syntax_error(exc, str(path), lines) from None
-    _tag_file(data, str(path), lines)
+        raise _syntax_error(exc, file, lines) from None
+    except _Refused as exc:
+        at = Where(file, exc.mark.line + 1, exc.mark.column + 1)
+        raise InputError(at, exc.message + _offending(lines, exc.mark.line, exc.mark.column)) from None
+    except ReaderError as exc:  # a control character YAML does not allow
+        before = text[:exc.position]
+        at = Where(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        raise InputError(at, f"YAML syntax error: the character #x{exc.character:04x} is not allowed in YAML") \
+            from None
+    _tag_file(data, file, lines)
     return data
 
 
@@ -110,12 +224,19 @@ def _line(lines: list[str], index: int) -> str:
 UNQUOTED_TEMPLATE = re.compile(r"^(\s*(?:-\s+|[^\s#'\"][^#'\"]*?:\s+)?)(\{\{.*?)\s*$")
 
 
+#: The most of a line an error shows.
+EXCERPT = 160
+
+
 def _offending(lines: list[str], index: int, col: int) -> str:
     """The line at ``index`` (from 0) with a caret under ``col``, and a hint
     when the line has a template that starts a value without quotes."""
     text = _line(lines, index)
     if not text.strip():
         return ""
+    if len(text) > EXCERPT:  # a window around the column of a very long line
+        start = max(0, col - EXCERPT // 2)
+        text, col = text[start:start + EXCERPT], col - start
     shown = f"\n\nThe offending line appears to be:\n\n{text}\n{' ' * col}^ here"
     unquoted = UNQUOTED_TEMPLATE.match(text)
     if not unquoted:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ BLOCK_KEYS = {"name", "block", "rescue", "always", "tags", "when", "vars", "no_l
               "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"}
 INCLUDES = {"import_tasks", "include_tasks", "include", "import_role", "include_role"}
 LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
+#: How deep imports and roles may nest (a role's dependencies count, and
+#: the files they import): far more than real playbooks need, well within
+#: what parsing them recursively can take.
+MAX_NESTED = 40
 
 
 @dataclass
@@ -126,6 +131,27 @@ class Loader:
         self.roles = roles
         #: Handlers that imported roles bring into the play.
         self.handlers: list[Task] = []
+        #: The task files and roles being loaded, outermost first: (key, name as shown).
+        self.chain: list[tuple] = []
+
+    @contextmanager
+    def entering(self, key, name: str, at: Where, loops: str):
+        """Load a task file or role inside the current one. Imports are
+        expanded here, at load time, so one that leads back to a file or
+        role being loaded would never end: that is an error (``loops``
+        says what kind), as is nesting deeper than `MAX_NESTED`."""
+        keys = [k for k, _ in self.chain]
+        names = [shown for _, shown in self.chain] + [name]
+        if key in keys:
+            raise InputError(at, f"{loops}: {' -> '.join(names[keys.index(key):])}; imports, includes and role "
+                                 "dependencies are expanded when the playbook is loaded, so this would never end")
+        if len(self.chain) >= MAX_NESTED:
+            raise InputError(at, f"imports and roles nest more than {MAX_NESTED} deep: {' -> '.join(names)}")
+        self.chain.append((key, name))
+        try:
+            yield
+        finally:
+            self.chain.pop()
 
     def tasks(self, node, at: Where, scope: Scope, allowed: set[str] = TASK_KEYS) -> list:
         items = expect_list(node, at, "tasks")
@@ -172,8 +198,10 @@ class Loader:
         if path is None:
             raise InputError(value_where(node, key), f"{kind}: cannot find '{name}' (looked in "
                                                      f"{', '.join(scope.search)} and their tasks/ folders)")
-        loaded = load_yaml(path)
-        return self.tasks(loaded, where(loaded, Where(str(path))), inner)
+        with self.entering(("file", str(Path(path).resolve())), name, value_where(node, key),
+                           f"{kind} leads back to a file being loaded"):
+            loaded = load_yaml(path)
+            return self.tasks(loaded, where(loaded, Where(str(path))), inner)
 
     def _file_name(self, value, at: Where) -> str:
         if not isinstance(value, str):

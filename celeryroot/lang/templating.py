@@ -3,20 +3,34 @@
 A string that is one expression (``"{{ ports }}"``) renders to the value
 itself (a list stays a list); anything else renders to a string. An undefined
 variable is an error that names it.
+
+Templates render in Jinja's sandbox, with bounds on the two operators that
+can make a value of any size from a short expression (``9 ** (9 ** 9)``,
+``'A' * 20000000000``): the controller renders every host's tasks, and a
+template must not be able to hang it or exhaust its memory. Whatever a
+template raises (a division by zero too) becomes a `TemplateFailure`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import traceback
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import (ChainableUndefined, Environment, FileSystemLoader, StrictUndefined, TemplateError,
-                    TemplateSyntaxError, Undefined, UndefinedError)
+from jinja2 import (ChainableUndefined, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError,
+                    Undefined, UndefinedError)
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from . import filters, lookups
+
+#: The longest string or list a template may make with ``*``, and the most
+#: digits of an integer it may make with ``**`` (Python's own limit for
+#: turning an integer into text).
+MAX_REPEAT = 1_000_000
+MAX_POWER_DIGITS = 4300
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 
@@ -30,10 +44,16 @@ class AnsibleUndefined(ChainableUndefined, StrictUndefined):
     ``a`` is missing; any other use of an undefined value is an error naming it."""
 
 
-class AnsibleEnvironment(Environment):
+class AnsibleEnvironment(SandboxedEnvironment):
     """Jinja with Ansible's filters, tests and lookups, and template files
     rendered with the file and line of an error (the template lookup reaches
     this through its context's environment)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        _check_size(operator, left, right)
+        return super().call_binop(context, operator, left, right)
 
     def render_file(self, path: str, variables: dict, search: tuple[str, ...]) -> str:
         """Render the template at ``path``; its includes are looked for beside
@@ -42,12 +62,35 @@ class AnsibleEnvironment(Environment):
         env = self.overlay(loader=FileSystemLoader(folders))
         try:
             return env.get_template(os.path.basename(path)).render(variables)
+        except TemplateFailure:
+            raise  # from a template it looked up, which names its own file
         except TemplateSyntaxError as exc:
             raise TemplateFailure(f"template {exc.filename or path}:{exc.lineno}: syntax error: {exc.message}") \
                 from None
         except (UndefinedError, TemplateError) as exc:
             what = "undefined variable" if isinstance(exc, UndefinedError) else "error"
             raise TemplateFailure(f"template {_template_line(exc, path)}: {what}: {exc.message or exc}") from None
+        except Exception as exc:
+            raise TemplateFailure(f"template {_template_line(exc, path)}: error: {cause(exc)}") from None
+
+
+def _check_size(operator: str, left: Any, right: Any) -> None:
+    """Refuse a ``*`` or ``**`` whose result would exceed the bounds, before computing it."""
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int) and \
+                    len(seq) * times > MAX_REPEAT:
+                raise SecurityError(f"{type(seq).__name__} * {times} would hold {len(seq) * times} items; a "
+                                    f"template may make at most {MAX_REPEAT}")
+    elif isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+        if right * math.log10(abs(left)) > MAX_POWER_DIGITS:
+            raise SecurityError(f"{left} ** {right} has more than the {MAX_POWER_DIGITS} digits a template may make")
+
+
+def cause(exc: BaseException) -> str:
+    """What an unexpected exception of a filter or operator says, and its kind."""
+    text = str(exc) or {MemoryError: "out of memory"}.get(type(exc), "")
+    return f"{text} ({type(exc).__name__})" if text else type(exc).__name__
 
 
 def _template_line(exc: Exception, path: str) -> str:
@@ -139,10 +182,14 @@ def render(value: Any, variables: dict) -> Any:
             if expression is not None:
                 return _native(_compile_expression(expression)(**variables))
             return _compile_template(value).render(variables)
+        except TemplateFailure:
+            raise
         except UndefinedError as exc:
             raise TemplateFailure(f"undefined variable: {exc.message}") from None
         except TemplateError as exc:
-            raise TemplateFailure(f"template error in {value!r}: {exc}") from None
+            raise TemplateFailure(f"template error in {_excerpt(value)}: {exc}") from None
+        except Exception as exc:
+            raise TemplateFailure(f"template error in {_excerpt(value)}: {cause(exc)}") from None
     if isinstance(value, dict):
         return {k: render(v, variables) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -156,10 +203,17 @@ def evaluate(expression: str, variables: dict) -> Any:
     expression = single_expression(expression) or expression
     try:
         return _native(_compile_expression(expression)(**variables))
-    except UndefinedError:
+    except (UndefinedError, TemplateFailure):
         raise
     except TemplateError as exc:
-        raise TemplateFailure(f"cannot evaluate {expression!r}: {exc}") from None
+        raise TemplateFailure(f"cannot evaluate {_excerpt(expression)}: {exc}") from None
+    except Exception as exc:
+        raise TemplateFailure(f"cannot evaluate {_excerpt(expression)}: {cause(exc)}") from None
+
+
+def _excerpt(text: str, most: int = 200) -> str:
+    """A template as an error quotes it: a long one is cut."""
+    return repr(text) if len(text) <= most else repr(text[:most]) + "…"
 
 
 def condition(expression: Any, variables: dict) -> bool:

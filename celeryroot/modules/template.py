@@ -9,10 +9,11 @@ from datetime import datetime
 
 from ..host.fileops import checksum
 from ..host.sysops import user_name
-from ..module import ModuleFailure, arg
+from ..module import ArgError, ModuleFailure, arg
 from ..lang.files import find_source
+from ..lang.source import InputError, read_text
 from ..lang.templating import ENV, TemplateFailure
-from .copy import Copy, WriteArgs, preserved, read_source
+from .copy import Copy, WriteArgs, preserved
 
 
 class Template(Copy):
@@ -54,7 +55,10 @@ class Template(Copy):
     @classmethod
     def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
         path = find_source(args.src, search, "templates", "src")
-        read_source(path, "src")  # the same size and text limits as copy's src
+        try:
+            read_text(path)  # UTF-8 without NUL bytes, at most 4 MiB: the limits of every input file
+        except InputError as exc:
+            raise ArgError("src", f"argument 'src': {exc}") from None
         text = ENV.render_file(path, _template_vars(variables, path, args.dest), search)
         return replace(args, _content=text, _checksum=checksum(text.encode()), mode=preserved(args.mode, path))
 

@@ -28,11 +28,17 @@ class Heartbeat(threading.Thread):
         self.value = json.dumps({"pid": os.getpid(), "since": time.time()})
 
     def run(self) -> None:
+        failing = False
         while not self.stopping.is_set():
             try:
                 self.client.set(self.key, self.value, px=int(self.ttl * 1000))
             except Exception as exc:  # the broker may be away; the key then lapses
-                log.warning("heartbeat: %s", exc)
+                # Said once per outage: the consumer says when it is back.
+                if not failing:
+                    log.warning("heartbeat: %s (retrying every %g s)", exc, self.ttl / 3)
+                failing = True
+            else:
+                failing = False
             self.stopping.wait(self.ttl / 3)
 
     def stop(self) -> None:

@@ -5,7 +5,9 @@
 #
 # A host's user may touch only celeryroot.host.NAME and celeryroot.host.NAME/*
 # (its queue, kombu's unacked bookkeeping, its heartbeat), its queue's binding
-# keys, and may only *write* to reply queues (celeryroot.reply.*): it cannot
+# keys, may only *read* run leases (celeryroot.lease.*, whether the run that
+# sent a task is still on) and only *write* to reply queues (celeryroot.reply.*,
+# LPUSH and the EXPIRE that makes them lapse): it cannot
 # read another host's tasks, which carry rendered templates and variables,
 # nor any run's results. Pub/sub is closed (workers run without gossip,
 # events and remote control). Point each worker at
@@ -23,7 +25,7 @@ for pair in "$@"; do
     echo "user $host on >$password resetkeys resetchannels" \
         "~celeryroot.host.$host ~celeryroot.host.$host/*" \
         "~_kombu.binding.celeryroot.host.$host ~_kombu.binding_permanent.celeryroot.host.$host" \
-        "%W~celeryroot.reply.*" \
+        "%R~celeryroot.lease.* %W~celeryroot.reply.*" \
         "-@all +@read +@write +@list +@hash +@sortedset +@set +@string +@keyspace +@connection" \
         "+@transaction +@scripting -@dangerous"
 done

@@ -1,0 +1,51 @@
+"""How a worker sends a result back: Celery's rpc backend, made to outlast
+a broker outage.
+
+The stock backend retries a reply for about 20 s, then raises; with the
+solo pool that error leaves the consumer's loop and the worker stops for
+good ("Unrecoverable error") — the one case where losing Redis kills a
+worker. Here a reply waits up to ``REPLY_PATIENCE`` seconds for the broker
+and is then given up: the run that asked has by then taken the host for
+unreachable (its heartbeat lapsed with the broker), and the worker goes on
+to serve the next run once Redis is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from celery.backends.rpc import RPCBackend
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from ..config import EMBEDDED_BROKER, REPLY_TTL
+from ..messages import redis_client
+
+log = logging.getLogger("celeryroot.worker")
+
+#: Seconds a reply waits for the broker before it is given up.
+REPLY_PATIENCE = 60
+
+
+class ReplyBackend(RPCBackend):
+    retry_policy = {"max_retries": REPLY_PATIENCE, "interval_start": 0, "interval_step": 1, "interval_max": 1}
+
+    def store_result(self, task_id, result, state, traceback=None, request=None, **kwargs):
+        try:
+            super().store_result(task_id, result, state, traceback=traceback, request=request, **kwargs)
+            if self.app.conf.broker_url != EMBEDDED_BROKER:
+                # The LPUSH made the queue if the run's controller is gone: it then lapses.
+                self.keys.expire(self.destination_for(task_id, request)[0], REPLY_TTL)
+        except (OperationalError, RedisConnectionError) as exc:
+            log.warning("the %s reply of task %s is lost: the broker did not answer for %d s (%s)",
+                        state, task_id, REPLY_PATIENCE, exc)
+        return result
+
+    @cached_property
+    def keys(self):
+        return redis_client(self.app.conf.broker_url)
+
+
+#: The setting that names this backend (Celery loads it by name, with the rpc URL).
+BACKEND = f"{__name__}:{ReplyBackend.__qualname__}+rpc://"
