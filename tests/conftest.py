@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +15,18 @@ import pytest
 
 # The Redis server and the workers are support.py's, shared with the
 # benchmark; test files import them from here or from there alike.
-from support import ROOT, SITE_MODULES, RedisServer, Workers, free_port, wait_for  # noqa: F401
+from support import (ROOT, SITE_MODULES, RedisServer, Workers, controller_env, free_port, shared_pki,  # noqa: F401
+                     wait_for)
+
+
+def pytest_configure(config):
+    # Every controller a test starts, however it starts it, signs with the
+    # session's PKI; each worker gets its own host's (support.Workers).
+    os.environ["CELERYROOT_PKI"] = str(shared_pki().directory)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(shared_pki().directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +71,7 @@ class Play:
         if json_out:
             argv.append("--json")
         argv += list(args)
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
-        if self.broker_url:
-            child_env["CELERYROOT_BROKER_URL"] = self.broker_url
+        child_env = controller_env(self.broker_url)
         child_env.update(env or {})
         started = time.monotonic()
         proc = subprocess.run(argv, capture_output=True, text=True, cwd=self.cwd, env=child_env,

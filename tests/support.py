@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,6 +94,58 @@ def forget(client: redis.Redis, hosts) -> None:
         client.delete(*heartbeat_keys(hosts))
 
 
+class Pki:
+    """A CA and the controller's identity (``celeryroot pki init``) in
+    ``directory``; each host's identity is issued the first time it is asked
+    for (``celeryroot pki host NAME``)."""
+
+    def __init__(self, directory: Path):
+        from celeryroot import pki
+
+        self.directory = Path(directory)
+        self.module = pki
+        pki.init(self.directory)
+
+    def host(self, name: str) -> Path:
+        """``name``'s PKI directory, as its worker reads it."""
+        out = self.directory / "hosts" / name
+        if not (out / "host.crt").exists():
+            self.module.issue_host(self.directory, name)
+        return out
+
+
+_shared: list = []
+
+
+def shared_pki() -> "Pki | None":
+    """The PKI of this test session (or benchmark), made on first use; None
+    for a celeryroot revision that signs nothing (bench/run.py --commit)."""
+    if not _shared:
+        try:
+            _shared.append(Pki(Path(tempfile.mkdtemp(prefix="celeryroot-pki-"))))
+        except ImportError:
+            _shared.append(None)
+    return _shared[0]
+
+
+def controller_env(broker_url: str | None = None, pki: "Pki | None" = None) -> dict:
+    """The environment a controller runs in: this one without CELERYROOT_*
+    settings, then the broker and the session's PKI."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
+    pki = pki or shared_pki()
+    if broker_url:
+        env["CELERYROOT_BROKER_URL"] = broker_url
+    if pki is not None:
+        env["CELERYROOT_PKI"] = str(pki.directory)
+    return env
+
+
+def worker_env(host: str, pki: "Pki | None" = None) -> dict:
+    """The environment ``host``'s worker runs in: this one, with the host's PKI directory."""
+    pki = pki or shared_pki()
+    return {**os.environ, **({"CELERYROOT_PKI": str(pki.host(host))} if pki is not None else {})}
+
+
 #: How the tests start a worker: this interpreter, the repository's site modules.
 TEST_WORKER = (sys.executable, "-m", "celeryroot.cli.worker", "--modules-path", str(SITE_MODULES))
 
@@ -101,10 +154,11 @@ class Workers:
     """Worker processes, one per host name, against one broker. ``command``
     is the worker's argv without ``--hostname`` and ``--broker``."""
 
-    def __init__(self, broker_url: str, logdir: Path, command=TEST_WORKER):
+    def __init__(self, broker_url: str, logdir: Path, command=TEST_WORKER, pki: "Pki | None" = None):
         self.broker_url = broker_url
         self.logdir = logdir
         self.command = list(command)
+        self.pki = pki or shared_pki()
         self.procs: dict[str, subprocess.Popen] = {}
         self.client = redis.Redis.from_url(broker_url)
 
@@ -119,7 +173,8 @@ class Workers:
                 spawned[host] = time.monotonic()
                 self.procs[host] = subprocess.Popen(
                     [*self.command, "--hostname", host, "--broker", broker_url or self.broker_url],
-                    stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir, env={**os.environ, **(env or {})})
+                    stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir,
+                    env={**worker_env(host, self.pki), **(env or {})})
         return self._ready(spawned, timeout) if wait else {}
 
     def _ready(self, spawned: dict[str, float], timeout: float) -> dict[str, float]:

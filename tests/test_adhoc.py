@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Outcome, write
+from conftest import Outcome, controller_env, write
 
 INVENTORY = "[web]\nweb1\nweb2\n[db]\ndb1\n[db:vars]\nrole=database\n"
 
@@ -20,8 +20,7 @@ def adhoc(redis_server, tmp_path):
 
     def run(*args: str, json_out: bool = True, program=(sys.executable, "-m", "celeryroot.cli.adhoc")):
         argv = [*program, *args, "-i", str(inventory)] + (["--json"] if json_out else [])
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
-        env["CELERYROOT_BROKER_URL"] = redis_server.url
+        env = controller_env(redis_server.url)
         started = time.monotonic()
         proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
         return Outcome(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, json_out)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from conftest import wait_for, write
+from conftest import controller_env, wait_for, write
 
 SIZE = 32 << 20  # large enough that a write takes a good share of each task's time
 BUDGET = 20.0  # seconds of killing
@@ -33,8 +33,7 @@ def test_sigkill_during_rewrites_leaves_old_or_new_content(redis_server, workers
     (root / "big").write_bytes(sorted(versions)[0])
     inventory = write(tmp_path / "inv.yaml", f"all:\n  hosts:\n    atomic:\n      root: {root}\n")
     book = _playbook(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
-    env["CELERYROOT_BROKER_URL"] = redis_server.url
+    env = controller_env(redis_server.url)
     rng = random.Random(7)
     kills = hits = 0
     started = time.monotonic()

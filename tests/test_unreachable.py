@@ -13,6 +13,7 @@ import redis
 
 from celeryroot.config import heartbeat_key
 from conftest import RedisServer, free_port, wait_for, write
+from support import worker_env
 
 INVENTORY = """
 all:
@@ -28,6 +29,7 @@ def inventory(tmp_path, *hosts):
 
 def test_host_without_worker_is_unreachable_at_once_and_others_carry_on(workers, play, tmp_path):
     workers.start("alive1")
+    workers.pki.host("nobody1")  # enrolled, its worker down
     inv = inventory(tmp_path, "alive1", "nobody1")
     book = write(tmp_path / "p.yaml", "- hosts: all\n  tasks:\n    - name: dir\n      file: path={{ root }} state=directory\n")
     out = play(book, inventory=inv)
@@ -121,7 +123,8 @@ def test_a_worker_waits_for_its_broker_and_says_so_once(tmp_path):
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
         worker = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.worker", "--hostname", "early",
-                                   "--broker", url], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+                                   "--broker", url], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+                                  env=worker_env("early"))
     server = None
     try:
         said = f"early WARNING cannot reach the broker at {url} (Connection refused); retrying until it answers…"

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import SITE_MODULES, RedisServer, wait_for, write
-from support import TEST_WORKER
+from support import TEST_WORKER, worker_env
 from celeryroot.config import heartbeat_key
 
 PASSWORD = "s3cret-pw-9"
@@ -31,7 +31,7 @@ def inventory(tmp_path, *hosts):
 def start_worker(url: str, host: str, cwd, stderr=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen(
         [*TEST_WORKER, "--hostname", host, "--broker", url],
-        stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd)
+        stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd, env=worker_env(host))
 
 
 @pytest.fixture

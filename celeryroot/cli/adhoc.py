@@ -3,6 +3,7 @@
     celeryroot all -m ping
     celeryroot web -a "uptime"                      # the default module is command
     celeryroot 'web:!web2' -m file -a "path=/srv/app state=directory" -C
+    celeryroot pki init                             # keys and certificates: cli/pki.py
 
 The module call becomes a one-task play, parsed and checked as a playbook's
 task is and run with the exit status of celeryroot-play. It prints as
@@ -72,7 +73,20 @@ def run(opts) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     return guarded(run, parse_args(argv))
+
+
+def _pki(argv) -> int:
+    from .pki import main as pki_main
+
+    return pki_main(argv)
+
+
+#: ``celeryroot WORD …`` where WORD names no host pattern but a command of its own.
+SUBCOMMANDS = {"pki": _pki}
 
 
 if __name__ == "__main__":

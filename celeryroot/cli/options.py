@@ -36,6 +36,9 @@ def run_options() -> argparse.ArgumentParser:
                         f"(default {LOCK_TIMEOUT:g}; --check runs take no lock)")
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")
+    p.add_argument("--pki", default=None,
+                   help="the controller's PKI directory: controller.key/.crt, ca.crt, hosts/NAME/host.crt "
+                        "(else CELERYROOT_PKI, else pki_dir from config, else /etc/celeryroot/pki)")
     return p
 
 

@@ -25,8 +25,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--config", default=None, help="configuration file to read instead of the default ones")
     p.add_argument("--modules-path", action="append", default=None,
                    help="directory of site-local modules (repeatable; else modules_path from config)")
+    p.add_argument("--pki", default=None,
+                   help="this host's PKI directory: host.key, host.crt, ca.crt (else CELERYROOT_PKI, else "
+                        "pki_dir from config, else /etc/celeryroot/pki)")
     p.add_argument("--loglevel", "-l", default="INFO")
     return p.parse_args(argv)
+
+
+def host_seal(directory, host: str):
+    """This host's identity, and the CA it trusts controllers by: a worker
+    without them does not start (it would run whatever reaches its queue)."""
+    from ..envelope import HostSeal
+    from ..pki import Trust, host_identity
+
+    trust = Trust(directory)
+    return HostSeal(host_identity(directory, trust, host), trust, host)
 
 
 def main(argv=None) -> int:
@@ -35,18 +48,19 @@ def main(argv=None) -> int:
     from ..config import load_config
     from ..lang.inventory import check_host_name
     from ..lang.source import InputError, Where
+    from ..pki import pki_dir
     from ..registry import Registry
 
     host = opts.hostname or socket.gethostname()
     try:
         check_host_name(host, Where("--hostname"))
         config = load_config(opts.broker, opts.config)
+        if config.broker_url is None:
+            raise InputError(None, "no broker configured (--broker, CELERYROOT_BROKER_URL or broker_url "
+                                   "in celeryroot.yaml)")
+        seal = host_seal(pki_dir(opts.pki, config.options), host)
     except InputError as exc:
         print(f"celeryroot-worker: {exc}", file=sys.stderr)
-        return 1
-    if config.broker_url is None:
-        print("celeryroot-worker: no broker configured (--broker, CELERYROOT_BROKER_URL or broker_url "
-              "in celeryroot.yaml)", file=sys.stderr)
         return 1
     registry = Registry(opts.modules_path or config.modules_path)
     # Site modules load now: a broken one should stop the start, not a task.
@@ -55,7 +69,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=opts.loglevel.upper(), format=f"%(asctime)s {host} %(levelname)s %(message)s")
     from ..worker.agent import build_worker
 
-    worker = build_worker(config.broker_url, host, registry, opts.loglevel.upper())
+    worker = build_worker(config.broker_url, host, registry, opts.loglevel.upper(), seal)
     worker.start()
     end(worker.exitcode or 0)
 

@@ -18,6 +18,10 @@ Redis meanwhile are read; a task under way whose reply does not come within
 ``timeout`` of the reconnection is given up as unknown (the broker may have
 lost the reply with a restart), never taken for done. If the broker stays
 away, `BrokerLost` ends the run with the hosts under way named.
+
+Every message leaves sealed to its host and signed (envelope.py); a reply
+counts only if its host's own certificate signed it: a forged or unsigned
+one is a security error for that host, never its result.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from ..broker import BrokerLost, BrokerUnreachable, reach
 from ..config import HEARTBEAT_TTL, REPLY_PREFIX, masked
 from ..engine.replies import Reply
+from ..envelope import Forged
 from ..messages import RUN_TASK, queue_for, task_id_for
 
 #: How often, while waiting, the controller looks at heartbeats.
@@ -46,8 +51,9 @@ LIVENESS_EVERY = HEARTBEAT_TTL / 3
 class Dispatcher:
     """One connection, one producer and one reply consumer for a whole run."""
 
-    def __init__(self, app, liveness, timeout: float = 30.0, broker_wait: float = 5.0):
+    def __init__(self, app, liveness, seal, timeout: float = 30.0, broker_wait: float = 5.0):
         self.app = app
+        self.seal = seal
         self.liveness = liveness
         self.timeout = timeout
         self.broker_wait = broker_wait
@@ -96,8 +102,12 @@ class Dispatcher:
         """Hosts whose task of the current step has not answered yet."""
         return set(self._pending.values())
 
-    def live(self, hosts: list[str]) -> set[str]:
-        return self.liveness.live(hosts)
+    def absent(self, hosts: list[str]) -> dict[str, str]:
+        """Those of ``hosts`` no task can be sent to, and why."""
+        why = {h: self.seal.unknown[h] for h in hosts if h in self.seal.unknown}
+        alive = self.liveness.live([h for h in hosts if h not in why])
+        why.update({h: "no live worker for this host (no heartbeat)" for h in hosts if h not in alive and h not in why})
+        return {h: why[h] for h in hosts if h in why}
 
     def claim(self, hosts: list[str]) -> dict[str, str]:
         """Take the run lock of ``hosts``; those another run holds, with its holder."""
@@ -116,7 +126,8 @@ class Dispatcher:
         with self.producer.batch():
             for host, args in payloads.items():
                 tid = task_id_for(self.run_id, next(self.seq), host)
-                self.app.send_task(task, args=args, queue=queue_for(host), task_id=tid,
+                sealed = self.seal.seal_task(host, tid, task, self.reply_queue.name, args, self.timeout)
+                self.app.send_task(task, args=sealed, queue=queue_for(host), task_id=tid,
                                    expires=self.timeout, reply_to=self.reply_queue.name, producer=self.producer,
                                    argsrepr="(celeryroot)", kwargsrepr="{}")
                 pending[tid] = host
@@ -156,23 +167,26 @@ class Dispatcher:
         task_id = body.get("task_id")
         if task_id not in pending:
             return None  # a late answer for a step that already gave up on the host
-        status = body.get("status")
+        try:
+            status, answer = self.seal.open_reply(pending[task_id], body)
+        except Forged as exc:
+            return Reply(pending.pop(task_id), error=f"SECURITY ERROR: {exc}; it is not taken for the result")
         if status == "STARTED":
             started.add(task_id)
             return None
         if status == "PROGRESS":
             started.add(task_id)
-            return Reply(pending[task_id], progress=body["result"])
+            return Reply(pending[task_id], progress=answer)
         host = pending.pop(task_id)
-        if status == "SUCCESS" and "refused" in body["result"]:
-            return Reply(host, unreachable=body["result"]["refused"])
-        if status == "SUCCESS" and "results" in body["result"]:
-            return Reply(host, body["result"]["results"], body["result"].get("predicted", []))
+        if status == "SUCCESS" and "refused" in answer:
+            return Reply(host, unreachable=answer["refused"])
+        if status == "SUCCESS" and "results" in answer:
+            return Reply(host, answer["results"], answer.get("predicted", []))
         if status == "SUCCESS":
-            return Reply(host, final=body["result"])
+            return Reply(host, final=answer)
         if status == "REVOKED":
             return Reply(host, unreachable="the task expired before the host's worker took it")
-        error = body.get("result") or {}
+        error = answer if isinstance(answer, dict) else {}
         return Reply(host, error=f"worker error: {error.get('exc_type', '')} {error.get('exc_message', '')}")
 
     def _lapsed(self, pending: dict[str, str]) -> Iterator[Reply]:

@@ -48,7 +48,7 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
         # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
-        services = _services(config, registry, hosts, timeouts, report, opts.check, opts.lock_timeout) if hosts \
+        services = _services(config, registry, hosts, timeouts, report, opts) if hosts \
             else nullcontext((None, None, None))
         dispatcher, facts, pending = stack.enter_context(services)
         run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
@@ -81,12 +81,15 @@ def _under_way(dispatcher) -> str:
 
 
 @contextmanager
-def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report, check: bool,
-              lock_wait: float):
+def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report, opts):
     """The dispatcher, fact cache and pending-handler memory of a run: in
-    Redis beside the broker, or in memory beside the embedded worker."""
+    Redis beside the broker, or in memory beside the embedded worker.
+    Over Redis the controller's key and every host's certificate are
+    loaded first: a host without one fails the run before any is contacted."""
     from ..config import EMBEDDED_BROKER
     from ..engine.pending import PendingHandlers
+    from ..envelope import Unsealed
+    from ..pki import pki_dir
     from ..lang.source import InputError
     from ..messages import make_app, redis_client
     from ..worker.embedded import LOCAL_HOSTS, embedded_worker
@@ -104,16 +107,37 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
                                        f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or "
                                        f"broker_url in celeryroot.yaml.")
             report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
+            seal = Unsealed()
             broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry))
         else:
+            seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
-        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), host_timeout, broker_wait))
+        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), seal, host_timeout,
+                                                    broker_wait))
         if not config.embedded:  # the embedded worker ends with this process
             # --check changes nothing: it takes no lock and waits for none.
-            if not check:
-                dispatcher.locks = RunLocks(keys, dispatcher.run_id, lock_wait)
+            if not opts.check:
+                dispatcher.locks = RunLocks(keys, dispatcher.run_id, opts.lock_timeout)
             stack.enter_context(Lease(keys, dispatcher.run_id, locks=dispatcher.locks))
         yield dispatcher, fact_cache(config, keys), PendingHandlers(keys)
+
+
+def controller_seal(directory: Path, hosts: set[str]):
+    """The controller's identity (a run stops without it) and the
+    certificates of ``hosts`` (a host without a trusted one is unreachable,
+    as a host without SSH keys is to Ansible)."""
+    from ..envelope import ControllerSeal
+    from ..pki import PkiError, Trust, controller_identity, host_certificate
+
+    trust = Trust(directory)
+    identity = controller_identity(directory, trust)
+    certs, unknown = {}, {}
+    for host in sorted(hosts):
+        try:
+            certs[host] = host_certificate(directory, trust, host)
+        except PkiError as exc:
+            unknown[host] = str(exc)
+    return ControllerSeal(identity, certs, unknown)
 
 
 def parse_extra_vars(values: list[str]) -> dict:

@@ -1,6 +1,6 @@
 """What a dispatcher hands the strategy: one host's answer to one step.
 
-The strategy talks to a dispatcher with ``live(hosts)``, ``claim(hosts)``
+The strategy talks to a dispatcher with ``absent(hosts)``, ``claim(hosts)``
 and ``step(payloads, task)``: the controller's sends messages to the hosts'
 queues (controller/dispatch.py). A bundle on its host has none: its calls
 run in the worker's own process (``PlayBatch._run_here``).

@@ -139,16 +139,16 @@ class PlayBatch:
             not self.run_.registry.get(t.module).on_controller for t in self.play.tasks + self.play.handlers)
 
     def _report_missing(self, active: list[str]) -> None:
-        """Hosts without a heartbeat are UNREACHABLE at once and get no
-        messages; a host another run holds fails here, naming the holder."""
-        alive = self.run_.dispatcher.live(active)
-        missing = [h for h in active if h not in alive]
-        if missing:
+        """Hosts the dispatcher cannot reach (no heartbeat, no certificate)
+        are UNREACHABLE at once and get no messages; a host another run
+        holds fails here, naming the holder."""
+        absent = self.run_.dispatcher.absent(active)
+        if absent:
             check = Task(name="Checking workers", module="ping", args={}, where=self.play.where)
-            self.run_.report.task_start(check.title, missing)
-            for host in missing:
-                self._done(check, host, result(UNREACHABLE, "no live worker for this host (no heartbeat)"), active)
-        held = self.run_.dispatcher.claim([h for h in active if h in alive])
+            self.run_.report.task_start(check.title, list(absent))
+            for host, why in absent.items():
+                self._done(check, host, result(UNREACHABLE, why), active)
+        held = self.run_.dispatcher.claim([h for h in active if h not in absent])
         if held:
             claim = Task(name="Taking the hosts' run locks", module="ping", args={}, where=self.play.where)
             self.run_.report.task_start(claim.title, list(held))

@@ -50,9 +50,10 @@ def ready_line(broker_url: str, host: str, registry: Registry) -> str:
             f"modules {modules}, queue {queue_for(host).name}")
 
 
-def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str):
-    """The worker for ``host``; ``start()`` runs it until it is stopped."""
-    app = worker_app(broker_url, host, registry)
+def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, seal):
+    """The worker for ``host``, opening its messages with ``seal``; ``start()``
+    runs it until it is stopped."""
+    app = worker_app(broker_url, host, registry, seal)
     app.steps["consumer"].add(Reconnected)
     with app.connection_for_read() as connection:
         # Said once here; a service waits for its broker as long as it takes.

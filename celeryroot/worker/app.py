@@ -5,9 +5,15 @@ for this host (several when the task loops) and returns their results;
 ``celeryroot.play`` runs a whole-play bundle (see worker/bundle.py). Both run in
 the worker process: no new Python per task.
 
+Neither runs anything before its message is opened (envelope.py): signed
+by a trusted controller for this very host, unexpired, not seen before.
 Neither starts a module call for a run whose lease is gone (see
-controller/lease.py): the task is refused, said once in the log, and
-answered as refused, so a message that arrives late runs nothing.
+controller/lease.py). A refused task is said once in the log, without
+its payload, counted, and answered as refused: a forged message, or one
+that arrives late, runs nothing.
+
+Celery's own built-in tasks (celery.chain, celery.chord_unlock, …) are
+unregistered: a message naming one is dropped as an unknown task.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 
 from ..config import EMBEDDED_BROKER, lease_key
 from ..engine.runner import run_calls
+from ..envelope import Refused, Unsealed
 from ..messages import PLAY_TASK, RUN_TASK, make_app, redis_client, run_of
 from ..registry import Registry
 from .bundle import run_bundle
@@ -25,57 +32,96 @@ from .replies import BACKEND
 log = logging.getLogger("celeryroot.worker")
 
 
-def worker_app(broker_url: str, host: str, registry: Registry):
-    """A host's app: its own queue, and the tasks that run modules here."""
+def worker_app(broker_url: str, host: str, registry: Registry, seal=None):
+    """A host's app: its own queue, and the tasks that run modules here.
+    ``seal`` opens its messages and signs its replies (envelope.py); only
+    the embedded mode goes without."""
     app = make_app(broker_url, host)
     app.conf.result_backend = BACKEND
+    # The backend (worker/replies.py) signs every reply with it, Celery's own STARTED too.
+    app.seal = seal or Unsealed()
     # The embedded worker lives in its controller's process: no lease to check.
     lease = Leases(redis_client(broker_url)) if broker_url != EMBEDDED_BROKER else None
-    _register_run(app, registry, lease)
+    gate = Gate(app.seal, lease)
+    _register_run(app, registry, gate)
+    for name in [n for n in app.tasks if n.startswith("celery.")]:
+        app.tasks.unregister(name)
     return app
 
 
-def _register_run(app, registry: Registry, lease: "Leases | None") -> None:
+def _register_run(app, registry: Registry, gate: "Gate") -> None:
     @app.task(name=RUN_TASK, ignore_result=False, bind=True)
-    def run(self, calls: list[dict], overlay: list[str] | None = None) -> dict:
-        if lease and not lease.held(self.request.id):
-            return {"refused": REFUSED}
+    def run(self, *envelope) -> dict:
+        try:
+            calls, overlay = gate.admit(self.request, envelope)
+        except Refused as exc:
+            return {"refused": f"refused: {exc}"}
         return run_calls(registry, calls, overlay)
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
-    def play(self, bundle: dict) -> dict:
+    def play(self, *envelope) -> dict:
         # The request is thread-local: the progress timer's thread needs it given.
         request = self.request
-        if lease and not lease.held(request.id):
-            return {"refused": REFUSED}
+        try:
+            (bundle,) = gate.admit(request, envelope)
+        except Refused as exc:
+            return {"refused": f"refused: {exc}"}
         progress = Progress(lambda events: self.backend.store_result(
             request.id, {"events": events}, "PROGRESS", request=request))
         try:
-            return run_bundle(registry, bundle, progress.emit,
-                              may_go=(lambda: lease.held(request.id)) if lease else None)
+            return run_bundle(registry, bundle, progress.emit, may_go=gate.may_go(request.id))
         finally:
             progress.flush()
 
 
-REFUSED = "refused: the run's lease is gone (the controller that sent the task has exited)"
+class Gate:
+    """What a message must pass before anything of it runs: its envelope,
+    then its run's lease. Each refusal is logged once, and counted."""
+
+    def __init__(self, seal, lease: "Leases | None"):
+        self.seal = seal
+        self.lease = lease
+        self.refused = 0
+
+    def admit(self, request, envelope: tuple) -> list:
+        try:
+            opened = self.seal.open_task(request, envelope)
+        except Refused as exc:
+            self._refused(request, str(exc))
+            raise
+        if self.lease is not None and not self.lease.held(request.id):
+            self._refused(request, LEASE_GONE)
+            raise Refused(LEASE_GONE)
+        return opened
+
+    def may_go(self, task_id: str):
+        """Asked before each task of a bundle: whether its lease is still held."""
+        if self.lease is None:
+            return None
+
+        def held() -> bool:
+            if self.lease.held(task_id):
+                return True
+            log.warning("stopping the bundle of task %s: %s", task_id, LEASE_GONE)
+            return False
+        return held
+
+    def _refused(self, request, why: str) -> None:
+        self.refused += 1
+        log.warning("refused task %s (%s, %d refused so far): %s", request.id, request.task, self.refused, why)
+
+
+LEASE_GONE = "the run's lease is gone (the controller that sent the task has exited)"
 
 
 class Leases:
-    """Whether the run that sent a task still holds its lease; each refused
-    run is logged once."""
+    """Whether the run that sent a task still holds its lease."""
 
     def __init__(self, client):
         self.client = client
-        self.refused: set[str] = set()
 
     def held(self, task_id: str) -> bool:
-        run = run_of(task_id)
-        if self.client.exists(lease_key(run)):
-            return True
-        if run not in self.refused:
-            self.refused.add(run)
-            log.warning("refused task %s: the lease of run %s is gone (its controller has exited)", task_id, run)
-        return False
+        return bool(self.client.exists(lease_key(run_of(task_id))))
 
 
 class Progress:
