@@ -20,6 +20,7 @@ from jinja2 import UndefinedError
 from ..lang.inventory import Inventory
 from ..module import ArgError
 from ..lang.playbook import Playbook
+from ..lang.arguments import arg_problem
 from ..lang.tasks import Task
 from ..registry import Registry
 from ..lang.source import InputError
@@ -80,4 +81,4 @@ def _check_task(task: Task, variables: dict, above: dict, mode: Mode, registry: 
     except ArgError as exc:
         raise InputError(task.arg_where.get(exc.name or "", task.where),
                          f"task '{task.title}' for host '{variables['inventory_hostname']}': "
-                         f"{task.module}: {exc}") from None
+                         f"{task.module}: {arg_problem(task, exc)}") from None

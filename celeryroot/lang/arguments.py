@@ -9,6 +9,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from ..module import ArgError, canonical, convert_value, spec_fields, type_hints
+from ..result import CENSORED
 from .source import InputError, Where, key_where, plain, type_name, value_where
 from .templating import is_template
 
@@ -83,7 +84,13 @@ def validate_args(task: Task, cls) -> None:
         try:
             convert_value(fields[name], hints[name], value)
         except ArgError as exc:
-            raise InputError(task.arg_where.get(key, task.where), f"{task.module}: {exc}") from None
+            raise InputError(task.arg_where.get(key, task.where), f"{task.module}: {arg_problem(task, exc)}") from None
+
+
+def arg_problem(task: Task, exc: ArgError) -> str:
+    """What a bad argument's error may say: it quotes the value, which a
+    ``no_log`` task's may be a secret."""
+    return f"argument '{exc.name}' is not valid; {CENSORED}" if task.no_log else str(exc)
 
 
 def _has_template(value) -> bool:
