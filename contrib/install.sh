@@ -1,9 +1,13 @@
 #!/bin/bash
 # Install celeryroot's worker on this host, as a systemd service.
 #
-#   contrib/install.sh --broker URL [--hostname NAME] [--source PATH]
+#   contrib/install.sh --broker URL [--hostname NAME] [--pki DIR] [--source PATH]
 #                      [--wheels DIR] [--modules-path DIR]
 #
+# --pki      the host's identity as `celeryroot pki host NAME` issued it on
+#            the controller (hosts/NAME/: host.key, host.crt, ca.crt, and
+#            crl.pem if copied there); installed as /etc/celeryroot/pki.
+#            Needed on the first install: a worker without it does not start
 # --source   the project directory (default: the one holding this script),
 #            a wheel or an sdist of celeryroot
 # --wheels   a directory of wheels to install from instead of PyPI, for
@@ -14,7 +18,7 @@
 #            wrote; --hostname defaults likewise, else to `hostname`
 #
 # It installs celeryroot into its own virtualenv (/opt/celeryroot), writes
-# /etc/celeryroot/celeryroot.env, installs celeryroot-worker.service, enables
+# /etc/celeryroot/celeryroot.env and /etc/celeryroot/pki, installs celeryroot-worker.service, enables
 # it and (re)starts it when something changed. Idempotent: a second run with
 # the same inputs changes nothing and says so. Needs root, python3 (>= 3.11)
 # with venv, and systemd.
@@ -22,6 +26,7 @@ set -euo pipefail
 
 PREFIX=/opt/celeryroot
 ENV_FILE=/etc/celeryroot/celeryroot.env
+PKI_DIR=/etc/celeryroot/pki
 UNIT=celeryroot-worker.service
 UNIT_FILE=/etc/systemd/system/$UNIT
 STAMP=$PREFIX/.celeryroot-installed
@@ -38,6 +43,7 @@ env_value() {  # the value an earlier run wrote for $1, if any
 
 source_path=$HERE/..
 wheels=
+pki=
 broker=${CELERYROOT_BROKER_URL:-$(env_value CELERYROOT_BROKER_URL || true)}
 host=$(env_value CELERYROOT_HOSTNAME || true)
 modules=$(env_value CELERYROOT_MODULES_PATH || true)
@@ -46,6 +52,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --source) source_path=${2:?--source needs a path}; shift 2 ;;
         --wheels) wheels=${2:?--wheels needs a directory}; shift 2 ;;
+        --pki) pki=${2:?--pki needs a directory}; shift 2 ;;
         --broker) broker=${2:?--broker needs a URL}; shift 2 ;;
         --hostname) host=${2:?--hostname needs a name}; shift 2 ;;
         --modules-path) modules=${2:?--modules-path needs a directory}; shift 2 ;;
@@ -58,6 +65,13 @@ host=${host:-$(hostname)}
 [ -n "$broker" ] || die "no broker: give --broker URL (or set CELERYROOT_BROKER_URL)"
 [ -e "$source_path" ] || die "--source $source_path does not exist"
 [ -z "$wheels" ] || [ -d "$wheels" ] || die "--wheels $wheels is not a directory"
+if [ -n "$pki" ]; then
+    for f in host.key host.crt ca.crt; do
+        [ -f "$pki/$f" ] || die "--pki $pki has no $f (celeryroot pki host $host issues hosts/$host/)"
+    done
+elif [ ! -f "$PKI_DIR/host.key" ]; then
+    die "no host identity in $PKI_DIR: issue one on the controller with \`celeryroot pki host $host\` and give its directory as --pki"
+fi
 command -v python3 >/dev/null || die "python3 is not installed"
 
 if [ -n "$wheels" ]; then
@@ -131,6 +145,21 @@ if same "$scratch/env" "$ENV_FILE" 600; then
 else
     put "$scratch/env" "$ENV_FILE" 600
     changed "$ENV_FILE (host $host, broker $broker)"
+fi
+
+# -- the host's identity: its key readable by root alone
+if [ -n "$pki" ]; then
+    mkdir -p "$PKI_DIR" && chmod 700 "$PKI_DIR"
+    for f in host.key host.crt ca.crt crl.pem; do
+        [ -f "$pki/$f" ] || continue
+        mode=644; [ "$f" != host.key ] || mode=600
+        if same "$pki/$f" "$PKI_DIR/$f" $mode; then
+            ok "$PKI_DIR/$f"
+        else
+            put "$pki/$f" "$PKI_DIR/$f" $mode
+            changed "$PKI_DIR/$f"
+        fi
+    done
 fi
 
 # -- the unit

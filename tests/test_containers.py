@@ -54,6 +54,10 @@ def test_worker_comes_up_through_systemd_and_serves(hosts, tmp_path):
         assert f"ready: host {host.name}, broker redis://" in journal, journal
         env = host.run("stat", "-c", "%a", "/etc/celeryroot/celeryroot.env").stdout.strip()
         assert env == "600", "the broker URL may carry a password"
+        modes = host.run("stat", "-c", "%n %a", "/etc/celeryroot/pki", "/etc/celeryroot/pki/host.key",
+                         "/etc/celeryroot/pki/host.crt").stdout.split()
+        assert modes == ["/etc/celeryroot/pki", "700", "/etc/celeryroot/pki/host.key", "600",
+                         "/etc/celeryroot/pki/host.crt", "644"], modes
     serve(hosts, tmp_path, "first")
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from conftest import ROOT, free_port
 
 DEMO = Path("/tmp/celeryroot-demo")
+#: The keys the demo makes (in the project directory, where the README runs).
+DEMO_PKI = ROOT / "demo-pki"
 
 
 def readme_block(name: str) -> str:
@@ -46,6 +48,7 @@ def test_three_workers_on_one_machine(tmp_path):
     venv = Path(sys.prefix)
     script = script.replace(". .venv/bin/activate", f". {venv}/bin/activate")
     shutil.rmtree(DEMO, ignore_errors=True)
+    shutil.rmtree(DEMO_PKI, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
     try:
         proc = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env, capture_output=True,
@@ -65,6 +68,7 @@ def test_three_workers_on_one_machine(tmp_path):
         assert all("changed=0 " in line and "failed=0 " in line for line in again.values()), proc.stdout
     finally:
         shutil.rmtree(DEMO, ignore_errors=True)
+        shutil.rmtree(DEMO_PKI, ignore_errors=True)
 
 
 def test_base_playbook_check_in_embedded_mode(tmp_path):

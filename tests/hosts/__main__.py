@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import STATE, Lock, Unavailable
 from .containers import Container
-from .fleet import Fleet, clear
+from .fleet import Fleet, clear, shared_pki
 
 RECORD = STATE / "fleet.json"
 
@@ -39,6 +39,7 @@ def up(count: int, names: list[str] | None) -> int:
             "hosts": {h.name: {"address": h.address, "leader": h.container.leader} for h in fleet.hosts.values()},
         }, indent=2))
     print(f"export CELERYROOT_BROKER_URL={fleet.broker.url}")
+    print(f"export CELERYROOT_PKI={shared_pki().directory}")
     print(f"# celeryroot-play -i {inventory} PLAYBOOK")
     return 0
 

@@ -38,6 +38,8 @@ CGROUP = "celeryroot-test"
 #: Where the project and the wheelhouse appear inside a container.
 SRC_IN_HOST = "/srv/celeryroot"
 WHEELS_IN_HOST = "/srv/wheels"
+#: Where a host's identity is copied for install.sh --pki.
+PKI_IN_HOST = "/root/celeryroot-pki"
 
 
 def host_release() -> tuple[str, str]:

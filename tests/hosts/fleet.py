@@ -11,9 +11,11 @@ from pathlib import Path
 
 from celeryroot.config import heartbeat_key
 
+from support import shared_pki
+
 from . import PROJECT, STATE, Lock, requirements, wait_for
 from . import containers, network
-from .containers import SRC_IN_HOST, WHEELS_IN_HOST, Container
+from .containers import PKI_IN_HOST, SRC_IN_HOST, WHEELS_IN_HOST, Container
 from .network import Broker, HostNet
 
 UNIT = "celeryroot-worker.service"
@@ -31,7 +33,9 @@ class Host:
         return self.container.run(*argv, **kw)
 
     def install(self, *args: str) -> str:
-        """Run the project's own installer on this host; its output."""
+        """Run the project's own installer on this host; its output. The
+        first install takes the host's identity (``--pki``) from the
+        session's PKI."""
         return self.run(f"{SRC_IN_HOST}/contrib/install.sh", "--source", SRC_IN_HOST, "--wheels", WHEELS_IN_HOST,
                         *args, timeout=300).stdout
 
@@ -105,7 +109,8 @@ class Fleet:
         started = time.monotonic()
         host.container.wait_booted()
         booted = time.monotonic()
-        host.install("--broker", self.broker.url, "--hostname", host.name)
+        host.put(shared_pki().host(host.name), PKI_IN_HOST)
+        host.install("--broker", self.broker.url, "--hostname", host.name, "--pki", PKI_IN_HOST)
         installed = time.monotonic()
         self.wait_serving(host.name)
         self.log(f"{host.name} ({host.address}): booted in {booted - started:.1f}s, install.sh took "
