@@ -31,6 +31,7 @@ import base64
 import json
 import os
 import time
+from collections import OrderedDict
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -107,8 +108,9 @@ class HostSeal:
         self.started = _ms()
         #: Controller certificates (as they travel) already checked against the CA.
         self.controllers: dict[str, ec.EllipticCurvePublicKey] = {}
-        #: Task ids run (or refused as replays) until they expire.
-        self.seen: dict[str, int] = {}
+        #: Task ids run, with their expiry, oldest first; one past its expiry
+        #: is refused as expired anyway, so it is forgotten.
+        self.seen: OrderedDict[str, int] = OrderedDict()
         #: The controller each running task came from: its replies are sealed to it.
         self.peers: dict[str, ec.EllipticCurvePublicKey] = {}
 
@@ -132,7 +134,8 @@ class HostSeal:
             raise Refused("the message has expired")
         if not isinstance(head.get("iat"), int) or head["iat"] < self.started:
             raise Refused("the message was signed before this worker started (a redelivery?)")
-        self.seen = {tid: exp for tid, exp in self.seen.items() if exp >= now}
+        while self.seen and next(iter(self.seen.values())) < now:
+            self.seen.popitem(last=False)
         if request.id in self.seen:
             raise Refused("the message was run already (replayed)")
         self.seen[request.id] = head["exp"]
