@@ -149,6 +149,12 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
         transport.update(unacked_key=prefix + "/unacked",
                          unacked_index_key=prefix + "/unacked_index",
                          unacked_mutex_key=prefix + "/unacked_mutex")
+    else:
+        # The controller consumes its replies without acks, so kombu's ack
+        # emulation would only sweep its shared, empty "unacked" keys while
+        # it waits: keys outside celeryroot's, which the controller's ACL
+        # user does not reach (cli/acl.py).
+        transport["ack_emulation"] = False
     if broker_url == EMBEDDED_BROKER:
         # The in-memory transport polls; a short interval keeps a step in ms.
         transport["polling_interval"] = 0.002

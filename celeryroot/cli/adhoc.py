@@ -71,7 +71,18 @@ def run(opts) -> int:
     return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
+#: Commands of their own behind ``celeryroot``, by first argument, each a
+#: module of this package with ``main(argv)``. A host or group of such a
+#: name is still reached as a pattern of one term: ``celeryroot acl, -m ping``.
+SUBCOMMANDS = {"acl": ".acl"}
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+
+        return importlib.import_module(SUBCOMMANDS[argv[0]], __package__).main(argv[1:])
     return guarded(run, parse_args(argv))
 
 
