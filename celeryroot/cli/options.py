@@ -12,6 +12,7 @@ HOST_TIMEOUT = 30.0
 BROKER_WAIT = 5.0
 #: Default of ``--lock-timeout``.
 LOCK_TIMEOUT = 30.0
+INSECURE_HELP = "let a rediss:// broker URL skip the broker's certificate checks (ssl_cert_reqs=none)"
 
 
 def run_options() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def run_options() -> argparse.ArgumentParser:
                         f"(default {LOCK_TIMEOUT:g}; --check runs take no lock)")
     p.add_argument("--broker", default=None, help="broker URL (else CELERYROOT_BROKER_URL, else celeryroot.yaml)")
     p.add_argument("--config", default=None, help="configuration file instead of the default ones")
+    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
     return p
 
 

@@ -16,6 +16,8 @@ import os
 import socket
 import sys
 
+from .options import INSECURE_HELP
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="celeryroot-worker", description=__doc__.splitlines()[0])
@@ -25,6 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--config", default=None, help="configuration file to read instead of the default ones")
     p.add_argument("--modules-path", action="append", default=None,
                    help="directory of site-local modules (repeatable; else modules_path from config)")
+    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
     p.add_argument("--loglevel", "-l", default="INFO")
     return p.parse_args(argv)
 
@@ -40,7 +43,7 @@ def main(argv=None) -> int:
     host = opts.hostname or socket.gethostname()
     try:
         check_host_name(host, Where("--hostname"))
-        config = load_config(opts.broker, opts.config)
+        config = load_config(opts.broker, opts.config, opts.insecure)
     except InputError as exc:
         print(f"celeryroot-worker: {exc}", file=sys.stderr)
         return 1
