@@ -3,6 +3,7 @@
     celeryroot all -m ping
     celeryroot web -a "uptime"                      # the default module is command
     celeryroot 'web:!web2' -m file -a "path=/srv/app state=directory" -C
+    celeryroot acl -i inventory.yaml --passwords FILE   # the Redis ACL of the hosts (celeryroot acl -h)
 
 The module call becomes a one-task play, parsed and checked as a playbook's
 task is and run with the exit status of celeryroot-play. It prints as
