@@ -2,8 +2,9 @@
 
 The broker URL comes from ``--broker``, else ``CELERYROOT_BROKER_URL``, else
 ``broker_url`` in ``./celeryroot.yaml``, else in
-``/etc/celeryroot/celeryroot.yaml``. Redis user names, passwords and
-``rediss://`` URLs are passed to Celery untouched.
+``/etc/celeryroot/celeryroot.yaml``. Redis user names and passwords are
+passed to Celery untouched; a ``rediss://`` URL checks the broker's
+certificate and name (see `check_tls`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
-from .lang.source import InputError, Where, expect_mapping, load_yaml, plain, value_where, where
+from .lang.source import InputError, Where, expect_mapping, load_yaml, plain, value_where, warn, where
 
 CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
 EMBEDDED_BROKER = "memory://"
@@ -56,8 +58,10 @@ class Config:
         return self.broker_url is None
 
 
-def load_config(broker: str | None = None, path: str | None = None) -> Config:
-    """Resolve the configuration in the documented order of precedence."""
+def load_config(broker: str | None = None, path: str | None = None, insecure: bool = False) -> Config:
+    """Resolve the configuration in the documented order of precedence.
+    ``insecure`` (``--insecure``) lets a ``rediss://`` URL skip the broker's
+    certificate checks, with a warning."""
     files = [Path(path)] if path else [p for p in CONFIG_FILES if p.exists()]
     node: dict = {}
     options: dict = {}
@@ -71,9 +75,9 @@ def load_config(broker: str | None = None, path: str | None = None) -> Config:
     if isinstance(modules, str):
         modules = [modules]
     if broker:
-        return Config(check_broker_url(broker, "--broker"), tuple(modules), "--broker", options)
+        return Config(check_broker_url(broker, "--broker", insecure=insecure), tuple(modules), "--broker", options)
     if os.environ.get("CELERYROOT_BROKER_URL"):
-        url = check_broker_url(os.environ["CELERYROOT_BROKER_URL"], "CELERYROOT_BROKER_URL")
+        url = check_broker_url(os.environ["CELERYROOT_BROKER_URL"], "CELERYROOT_BROKER_URL", insecure=insecure)
         return Config(url, tuple(modules), "CELERYROOT_BROKER_URL", options)
     url = options.get("broker_url")
     if url is None:
@@ -81,22 +85,68 @@ def load_config(broker: str | None = None, path: str | None = None) -> Config:
     at = value_where(node, "broker_url")
     if not isinstance(url, str):
         raise InputError(at, "broker_url must be a string")
-    return Config(check_broker_url(url, source, at), tuple(modules), source, options)
+    return Config(check_broker_url(url, source, at, insecure), tuple(modules), source, options)
 
 
-def check_broker_url(url: str, source: str, at: Where | None = None) -> str:
-    """``url`` if celeryroot can use it; else an `InputError` naming where it
-    came from. Without this, kombu and redis-py fail deep inside with a
-    traceback (a URL without a scheme reads as a transport named "127.0.0.1")."""
+def check_broker_url(url: str, source: str, at: Where | None = None, insecure: bool = False) -> str:
+    """``url`` as celeryroot uses it (a ``rediss://`` one as `check_tls`
+    makes it); else an `InputError` naming where it came from. Without this,
+    kombu and redis-py fail deep inside with a traceback (a URL without a
+    scheme reads as a transport named "127.0.0.1")."""
     scheme, sep, _ = url.partition("://")
     expected = ", ".join(s + "://" for s in BROKER_SCHEMES[:-1]) + f" or {BROKER_SCHEMES[-1]}://"
     if not sep or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
         problem = "has no scheme"
     elif scheme not in BROKER_SCHEMES:
         problem = f"has the unsupported scheme '{scheme}://'"
+    elif scheme == "rediss":
+        return check_tls(url, source, at, insecure)
     else:
         return url
     raise InputError(at, f"broker URL '{masked(url)}' {problem}; expected {expected} (from {source})")
+
+
+#: ``ssl_cert_reqs`` as kombu reads it (either spelling), by the word redis-py reads too.
+CERT_REQS = {"required": "required", "cert_required": "required", "optional": "optional",
+             "cert_optional": "optional", "none": "none", "cert_none": "none"}
+#: redis-py's false words for ``ssl_check_hostname`` (kombu knows only "false").
+FALSE_WORDS = ("0", "f", "false", "n", "no")
+
+
+def check_tls(url: str, source: str, at: Where | None, insecure: bool) -> str:
+    """A ``rediss://`` URL that checks the broker's certificate and host name.
+
+    Without ``ssl_cert_reqs`` kombu would check nothing (it only logs a
+    warning), and Celery's Redis result backend refuses the URL: here it
+    means ``required``, written into the URL, where kombu and the plain
+    client (messages.redis_client) both read it. ``none`` and ``optional``, or
+    ``ssl_check_hostname=false``, let anyone between here and the broker read
+    and change every task: refused, unless ``insecure``, said once."""
+    base, _, query = url.partition("?")
+    pairs = [pair.partition("=") for pair in query.split("&")] if query else []
+    values = {name: unquote(value) for name, _, value in pairs}
+    given = values.get("ssl_cert_reqs", "required")
+    reqs = CERT_REQS.get(given.lower())
+    if reqs is None:
+        raise InputError(at, f"broker URL '{masked(url)}': ssl_cert_reqs={given} is none of required, optional "
+                             f"or none (from {source})")
+    checks_name = values.get("ssl_check_hostname", "true").lower() not in FALSE_WORDS
+    unchecked = ([f"ssl_cert_reqs={reqs}"] if reqs != "required" else []) + \
+        ([] if checks_name else ["ssl_check_hostname=false"])
+    if unchecked and not insecure:
+        raise InputError(at, f"broker URL '{masked(url)}' turns off the broker's TLS checks "
+                             f"({', '.join(unchecked)}), so anyone on the way could read and change every "
+                             f"task; give the CA that signed its certificate (ssl_ca_certs=FILE) and "
+                             f"ssl_cert_reqs=required, or --insecure to connect anyway (from {source})")
+    if unchecked:
+        warn(None, f"--insecure: the broker's TLS certificate is not checked ({', '.join(unchecked)}); "
+                   f"anyone on the way can read and change every task")
+    # One spelling of each, which kombu and redis-py read alike.
+    fixed = {"ssl_cert_reqs": reqs}
+    if "ssl_check_hostname" in values:
+        fixed["ssl_check_hostname"] = "true" if checks_name else "false"
+    kept = [f"{name}={value}" for name, _, value in pairs if name not in fixed]
+    return base + "?" + "&".join(kept + [f"{name}={value}" for name, value in fixed.items()])
 
 
 def masked(url: str) -> str:
@@ -149,6 +199,12 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
         transport.update(unacked_key=prefix + "/unacked",
                          unacked_index_key=prefix + "/unacked_index",
                          unacked_mutex_key=prefix + "/unacked_mutex")
+    else:
+        # The controller consumes its replies without acks, so kombu's ack
+        # emulation would only sweep its shared, empty "unacked" keys while
+        # it waits: keys outside celeryroot's, which the controller's ACL
+        # user does not reach (cli/acl.py).
+        transport["ack_emulation"] = False
     if broker_url == EMBEDDED_BROKER:
         # The in-memory transport polls; a short interval keeps a step in ms.
         transport["polling_interval"] = 0.002

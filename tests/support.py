@@ -51,15 +51,23 @@ def heartbeat_keys(hosts) -> list[str]:
 class RedisServer:
     """``extra`` adds redis-server options; ``url_auth`` (``user:password@``)
     is how this server's own client and URL log in; ``port`` starts it again
-    where a stopped one was."""
+    where a stopped one was. With ``tls`` (a rediss:// URL's query: the
+    client's CA and certificate), the server speaks TLS only, and its URL
+    names it ``localhost`` (``extra`` gives its certificate)."""
 
-    def __init__(self, workdir: Path, extra=(), url_auth: str = "", port: int | None = None):
+    def __init__(self, workdir: Path, extra=(), url_auth: str = "", port: int | None = None,
+                 tls: str | None = None):
         if not shutil.which("redis-server"):
             raise RuntimeError("redis-server is not installed: run the README's test command (make test)")
         self.port = port or free_port()
-        self.url = f"redis://{url_auth}127.0.0.1:{self.port}/0"
+        if tls is None:
+            self.url = f"redis://{url_auth}127.0.0.1:{self.port}/0"
+            ports = ["--port", str(self.port)]
+        else:
+            self.url = f"rediss://{url_auth}localhost:{self.port}/0?{tls}"
+            ports = ["--port", "0", "--tls-port", str(self.port)]
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            ["redis-server", *ports, "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(workdir), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = redis.Redis.from_url(self.url)

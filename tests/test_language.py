@@ -307,13 +307,13 @@ def test_facts_in_templates_per_host_and_smart_cache(fleet, play, tmp_path, flee
 """)
     write(tmp_path / "hosts/.keep", "")
     for host in ("web1", "web2", "db1"):
-        redis_server.client.delete(f"celeryroot.host.facts.{host}")
+        redis_server.client.delete(f"celeryroot.facts.{host}")
     out = play(book, inventory=fleet_inventory)
     assert out.rc == 0, out
     for host in ("web1", "web2", "db1"):
         assert read(tmp_path / "hosts" / host) == f"{host} {socket.gethostname().split('.')[0]} Debian\n"
     assert set(out.results("Gathering Facts")) == {"web1", "web2", "db1"}
-    cached = json.loads(redis_server.client.get("celeryroot.host.facts.web1"))
+    cached = json.loads(redis_server.client.get("celeryroot.facts.web1"))
     assert cached["os_family"] == "Debian"
     again = play(book, inventory=fleet_inventory)
     names = [t["task"]["name"] for t in again.doc["plays"][0]["tasks"]]

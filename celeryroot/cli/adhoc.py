@@ -4,6 +4,7 @@
     celeryroot web -a "uptime"                      # the default module is command
     celeryroot 'web:!web2' -m file -a "path=/srv/app state=directory" -C
     celeryroot pki init                             # keys and certificates: cli/pki.py
+    celeryroot acl -i inventory.yaml --passwords FILE   # the Redis ACL of the hosts (celeryroot acl -h)
 
 The module call becomes a one-task play, parsed and checked as a playbook's
 task is and run with the exit status of celeryroot-play. It prints as
@@ -72,21 +73,20 @@ def run(opts) -> int:
     return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
+#: Commands of their own behind ``celeryroot``, by first argument, each a
+#: module of this package with ``main(argv)``. A host or group of such a
+#: name is still reached as a pattern of one term: ``celeryroot acl, -m ping``.
+SUBCOMMANDS = {"acl": ".acl", "pki": ".pki"}
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SUBCOMMANDS:
-        return SUBCOMMANDS[argv[0]](argv[1:])
+        import importlib
+
+        return importlib.import_module(SUBCOMMANDS[argv[0]], __package__).main(argv[1:])
     return guarded(run, parse_args(argv))
 
-
-def _pki(argv) -> int:
-    from .pki import main as pki_main
-
-    return pki_main(argv)
-
-
-#: ``celeryroot WORD …`` where WORD names no host pattern but a command of its own.
-SUBCOMMANDS = {"pki": _pki}
 
 
 if __name__ == "__main__":

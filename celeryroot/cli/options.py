@@ -12,6 +12,7 @@ HOST_TIMEOUT = 30.0
 BROKER_WAIT = 5.0
 #: Default of ``--lock-timeout``.
 LOCK_TIMEOUT = 30.0
+INSECURE_HELP = "let a rediss:// broker URL skip the broker's certificate checks (ssl_cert_reqs=none)"
 
 
 def run_options() -> argparse.ArgumentParser:
@@ -39,6 +40,7 @@ def run_options() -> argparse.ArgumentParser:
     p.add_argument("--pki", default=None,
                    help="the controller's PKI directory: controller.key/.crt, ca.crt, hosts/NAME/host.crt "
                         "(else CELERYROOT_PKI, else pki_dir from config, else /etc/celeryroot/pki)")
+    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
     return p
 
 

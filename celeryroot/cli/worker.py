@@ -16,6 +16,8 @@ import os
 import socket
 import sys
 
+from .options import INSECURE_HELP
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="celeryroot-worker", description=__doc__.splitlines()[0])
@@ -28,6 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pki", default=None,
                    help="this host's PKI directory: host.key, host.crt, ca.crt (else CELERYROOT_PKI, else "
                         "pki_dir from config, else /etc/celeryroot/pki)")
+    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
     p.add_argument("--loglevel", "-l", default="INFO")
     return p.parse_args(argv)
 
@@ -54,7 +57,7 @@ def main(argv=None) -> int:
     host = opts.hostname or socket.gethostname()
     try:
         check_host_name(host, Where("--hostname"))
-        config = load_config(opts.broker, opts.config)
+        config = load_config(opts.broker, opts.config, opts.insecure)
         if config.broker_url is None:
             raise InputError(None, "no broker configured (--broker, CELERYROOT_BROKER_URL or broker_url "
                                    "in celeryroot.yaml)")

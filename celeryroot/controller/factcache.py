@@ -1,6 +1,6 @@
 """Facts kept between runs, per host, for ``gather_facts: smart``.
 
-With a broker, a host's facts live in Redis under ``celeryroot.host.facts.HOST``
+With a broker, a host's facts live in Redis under ``celeryroot.facts.HOST``
 as JSON and expire after ``fact_caching_timeout`` seconds (Ansible's
 setting, default 24 h); the controller writes them, never a worker. The
 embedded mode keeps them in memory for the run.
@@ -12,7 +12,9 @@ import json
 
 from ..lang.source import InputError
 
-FACT_PREFIX = "celeryroot.host.facts."
+#: Outside ``celeryroot.host.``: there, the facts of web1 would be the queue
+#: of a host named ``facts.web1``, which its ACL lets it read and write.
+FACT_PREFIX = "celeryroot.facts."
 DEFAULT_TIMEOUT = 86400
 
 

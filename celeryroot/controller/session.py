@@ -20,7 +20,7 @@ def load_context(opts, base: Path):
     from ..lang.inventories import load_inventory
     from ..registry import Registry
 
-    config = load_config(opts.broker, opts.config)
+    config = load_config(opts.broker, opts.config, opts.insecure)
     registry = Registry([*config.modules_path, "modules", base / "modules"])
     sources = opts.inventory or (["inventory.yaml"] if os.path.exists("inventory.yaml") else [])
     return config, registry, load_inventory(sources), parse_extra_vars(opts.extra_vars)

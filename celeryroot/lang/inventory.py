@@ -21,7 +21,7 @@ IMPLICIT_LOCALHOST = "localhost"
 #: A host's name is in its Redis keys (``celeryroot.host.NAME`` and
 #: ``celeryroot.host.NAME/…``) and its ACL patterns: a ``/``, a glob
 #: character or a space would reach into another host's keys, so names are
-#: what contrib/redis/acl.sh accepts, as DNS names are.
+#: DNS names' characters (`celeryroot acl` writes the ACL of each).
 HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
 
 
