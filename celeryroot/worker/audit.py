@@ -4,7 +4,7 @@ host, plain task or bundle alike, and for every message it refuses.
 A call's line says when (UTC), which run and task, which controller signed
 the message (its certificate's common name), the module, its arguments,
 and how it ended; never the content it wrote or printed. Arguments are
-shown as the worker received them, except:
+shown as the worker received them (those left unset omitted), except:
 
 - a ``no_log`` call's arguments are hidden as a whole, and only its
   outcome is kept (as the controller's report keeps it);
@@ -169,7 +169,9 @@ def shown_args(call: dict):
         return HIDDEN
     shown = {}
     for name, value in (call.get("args") or {}).items():
-        if _SECRET_NAME.search(name) and value is not None:
+        if value is None:  # not given: the module's default
+            continue
+        if _SECRET_NAME.search(name):
             value = MASK
         elif name in _CONTENT_NAMES and isinstance(value, str):
             value = f"({len(value)} characters)"

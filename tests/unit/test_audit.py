@@ -17,7 +17,7 @@ CALL = {"module": "user", "args": {"name": "app", "password": "$6$hash", "update
 
 def test_secret_like_arguments_are_masked_and_content_is_its_length():
     assert shown_args(CALL) == {"name": "app", "password": "********", "update_password": "********",
-                                "api_token": "********", "shell": None}
+                                "api_token": "********"}
     copy = {"module": "copy", "args": {"dest": "/etc/motd", "content": "hello\n"}}
     assert shown_args(copy) == {"dest": "/etc/motd", "content": "(6 characters)"}
     assert shown_args({**copy, "no_log": True}) == "hidden (no_log)"
