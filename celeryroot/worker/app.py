@@ -84,7 +84,8 @@ def _register_run(app, registry: Registry, gate: "Gate") -> None:
 class Gate:
     """What a message must pass before anything of it runs: its envelope,
     then its run's lease; then each of its module calls, this host's
-    module policy. Each refusal is logged once, counted and audited."""
+    module policy. A refused message is logged once, counted and audited;
+    a refused call is a failed result, audited as every call is."""
 
     def __init__(self, seal, lease: "Leases | None", policy: ModulePolicy = ModulePolicy(),
                  audit: AuditLog | None = None):
