@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .pki import CONTROLLER, Identity, PkiError, Trust
+from .pki import CONTROLLER, Identity, PkiError, Trust, common_name
 
 VERSION = 1
 #: The reply state that says "the real state is inside the envelope".
@@ -106,13 +106,16 @@ class HostSeal:
         self.trust = trust
         self.host = host
         self.started = _ms()
-        #: Controller certificates (as they travel) already checked against the CA.
-        self.controllers: dict[str, ec.EllipticCurvePublicKey] = {}
+        #: Controller certificates (as they travel) already checked against
+        #: the CA: each one's key and common name.
+        self.controllers: dict[str, tuple[ec.EllipticCurvePublicKey, str]] = {}
         #: Task ids run, with their expiry, oldest first; one past its expiry
         #: is refused as expired anyway, so it is forgotten.
         self.seen: OrderedDict[str, int] = OrderedDict()
         #: The controller each running task came from: its replies are sealed to it.
         self.peers: dict[str, ec.EllipticCurvePublicKey] = {}
+        #: The common name of that controller's certificate, for the audit log.
+        self.senders: dict[str, str] = {}
 
     def open_task(self, request, args: tuple) -> list:
         """The arguments of the message Celery hands the task; `Refused`
@@ -120,7 +123,7 @@ class HostSeal:
         if len(args) != 1 or not isinstance(args[0], dict) or args[0].get("v") != VERSION:
             raise Refused("the message is not in a signed envelope")
         head = dict(args[0])
-        controller = self._controller(head.get("by"))
+        controller, name = self._controller(head.get("by"))
         try:
             controller.verify(_unb64(head.pop("sig")), _canonical(head), _SIGNATURE)
         except (KeyError, TypeError, ValueError, InvalidSignature):
@@ -144,7 +147,12 @@ class HostSeal:
         except (KeyError, ValueError, InvalidTag):
             raise Refused("the message cannot be opened with this host's key") from None
         self.peers[request.id] = controller
+        self.senders[request.id] = name
         return opened
+
+    def sender(self, task_id: str) -> str | None:
+        """The common name of the controller that signed a running task."""
+        return self.senders.get(task_id)
 
     def seal_reply(self, task_id: str, state: str, result) -> dict:
         """A reply signed by this host; sealed to the task's controller once
@@ -160,19 +168,20 @@ class HostSeal:
 
     def done(self, task_id: str) -> None:
         self.peers.pop(task_id, None)
+        self.senders.pop(task_id, None)
 
-    def _controller(self, by) -> ec.EllipticCurvePublicKey:
+    def _controller(self, by) -> tuple[ec.EllipticCurvePublicKey, str]:
         if not isinstance(by, str):
             raise Refused("the message names no sender certificate")
-        key = self.controllers.get(by)
-        if key is None:
+        known = self.controllers.get(by)
+        if known is None:
             try:
                 cert = x509.load_der_x509_certificate(_unb64(by))
                 self.trust.check(cert, CONTROLLER)
             except (ValueError, TypeError, PkiError) as exc:
                 raise Refused(f"the sender is not a trusted controller ({exc})") from None
-            key = self.controllers[by] = cert.public_key()
-        return key
+            known = self.controllers[by] = (cert.public_key(), common_name(cert))
+        return known
 
 
 class Unsealed:
@@ -190,6 +199,9 @@ class Unsealed:
 
     def open_task(self, request, args: tuple) -> list:
         return list(args)
+
+    def sender(self, task_id: str) -> None:
+        return None
 
     def done(self, task_id: str) -> None:
         pass

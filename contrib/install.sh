@@ -18,8 +18,10 @@
 #            wrote; --hostname defaults likewise, else to `hostname`
 #
 # It installs celeryroot into its own virtualenv (/opt/celeryroot), writes
-# /etc/celeryroot/celeryroot.env and /etc/celeryroot/pki, installs celeryroot-worker.service, enables
-# it and (re)starts it when something changed. Idempotent: a second run with
+# /etc/celeryroot/celeryroot.env and /etc/celeryroot/pki, installs
+# celeryroot-worker.service and the audit log's rotation
+# (/etc/logrotate.d/celeryroot), enables the service and (re)starts it when
+# something changed. Idempotent: a second run with
 # the same inputs changes nothing and says so. Needs root, python3 (>= 3.11)
 # with venv, and systemd.
 set -euo pipefail
@@ -29,6 +31,7 @@ ENV_FILE=/etc/celeryroot/celeryroot.env
 PKI_DIR=/etc/celeryroot/pki
 UNIT=celeryroot-worker.service
 UNIT_FILE=/etc/systemd/system/$UNIT
+LOGROTATE_FILE=/etc/logrotate.d/celeryroot
 STAMP=$PREFIX/.celeryroot-installed
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -169,6 +172,13 @@ else
     put "$HERE/$UNIT" "$UNIT_FILE" 644
     [ ! -d /run/systemd/system ] || systemctl daemon-reload
     changed "$UNIT_FILE"
+fi
+# -- the audit log's rotation
+if same "$HERE/logrotate/celeryroot" "$LOGROTATE_FILE" 644; then
+    ok "$LOGROTATE_FILE"
+else
+    put "$HERE/logrotate/celeryroot" "$LOGROTATE_FILE" 644
+    changed "$LOGROTATE_FILE"
 fi
 if systemctl is-enabled -q "$UNIT" 2>/dev/null; then
     ok "$UNIT enabled"

@@ -23,6 +23,9 @@ def pytest_configure(config):
     # Every controller a test starts, however it starts it, signs with the
     # session's PKI; each worker gets its own host's (support.Workers).
     os.environ["CELERYROOT_PKI"] = str(shared_pki().directory)
+    # A worker started without an audit log of its own (Workers gives each
+    # one) writes here, not to /var/log/celeryroot.
+    os.environ["CELERYROOT_AUDIT_LOG"] = str(shared_pki().directory / "audit.log")
 
 
 def pytest_unconfigure(config):

@@ -9,6 +9,8 @@ another revision of it (bench/run.py --commit).
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import signal
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import redis
@@ -154,6 +157,36 @@ def worker_env(host: str, pki: "Pki | None" = None) -> dict:
     return {**os.environ, **({"CELERYROOT_PKI": str(pki.host(host))} if pki is not None else {})}
 
 
+# -- messages as an attacker with write access to Redis pushes them
+# (tests/test_security.py, tests/test_audit.py)
+
+
+def push(client: redis.Redis, queue: str, task: str, args: list, task_id: str, reply_to: str = "celeryroot.reply.x",
+         status_reply: dict | None = None) -> None:
+    """LPUSH a message in kombu's Redis format, as Celery's own are."""
+    body = [args, {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    if status_reply is not None:
+        body = status_reply
+    headers = {"lang": "py", "task": task, "id": task_id, "root_id": task_id, "retries": 0, "argsrepr": "",
+               "kwargsrepr": "{}", "origin": "attacker"} if status_reply is None else {}
+    message = {"body": base64.b64encode(json.dumps(body).encode()).decode(), "content-encoding": "utf-8",
+               "content-type": "application/json", "headers": headers,
+               "properties": {"correlation_id": task_id, "reply_to": reply_to, "delivery_mode": 2,
+                              "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0,
+                              "body_encoding": "base64", "delivery_tag": str(uuid.uuid4())}}
+    client.lpush(queue, json.dumps(message))
+
+
+def touch_calls(path: Path) -> list:
+    """The arguments of a celeryroot.run task that creates ``path``."""
+    return [[{"module": "file", "args": {"path": str(path), "state": "touch"}, "check": False, "diff": False,
+              "no_log": False}], []]
+
+
+def lease(client: redis.Redis, run_id: str) -> None:
+    client.set(f"celeryroot.lease.{run_id}", "test", px=60_000)
+
+
 #: How the tests start a worker: this interpreter, the repository's site modules.
 TEST_WORKER = (sys.executable, "-m", "celeryroot.cli.worker", "--modules-path", str(SITE_MODULES))
 
@@ -182,7 +215,8 @@ class Workers:
                 self.procs[host] = subprocess.Popen(
                     [*self.command, "--hostname", host, "--broker", broker_url or self.broker_url],
                     stdout=log, stderr=subprocess.STDOUT, cwd=self.logdir,
-                    env={**worker_env(host, self.pki), **(env or {})})
+                    env={**worker_env(host, self.pki), "CELERYROOT_AUDIT_LOG": str(self.audit_path(host)),
+                         **(env or {})})
         return self._ready(spawned, timeout) if wait else {}
 
     def _ready(self, spawned: dict[str, float], timeout: float) -> dict[str, float]:
@@ -242,3 +276,12 @@ class Workers:
 
     def log(self, host: str) -> str:
         return (self.logdir / f"worker-{host}.log").read_text(errors="replace")
+
+    def audit_path(self, host: str) -> Path:
+        """Where ``host``'s worker writes its audit log (never /var/log)."""
+        return self.logdir / f"audit-{host}.log"
+
+    def audit(self, host: str) -> list[dict]:
+        """``host``'s audit records so far, one per line."""
+        path = self.audit_path(host)
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -4,7 +4,6 @@ and a real controller on the other side (README: Threat model)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -18,35 +17,9 @@ import pytest
 import redis
 
 from conftest import Workers, controller_env, wait_for, write
-from support import Pki
+from support import Pki, lease, push, touch_calls
 
 SECRET = "hunter2-" + uuid.uuid4().hex[:8]
-
-
-def push(client: redis.Redis, queue: str, task: str, args: list, task_id: str, reply_to: str = "celeryroot.reply.x",
-         status_reply: dict | None = None) -> None:
-    """LPUSH a message in kombu's Redis format, as Celery's own are."""
-    body = [args, {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
-    if status_reply is not None:
-        body = status_reply
-    headers = {"lang": "py", "task": task, "id": task_id, "root_id": task_id, "retries": 0, "argsrepr": "",
-               "kwargsrepr": "{}", "origin": "attacker"} if status_reply is None else {}
-    message = {"body": base64.b64encode(json.dumps(body).encode()).decode(), "content-encoding": "utf-8",
-               "content-type": "application/json", "headers": headers,
-               "properties": {"correlation_id": task_id, "reply_to": reply_to, "delivery_mode": 2,
-                              "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0,
-                              "body_encoding": "base64", "delivery_tag": str(uuid.uuid4())}}
-    client.lpush(queue, json.dumps(message))
-
-
-def touch_calls(path: Path) -> list:
-    """The arguments of a celeryroot.run task that creates ``path``."""
-    return [[{"module": "file", "args": {"path": str(path), "state": "touch"}, "check": False, "diff": False,
-              "no_log": False}], []]
-
-
-def lease(client: redis.Redis, run_id: str) -> None:
-    client.set(f"celeryroot.lease.{run_id}", "test", px=60_000)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="this host's PKI directory: host.key, host.crt, ca.crt (else CELERYROOT_PKI, else "
                         "pki_dir from config, else /etc/celeryroot/pki)")
     p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    p.add_argument("--audit-log", default=None, metavar="PATH",
+                   help="where each module call and refused message is recorded, one JSON line each (else "
+                        "CELERYROOT_AUDIT_LOG, else audit_log from config, else /var/log/celeryroot/audit.log)")
+    p.add_argument("--allow-modules", default=None, metavar="A,B",
+                   help="run only these modules (else allowed_modules from config; default: all)")
+    p.add_argument("--deny-modules", default=None, metavar="A,B",
+                   help="never run these modules, e.g. command,shell (else denied_modules from config)")
     p.add_argument("--loglevel", "-l", default="INFO")
     return p.parse_args(argv)
 
@@ -53,6 +60,8 @@ def main(argv=None) -> int:
     from ..lang.source import InputError, Where
     from ..pki import pki_dir
     from ..registry import Registry
+    from ..worker.audit import audit_path, open_audit
+    from ..worker.policy import module_policy
 
     host = opts.hostname or socket.gethostname()
     try:
@@ -62,17 +71,20 @@ def main(argv=None) -> int:
             raise InputError(None, "no broker configured (--broker, CELERYROOT_BROKER_URL or broker_url "
                                    "in celeryroot.yaml)")
         seal = host_seal(pki_dir(opts.pki, config.options), host)
+        registry = Registry(opts.modules_path or config.modules_path)
+        # Site modules load now: a broken one should stop the start, not a task.
+        # Built-ins load when a task first needs them, not on the way to ready
+        # (those the policy names excepted: it checks they exist).
+        registry.site
+        policy = module_policy(registry, opts.allow_modules, opts.deny_modules, config.options)
+        audit = open_audit(audit_path(opts.audit_log, config.options), host)
     except InputError as exc:
         print(f"celeryroot-worker: {exc}", file=sys.stderr)
         return 1
-    registry = Registry(opts.modules_path or config.modules_path)
-    # Site modules load now: a broken one should stop the start, not a task.
-    # Built-ins load when a task first needs them, not on the way to ready.
-    registry.site
     logging.basicConfig(level=opts.loglevel.upper(), format=f"%(asctime)s {host} %(levelname)s %(message)s")
     from ..worker.agent import build_worker
 
-    worker = build_worker(config.broker_url, host, registry, opts.loglevel.upper(), seal)
+    worker = build_worker(config.broker_url, host, registry, opts.loglevel.upper(), seal, policy, audit)
     worker.start()
     end(worker.exitcode or 0)
 

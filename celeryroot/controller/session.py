@@ -108,7 +108,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
                                        f"broker_url in celeryroot.yaml.")
             report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
             seal = Unsealed()
-            broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry))
+            broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry, config.options))
         else:
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
             broker_url, keys = config.broker_url, redis_client(config.broker_url)

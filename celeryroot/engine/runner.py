@@ -8,6 +8,13 @@ variables) both come here. A call is a JSON-safe dict::
 
 Results are values: a module's failure, or its bug, becomes a ``failed``
 result; nothing here raises to the caller.
+
+On a host, the worker hands in a ``guard`` (worker/app.py): asked before
+each call that acts on the host whether its module may run here
+(``guard.refusal(module)``: None, or why not), and told how each ended
+(``guard.ran(call, result)``: the audit log), with ``no_log`` already
+applied. Modules that only read variables (``on_controller``) are left
+out: they run on the controller outside bundles.
 """
 
 from __future__ import annotations
@@ -19,31 +26,38 @@ from ..registry import Registry
 from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
 
-def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None = None) -> dict:
+def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None = None, guard=None) -> dict:
     """The calls of one task for one host, in order: what a worker answers."""
     predicted = set(overlay or ())
     results = []
     for call in calls:
-        res, new = run_call(registry, call, frozenset(predicted))
+        res, new = run_call(registry, call, frozenset(predicted), guard=guard)
         predicted |= new
         results.append(res)
     return {"results": results, "predicted": sorted(predicted - set(overlay or ()))}
 
 
 def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
-             variables: dict | None = None, args=None) -> tuple[dict, set[str]]:
+             variables: dict | None = None, args=None, guard=None) -> tuple[dict, set[str]]:
     """Run one module call; return its result and what it predicts to create.
 
     ``args``: the call's arguments as the step built them, when the call
     runs in the process that prepared it; else they are built from the wire."""
-    res, predicted = _run(registry, call, overlay, variables or {}, args)
+    cls = registry.get(call["module"])
+    guarded = guard is not None and not (cls is not None and cls.on_controller)
+    refusal = guard.refusal(registry.resolve(call["module"])) if guarded else None
+    if refusal is not None:
+        res, predicted = result(FAILED, refusal), set()
+    else:
+        res, predicted = _run(cls, call, overlay, variables or {}, args)
     if call.get("no_log"):
         res = censored(res)
+    if guarded:
+        guard.ran(call, res)
     return res, predicted
 
 
-def _run(registry: Registry, call: dict, overlay: frozenset, variables: dict, args) -> tuple[dict, set[str]]:
-    cls = registry.get(call["module"])
+def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[dict, set[str]]:
     if cls is None:
         return result(FAILED, f"module '{call['module']}' is not installed on this host"), set()
     try:

@@ -34,7 +34,7 @@ class Run:
 
     def __init__(self, inventory: Inventory, registry: Registry, report, mode: Mode, extra_vars: dict,
                  selection: Selection, state: RunState, dispatcher=None, facts=None, bundles: bool = False,
-                 bundle_batch=None, may_go=None):
+                 bundle_batch=None, may_go=None, guard=None):
         self.inventory = inventory
         self.registry = registry
         #: Sends calls to the hosts; None inside a bundle on its host, where
@@ -56,6 +56,9 @@ class Run:
         #: asked before each task, so a bundle stops within one task of its
         #: controller.
         self.may_go = may_go
+        #: Inside a bundle: the worker's guard on each module call it runs
+        #: (its allowed modules, its audit log; engine/runner.py).
+        self.guard = guard
 
     def run(self, playbook: Playbook) -> Stats:
         for play in playbook.plays:
@@ -272,7 +275,7 @@ class PlayBatch:
         overlay = self.state.overlay[host]
         results = []
         for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
-            res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args)
+            res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args, self.run_.guard)
             overlay |= predicted
             results.append(res)
         return results

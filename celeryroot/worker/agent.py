@@ -23,7 +23,9 @@ from ..config import masked
 from ..messages import queue_for
 from ..registry import Registry
 from .app import worker_app
+from .audit import AuditLog
 from .heartbeat import Heartbeat
+from .policy import ModulePolicy
 
 log = logging.getLogger("celeryroot.worker")
 
@@ -44,22 +46,25 @@ class Reconnected(bootsteps.StartStopStep):
             log.info("reconnected to broker %s", masked(c.app.conf.broker_url))
 
 
-def ready_line(broker_url: str, host: str, registry: Registry) -> str:
+def ready_line(broker_url: str, host: str, registry: Registry, policy: ModulePolicy = ModulePolicy()) -> str:
     modules = ":".join(registry.paths) or "(built-in only)"
+    restriction = policy.describe()
     return (f"celeryroot-worker {__version__} ready: host {host}, broker {masked(broker_url)}, "
-            f"modules {modules}, queue {queue_for(host).name}")
+            f"modules {modules}{', ' + restriction if restriction else ''}, queue {queue_for(host).name}")
 
 
-def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, seal):
-    """The worker for ``host``, opening its messages with ``seal``; ``start()``
+def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, seal,
+                 policy: ModulePolicy = ModulePolicy(), audit: AuditLog | None = None):
+    """The worker for ``host``, opening its messages with ``seal``, running
+    the modules ``policy`` allows, recording them in ``audit``; ``start()``
     runs it until it is stopped."""
-    app = worker_app(broker_url, host, registry, seal)
+    app = worker_app(broker_url, host, registry, seal, policy, audit)
     app.steps["consumer"].add(Reconnected)
     with app.connection_for_read() as connection:
         # Said once here; a service waits for its broker as long as it takes.
         reach(connection, broker_url, None, say=log.warning)
     heartbeat = Heartbeat(broker_url, host)
-    line = ready_line(broker_url, host, registry)
+    line = ready_line(broker_url, host, registry, policy)
 
     @signals.worker_ready.connect(weak=False)
     def _ready(**_):

@@ -9,8 +9,10 @@ Neither runs anything before its message is opened (envelope.py): signed
 by a trusted controller for this very host, unexpired, not seen before.
 Neither starts a module call for a run whose lease is gone (see
 controller/lease.py). A refused task is said once in the log, without
-its payload, counted, and answered as refused: a forged message, or one
-that arrives late, runs nothing.
+its payload, counted, audited and answered as refused: a forged message,
+or one that arrives late, runs nothing. Each module call of an admitted
+message is then asked whether its module may run on this host
+(worker/policy.py), and audited (worker/audit.py).
 
 Celery's own built-in tasks (celery.chain, celery.chord_unlock, …) are
 unregistered: a message naming one is dropped as an unknown task.
@@ -26,23 +28,27 @@ from ..engine.runner import run_calls
 from ..envelope import Refused, Unsealed
 from ..messages import PLAY_TASK, RUN_TASK, make_app, redis_client, run_of
 from ..registry import Registry
+from .audit import AuditLog
 from .bundle import run_bundle
+from .policy import ModulePolicy
 from .replies import BACKEND
 
 log = logging.getLogger("celeryroot.worker")
 
 
-def worker_app(broker_url: str, host: str, registry: Registry, seal=None):
+def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy: ModulePolicy = ModulePolicy(),
+               audit: AuditLog | None = None):
     """A host's app: its own queue, and the tasks that run modules here.
     ``seal`` opens its messages and signs its replies (envelope.py); only
-    the embedded mode goes without."""
+    the embedded mode goes without. ``policy``: the modules this host runs;
+    ``audit``: where each call and refusal is recorded (None: nowhere)."""
     app = make_app(broker_url, host)
     app.conf.result_backend = BACKEND
     # The backend (worker/replies.py) signs every reply with it, Celery's own STARTED too.
     app.seal = seal or Unsealed()
     # The embedded worker lives in its controller's process: no lease to check.
     lease = Leases(redis_client(broker_url)) if broker_url != EMBEDDED_BROKER else None
-    gate = Gate(app.seal, lease)
+    gate = Gate(app.seal, lease, policy, audit)
     _register_run(app, registry, gate)
     for name in [n for n in app.tasks if n.startswith("celery.")]:
         app.tasks.unregister(name)
@@ -56,7 +62,7 @@ def _register_run(app, registry: Registry, gate: "Gate") -> None:
             calls, overlay = gate.admit(self.request, envelope)
         except Refused as exc:
             return {"refused": f"refused: {exc}"}
-        return run_calls(registry, calls, overlay)
+        return run_calls(registry, calls, overlay, gate.guard(self.request))
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
     def play(self, *envelope) -> dict:
@@ -69,18 +75,24 @@ def _register_run(app, registry: Registry, gate: "Gate") -> None:
         progress = Progress(lambda events: self.backend.store_result(
             request.id, {"events": events}, "PROGRESS", request=request))
         try:
-            return run_bundle(registry, bundle, progress.emit, may_go=gate.may_go(request.id))
+            return run_bundle(registry, bundle, progress.emit, may_go=gate.may_go(request.id),
+                              guard=gate.guard(request))
         finally:
             progress.flush()
 
 
 class Gate:
     """What a message must pass before anything of it runs: its envelope,
-    then its run's lease. Each refusal is logged once, and counted."""
+    then its run's lease; then each of its module calls, this host's
+    module policy. A refused message is logged once, counted and audited;
+    a refused call is a failed result, audited as every call is."""
 
-    def __init__(self, seal, lease: "Leases | None"):
+    def __init__(self, seal, lease: "Leases | None", policy: ModulePolicy = ModulePolicy(),
+                 audit: AuditLog | None = None):
         self.seal = seal
         self.lease = lease
+        self.policy = policy
+        self.audit = audit
         self.refused = 0
 
     def admit(self, request, envelope: tuple) -> list:
@@ -93,6 +105,10 @@ class Gate:
             self._refused(request, LEASE_GONE)
             raise Refused(LEASE_GONE)
         return opened
+
+    def guard(self, request) -> "Guard":
+        """The guard on the module calls of an admitted message (engine/runner.py)."""
+        return Guard(self.policy, self.audit, request.id, request.task, self.seal.sender(request.id))
 
     def may_go(self, task_id: str):
         """Asked before each task of a bundle: whether its lease is still held."""
@@ -109,6 +125,27 @@ class Gate:
     def _refused(self, request, why: str) -> None:
         self.refused += 1
         log.warning("refused task %s (%s, %d refused so far): %s", request.id, request.task, self.refused, why)
+        if self.audit is not None:
+            self.audit.refused(request.id, request.task, why)
+
+
+class Guard:
+    """One message's module calls: each asked of the host's policy before
+    it runs, each audited once it ended, with the controller that signed
+    the message."""
+
+    def __init__(self, policy: ModulePolicy, audit: AuditLog | None, task_id: str, task: str,
+                 controller: str | None):
+        self.policy = policy
+        self.audit = audit
+        self.task_id, self.task, self.controller = task_id, task, controller
+
+    def refusal(self, module: str) -> str | None:
+        return self.policy.refusal(module)
+
+    def ran(self, call: dict, res: dict) -> None:
+        if self.audit is not None:
+            self.audit.call(self.task_id, self.task, self.controller, call, res)
 
 
 LEASE_GONE = "the run's lease is gone (the controller that sent the task has exited)"

@@ -2,7 +2,10 @@
 
 With no broker configured and only localhost targeted, `celeryroot-play`
 runs the same code path (messages, worker task, replies) over kombu's
-in-memory transport, with the worker in a thread of its own.
+in-memory transport, with the worker in a thread of its own. It writes
+an audit log only where one is configured (``audit_log``,
+``CELERYROOT_AUDIT_LOG``), and runs every module: its user runs the
+controller already.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from ..keys import MemoryKeys
 from ..messages import queue_for
 from ..registry import Registry
 from .app import worker_app
+from .audit import audit_path, open_audit
 
 LOCAL_HOSTS = {"localhost"}
 
@@ -33,10 +37,12 @@ class _Worker(WorkController):
 
 
 @contextmanager
-def embedded_worker(registry: Registry, host: str = "localhost"):
+def embedded_worker(registry: Registry, options: dict, host: str = "localhost"):
     """Run a worker for ``host`` in this process; yields the keys the
-    controller's stores use in place of Redis, its heartbeat among them."""
-    app = worker_app(EMBEDDED_BROKER, host, registry)
+    controller's stores use in place of Redis, its heartbeat among them.
+    ``options``: the configuration (for ``audit_log``)."""
+    path = audit_path(None, options, default=None)
+    app = worker_app(EMBEDDED_BROKER, host, registry, audit=open_audit(path, host) if path else None)
     worker = _Worker(app=app, hostname=f"celeryroot@{host}", pool_cls="solo", concurrency=1,
                      queues=[queue_for(host).name], without_gossip=True, without_mingle=True,
                      without_heartbeat=True, loglevel="ERROR")
