@@ -34,6 +34,31 @@ def pytest_unconfigure(config):
     shutil.rmtree(shared_pki().directory, ignore_errors=True)
 
 
+#: What each fault test saw (tests/test_faults.py), summed up at the end of the session.
+FAULTS: list[tuple] = []
+
+
+@pytest.fixture
+def faults():
+    """``faults(fault, runs=, survived=, lost=, late=, twice=)`` records what
+    a fault test measured: runs started, runs that ended with a true report,
+    tasks whose outcome was lost (reported unknown or unreachable), tasks
+    that ran after their controller was gone, and tasks that ran twice."""
+    def record(fault: str, runs: int, survived: int, lost: int = 0, late: int = 0, twice: int = 0) -> None:
+        FAULTS.append((fault, runs, survived, lost, late, twice))
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FAULTS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("faults (tests/test_faults.py)                      runs survived lost ran-late ran-twice")
+    for fault, *counts in FAULTS:
+        write(f"{fault:<50} " + " ".join(f"{n:>{w}}" for n, w in zip(counts, (4, 8, 4, 8, 9))))
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis"))
