@@ -63,6 +63,8 @@ def test_a_worker_outlives_a_broker_outage_mid_task(tmp_path, strategy, faults):
         first.communicate(timeout=30)
         lost = int(first.returncode != 0)  # the first run's host: unknown, not "ok"
         wait_for(lambda: "reconnected" in workers.log("outage1"), 60, "the worker to reconnect")
+        # A restarted Redis has no heartbeats until each worker's next beat (every 2 s).
+        wait_for(lambda: workers.alive("outage1"), 10, "the worker's heartbeat")
         assert workers.procs["outage1"].poll() is None, workers.log("outage1")[-3000:]
         assert "Unrecoverable error" not in workers.log("outage1")
         second = controller(book, inv, server.url, tmp_path)
