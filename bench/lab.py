@@ -18,9 +18,10 @@ from pathlib import Path
 
 # The Redis server and the workers are the tests' own (tests/support.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from support import RedisServer, Workers, alive, forget, wait_for  # noqa: E402,F401 - lab's callers use them too
+from support import Pki, RedisServer, Workers, alive, forget, shared_pki, wait_for  # noqa: E402,F401 - lab's callers use them too
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
 
 
 def median(values: list[float]) -> float:
@@ -29,18 +30,20 @@ def median(values: list[float]) -> float:
 
 @dataclass
 class Timed:
-    """One child process run to completion: wall time and its own CPU."""
+    """One child process run to completion: wall time, its own CPU and its
+    peak resident memory."""
 
     rc: int
     wall: float
     cpu: float
     stdout: str
     stderr: str
+    rss_mb: float
 
 
 def timed(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> Timed:
-    """Run argv; its CPU (user+sys, children included) comes from wait4,
-    so concurrent processes of the benchmark are not counted."""
+    """Run argv; its CPU (user+sys, children included) and peak RSS come
+    from wait4, so concurrent processes of the benchmark are not counted."""
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"celeryroot-bench-{os.getpid()}.out"
     err_path = out_path.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -52,7 +55,7 @@ def timed(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> 
     stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
     out_path.unlink()
     err_path.unlink()
-    return Timed(proc.returncode, wall, usage.ru_utime + usage.ru_stime, stdout, stderr)
+    return Timed(proc.returncode, wall, usage.ru_utime + usage.ru_stime, stdout, stderr, usage.ru_maxrss / 1024)
 
 
 def proc_cpu(pid: int) -> float:
@@ -160,8 +163,24 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
-def play_argv(playbook: Path, inventory: Path, broker: str, *extra: str) -> list[str]:
-    return [str(BIN / "celeryroot-play"), str(playbook), "-i", str(inventory), "--broker", broker, "--json", *extra]
+def play_argv(playbook: Path, inventory: Path, broker: str, *extra: str, pki: Path | None = None) -> list[str]:
+    """celeryroot-play with the keys of ``pki`` (default: the benchmark's
+    shared PKI, whose host identities lab.workers' workers hold)."""
+    shared = shared_pki()
+    pki = pki or (shared.directory if shared is not None else None)
+    keys = ["--pki", str(pki)] if pki is not None else []  # a revision from before signing has no --pki
+    return [str(BIN / "celeryroot-play"), str(playbook), "-i", str(inventory), "--broker", broker, "--json",
+            *keys, *extra]
+
+
+def export_revision(revision: str, src: Path) -> Path:
+    """celeryroot as of a git ``revision`` under ``src`` (a directory to put
+    first on PYTHONPATH, where it wins over the editable install)."""
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "celeryroot"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    return src
 
 
 def play_stats(run: Timed) -> dict[str, int]:

@@ -489,10 +489,9 @@ def precompile() -> None:
 def use_revision(revision: str, src: Path) -> None:
     """Put celeryroot as of ``revision`` first on the path of this process and
     of every process it starts (PYTHONPATH wins over the editable install)."""
-    src.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "celeryroot"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    import lab
+
+    lab.export_revision(revision, src)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))
     sys.path.insert(0, str(src))
 

@@ -107,15 +107,17 @@ def forget(client: redis.Redis, hosts) -> None:
 
 class Pki:
     """A CA and the controller's identity (``celeryroot pki init``) in
-    ``directory``; each host's identity is issued the first time it is asked
-    for (``celeryroot pki host NAME``)."""
+    ``directory``, or the ones already there (the simulated fleet keeps its
+    PKI between runs); each host's identity is issued the first time it is
+    asked for (``celeryroot pki host NAME``)."""
 
     def __init__(self, directory: Path):
         from celeryroot import pki
 
         self.directory = Path(directory)
         self.module = pki
-        pki.init(self.directory)
+        if not (self.directory / "ca.crt").exists():
+            pki.init(self.directory)
 
     def host(self, name: str) -> Path:
         """``name``'s PKI directory, as its worker reads it."""
