@@ -232,3 +232,13 @@ def test_host_ranges(pattern, names):
 ])
 def test_ini_values_as_ansible_reads_them(text, value):
     assert parse_value(text) == value
+
+
+def test_a_host_in_several_groups_is_listed_once_in_inventory_order(tmp_path):
+    inv = load_inventory([str(write(tmp_path / "hosts", "[a]\nx\ny\n[b]\nz\nx\n[both:children]\nb\na\n"))])
+    assert inv.group_hosts("both") == ["z", "x", "y"]
+    assert inv.groups_of("x") == ["all", "both", "a", "b"]
+    assert inv.match("both:&a:!y") == ["x"]
+    inv.add_host("c", "z", {})  # a membership added later is seen by the next query
+    assert inv.groups_of("z") == ["all", "both", "b", "c"]
+

@@ -36,7 +36,9 @@ def check_host_name(name: str, at: Where | None) -> None:
 class Group:
     name: str
     vars: dict = field(default_factory=dict)
-    hosts: list[str] = field(default_factory=list)
+    #: The group's own hosts, in inventory order: a dict as an ordered set,
+    #: so asking whether a host is one costs the same for 10 hosts or 10,000.
+    hosts: dict[str, None] = field(default_factory=dict)
     children: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
     #: From ``group_vars/`` directories, which outrank every inventory file's group vars.
@@ -58,6 +60,9 @@ class Inventory:
         self.groups: dict[str, Group] = {"all": Group("all"), "ungrouped": Group("ungrouped", parents=["all"])}
         self.groups["all"].children.append("ungrouped")
         self.hosts: dict[str, Host] = {}
+        #: Each host's own groups (`_own_groups`), made at the first query
+        #: after the memberships last changed.
+        self._own: dict[str, list[str]] | None = None
 
     # -- loading ------------------------------------------------------------
 
@@ -111,8 +116,8 @@ class Inventory:
         if description is not None:
             host.description = str(description)
         host.vars.update(values)
-        if name not in group.hosts:
-            group.hosts.append(name)
+        group.hosts[name] = None
+        self._own = None
 
     def add_group(self, name: str) -> Group:
         """The group of this name; a new one starts under ``all``, as a
@@ -145,36 +150,49 @@ class Inventory:
         check_host_name(name, at)
         host = self.hosts.setdefault(name, Host(name))
         host.vars.update(variables)
-        members = self.add_group(group).hosts
-        if name not in members:
-            members.append(name)
+        self.add_group(group).hosts[name] = None
+        self._own = None
         return host
 
     def finish(self) -> None:
         """Once every source is added: ``ungrouped`` is every host in no other group."""
         grouped = {h for g in self.groups.values() if g.name not in ("all", "ungrouped") for h in g.hosts}
+        everyone = self.groups["all"].hosts
         for name in self.hosts:
-            if name not in grouped and name not in self.groups["all"].hosts:
-                self.groups["all"].hosts.append(name)
-        self.groups["ungrouped"].hosts = [h for h in self.groups["all"].hosts if h not in grouped]
+            if name not in grouped:
+                everyone.setdefault(name)
+        self.groups["ungrouped"].hosts = {h: None for h in everyone if h not in grouped}
+        self._own = None
 
     # -- queries ------------------------------------------------------------
 
-    def group_hosts(self, name: str, seen: set | None = None) -> list[str]:
+    def group_hosts(self, name: str) -> list[str]:
         """Hosts of a group and all its descendants, in inventory order."""
-        seen = seen if seen is not None else set()
+        return list(self._members(name, set()))
+
+    def _members(self, name: str, seen: set) -> dict[str, None]:
         if name in seen:
-            return []
+            return {}
         seen.add(name)
         group = self.groups[name]
-        out = list(group.hosts)
+        out = dict(group.hosts)
         for child in group.children:
-            out += [h for h in self.group_hosts(child, seen) if h not in out]
+            # A host already there keeps its place, as in the group's own order.
+            out.update(self._members(child, seen))
         return out
+
+    def _own_groups(self) -> dict[str, list[str]]:
+        """Each host's own groups (those that list it), in inventory order."""
+        if self._own is None:
+            self._own = {}
+            for group in self.groups.values():
+                for host in group.hosts:
+                    self._own.setdefault(host, []).append(group.name)
+        return self._own
 
     def groups_of(self, host: str) -> list[str]:
         """Every group a host belongs to, ancestors first (``all`` first)."""
-        direct = [g.name for g in self.groups.values() if host in g.hosts]
+        direct = self._own_groups().get(host, [])
         order: list[str] = []
 
         def visit(name: str) -> None:
@@ -212,19 +230,17 @@ class Inventory:
     def match(self, pattern: str | list, at: Where | None = None) -> list[str]:
         """Hosts matching an Ansible host pattern, in inventory order."""
         terms = pattern if isinstance(pattern, list) else _split_pattern(str(pattern))
-        union: list[str] = []
-        intersect: list[list[str]] = []
+        union: dict[str, None] = {}  # an ordered set
+        intersect: list[set[str]] = []
         exclude: set[str] = set()
         for term in terms:
             if term.startswith("&"):
-                intersect.append(self._term(term[1:], pattern, at))
+                intersect.append(set(self._term(term[1:], pattern, at)))
             elif term.startswith("!"):
                 exclude.update(self._term(term[1:], pattern, at))
             else:
-                union += [h for h in self._term(term, pattern, at) if h not in union]
-        for hosts in intersect:
-            union = [h for h in union if h in hosts]
-        return [h for h in union if h not in exclude]
+                union.update(dict.fromkeys(self._term(term, pattern, at)))
+        return [h for h in union if h not in exclude and all(h in hosts for hosts in intersect)]
 
     def _term(self, term: str, pattern, at: Where | None) -> list[str]:
         term = term.strip()

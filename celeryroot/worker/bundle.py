@@ -74,5 +74,5 @@ def _inventory(host: str, host_vars: dict, groups: dict[str, list[str]]) -> Inve
     memberships (names only; no other host's variables travel)."""
     inventory = Inventory("<bundle>")
     inventory.hosts = {host: Host(host, host_vars)}
-    inventory.groups = {name: Group(name, hosts=list(members)) for name, members in groups.items()}
+    inventory.groups = {name: Group(name, hosts=dict.fromkeys(members)) for name, members in groups.items()}
     return inventory
