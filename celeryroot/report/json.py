@@ -1,4 +1,9 @@
-"""One JSON document per run, shaped like Ansible's ``json`` callback."""
+"""One JSON document per run, shaped like Ansible's ``json`` callback.
+
+Indented by four spaces as Ansible's is, down to each host's result, which
+is one line: ``json`` indents only with its pure-Python encoder, which took
+1.4 s for a recap of 10,000 results; a line per result is its C encoder's.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,25 @@ from datetime import datetime, timezone
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+#: How deep a host's result sits: doc > plays > play > tasks > task > hosts > result.
+RESULT_DEPTH = 6
+#: json.dumps with a keyword makes a new encoder per call; one is enough.
+_one_line = json.JSONEncoder(default=str).encode
+
+
+def indented(value, depth: int, level: int = 0) -> str:
+    """``value`` as ``json.dumps(value, indent=4)`` writes it, except that
+    whatever lies ``depth`` levels down is written on one line."""
+    if depth == level or not isinstance(value, (dict, list)) or not value:
+        return _one_line(value)
+    inner, outer = "\n" + "    " * (level + 1), "\n" + "    " * level
+    if isinstance(value, dict):
+        items = (f"{_one_line(str(k))}: {indented(v, depth, level + 1)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + outer + "}"
+    items = (indented(v, depth, level + 1) for v in value)
+    return "[" + inner + ("," + inner).join(items) + outer + "]"
 
 
 class JsonReport:
@@ -55,8 +79,7 @@ class JsonReport:
         doc = {"custom_stats": {}, "global_custom_stats": {}, "plays": self.plays,
                "stats": stats.summary(), "notices": self.notices,
                "duration": round(time.monotonic() - self.started, 3)}
-        json.dump(doc, self.out, indent=4, default=str)
-        self.out.write("\n")
+        self.out.write(indented(doc, RESULT_DEPTH) + "\n")
         self.out.flush()
 
     def close(self) -> None:
