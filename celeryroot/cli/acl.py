@@ -50,10 +50,10 @@ WORKER = (
     "evalsha", "script|load",
 )
 
-#: What the controller sends: messages to host queues (and their bindings),
-#: its reply queue, leases, run locks (redis-py Locks: Lua scripts that GET,
+#: What the controller sends: messages to host queues (it declares no
+#: binding there, so no SADD: controller/dispatch.py), its reply queue, leases, run locks (redis-py Locks: Lua scripts that GET,
 #: DEL and PEXPIRE), heartbeats, facts and pending handlers.
-CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "sadd", "srem", "smembers", "get", "mget", "set", "del",
+CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "srem", "smembers", "get", "mget", "set", "del",
                        "pexpire", "evalsha", "script|load")
 
 

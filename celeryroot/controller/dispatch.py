@@ -122,12 +122,17 @@ class Dispatcher:
         pending: dict[str, str] = {}
         # One Redis pipeline for the whole step (kombu's publish batch); the
         # short argsrepr spares Celery a repr of every payload, and keeps
-        # rendered arguments out of message headers.
+        # rendered arguments out of message headers. Nothing is declared
+        # (declare=[]): Celery sends a task for a direct exchange's queue to
+        # the anonymous exchange, an LPUSH onto the queue's list, so the
+        # binding kombu would declare (a transaction of LLEN, one of two
+        # SADDs, and a new Redis client each, per host and connection)
+        # routes nothing; the worker declares its own queue as it starts.
         with self.producer.batch():
             for host, args in payloads.items():
                 tid = task_id_for(self.run_id, next(self.seq), host)
                 sealed = self.seal.seal_task(host, tid, task, self.reply_queue.name, args, self.timeout)
-                self.app.send_task(task, args=sealed, queue=queue_for(host), task_id=tid,
+                self.app.send_task(task, args=sealed, queue=queue_for(host), declare=[], task_id=tid,
                                    expires=self.timeout, reply_to=self.reply_queue.name, producer=self.producer,
                                    argsrepr="(celeryroot)", kwargsrepr="{}")
                 pending[tid] = host
