@@ -494,3 +494,41 @@ def test_a_role_renders_the_same_files_everywhere_from_each_hosts_facts(fleet, p
         assert (root / "events").read_text() == "changed\n"
     again = play(book, inventory=fleet_inventory)
     assert again.total("changed") == 0, again
+
+
+def test_host_lists_read_by_templates_conditions_and_variables(fleet, play, tmp_path, fleet_inventory):
+    """groups, play_hosts and group_names mean the same both ways; a bundle
+    carries the other hosts' names only to a play that may read them
+    (controller/bundles.py), and the plays here read them in each place."""
+    write(tmp_path / "templates/peers.j2",
+          "{% for h in ansible_play_hosts %}{{ h }} {% endfor %}| {{ groups['db'] | join(',') }}\n")
+    book = write(tmp_path / "lists.yml", """
+- hosts: web1,web2,db1
+  gather_facts: false
+  vars:
+    web_count: "{{ groups.web | length }}"
+  tasks:
+    - name: peers from a template
+      template: src=peers.j2 dest={{ root }}/peers
+    - name: a bare condition
+      file: path={{ root }}/in-web state=directory
+      when: inventory_hostname in groups.web
+    - name: a play variable
+      copy: content="{{ web_count }} {{ play_hosts | length }}\\n" dest={{ root }}/counts
+- hosts: web1,db1
+  gather_facts: false
+  tasks:
+    - name: own groups only
+      copy: content="{{ group_names | join(',') }} {{ inventory_hostname }}\\n" dest={{ root }}/own
+""")
+    for host in ("web1", "web2", "db1"):
+        write(tmp_path / "hosts" / host / ".keep", "")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    for host in ("web1", "web2", "db1"):
+        root = tmp_path / "hosts" / host
+        assert (root / "peers").read_text() == "web1 web2 db1 | db1,db2\n"
+        assert (root / "in-web").is_dir() == (host != "db1")
+        assert (root / "counts").read_text() == "2 3\n"
+    assert (tmp_path / "hosts/web1/own").read_text() == "web web1\n"
+    assert (tmp_path / "hosts/db1/own").read_text() == "db db1\n"

@@ -2,8 +2,7 @@
 
 With ``strategy: free`` (or ``bundles: true`` in celeryroot.yaml) the
 controller sends each host its play in one message: the task tree, handlers,
-the host's own variables and group memberships, the files its templates and
-copies read, and the host's part of the run's state (engine/state.py:
+the host's own variables and groups, the files its templates and copies read, and the host's part of the run's state (engine/state.py:
 registered results, facts, check-mode overlay, failure, handlers left
 pending, recap counts). The worker runs it with the same per-task step and
 the same `PlayBatch` the controller uses, running module calls in its own
@@ -13,15 +12,21 @@ part again, as the play left it, encoded by the same codec
 (engine/codec.py) and merged by `RunState.merge`.
 
 A bundle knows only its own host: ``hostvars`` holds the host itself, and
-``run_once`` is not available (such plays run linearly).
+``run_once`` is not available (such plays run linearly). The lists of other
+hosts' names (``groups``, ``play_hosts`` and the like: variables.HOST_LISTS)
+travel only to a play that may read them, by a look at its templates before
+it is sent: in every host's message they would make a play's bytes grow with
+the square of the fleet.
 """
 
 from __future__ import annotations
 
-from ..engine.codec import collect_sources, decode_state, encode_play, encode_state
+from ..engine.codec import collect_sources, decode_state, encode_play, encode_state, source_texts
 from ..engine.strategy import PlayBatch
 from ..host.facts import facts_to_vars
 from ..lang.tasks import Task
+from ..lang.templating import reads_any
+from ..lang.variables import HOST_LISTS
 from ..messages import PLAY_TASK
 from ..result import FAILED, UNREACHABLE, result
 
@@ -41,7 +46,8 @@ class BundleBatch(PlayBatch):
         self._report_missing(active)
         self.sent_facts: dict[str, dict | None] = {}
         common = self._common()
-        payloads = {host: [self._bundle(host, common)] for host in active}
+        reads_hosts = self._reads_host_lists(common)
+        payloads = {host: [self._bundle(host, common, reads_hosts)] for host in active}
         for reply in run.dispatcher.step(payloads, PLAY_TASK):
             if reply.progress is not None:
                 for event in reply.progress["events"]:
@@ -60,22 +66,34 @@ class BundleBatch(PlayBatch):
         """The parts of a bundle every host of the batch shares."""
         run, play = self.run_, self.play
         return {"play": encode_play(play), "sources": collect_sources(play),
-                "play_vars": {**play.vars, **play.vars_files, **play.role_vars}, "groups": self.hostvars.groups,
-                "play_hosts": self.hosts, "only_tags": sorted(run.selection.only_tags),
-                "skip_tags": sorted(run.selection.skip_tags), "extra_vars": run.extra_vars,
-                "start_at": run.start.pending,
+                "play_vars": {**play.vars, **play.vars_files, **play.role_vars},
+                "only_tags": sorted(run.selection.only_tags), "skip_tags": sorted(run.selection.skip_tags),
+                "extra_vars": run.extra_vars, "start_at": run.start.pending,
                 "mode": {"check": run.mode.check, "diff": run.mode.diff}}
 
-    def _bundle(self, host: str, common: dict) -> dict:
+    @staticmethod
+    def _reads_host_lists(common: dict) -> bool:
+        """Whether the play's tasks, handlers, variables or files may read a
+        list of other hosts (each host's own variables are looked at in `_bundle`)."""
+        return reads_any(common["play"], HOST_LISTS, expressions=True) or \
+            reads_any([common["play_vars"], common["extra_vars"]], HOST_LISTS) or \
+            any(reads_any(text, HOST_LISTS) for text in source_texts(common["sources"]))
+
+    def _bundle(self, host: str, common: dict, reads_hosts: bool) -> dict:
         run = self.run_
         part = self.state.part(host, self.play.handler_names)
         if part.facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
             cached = run.fact_cache.get(host)
             part.facts = facts_to_vars(cached) if cached else None
         self.sent_facts[host] = part.facts
-        return {**common, "host": host, "inventory_vars": {**self.play.role_defaults,
-                                                           **run.inventory.host_vars(host)},
-                "state": encode_state(part)}
+        inventory_vars = {**self.play.role_defaults, **run.inventory.host_vars(host)}
+        if reads_hosts or reads_any(inventory_vars, HOST_LISTS):
+            groups, play_hosts = self.hostvars.groups, self.hosts
+        else:
+            # Its own groups (group_names) as one-host lists; play_hosts is the host alone on the worker.
+            groups, play_hosts = {name: [host] for name in run.inventory.groups_of(host)}, None
+        return {**common, "host": host, "inventory_vars": inventory_vars, "groups": groups,
+                "play_hosts": play_hosts, "state": encode_state(part)}
 
     def _progress(self, host: str, event: dict) -> None:
         report = self.run_.report

@@ -110,6 +110,16 @@ def collect_sources(play: Play) -> dict[str, dict[str, str]]:
     return out
 
 
+def source_texts(sources: dict[str, dict[str, str]]):
+    """The text of each file of a bundle that is text (a template may be any of them)."""
+    for files in sources.values():
+        for data in files.values():
+            try:
+                yield base64.b64decode(data).decode()
+            except UnicodeDecodeError:
+                continue  # not text, so no template
+
+
 def unpack_sources(sources: dict[str, dict[str, str]], into: str) -> dict[str, str]:
     """Write the bundle's files under ``into``; map each controller directory
     to its local copy."""

@@ -146,6 +146,36 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
 
 
+def reads_any(value: Any, names: frozenset, expressions: bool = False) -> bool:
+    """Whether a template anywhere in ``value`` (dicts, keys too, and lists)
+    may read a variable of ``names``. With ``expressions``, a plain string
+    value is also taken for a bare expression (``when: x in groups``). A
+    template that does not parse may read anything: it is said to."""
+    if isinstance(value, dict):
+        return any(reads_any(k, names) or reads_any(v, names, expressions) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(reads_any(v, names, expressions) for v in value)
+    if not isinstance(value, str):
+        return False
+    if is_template(value):
+        found = _names_in(value)
+        return found is None or not found.isdisjoint(names)
+    # A plain string that is no expression is never evaluated as one.
+    return expressions and not (_names_in("{{ " + value + " }}") or set()).isdisjoint(names)
+
+
+@lru_cache(maxsize=4096)
+def _names_in(text: str) -> frozenset | None:
+    """The variables a template reads from its context (Jinja's own
+    analysis); None when it does not parse."""
+    from jinja2 import meta
+
+    try:
+        return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
+    except TemplateError:
+        return None
+
+
 _PLAIN_NAMES = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _PLAIN_ONLY = re.compile(r"(?:[^{]|\{(?![{%#]))*")
 

@@ -12,6 +12,10 @@ from .inventory import Inventory
 from .templating import TemplateFailure, is_template, render
 
 OMIT = "__omit_place_holder__celeryroot__"
+#: The special variables whose values name the other hosts (`HostVars.for_host`):
+#: a whole-play bundle carries those lists only to a play that may read one.
+HOST_LISTS = frozenset({"groups", "hostvars", "play_hosts", "ansible_play_hosts", "ansible_play_hosts_all",
+                        "ansible_play_batch"})
 
 
 def resolve(values: dict, scope: dict, passes: int = 4) -> dict:

@@ -70,8 +70,10 @@ def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None) -> dict:
 
 
 def _inventory(host: str, host_vars: dict, groups: dict[str, list[str]]) -> Inventory:
-    """A one-host inventory: the host's merged variables and the run's group
-    memberships (names only; no other host's variables travel)."""
+    """A one-host inventory: the host's merged variables and the groups the
+    controller sent: every group's hosts (names only; no other host's
+    variables travel) to a play that may read them, else the host's own
+    groups, with the host alone in each."""
     inventory = Inventory("<bundle>")
     inventory.hosts = {host: Host(host, host_vars)}
     inventory.groups = {name: Group(name, hosts=dict.fromkeys(members)) for name, members in groups.items()}
