@@ -26,7 +26,8 @@ class Selection:
     def hosts(self, inventory: Inventory, play: Play) -> list[str]:
         hosts = inventory.match(play.hosts, play.where)
         if self.limit is not None:
-            hosts = [h for h in hosts if h in self.limit]
+            allowed = set(self.limit)
+            hosts = [h for h in hosts if h in allowed]
         return hosts
 
     def takes(self, task: Task) -> bool:

@@ -195,25 +195,28 @@ class PlayBatch:
         self.rescuable += bool(block.rescue)
         self.run_nodes(block.block, inner)
         self.rescuable -= bool(block.rescue)
-        failed = [h for h in before if h not in inner and h not in self.unreachable]
+        # Membership in sets: a list's `in` would make each line O(hosts^2).
+        still = set(inner)
+        failed = [h for h in before if h not in still and h not in self.unreachable]
         rescued: list[str] = []
         if block.rescue and failed:
             rescued = list(failed)
             self.run_nodes(block.rescue, rescued)
             for host in rescued:
                 self.state.stats.hosts[host]["rescued"] += 1
-            for host in failed:
-                if host not in rescued:
-                    self.state.out.add(host)
-        keep = [h for h in before if h in inner or h in rescued]
+            self.state.out.update(set(failed) - set(rescued))
+        kept = still | set(rescued)
+        keep = [h for h in before if h in kept]
         if block.always:
             always = [h for h in before if h not in self.unreachable]
             self.run_nodes(block.always, always)
-            keep = [h for h in keep if h in always]
+            through = set(always)
+            keep = [h for h in keep if h in through]
         active[:] = keep
 
     def run_task(self, task: Task, active: list[str], kind: str = "TASK", only: list[str] | None = None) -> None:
-        hosts = [h for h in (only if only is not None else active) if h in active]
+        present = set(active)
+        hosts = [h for h in (only if only is not None else active) if h in present]
         if not hosts:
             return
         if task.run_once:
@@ -347,14 +350,16 @@ class PlayBatch:
         elif action == "end_play" and chosen:
             active.clear()
         elif action == "end_host":
-            active[:] = [h for h in active if h not in chosen]
+            ended = set(chosen)
+            active[:] = [h for h in active if h not in ended]
 
     # -- handlers ---------------------------------------------------------------
 
     def flush_handlers(self, active: list[str]) -> None:
         eligible = list(active)
         if self.play.force_handlers:
-            eligible += [h for h in self.hosts if h not in eligible and h not in self.unreachable]
+            present = set(active)
+            eligible += [h for h in self.hosts if h not in present and h not in self.unreachable]
         for handler in self.play.handlers:
             names = handler.handler_names
             targets = [h for h in eligible if names & set(self.notified[h])]
