@@ -2,7 +2,8 @@
 
 Indented by four spaces as Ansible's is, down to each host's result, which
 is one line: ``json`` indents only with its pure-Python encoder, which took
-1.4 s for a recap of 10,000 results; a line per result is its C encoder's.
+1.4 s for a recap of 10,000 results; a line per result is its C encoder's,
+and the pieces are written as they come (no copy of the whole text).
 """
 
 from __future__ import annotations
@@ -22,17 +23,27 @@ RESULT_DEPTH = 6
 _one_line = json.JSONEncoder(default=str).encode
 
 
-def indented(value, depth: int, level: int = 0) -> str:
-    """``value`` as ``json.dumps(value, indent=4)`` writes it, except that
-    whatever lies ``depth`` levels down is written on one line."""
+def write_indented(value, depth: int, out) -> None:
+    """Write ``value`` to ``out`` as ``json.dump(value, out, indent=4)``
+    does, except that whatever lies ``depth`` levels down is one line."""
+    out.writelines(_pieces(value, depth, 0))
+
+
+def _pieces(value, depth: int, level: int):
+    """The text in small pieces, each written as it comes: the whole of a
+    recap of 50,000 results held at once is tens of megabytes."""
     if depth == level or not isinstance(value, (dict, list)) or not value:
-        return _one_line(value)
-    inner, outer = "\n" + "    " * (level + 1), "\n" + "    " * level
-    if isinstance(value, dict):
-        items = (f"{_one_line(str(k))}: {indented(v, depth, level + 1)}" for k, v in value.items())
-        return "{" + inner + ("," + inner).join(items) + outer + "}"
-    items = (indented(v, depth, level + 1) for v in value)
-    return "[" + inner + ("," + inner).join(items) + outer + "]"
+        yield _one_line(value)
+        return
+    inner, is_dict = "\n" + "    " * (level + 1), isinstance(value, dict)
+    yield "{" if is_dict else "["
+    for index, item in enumerate(value.items() if is_dict else value):
+        yield ("," + inner) if index else inner
+        if is_dict:
+            key, item = item
+            yield _one_line(str(key)) + ": "
+        yield from _pieces(item, depth, level + 1)
+    yield "\n" + "    " * level + ("}" if is_dict else "]")
 
 
 class JsonReport:
@@ -79,7 +90,8 @@ class JsonReport:
         doc = {"custom_stats": {}, "global_custom_stats": {}, "plays": self.plays,
                "stats": stats.summary(), "notices": self.notices,
                "duration": round(time.monotonic() - self.started, 3)}
-        self.out.write(indented(doc, RESULT_DEPTH) + "\n")
+        write_indented(doc, RESULT_DEPTH, self.out)
+        self.out.write("\n")
         self.out.flush()
 
     def close(self) -> None:

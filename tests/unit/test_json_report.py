@@ -7,7 +7,13 @@ import io
 import json
 from types import SimpleNamespace
 
-from celeryroot.report.json import JsonReport, indented
+from celeryroot.report.json import JsonReport, write_indented
+
+
+def indented(value, depth: int) -> str:
+    out = io.StringIO()
+    write_indented(value, depth, out)
+    return out.getvalue()
 
 
 def test_indented_is_json_dumps_with_indent_4_above_the_depth():
