@@ -85,7 +85,6 @@ class SimulatedHosts:
             self.unacked[host_queue(host)] = (transport["unacked_key"], transport["unacked_index_key"])
         self.ttl = HEARTBEAT_TTL
         self.heartbeat_keys = [heartbeat_key(h) for h in hosts]
-        self.value = json.dumps({"pid": os.getpid(), "since": time.time(), "simulated": True})
         self.hostname = socket.gethostname()
 
     def serve(self) -> None:
@@ -102,11 +101,14 @@ class SimulatedHosts:
     def _heartbeats(self) -> None:
         import redis
 
+        from celeryroot.beats import HEARTBEAT_KEEP, Beat, broker_time
+
         client = redis.Redis.from_url(self.connection.as_uri(include_password=True))
         while True:
+            value = Beat(at=broker_time(client.time()), pid=os.getpid(), version="simulated").encode()
             pipe = client.pipeline(transaction=False)
             for key in self.heartbeat_keys:
-                pipe.set(key, self.value, px=int(self.ttl * 1000))
+                pipe.set(key, value, ex=HEARTBEAT_KEEP)
             pipe.execute()
             time.sleep(self.ttl / 3)
 

@@ -28,7 +28,7 @@ BROKER_SCHEMES = ("redis", "rediss", "sentinel", "memory")
 HOST_PREFIX = "celeryroot.host."
 REPLY_PREFIX = "celeryroot.reply."
 
-#: Seconds a heartbeat lives; a worker refreshes it three times as often.
+#: Seconds a heartbeat counts as live; a worker beats three times as often.
 HEARTBEAT_TTL = 6.0
 
 #: A run is a lease: its controller keeps ``celeryroot.lease.RUN`` alive
@@ -163,7 +163,8 @@ def host_queue(host: str) -> str:
 
 
 def heartbeat_key(host: str) -> str:
-    return HOST_PREFIX + host + "/alive"
+    """A host's heartbeat record (celeryroot/beats.py)."""
+    return HOST_PREFIX + host + "/heartbeat"
 
 
 def lease_key(run_id: str) -> str:

@@ -142,11 +142,11 @@ REFUSED = {
     "read another host's queue": lambda r: r.lrange(OTHER, 0, -1),
     "take another host's task": lambda r: r.rpop(OTHER),
     "send another host a task": lambda r: r.lpush(OTHER, "{}"),
-    "read another host's heartbeat": lambda r: r.get(OTHER + "/alive"),
+    "read another host's heartbeat": lambda r: r.get(OTHER + "/heartbeat"),
     "read another host's unacked": lambda r: r.hgetall(OTHER + "/unacked"),
     "read another host's binding": lambda r: r.smembers("_kombu.binding." + OTHER),
     "read another host's facts": lambda r: r.get("celeryroot.facts.web77"),
-    "delete another host's key": lambda r: r.delete(OTHER + "/alive"),
+    "delete another host's key": lambda r: r.delete(OTHER + "/heartbeat"),
     "read a reply queue": lambda r: r.lrange("celeryroot.reply.anyrun", 0, -1),
     "take a reply": lambda r: r.brpop("celeryroot.reply.anyrun", 1),
     "delete a reply queue": lambda r: r.delete("celeryroot.reply.anyrun"),
@@ -187,12 +187,12 @@ def test_a_host_is_refused(confined, attempt):
 def test_a_host_may_do_what_its_worker_needs(confined):
     confined.refusals()  # the refused tests' entries
     web7 = redis.Redis.from_url(confined.url("web7"))
-    assert web7.get("celeryroot.host.web7/alive")
+    assert web7.get("celeryroot.host.web7/heartbeat")
     assert web7.llen("celeryroot.host.web7") == 0
     assert web7.exists("celeryroot.lease.norun") == 0  # a lease may be looked for
     assert web7.lpush("celeryroot.reply.probe", "x") == 1  # a reply sent, and made to lapse
     assert web7.expire("celeryroot.reply.probe", 5)
-    assert web7.register_script("return redis.call('get', KEYS[1])")(keys=["celeryroot.host.web7/alive"])
+    assert web7.register_script("return redis.call('get', KEYS[1])")(keys=["celeryroot.host.web7/heartbeat"])
     confined.server.client.delete("celeryroot.reply.probe")
     assert confined.refusals() == []
 

@@ -13,8 +13,8 @@ ACL holds only the passwords' SHA-256, never the passwords.
 A host's user reaches its own queue celeryroot.host.NAME, its keys
 celeryroot.host.NAME/* (kombu's unacked bookkeeping, its heartbeat) and its
 queue's binding tables, with the commands a worker sends there and no
-others; it may only ask whether a run's lease exists and only LPUSH and
-EXPIRE a reply queue. So it cannot read another host's tasks (rendered
+others; it may only ask whether a run's lease exists, only LPUSH and
+EXPIRE a reply queue, and only add its name to the set of workers. So it cannot read another host's tasks (rendered
 templates and variables) nor any run's results, delete or forge anything,
 list keys, or flush, configure or script the server beyond its own keys.
 """
@@ -44,6 +44,7 @@ WORKER = (
     "brpop", "llen", "lpush", "rpush",  # its queue; a restored message goes back with LPUSH or RPUSH
     "sadd", "smembers",  # its queue's binding tables
     "set", "get", "del",  # its heartbeat, and kombu's unacked mutex
+    "time",  # the broker's clock, which stamps its heartbeat
     "hset", "hget", "hdel", "zadd", "zrange", "zrem",  # kombu's unacked bookkeeping
     # kombu's mutex is a redis-py Lock, released by a Lua script. A script
     # runs with its caller's rights: it reaches these keys, with these commands.
@@ -52,20 +53,24 @@ WORKER = (
 
 #: What the controller sends: messages to host queues (and their bindings),
 #: its reply queue, leases, run locks (redis-py Locks: Lua scripts that GET,
-#: DEL and PEXPIRE), heartbeats, facts and pending handlers.
+#: DEL and PEXPIRE), heartbeats (read against the broker's clock), the set
+#: of known workers, facts and pending handlers.
 CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "sadd", "srem", "smembers", "get", "mget", "set", "del",
-                       "pexpire", "evalsha", "script|load")
+                       "pexpire", "evalsha", "script|load", "time")
 
 
 def host_rule(host: str, secret: str) -> list[str]:
     """A host's user, as the words of its ACL rule; ``secret`` is its password's hash."""
+    from ..beats import WORKERS
     from ..config import LEASE_PREFIX, REPLY_PREFIX, host_queue
 
     queue = host_queue(host)
     keys = [queue, queue + "/*", "_kombu.binding." + queue, "_kombu.binding_permanent." + queue]
     # Selectors (Redis 7): each grants its commands on its keys only, so a
-    # reply queue can be pushed to and made to lapse, never read or deleted.
-    selectors = [f"(%R~{LEASE_PREFIX}* +exists)", f"(%W~{REPLY_PREFIX}* +lpush +expire)"]
+    # reply queue can be pushed to and made to lapse, never read or deleted,
+    # and the set of workers only added to.
+    selectors = [f"(%R~{LEASE_PREFIX}* +exists)", f"(%W~{REPLY_PREFIX}* +lpush +expire)",
+                 f"(%W~{WORKERS} +sadd)"]
     return _rule(host, secret, keys, SESSION + WORKER) + selectors
 
 

@@ -96,7 +96,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
     from .dispatch import Dispatcher
     from .factcache import fact_cache
     from .lease import Lease, RunLocks
-    from .liveness import Liveness
+    from .liveness import Everyone, Liveness
 
     host_timeout, broker_wait = timeouts
     with ExitStack() as stack:
@@ -109,10 +109,12 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
             report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
             seal = Unsealed()
             broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry, config.options))
+            liveness = Everyone()
         else:
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
-        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), seal, host_timeout,
+            liveness = Liveness(keys)
+        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), liveness, seal, host_timeout,
                                                     broker_wait))
         if not config.embedded:  # the embedded worker ends with this process
             # --check changes nothing: it takes no lock and waits for none.
