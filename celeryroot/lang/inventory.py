@@ -42,6 +42,16 @@ class Group:
     #: From ``group_vars/`` directories, which outrank every inventory file's group vars.
     dir_vars: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # ``hosts`` keeps the inventory's order; this answers "already in?"
+        # at once: a list's answer made 10,000 hosts take seconds to load.
+        self.members = set(self.hosts)
+
+    def add(self, host: str) -> None:
+        if host not in self.members:
+            self.members.add(host)
+            self.hosts.append(host)
+
 
 @dataclass
 class Host:
@@ -111,8 +121,7 @@ class Inventory:
         if description is not None:
             host.description = str(description)
         host.vars.update(values)
-        if name not in group.hosts:
-            group.hosts.append(name)
+        group.add(name)
 
     def add_group(self, name: str) -> Group:
         """The group of this name; a new one starts under ``all``, as a
@@ -145,18 +154,18 @@ class Inventory:
         check_host_name(name, at)
         host = self.hosts.setdefault(name, Host(name))
         host.vars.update(variables)
-        members = self.add_group(group).hosts
-        if name not in members:
-            members.append(name)
+        self.add_group(group).add(name)
         return host
 
     def finish(self) -> None:
         """Once every source is added: ``ungrouped`` is every host in no other group."""
         grouped = {h for g in self.groups.values() if g.name not in ("all", "ungrouped") for h in g.hosts}
         for name in self.hosts:
-            if name not in grouped and name not in self.groups["all"].hosts:
-                self.groups["all"].hosts.append(name)
-        self.groups["ungrouped"].hosts = [h for h in self.groups["all"].hosts if h not in grouped]
+            if name not in grouped:
+                self.groups["all"].add(name)
+        ungrouped = self.groups["ungrouped"]
+        ungrouped.hosts = [h for h in self.groups["all"].hosts if h not in grouped]
+        ungrouped.members = set(ungrouped.hosts)
 
     # -- queries ------------------------------------------------------------
 
@@ -168,13 +177,17 @@ class Inventory:
         seen.add(name)
         group = self.groups[name]
         out = list(group.hosts)
+        have = set(out)
         for child in group.children:
-            out += [h for h in self.group_hosts(child, seen) if h not in out]
+            for host in self.group_hosts(child, seen):
+                if host not in have:
+                    have.add(host)
+                    out.append(host)
         return out
 
     def groups_of(self, host: str) -> list[str]:
         """Every group a host belongs to, ancestors first (``all`` first)."""
-        direct = [g.name for g in self.groups.values() if host in g.hosts]
+        direct = [g.name for g in self.groups.values() if host in g.members]
         order: list[str] = []
 
         def visit(name: str) -> None:
@@ -212,19 +225,17 @@ class Inventory:
     def match(self, pattern: str | list, at: Where | None = None) -> list[str]:
         """Hosts matching an Ansible host pattern, in inventory order."""
         terms = pattern if isinstance(pattern, list) else _split_pattern(str(pattern))
-        union: list[str] = []
-        intersect: list[list[str]] = []
+        union: dict[str, None] = {}  # ordered, and "already in?" at once
+        intersect: list[set[str]] = []
         exclude: set[str] = set()
         for term in terms:
             if term.startswith("&"):
-                intersect.append(self._term(term[1:], pattern, at))
+                intersect.append(set(self._term(term[1:], pattern, at)))
             elif term.startswith("!"):
                 exclude.update(self._term(term[1:], pattern, at))
             else:
-                union += [h for h in self._term(term, pattern, at) if h not in union]
-        for hosts in intersect:
-            union = [h for h in union if h in hosts]
-        return [h for h in union if h not in exclude]
+                union.update(dict.fromkeys(self._term(term, pattern, at)))
+        return [h for h in union if h not in exclude and all(h in hosts for hosts in intersect)]
 
     def _term(self, term: str, pattern, at: Where | None) -> list[str]:
         term = term.strip()
