@@ -160,8 +160,9 @@ def shared_pki() -> "Pki | None":
 
 def controller_env(broker_url: str | None = None, pki: "Pki | None" = None) -> dict:
     """The environment a controller runs in: this one without CELERYROOT_*
-    settings, then the broker and the session's PKI."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
+    settings (but the session's run history, if it has one), then the
+    broker and the session's PKI."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_") or k == "CELERYROOT_HISTORY"}
     pki = pki or shared_pki()
     if broker_url:
         env["CELERYROOT_BROKER_URL"] = broker_url

@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import guarded, run_options, timeouts
+from .options import guarded, parse_run, run_options, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,7 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("-a", "--args", default=None,
                    help="module arguments: k=v pairs, the command line for command/shell, or a JSON mapping")
     p.add_argument("--list-hosts", action="store_true", help="list the matching hosts and stop")
-    return p.parse_args(argv)
+    return parse_run(p, argv)
 
 
 def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: Path):

@@ -44,6 +44,14 @@ def run_options() -> argparse.ArgumentParser:
     return p
 
 
+def parse_run(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """A run's options; ``command`` keeps its command line as typed, for its history."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    opts = parser.parse_args(argv)
+    opts.command = [parser.prog, *argv]
+    return opts
+
+
 def timeouts(opts) -> tuple[float, float]:
     """``--timeout`` as (host timeout, broker wait)."""
     if opts.timeout is None:

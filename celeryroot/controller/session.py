@@ -32,12 +32,50 @@ INTERRUPTED = 99
 
 def execute(opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook, extra_vars,
             selection, targets) -> int:
-    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status.
+    """Run a checked playbook on its ``targets``, shown by ``report`` and
+    recorded in the run history (controller/history.py); the exit status.
 
-    A run that is stopped part way still ends with its recap: SIGINT or
-    SIGTERM (exit 99), or a broker lost for longer than the wait for it
-    (the hosts whose task was under way are counted unreachable: their
-    outcome is unknown; exit 4)."""
+    The report's first and last lines name the run by its id. A run that is
+    stopped part way still ends with its recap, and is recorded as
+    interrupted with what was known: SIGINT or SIGTERM (exit 99), or a
+    broker lost for longer than the wait for it (the hosts whose task was
+    under way are counted unreachable: their outcome is unknown; exit 4)."""
+    import shlex
+    import time
+
+    from ..report import Reports
+    from .dispatch import new_run_id
+    from .history import ERROR, FINISHED, INTERRUPTED as STOPPED, start_recording
+
+    run_id = new_run_id()
+    started = time.monotonic()
+    path = playbook.path if playbook.path.is_file() else None
+    record = start_recording(config.options, run_id, opts.command, path, opts.check, report.notice)
+    report = Reports(report, record)
+    report.run_start(run_id, shlex.join(opts.command))
+
+    def end(state: str, status: int, reason: str | None) -> None:
+        record.finish(state, status, reason)
+        where = f"celeryroot-runs show {run_id}" if record.recorded else "not recorded"
+        report.run_end(run_id, f"{state}{f' ({reason})' if reason else ''}, "
+                               f"exit {status}, {time.monotonic() - started:.1f} s; {where}")
+
+    try:
+        status, reason = _run(run_id, opts, timeouts, report, config, registry, inventory, playbook, extra_vars,
+                              selection, targets)
+    except KeyboardInterrupt as exc:  # before the run began: setting its services up
+        end(STOPPED, INTERRUPTED, f"interrupted by {exc.args[0] if exc.args else 'SIGINT'}")
+        raise
+    except BaseException as exc:
+        end(ERROR, 1, str(exc) or type(exc).__name__)
+        raise
+    end(STOPPED if reason else FINISHED, status, reason)
+    return status
+
+
+def _run(run_id: str, opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook,
+         extra_vars, selection, targets) -> tuple[int, str | None]:
+    """The run itself: its exit status, and why it stopped part way (None: it did not)."""
     from ..broker import BrokerLost
     from ..engine.state import RunState
     from ..engine.step import Mode
@@ -48,7 +86,7 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
         # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
-        services = _services(config, registry, hosts, timeouts, report, opts) if hosts \
+        services = _services(run_id, config, registry, hosts, timeouts, report, opts) if hosts \
             else nullcontext((None, None, None))
         dispatcher, facts, pending = stack.enter_context(services)
         run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
@@ -61,18 +99,18 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
             finally:
                 report.close()
         except KeyboardInterrupt as exc:
-            why = exc.args[0] if exc.args else "SIGINT"
-            report.notice(f"[ERROR]: interrupted by {why}{_under_way(dispatcher)}; the recap shows the results so far")
+            why = f"interrupted by {exc.args[0] if exc.args else 'SIGINT'}"
+            report.notice(f"[ERROR]: {why}{_under_way(dispatcher)}; the recap shows the results so far")
             report.recap(stats)
-            return INTERRUPTED
+            return INTERRUPTED, why
         except BrokerLost as exc:
             for host in dispatcher.waiting if dispatcher is not None else ():
                 stats.count(host, {"unreachable": True})
             report.notice(f"[ERROR]: {exc}{_under_way(dispatcher)}; their outcome is unknown")
             report.recap(stats)
-            return stats.exit_status()
+            return stats.exit_status(), str(exc)
     report.recap(stats)
-    return stats.exit_status()
+    return stats.exit_status(), None
 
 
 def _under_way(dispatcher) -> str:
@@ -81,7 +119,7 @@ def _under_way(dispatcher) -> str:
 
 
 @contextmanager
-def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report, opts):
+def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[float, float], report, opts):
     """The dispatcher, fact cache and pending-handler memory of a run: in
     Redis beside the broker, or in memory beside the embedded worker.
     Over Redis the controller's key and every host's certificate are
@@ -115,7 +153,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
             liveness = Liveness(keys)
         dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), liveness, seal, host_timeout,
-                                                    broker_wait))
+                                                    broker_wait, run_id))
         if not config.embedded:  # the embedded worker ends with this process
             # --check changes nothing: it takes no lock and waits for none.
             if not opts.check:
