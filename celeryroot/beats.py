@@ -86,7 +86,10 @@ def broker_time(reply) -> float:
 
 def _text(value, limit: int = 64) -> str:
     # Shown on the operator's terminal: no escape sequences from a host.
-    return "".join(ch for ch in str(value)[:limit] if ch.isprintable()) if value is not None else ""
+    if value is None:
+        return ""
+    text = str(value)[:limit]
+    return text if text.isprintable() else "".join(ch for ch in text if ch.isprintable())
 
 
 def _number(value, kind=float):
