@@ -7,6 +7,7 @@ host's user is refused everything else."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 import redis
 from redis.exceptions import NoPermissionError
 
-from conftest import Play, RedisServer, Workers, wait_for, write
+from conftest import Play, RedisServer, Workers, controller_env, wait_for, write
 
 HOSTS = ("web7", "web77")  # web7 is a prefix of web77: its patterns must not reach web77's keys
 #: A user of the test's own, beside the generated ones, to look at the ACL LOG.
@@ -148,6 +149,8 @@ REFUSED = {
     "read another host's facts": lambda r: r.get("celeryroot.facts.web77"),
     "delete another host's key": lambda r: r.delete(OTHER + "/heartbeat"),
     "read a reply queue": lambda r: r.lrange("celeryroot.reply.anyrun", 0, -1),
+    "read the set of workers": lambda r: r.smembers("celeryroot.workers"),
+    "take a name out of the set of workers": lambda r: r.srem("celeryroot.workers", "web77"),
     "take a reply": lambda r: r.brpop("celeryroot.reply.anyrun", 1),
     "delete a reply queue": lambda r: r.delete("celeryroot.reply.anyrun"),
     "write a lease": lambda r: r.set("celeryroot.lease.forged", "x"),
@@ -194,6 +197,16 @@ def test_a_host_may_do_what_its_worker_needs(confined):
     assert web7.expire("celeryroot.reply.probe", 5)
     assert web7.register_script("return redis.call('get', KEYS[1])")(keys=["celeryroot.host.web7/heartbeat"])
     confined.server.client.delete("celeryroot.reply.probe")
+    assert confined.refusals() == []
+
+
+def test_celeryroot_hosts_needs_nothing_more_than_the_controllers_user(confined):
+    confined.refusals()
+    out = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "hosts", "-i", str(confined.inventory),
+                          "--json"], capture_output=True, text=True, cwd=confined.workdir,
+                         env=controller_env(confined.url("controller")))
+    assert out.returncode == 0, out.stderr
+    assert {h["host"]: h["state"] for h in json.loads(out.stdout)["hosts"]} == {h: "up" for h in HOSTS}
     assert confined.refusals() == []
 
 
