@@ -44,15 +44,15 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     import time
 
     from ..report import Reports
+    from . import history
     from .dispatch import new_run_id
-    from .history import ERROR, FINISHED, INTERRUPTED as STOPPED, start_recording
 
     run_id = new_run_id()
     started = time.monotonic()
-    path = playbook.path if playbook.path.is_file() else None
-    record = start_recording(config.options, run_id, opts.command, path, opts.check, report.notice)
-    report = Reports(report, record)
     report.run_start(run_id, shlex.join(opts.command))
+    path = playbook.path if playbook.path.is_file() else None
+    record = history.start_recording(config.options, run_id, opts.command, path, opts.check, report.notice)
+    report = Reports(report, record)
 
     def end(state: str, status: int, reason: str | None) -> None:
         record.finish(state, status, reason)
@@ -64,12 +64,12 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
         status, reason = _run(run_id, opts, timeouts, report, config, registry, inventory, playbook, extra_vars,
                               selection, targets)
     except KeyboardInterrupt as exc:  # before the run began: setting its services up
-        end(STOPPED, INTERRUPTED, f"interrupted by {exc.args[0] if exc.args else 'SIGINT'}")
+        end(history.INTERRUPTED, INTERRUPTED, exc.args[0] if exc.args else "SIGINT")
         raise
     except BaseException as exc:
-        end(ERROR, 1, str(exc) or type(exc).__name__)
+        end(history.ERROR, 1, str(exc) or type(exc).__name__)
         raise
-    end(STOPPED if reason else FINISHED, status, reason)
+    end(history.INTERRUPTED if reason else history.FINISHED, status, reason)
     return status
 
 
@@ -99,8 +99,8 @@ def _run(run_id: str, opts, timeouts: tuple[float, float], report, config, regis
             finally:
                 report.close()
         except KeyboardInterrupt as exc:
-            why = f"interrupted by {exc.args[0] if exc.args else 'SIGINT'}"
-            report.notice(f"[ERROR]: {why}{_under_way(dispatcher)}; the recap shows the results so far")
+            why = exc.args[0] if exc.args else "SIGINT"
+            report.notice(f"[ERROR]: interrupted by {why}{_under_way(dispatcher)}; the recap shows the results so far")
             report.recap(stats)
             return INTERRUPTED, why
         except BrokerLost as exc:
