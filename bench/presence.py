@@ -8,8 +8,9 @@ and queues, written directly with redis-py as workers write them: 90 % up
 (a few with messages waiting and a run under way), 4 % stopped, 3 % lapsed
 an hour ago, 3 % never seen, and 20 live workers the inventory does not
 list. Then ``celeryroot hosts -i INVENTORY`` runs as a command (wall time
-and its own CPU, table and ``--json``), and ``presence()`` alone in this
-process (the Redis round trip and decoding). Medians of ``--rounds`` runs;
+and its own CPU, table and ``--json``), and, in this process, the
+inventory's loading and ``presence()`` alone (the Redis round trip and
+decoding). Medians of ``--rounds`` runs;
 it prints figures and never judges them.
 """
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from celeryroot.beats import HEARTBEAT_KEEP, STOPPED, WORKERS, Beat, broker_time  # noqa: E402
 from celeryroot.config import heartbeat_key, host_queue  # noqa: E402
 from celeryroot.controller.presence import presence  # noqa: E402
+from celeryroot.lang.inventories import load_inventory  # noqa: E402
 from support import RedisServer, controller_env  # noqa: E402
 
 UNLISTED = 20
@@ -73,6 +75,11 @@ def measure(size: int, rounds: int, workdir: Path) -> None:
         table = [(populate(server.client, hosts), command(inventory, server.url))[1] for _ in range(rounds)]
         as_json = [(populate(server.client, hosts), command(inventory, server.url, "--json"))[1]
                    for _ in range(rounds)]
+        loads = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            load_inventory([str(inventory)]).match("all")
+            loads.append(time.perf_counter() - started)
         inline = []
         for _ in range(rounds):
             populate(server.client, hosts)
@@ -83,8 +90,8 @@ def measure(size: int, rounds: int, workdir: Path) -> None:
         wall, cpu = (statistics.median(x) for x in zip(*table))
         jwall, jcpu = (statistics.median(x) for x in zip(*as_json))
         print(f"{size:>6} hosts: celeryroot hosts {wall:.2f} s (CPU {cpu:.2f} s), --json {jwall:.2f} s "
-              f"(CPU {jcpu:.2f} s); presence() alone {statistics.median(inline) * 1000:.0f} ms "
-              f"(one round trip, plus one for the {UNLISTED} unlisted)")
+              f"(CPU {jcpu:.2f} s); of which the YAML inventory {statistics.median(loads):.2f} s, presence() "
+              f"{statistics.median(inline) * 1000:.0f} ms (one round trip, plus one for the {UNLISTED} unlisted)")
     finally:
         server.stop()
 
