@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from conftest import controller_env, wait_for, write
+from conftest import RedisServer, Workers, controller_env, wait_for, write
 
 RUN_LINE = r"run ([0-9a-f]{12}): "
 
@@ -129,13 +129,7 @@ SLOW = """
 def test_an_interrupted_run_is_recorded_as_interrupted(workers, redis_server, tmp_path):
     workers.start("halt1")
     db = tmp_path / "runs.db"
-    book = write(tmp_path / "slow.yaml", SLOW)
-    proc = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i",
-                             str(inventory(tmp_path, "halt1")), "--json"],
-                            env={**controller_env(redis_server.url), "CELERYROOT_HISTORY": str(db)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    wait_for(lambda: (tmp_path / "hosts/halt1/marker").exists(), 30, "the run's second task")
-    time.sleep(0.5)  # the long task is under way
+    proc = slow_run(tmp_path, redis_server.url, db, "halt1")
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 99, (stdout, stderr)
@@ -148,6 +142,49 @@ def test_an_interrupted_run_is_recorded_as_interrupted(workers, redis_server, tm
     assert doc["recap"]["halt1"]["ok"] == 2, doc["recap"]
     assert ids(db, "--failed") == [run_id]
     assert re.search(rf"^run {run_id}: interrupted \(SIGTERM\), exit 99", runs(db, "show", run_id))
+
+
+def slow_run(tmp_path, broker_url: str, db, host: str, *args: str) -> subprocess.Popen:
+    """celeryroot-play of SLOW on ``host``, once its second task is done (the long one is under way)."""
+    book = write(tmp_path / "slow.yaml", SLOW)
+    proc = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i",
+                             str(inventory(tmp_path, host)), "--json", *args],
+                            env={**controller_env(broker_url), "CELERYROOT_HISTORY": str(db)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for(lambda: (tmp_path / "hosts" / host / "marker").exists(), 30, "the run's second task")
+    time.sleep(0.5)
+    return proc
+
+
+def test_a_run_that_lost_its_broker_is_recorded_as_interrupted(tmp_path):
+    server = RedisServer(tmp_path)
+    workers = Workers(server.url, tmp_path)
+    db = tmp_path / "runs.db"
+    try:
+        workers.start("lost1")
+        proc = slow_run(tmp_path, server.url, db, "lost1", "--timeout", "2")
+        server.stop()
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 4, stderr
+    finally:
+        for worker in workers.procs.values():  # its broker is gone: nothing to tidy there
+            worker.kill()
+            worker.wait(10)
+    doc = runs(db, "show", json.loads(stdout)["run_id"], "--json")
+    assert doc["state"] == "interrupted" and "broker" in doc["reason"] and doc["exit_status"] == 4, doc
+    assert [r["task"] for r in doc["results"]] == ["first", "mark"]
+    assert doc["recap"]["lost1"]["unreachable"] == 1 and doc["failed_hosts"] == ["lost1"], doc
+
+
+def test_a_run_killed_outright_shows_as_lost(workers, redis_server, tmp_path):
+    workers.start("kill1")
+    db = tmp_path / "runs.db"
+    proc = slow_run(tmp_path, redis_server.url, db, "kill1")
+    run_id = wait_for(lambda: ids(db), 10, "the run's record")[0]
+    proc.kill()
+    proc.wait(10)
+    (run,) = runs(db, "list", "--json")["runs"]
+    assert run["id"] == run_id and run["state"] == "lost" and run["ended"] is None, run
 
 
 SECRET = "s3cr3t-history-4242"
@@ -216,3 +253,12 @@ def test_an_embedded_run_is_recorded(local_play, tmp_path):
     (run,) = runs(db, "list", "--json")["runs"]
     assert run["id"] == out.doc["run_id"] and run["state"] == "finished" and run["hosts"] == 1, run
     assert [r["status"] for r in runs(db, "show", run["id"], "--json")["results"]] == ["ok"]
+    # An ad-hoc run is a run too: its command line, no playbook; its id on stderr.
+    adhoc = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "localhost", "-i", "localhost,", "-m",
+                            "ping"], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                           env={**controller_env(), "CELERYROOT_HISTORY": str(db)})
+    assert adhoc.returncode == 0 and "localhost | SUCCESS" in adhoc.stdout, adhoc
+    run_id = re.match(RUN_LINE, adhoc.stderr).group(1)
+    doc = runs(db, "show", run_id, "--json")
+    assert doc["command"] == ["celeryroot", "localhost", "-i", "localhost,", "-m", "ping"], doc
+    assert doc["playbook"] is None and [r["task"] for r in doc["results"]] == ["ping"], doc

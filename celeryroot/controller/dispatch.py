@@ -100,6 +100,8 @@ class Dispatcher:
         try:
             self.consumer.cancel()
             self.reply_queue.bind(self.connection.default_channel).delete()
+        except (OperationalError, RedisConnectionError):
+            pass  # a broker lost for good: the reply queue lapses there by itself (REPLY_TTL)
         finally:
             self.connection.release()
 
