@@ -149,6 +149,12 @@ def check_tls(url: str, source: str, at: Where | None, insecure: bool) -> str:
     return base + "?" + "&".join(kept + [f"{name}={value}" for name, value in fixed.items()])
 
 
+#: What stands for a secret wherever celeryroot shows or keeps a value:
+#: an argument or variable whose name holds one of these words.
+MASK = "********"
+SECRET_NAME = re.compile(r"passw(or)?d|passphrase|secret|token", re.I)
+
+
 def masked(url: str) -> str:
     """The broker URL as logs show it: a password (in the URL's user part or
     redis-py's ``?password=``) becomes ``****``; a URL without one is shown

@@ -216,14 +216,17 @@ NO_LOG = f"""
 
 def test_a_no_log_secret_is_not_in_the_database(fleet, play, tmp_path):
     db = tmp_path / "runs.db"
-    out = play(write(tmp_path / "nolog.yaml", NO_LOG), "--diff", "-vvv", inventory=inventory(tmp_path, "web1"),
-               env={"CELERYROOT_HISTORY": str(db)})
+    out = play(write(tmp_path / "nolog.yaml", NO_LOG), "--diff", "-vvv", "-e", "db_password=pw-history-77",
+               inventory=inventory(tmp_path, "web1"), env={"CELERYROOT_HISTORY": str(db)})
     assert out.rc == 0, out
     assert (tmp_path / "hosts/web1/secret").read_text() == SECRET  # the tasks did run
     doc = runs(db, "show", out.doc["run_id"], "--json")
     assert len(doc["results"]) == 5 and doc["recap"]["web1"]["ignored"] == 1, doc
     files = list(tmp_path.glob("runs.db*"))  # the WAL and shared-memory files too, if any are left
     assert files and all(SECRET.encode() not in f.read_bytes() for f in files), files
+    # nor an extra var named like a secret, given on the command line
+    assert "-e db_password=********" in " ".join(doc["command"]), doc["command"]
+    assert all(b"pw-history-77" not in f.read_bytes() for f in files), files
 
 
 def test_old_runs_are_pruned_when_a_run_starts(fleet, play, tmp_path):

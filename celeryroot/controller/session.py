@@ -57,8 +57,9 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     def end(state: str, status: int, reason: str | None) -> None:
         record.finish(state, status, reason)
         where = f"celeryroot-runs show {run_id}" if record.recorded else "not recorded"
-        report.run_end(run_id, f"{state}{f' ({reason})' if reason else ''}, "
-                               f"exit {status}, {time.monotonic() - started:.1f} s; {where}")
+        # An error's own line (ERROR! …) follows: it is not said twice.
+        why = f" ({reason})" if reason and state != history.ERROR else ""
+        report.run_end(run_id, f"{state}{why}, exit {status}, {time.monotonic() - started:.1f} s; {where}")
 
     try:
         status, reason = _run(run_id, opts, timeouts, report, config, registry, inventory, playbook, extra_vars,
