@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -110,15 +109,9 @@ def test_an_unreachable_broker_is_said_and_fails_within_the_wait(tmp_path, comma
     elapsed = time.monotonic() - started
     shown = url.replace(":s3cret@", ":****@")
     assert proc.returncode == 1, proc
-    # The run's first and last lines (on stderr for ad-hoc) name it, with the password masked.
-    run_lines = r"run [0-9a-f]{12}: .*\n"
-    said = re.findall(run_lines, proc.stdout if command == "play" else proc.stderr)
-    assert len(said) == 2 and said[0].endswith(f"--broker '{shown}'\n"), said
-    assert said[1].startswith(said[0][:18] + "error, exit 1, "), said
-    assert "s3cret" not in proc.stdout + proc.stderr
-    assert re.sub(run_lines, "", proc.stderr) == (
-        f"cannot reach the broker at {shown} (Connection refused); retrying for 5 s…\n"
-        f"ERROR! cannot reach the broker: {shown} did not answer within 5 s (Connection refused)\n"), proc.stderr
+    assert proc.stderr == (f"cannot reach the broker at {shown} (Connection refused); retrying for 5 s…\n"
+                           f"ERROR! cannot reach the broker: {shown} did not answer within 5 s "
+                           f"(Connection refused)\n"), proc.stderr
     assert 5 <= elapsed < 8, elapsed
 
 
