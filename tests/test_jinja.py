@@ -67,6 +67,7 @@ CASES = [
      "a: 'yes'\nb:\n- 1\n- 2\nc:\n    x: 'on'\n    z: ''\n"),
     ("{{ {'b': [1, 2], 'a': 'yes', 'c': {'x': 1}} | to_yaml }}", "a: 'yes'\nb: [1, 2]\nc: {x: 1}\n"),
     ("{{ 'a: 1\\nb: [x, yes]' | from_yaml }}", {"a": 1, "b": ["x", True]}),
+    ("{{ '---\\nmode: 0640\\nx: on\\ny: y' | from_yaml }}", {"mode": 0o640, "x": True, "y": "y"}),
     ("{{ '{\"k\": [1]}' | from_json }}", {"k": [1]}),
     # dictionaries and lists
     ("{{ d | combine({'b': {'x': 3}}) }}", {"a": 1, "b": {"x": 3}}),
