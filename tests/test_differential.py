@@ -45,10 +45,10 @@ class Run:
         return f"Run(rc={self.rc}, statuses={self.statuses}, output={self.output[-3000:]!r})"
 
 
-def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple) -> Run:
+def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
     statuses = workdir / "statuses.jsonl"
     home = workdir / "ansible-home"
-    env = {**os.environ, "ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+    env = {**os.environ, **environ, "ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
            "ANSIBLE_REMOTE_TEMP": str(home / "remote-tmp"), "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_DEPRECATION_WARNINGS": "0",
            "ANSIBLE_PYTHON_INTERPRETER": str(ansible_playbook.parent / "python"),
@@ -61,9 +61,10 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple) 
                proc.stdout + proc.stderr)
 
 
-def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple) -> Run:
-    out = local_play(book, "-i", "localhost,", *args)
-    statuses = [(t["task"]["kind"], t["task"]["name"], _status(t["hosts"]["localhost"]))
+def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
+    out = local_play(book, "-i", "localhost,", *args, env=environ)
+    # Ansible's callbacks name a role's task without the role ("web : x" is x).
+    statuses = [(t["task"]["kind"], t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"]))
                 for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"] if "localhost" in t["hosts"]]
     return Run(out.rc, statuses, tree(workdir / "out"), out.stdout[-3000:] + out.stderr)
 
@@ -78,23 +79,27 @@ def _status(res: dict) -> str:
 
 @pytest.fixture
 def both(ansible_playbook, local_play, tmp_path):
-    """``both(playbook, files={...}, args=(...))``: the playbook (and the
-    files beside it) written to a directory for each tool, run there with
-    ``args``; the two runs are returned, Ansible's first. Tasks write
-    under ``{{ playbook_dir }}/out``."""
+    """``both(playbook, files={...}, args=(...), book=..., env={...})``: the
+    playbook (at ``book``) and the files beside it written to a directory
+    for each tool, and run there with ``args`` and ``env`` (where
+    ``{workdir}`` is that directory); the two runs are returned, Ansible's
+    first. Tasks write under ``{{ out }}``, an extra variable."""
 
-    def run(playbook: str, files: dict | None = None, args: tuple = ()) -> tuple[Run, Run]:
+    def run(playbook: str, files: dict | None = None, args: tuple = (), book: str = "book.yml",
+            env: dict | None = None) -> tuple[Run, Run]:
         runs = []
         for tool in ("ansible", "celeryroot"):
             workdir = tmp_path / tool
             for rel, text in (files or {}).items():
                 write(workdir / rel, text)
-            book = write(workdir / "book.yml", playbook)
+            path = write(workdir / book, playbook)
             (workdir / "out").mkdir()
+            argv = ("-e", f"out={workdir / 'out'}", *args)
+            environ = {k: v.format(workdir=workdir) for k, v in (env or {}).items()}
             if tool == "ansible":
-                runs.append(run_ansible(ansible_playbook, workdir, book, args))
+                runs.append(run_ansible(ansible_playbook, workdir, path, argv, environ))
             else:
-                runs.append(run_celeryroot(local_play, workdir, book, args))
+                runs.append(run_celeryroot(local_play, workdir, path, argv, environ))
         return tuple(runs)
 
     return run
@@ -119,16 +124,53 @@ def test_yaml_is_read_as_yaml_1_1_whatever_the_document_start(both, start):
     flag: on
   tasks:
     - name: a 0640 file
-      copy: {content: "a\\n", dest: "{{ playbook_dir }}/out/a", mode: 0640}
+      copy: {content: "a\\n", dest: "{{ out }}/a", mode: 0640}
     - name: a 0644 file
-      copy: {content: "b\\n", dest: "{{ playbook_dir }}/out/b", mode: 0644}
+      copy: {content: "b\\n", dest: "{{ out }}/b", mode: 0644}
     - name: a 0440 file
       copy:
         content: "c\\n"
-        dest: "{{ playbook_dir }}/out/c"
+        dest: "{{ out }}/c"
         mode: 0440
     - name: no facts were gathered, and on is true
       assert: {that: ["ansible_facts.distribution is not defined", "flag is sameas true"]}
 """)
     same(ansible, celeryroot)
     assert {name: mode[-3:] for name, (mode, *_) in celeryroot.files.items()} == {"a": "640", "b": "644", "c": "440"}
+
+
+# -- 2. roles found where Ansible finds them --------------------------------
+
+def _writer(name: str) -> str:
+    return f'- name: {name}\n  copy: {{content: "{{{{ greeting | default(\'{name}\') }}}}", dest: "{{{{ out }}}}/{name}"}}\n'
+
+
+def test_galaxy_tests_wrapper_runs_the_role_it_sits_in(both):
+    """Galaxy's skeleton: the role's own tests/test.yml names it ``../../``."""
+    ansible, celeryroot = both("- hosts: localhost\n  gather_facts: no\n  roles: ['../../']\n",
+                               files={"myrole/tasks/main.yml": _writer("from-myrole"),
+                                      "myrole/defaults/main.yml": "greeting: hello\n"},
+                               book="myrole/tests/test.yml")
+    same(ansible, celeryroot)
+    assert celeryroot.files["from-myrole"][-1] == b"hello"
+
+
+def test_roles_are_looked_for_in_ansibles_order(both):
+    """roles/ beside the playbook before the roles path, the roles path
+    before the playbook's own directory, a dependency beside the role that
+    needs it, and a relative path joined to the playbook's directory."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  roles: [web, common, vendor/parent]
+""", files={"roles/web/tasks/main.yml": _writer("web-from-roles-dir"),
+            "shelf/web/tasks/main.yml": _writer("web-from-roles-path"),
+            "shelf/common/tasks/main.yml": _writer("common-from-roles-path"),
+            "common/tasks/main.yml": _writer("common-from-playbook-dir"),
+            "vendor/parent/tasks/main.yml": _writer("parent"),
+            "vendor/parent/meta/main.yml": "dependencies: [child]\n",
+            "vendor/child/tasks/main.yml": _writer("child-beside-parent")},
+        env={"ANSIBLE_ROLES_PATH": "{workdir}/shelf"})
+    same(ansible, celeryroot)
+    assert sorted(celeryroot.files) == ["child-beside-parent", "common-from-roles-path", "parent",
+                                        "web-from-roles-dir"]
