@@ -174,3 +174,23 @@ def test_roles_are_looked_for_in_ansibles_order(both):
     same(ansible, celeryroot)
     assert sorted(celeryroot.files) == ["child-beside-parent", "common-from-roles-path", "parent",
                                         "web-from-roles-dir"]
+
+
+# -- the text around one expression -----------------------------------------
+
+def test_text_around_one_expression_is_kept_as_ansible_keeps_it(both):
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  vars: {motd: hello, n: 7, padded: " {{ n }} ", ended: "{{ n }}\\n"}
+  tasks:
+    - name: a line
+      copy: {content: "{{ motd }}\\n", dest: "{{ out }}/line"}
+    - name: a blank line after it
+      copy: {content: "{{ motd }}\\n\\n", dest: "{{ out }}/lines"}
+    - name: blanks around a number make text, one newline after it does not
+      assert:
+        that: ["padded == ' 7 '", "ended == 7"]
+""")
+    same(ansible, celeryroot)
+    assert celeryroot.files["line"][-1] == b"hello\n" and celeryroot.files["lines"][-1] == b"hello\n\n"

@@ -32,7 +32,10 @@ from . import filters, lookups
 MAX_REPEAT = 1_000_000
 MAX_POWER_DIGITS = 4300
 
-_SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
+#: One expression and nothing else, but for one newline at the end, which
+#: Jinja drops from an inline template: as in Ansible, ``"{{ 5 }}\n"`` is
+#: the number 5 while ``" {{ 5 }}"`` is the string " 5".
+_SINGLE = re.compile(r"\A\{\{(?P<expr>.*)\}\}\n?\Z", re.S)
 
 
 class TemplateFailure(Exception):
@@ -180,7 +183,10 @@ def render(value: Any, variables: dict) -> Any:
             return fast
         try:
             if expression is not None:
-                return _native(_compile_expression(expression)(**variables))
+                result = _native(_compile_expression(expression)(**variables))
+                # Ansible gives a string back the newline Jinja dropped:
+                # "{{ motd }}\n" ends with one, "{{ 5 }}\n" is still 5.
+                return result + "\n" if isinstance(result, str) and value.endswith("\n") else result
             return _compile_template(value).render(variables)
         except TemplateFailure:
             raise
