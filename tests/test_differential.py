@@ -57,7 +57,7 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, 
     proc = subprocess.run([str(ansible_playbook), "-c", "local", "-i", "localhost,", str(book), *args],
                           capture_output=True, text=True, cwd=workdir, env=env, timeout=300)
     lines = [json.loads(line) for line in statuses.read_text().splitlines()] if statuses.exists() else []
-    return Run(proc.returncode, [(r["kind"], r["task"], r["status"]) for r in lines], tree(workdir / "out"),
+    return Run(proc.returncode, [(r["kind"], r["task"], r["status"]) for r in lines], _files(workdir),
                proc.stdout + proc.stderr)
 
 
@@ -66,7 +66,15 @@ def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: 
     # Ansible's callbacks name a role's task without the role ("web : x" is x).
     statuses = [(t["task"]["kind"], t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"]))
                 for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"] if "localhost" in t["hosts"]]
-    return Run(out.rc, statuses, tree(workdir / "out"), out.stdout[-3000:] + out.stderr)
+    return Run(out.rc, statuses, _files(workdir), out.stdout[-3000:] + out.stderr)
+
+
+def _files(workdir: Path) -> dict:
+    """The files under ``out``, each tool's own directory in their contents
+    written as ``WORKDIR``."""
+    here = str(workdir).encode()
+    return {path: (*meta, content.replace(here, b"WORKDIR") if isinstance(content, bytes) else content)
+            for path, (*meta, content) in tree(workdir / "out").items()}
 
 
 def _status(res: dict) -> str:
@@ -194,3 +202,42 @@ def test_text_around_one_expression_is_kept_as_ansible_keeps_it(both):
 """)
     same(ansible, celeryroot)
     assert celeryroot.files["line"][-1] == b"hello\n" and celeryroot.files["lines"][-1] == b"hello\n\n"
+
+
+# -- 3. templates in variables rendered where they are used -----------------
+
+def test_variables_that_are_templates_render_where_they_are_used(both):
+    """Role defaults, play vars and extra vars that refer to other variables
+    are rendered when a task uses them, with that task's variables: play and
+    task vars, playbook_dir, registered results. A result's own text is data,
+    never rendered again."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  vars:
+    make_dir: true
+    here: "{{ playbook_dir }}/here"
+    path: "{{ out }}/{{ leaf }}"
+    leaf: play-leaf
+  roles: [svc]
+  tasks:
+    - name: a play var of playbook_dir
+      copy: {content: "{{ here }}", dest: "{{ out }}/here"}
+    - name: a play var of a task var
+      copy: {content: "{{ path }}", dest: "{{ path }}"}
+      vars: {leaf: task-leaf}
+    - name: braces in a result
+      command: echo '{{ "{{" }} make_dir }}'
+      register: echoed
+      changed_when: false
+    - name: an extra var of a registered result, which stays text
+      copy: {content: "{{ from_e }}", dest: "{{ out }}/from-e"}
+""", files={"roles/svc/defaults/main.yml": "svc_state: \"{{ 'directory' if make_dir else 'absent' }}\"\n",
+            "roles/svc/tasks/main.yml": "- name: a role default of a play var\n"
+                                        "  file: {path: \"{{ out }}/svc\", state: \"{{ svc_state }}\"}\n"},
+       args=("-e", "from_e='{{ echoed.stdout }}'"))
+    same(ansible, celeryroot)
+    assert celeryroot.files["svc"][3] is None  # a directory
+    assert celeryroot.files["task-leaf"][-1] == b"WORKDIR/out/task-leaf"
+    assert celeryroot.files["here"][-1] == b"WORKDIR/here"
+    assert celeryroot.files["from-e"][-1] == b"{{ make_dir }}"

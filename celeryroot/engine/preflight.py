@@ -53,7 +53,7 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
         tasks = [t for t in play.tasks if selection.takes(t)] + play.handlers
         for host in hosts:
             variables = hostvars.for_host(host)
-            above = {**deferred[host], **extra_vars}
+            above = hostvars.above(host)
             for task in tasks:
                 _check_task(task, variables, above, mode, registry, facts_later=bool(play.gather_facts))
     return targets

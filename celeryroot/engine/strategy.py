@@ -249,8 +249,7 @@ class PlayBatch:
                 yield host, result(UNREACHABLE, "the run's lease is gone (its controller has exited)")
             return
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
-        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry,
-                               {**self.state.registered[h], **run.extra_vars}) for h in hosts}
+        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry, self.hostvars.above(h)) for h in hosts}
         payloads = {}
         for host, ready in prepared.items():
             if ready.done is not None or not ready.calls or here:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from celeryroot.lang.variables import OMIT
 
-from .conftest import expand, tasks
+from celeryroot.engine.step import Mode, prepare
+
+from .conftest import REGISTRY, expand, load, tasks
 
 
 def _args(prepared) -> list[dict]:
@@ -111,3 +113,27 @@ def test_task_check_mode_overrides_the_run_and_is_visible_as_a_variable(tmp_path
     assert call["check"] is False and call["args"]["msg"] is False
     (call,) = expand(plain, check=True).calls
     assert call["check"] is True
+
+
+def test_variables_of_variables_reach_the_module_rendered(tmp_path):
+    """A role default, an inventory variable, a play var and an extra var
+    that refer to other variables are rendered where the task uses them,
+    with the task's own vars among those."""
+    from celeryroot.lang.inventories import load_inventory
+    from celeryroot.lang.variables import HostVars
+
+    (tmp_path / "roles/svc/defaults").mkdir(parents=True)
+    (tmp_path / "roles/svc/defaults/main.yml").write_text('role_default_state: "{{ wanted }}"\n')
+    (tmp_path / "roles/svc/tasks").mkdir()
+    (tmp_path / "roles/svc/tasks/main.yml").write_text(
+        '- service: {name: "{{ unit }}", state: "{{ role_default_state }}", enabled: "{{ on_boot }}"}\n'
+        '  vars: {suffix: from-task}\n')
+    (tmp_path / "inv.yaml").write_text('all:\n  hosts:\n    web1: {unit: "nginx-{{ suffix }}"}\n')
+    (play,) = load(tmp_path, '- hosts: all\n  gather_facts: false\n  vars: {wanted: restarted}\n'
+                             '  roles: [svc]\n')
+    hostvars = HostVars(load_inventory([str(tmp_path / "inv.yaml")]), play, ["web1"], {"on_boot": "{{ 1 == 1 }}"},
+                        {}, {}, check=False)
+    (task,) = play.tasks
+    (call,) = prepare(task, hostvars.for_host("web1"), Mode(), REGISTRY, hostvars.above("web1")).calls
+    assert (call["args"]["name"], call["args"]["state"], call["args"]["enabled"]) == \
+        ("nginx-from-task", "restarted", True)
