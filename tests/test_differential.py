@@ -63,9 +63,12 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, 
 
 def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
     out = local_play(book, "-i", "localhost,", *args, env=environ)
-    # Ansible's callbacks name a role's task without the role ("web : x" is x).
-    statuses = [(t["task"]["kind"], t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"]))
-                for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"] if "localhost" in t["hosts"]]
+    # Ansible's callbacks name a role's task without the role ("web : x" is
+    # x), and hear of no result of a meta task (which here is named meta).
+    statuses = [("handler" if t["task"]["kind"] == "running handler" else t["task"]["kind"],
+                 t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"]))
+                for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
+                if "localhost" in t["hosts"] and t["task"]["name"] != "meta"]
     return Run(out.rc, statuses, _files(workdir), out.stdout[-3000:] + out.stderr)
 
 
@@ -241,3 +244,45 @@ def test_variables_that_are_templates_render_where_they_are_used(both):
     assert celeryroot.files["task-leaf"][-1] == b"WORKDIR/out/task-leaf"
     assert celeryroot.files["here"][-1] == b"WORKDIR/here"
     assert celeryroot.files["from-e"][-1] == b"{{ make_dir }}"
+
+
+# -- 4. handlers: notified by handlers, and again after they ran -----------
+
+def test_handlers_notified_by_handlers_and_again_after_they_ran(both):
+    """Ansible's flush is one pass over the handlers as defined: a handler
+    notified by one defined before it runs in the same pass, one defined
+    after it (or itself) at the next flush, which comes after every section
+    of the play, empty or not. A handler runs once however often it was
+    notified, and again when notified after it ran."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - name: change twice
+      command: "true"
+      notify: [h2, h2]
+    - meta: flush_handlers
+    - name: change again
+      command: "true"
+      notify: [h2, reload]
+  post_tasks:
+    - name: a post task
+      command: "true"
+      changed_when: false
+  handlers:
+    - name: h1
+      command: "true"
+    - name: h2
+      command: "true"
+      notify: [h1, h3]
+    - name: h3
+      command: "true"
+      notify: h3
+    - name: first listener
+      command: "true"
+      listen: reload
+    - name: second listener
+      command: "true"
+      listen: reload
+""")
+    same(ansible, celeryroot)

@@ -21,7 +21,7 @@ def _book(path, roles):
 
 
 def _loaded(book, roles_path=()):
-    return [(t.role, t.name) for t in load_playbook(book, REGISTRY, roles_path=roles_path).plays[0].sections[0]]
+    return [(t.role, t.name) for t in load_playbook(book, REGISTRY, roles_path=roles_path).plays[0].tasks]
 
 
 def test_galaxys_tests_wrapper_names_the_role_it_sits_in(tmp_path):
