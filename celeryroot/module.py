@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -63,14 +64,16 @@ class ArgError(ValueError):
 
 
 def arg(default: Any = REQUIRED, *, choices: tuple = (), aliases: tuple = (),
-        doc: str = "", convert=None, lint=None):
+        doc: str = "", convert=None, lint=None, host_path: bool = False):
     """Declare one module argument (a dataclass field with its metadata).
 
     ``lint`` looks at the value as the YAML file wrote it, when the task is
     loaded, and returns a warning for a valid but risky one (or None).
+    ``host_path``: a path on the host, where ``~``, ``~user`` and ``$VAR``
+    expand before the module runs (`on_host`), as Ansible's ``type=path``.
     """
     meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert,
-            "lint": lint}
+            "lint": lint, "host_path": host_path}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -314,6 +317,14 @@ def _coerce(hint: Any, value: Any) -> Any:
             raise TypeError(f"expected a mapping, got '{value}'")
         return dict(value)
     raise TypeError(f"unsupported argument type {hint}")
+
+
+def on_host(args):
+    """``args`` with its host paths expanded where the module runs: ``~`` is
+    the home of the user the worker runs as there, not the controller's."""
+    expanded = {f.name: os.path.expanduser(os.path.expandvars(value)) for f in spec_fields(type(args))
+                if f.metadata.get("host_path") and isinstance(value := getattr(args, f.name), str)}
+    return dataclasses.replace(args, **expanded) if expanded else args
 
 
 def to_wire(args) -> dict:

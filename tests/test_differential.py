@@ -75,9 +75,12 @@ def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: 
 def _files(workdir: Path) -> dict:
     """The files under ``out``, each tool's own directory in their contents
     written as ``WORKDIR``."""
-    here = str(workdir).encode()
-    return {path: (*meta, content.replace(here, b"WORKDIR") if isinstance(content, bytes) else content)
-            for path, (*meta, content) in tree(workdir / "out").items()}
+    def neutral(content):  # bytes of a file, text of a link, None for a directory
+        if isinstance(content, bytes):
+            return content.replace(str(workdir).encode(), b"WORKDIR")
+        return content.replace(str(workdir), "WORKDIR") if isinstance(content, str) else content
+
+    return {path: (*meta, neutral(content)) for path, (*meta, content) in tree(workdir / "out").items()}
 
 
 def _status(res: dict) -> str:
@@ -286,3 +289,47 @@ def test_handlers_notified_by_handlers_and_again_after_they_ran(both):
       listen: reload
 """)
     same(ansible, celeryroot)
+
+
+# -- 5. ~ and ~user in paths -------------------------------------------------
+
+@pytest.fixture
+def home_user(tmp_path):
+    """A user of the test's own whose home is the test's directory, so
+    ``~NAME/ansible`` and ``~NAME/celeryroot`` are each tool's directory."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a user whose home is a test directory needs root")
+    name = f"crhome{os.getpid() % 100000}"
+    subprocess.run(["useradd", "-M", "-d", str(tmp_path), "-s", "/usr/sbin/nologin", name], check=True)
+    yield name
+    subprocess.run(["userdel", name], check=True)
+
+
+def test_tilde_paths_expand_on_the_host(both, home_user):
+    """``~`` is the home of the user the module runs as, ``~NAME`` NAME's:
+    in file, copy, template and lineinfile, in path, dest and a host-side
+    src (Ansible's type=path)."""
+    ansible, celeryroot = both(f"""
+- hosts: localhost
+  gather_facts: no
+  vars:
+    here: "~{home_user}/{{{{ out | dirname | basename }}}}/out"
+  tasks:
+    - name: a directory in a home
+      file: {{path: "{{{{ here }}}}/dir", state: directory}}
+    - name: copy there
+      copy: {{content: "copied\\n", dest: "{{{{ here }}}}/dir/copied"}}
+    - name: copy from there on the host
+      copy: {{src: "{{{{ here }}}}/dir/copied", remote_src: true, dest: "{{{{ here }}}}/dir/again"}}
+    - name: template there
+      template: {{src: t.j2, dest: "{{{{ here }}}}/dir/templated"}}
+    - name: lineinfile there
+      lineinfile: {{path: "{{{{ here }}}}/dir/lines", line: one, create: true}}
+    - name: a link there
+      file: {{src: "{{{{ here }}}}/dir/copied", path: "{{{{ here }}}}/dir/link", state: link}}
+    - name: my own home is there already
+      file: {{path: "~", state: directory}}
+""", files={"t.j2": "templated\n"})
+    same(ansible, celeryroot)
+    assert sorted(celeryroot.files) == ["dir", "dir/again", "dir/copied", "dir/lines", "dir/link", "dir/templated"]
+    assert celeryroot.files["dir/link"][-1] == "WORKDIR/out/dir/copied"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import traceback
 
-from ..module import ArgError, Context, ModuleFailure, build_args
+from ..module import ArgError, Context, ModuleFailure, build_args, on_host
 from ..registry import Registry
 from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
@@ -61,7 +61,7 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
     if cls is None:
         return result(FAILED, f"module '{call['module']}' is not installed on this host"), set()
     try:
-        args = build_args(cls.Args, call.get("args") or {}) if args is None else args
+        args = on_host(build_args(cls.Args, call.get("args") or {}) if args is None else args)
     except ArgError as exc:
         return result(FAILED, f"{call['module']}: {exc}"), set()
     ctx = Context(check=bool(call.get("check")), diff=bool(call.get("diff")), overlay=overlay,

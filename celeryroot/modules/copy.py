@@ -20,7 +20,7 @@ MAX_SOURCE = 4 << 20
 class WriteArgs(AttributeArgs):
     """What copy and template share: where the content goes and how."""
 
-    dest: str = arg(doc="Path of the file on the host. A directory (existing, or given with a trailing /) "
+    dest: str = arg(host_path=True, doc="Path of the file on the host. A directory (existing, or given with a trailing /) "
                         "receives the source's base name.")
     backup: bool = arg(False, doc="Keep a timestamped copy of the old file (its path is returned as backup_file).")
     validate: str | None = arg(None, convert=validate_arg,
@@ -66,7 +66,7 @@ class Copy(Module):
 
     @dataclass(frozen=True, kw_only=True)
     class Args(WriteArgs):
-        src: str | None = arg(None, doc="File to copy: on the controller (in files/ or beside the playbook), "
+        src: str | None = arg(None, host_path=True, doc="File to copy: on the controller (in files/ or beside the playbook), "
                                         "or on the host with remote_src.")
         content: str | None = arg(None, convert=_text, doc="Text to write instead of src (a mapping or list "
                                                            "is written as JSON).")

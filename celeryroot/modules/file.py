@@ -47,10 +47,10 @@ class File(Module):
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):
-        path: str = arg(aliases=("dest", "name"), doc="The path to manage.")
+        path: str = arg(aliases=("dest", "name"), host_path=True, doc="The path to manage.")
         state: str | None = arg(None, choices=("file", "directory", "absent", "touch", "link", "hard"),
                                 doc="What the path should be; default: its current kind, or file.")
-        src: str | None = arg(None, doc="Target of the link, for state=link or hard.")
+        src: str | None = arg(None, host_path=True, doc="Target of the link, for state=link or hard.")
         recurse: bool = arg(False, doc="With state=directory, apply owner/group/mode to everything below.")
         force: bool = arg(False, doc="With state=link/hard, replace a file or empty directory at path, "
                                      "or link to a src that does not exist.")

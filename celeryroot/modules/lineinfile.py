@@ -51,7 +51,7 @@ class Lineinfile(Module):
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):
-        path: str = arg(aliases=("dest", "destfile", "name"), doc="The file to edit.")
+        path: str = arg(aliases=("dest", "destfile", "name"), host_path=True, doc="The file to edit.")
         line: str | None = arg(None, aliases=("value",), doc="The line to insert or replace (state=present).")
         regexp: str | None = arg(None, aliases=("regex",), convert=_regex,
                                  doc="Python regular expression searched in each line.")
