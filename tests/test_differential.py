@@ -333,3 +333,29 @@ def test_tilde_paths_expand_on_the_host(both, home_user):
     same(ansible, celeryroot)
     assert sorted(celeryroot.files) == ["dir", "dir/again", "dir/copied", "dir/lines", "dir/link", "dir/templated"]
     assert celeryroot.files["dir/link"][-1] == "WORKDIR/out/dir/copied"
+
+
+# -- 6. ansible_check_mode and ansible_managed --------------------------------
+
+@pytest.mark.parametrize("args", [(), ("--check",)], ids=["run", "check"])
+def test_check_mode_variable_is_the_runs_and_ansible_managed_is_ansibles(both, args):
+    """A play's check_mode: keyword runs its tasks in check mode, but
+    ansible_check_mode says only whether --check was given; a template's
+    ansible_managed is Ansible's own text."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  check_mode: true
+  tasks:
+    - name: predicted only
+      file: {path: "{{ out }}/never", state: directory}
+    - name: written whatever the play says
+      copy: {content: "check mode: {{ ansible_check_mode }}\\n", dest: "{{ out }}/check"}
+      check_mode: false
+    - name: a managed template
+      template: {src: managed.j2, dest: "{{ out }}/managed"}
+      check_mode: false
+""", files={"templates/managed.j2": "# {{ ansible_managed }}\n"}, args=args)
+    same(ansible, celeryroot)
+    assert celeryroot.files["check"][-1] == f"check mode: {bool(args)}\n".encode()
+    assert celeryroot.files["managed"][-1] == b"# Ansible managed\n"

@@ -230,6 +230,29 @@ def test_handlers_notified_by_handlers_and_again_after_they_ran(fleet, play, tmp
         ["task1", "h2", "h3", "task2", "h1", "h2", "h3", "first", "second", "post", "h1", "h3"]
 
 
+def test_ansible_check_mode_is_the_runs_check_and_ansible_managed_is_ansibles(fleet, play, tmp_path,
+                                                                               fleet_inventory):
+    """A play's check_mode: keyword runs its tasks in check mode without
+    making ansible_check_mode true (as in Ansible); ansible_managed is
+    Ansible's text, in every task."""
+    book = write(tmp_path / "check.yml", """
+- hosts: web1
+  gather_facts: false
+  check_mode: true
+  tasks:
+    - name: predicted only
+      file: path={{ root }}/never state=directory
+    - name: the variables
+      debug: msg="{{ ansible_check_mode }} {{ ansible_managed }}"
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert out.results("predicted only")["web1"]["changed"] and not (tmp_path / "hosts/web1/never").exists()
+    assert out.results("the variables")["web1"]["msg"] == "False Ansible managed"
+    checked = play(book, "--check", inventory=fleet_inventory)
+    assert checked.results("the variables")["web1"]["msg"] == "True Ansible managed"
+
+
 def test_loops_register_and_loop_control(fleet, play, tmp_path, fleet_inventory):
     book = write(tmp_path / "loops.yml", """
 - hosts: db1

@@ -99,8 +99,9 @@ class PlayBatch:
         self.hosts = hosts
         self.mode = run.mode.within(play)
         self.state = run.state
+        # ansible_check_mode is --check alone, whatever the play's check_mode (as Ansible).
         self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, self.state.registered,
-                                 self.state.facts, self.mode.check)
+                                 self.state.facts, run.mode.check)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
         #: Notifications not yet looked up, and the handlers they made due.
         self.notified: dict[str, list[str]] = defaultdict(list)

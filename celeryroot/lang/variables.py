@@ -3,7 +3,8 @@
 inventory (all < parent groups < child groups < host) < play vars <
 task vars (in the step) < registered results < extra vars (``-e``).
 Special variables: inventory_hostname, group_names, groups, hostvars,
-play_hosts / ansible_play_hosts, ansible_check_mode, omit.
+play_hosts / ansible_play_hosts, ansible_check_mode (--check, not a play's
+or task's check_mode: keyword, as in Ansible), ansible_managed, omit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from .inventory import Inventory
 from .templating import lazy, realise
 
 OMIT = "__omit_place_holder__celeryroot__"
+#: Ansible's default ``ansible_managed`` (its DEFAULT_MANAGED_STR), the
+#: lowest of all: a variable of that name anywhere replaces it.
+ANSIBLE_MANAGED = "Ansible managed"
 
 
 class HostVars:
@@ -56,7 +60,8 @@ class HostVars:
             "ansible_check_mode": self.check,
             "omit": OMIT,
         }
-        return {**self.inventory_layer(host), **special, **self.play_vars, **self.above(host)}
+        return {"ansible_managed": ANSIBLE_MANAGED, **self.inventory_layer(host), **special, **self.play_vars,
+                **self.above(host)}
 
     def above(self, host: str) -> dict:
         """What outranks a task's own vars: registered results and set_fact, then extra vars."""
