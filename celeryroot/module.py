@@ -3,7 +3,10 @@
 A module is one class in one file. Its ``Args`` is a frozen, keyword-only
 dataclass whose fields are declared with `arg` (Ansible's names, defaults,
 choices and aliases). The controller validates every task against it before
-any host is contacted; the worker validates again before it runs.
+any host is contacted; the worker validates again before it runs. Rules
+that tie arguments together (``state=link`` needs ``src``) are the spec's
+own: an ``Args`` may define ``check()``, which raises `ArgError`, and it runs
+wherever the spec is built, so on both sides too.
 
 ``plan()`` observes the host and returns the changes needed (empty: nothing
 to do, with a one-line reason). ``apply()`` performs them. ``--check`` stops
@@ -154,8 +157,8 @@ class Module:
         where relative ``src`` paths are looked up, most specific first (a
         role's directory, then the playbook's); a module looks in the
         ``templates/`` or ``files/`` subfolder of each, then the folder itself.
-        Raise `ArgError` for a bad argument. The arguments arrive built, so
-        a module checks combinations without parsing them again.
+        Raise `ArgError` for a bad argument. The arguments arrive built and
+        checked (``Args.check``), so combinations are already known good.
         """
         return args
 
@@ -228,7 +231,8 @@ def build_args(args_cls: type, raw: dict, deferred=None):
 
     Values for which ``deferred(value)`` is true (stand-ins for what only the
     run knows) pass through unconverted, and the answer is None; this is how
-    preflight checks a playbook before it knows every variable.
+    preflight checks a playbook before it knows every variable. The spec's
+    ``check()``, if it has one, judges the arguments together.
     """
     values, errors = canonical(args_cls, raw)
     if errors:
@@ -243,7 +247,10 @@ def build_args(args_cls: type, raw: dict, deferred=None):
         values[f.name] = convert_value(f, hints[f.name], value)
     if deferred is not None and any(deferred(v) for v in values.values()):
         return None
-    return args_cls(**values)
+    args = args_cls(**values)
+    if hasattr(args, "check"):
+        args.check()
+    return args
 
 
 def convert_value(f: dataclasses.Field, hint: Any, value: Any) -> Any:

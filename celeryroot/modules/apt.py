@@ -72,13 +72,11 @@ class Apt(Module):
                                 doc="Comma-separated dpkg options (without --); the default keeps changed conffiles.")
         lock_timeout: int = arg(120, doc="Seconds to wait for dpkg's lock held by another process.")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if not (args.name or args.update_cache or args.cache_valid_time or args.autoremove):
-            raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
-        if args.state == "latest" and any("=" in n for n in args.name or ()):
-            raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
-        return args
+        def check(self) -> None:
+            if not (self.name or self.update_cache or self.cache_valid_time or self.autoremove):
+                raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
+            if self.state == "latest" and any("=" in n for n in self.name or ()):
+                raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
 
     def env(self) -> dict:
         # The worker's APT_CONFIG is apt's, not ours to drop like the rest of

@@ -74,12 +74,14 @@ class Copy(Module):
         checksum: str | None = arg(None, doc="SHA-1 the content must have; the copy fails otherwise.")
         _original_basename: str | None = arg(None, doc="Set by the controller: the base name of src.")
 
+        def check(self) -> None:
+            if self.src is not None and self.content is not None:
+                raise ArgError("content", "parameters are mutually exclusive: 'content', 'src'")
+            if self.src is None and self.content is None:
+                raise ArgError("src", "one of 'src' or 'content' is required")
+
     @classmethod
     def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if args.src is not None and args.content is not None:
-            raise ArgError("content", "parameters are mutually exclusive: 'content', 'src'")
-        if args.src is None and args.content is None:
-            raise ArgError("src", "one of 'src' or 'content' is required")
         if args.src is None or args.remote_src:
             return args
         path = find_source(args.src, search, "files", "src")

@@ -62,18 +62,16 @@ class File(Module):
                                                 "(default: now for touch, else preserve).")
         access_time_format: str = arg(TIME_FORMAT, doc="strftime format of access_time.")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if args.src is not None and args.state not in (None, "link", "hard"):
-            raise ArgError("src", "'src' option requires state to be 'link' or 'hard'")
-        if args.state in ("link", "hard") and args.src is None:
-            raise ArgError("src", f"'src' is required for state={args.state}")
-        for name in ("modification_time", "access_time"):
-            try:
-                _wanted_time(getattr(args, name), getattr(args, name + "_format"), args.state)
-            except ValueError as exc:
-                raise ArgError(name, f"argument '{name}': {exc}") from None
-        return args
+        def check(self) -> None:
+            if self.src is not None and self.state not in (None, "link", "hard"):
+                raise ArgError("src", "'src' option requires state to be 'link' or 'hard'")
+            if self.state in ("link", "hard") and self.src is None:
+                raise ArgError("src", f"'src' is required for state={self.state}")
+            for name in ("modification_time", "access_time"):
+                try:
+                    _wanted_time(getattr(self, name), getattr(self, name + "_format"), self.state)
+                except ValueError as exc:
+                    raise ArgError(name, f"argument '{name}': {exc}") from None
 
     def state(self, st) -> str:
         if self.args.state:

@@ -66,25 +66,22 @@ class Lineinfile(Module):
         backup: bool = arg(False, doc="Keep a timestamped copy of the old file (returned as backup_file).")
         validate: str | None = arg(None, convert=validate_arg, doc="Command checking the new file, %s for its path.")
 
-    @classmethod
-    def on_controller_prepare(cls, a: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        """Combinations of arguments are checked here, so they fail before any host is contacted."""
-        pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
-        for one, other in pairs:
-            if getattr(a, one) and getattr(a, other):
-                raise ArgError(other, f"parameters are mutually exclusive: '{one}'|'{other}'")
-        if a.state == "present" and a.line is None:
-            raise ArgError("line", "'line' is required with state=present")
-        if a.state == "present" and a.backrefs and a.regexp is None:
-            raise ArgError("regexp", "'regexp' is required with backrefs=true")
-        if a.state == "absent" and (a.regexp, a.search_string, a.line) == (None, None, None):
-            raise ArgError("line", "one of 'line', 'search_string' or 'regexp' is required with state=absent")
-        for name in ("insertafter", "insertbefore"):
-            try:
-                _regex(getattr(a, name) or "")
-            except ValueError as exc:
-                raise ArgError(name, f"argument '{name}': {exc}") from None
-        return a
+        def check(self) -> None:
+            pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
+            for one, other in pairs:
+                if getattr(self, one) and getattr(self, other):
+                    raise ArgError(other, f"parameters are mutually exclusive: '{one}'|'{other}'")
+            if self.state == "present" and self.line is None:
+                raise ArgError("line", "'line' is required with state=present")
+            if self.state == "present" and self.backrefs and self.regexp is None:
+                raise ArgError("regexp", "'regexp' is required with backrefs=true")
+            if self.state == "absent" and (self.regexp, self.search_string, self.line) == (None, None, None):
+                raise ArgError("line", "one of 'line', 'search_string' or 'regexp' is required with state=absent")
+            for name in ("insertafter", "insertbefore"):
+                try:
+                    _regex(getattr(self, name) or "")
+                except ValueError as exc:
+                    raise ArgError(name, f"argument '{name}': {exc}") from None
 
     def plan(self) -> Plan:
         a = self.args

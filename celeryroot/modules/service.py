@@ -59,11 +59,9 @@ class Service(Module):
         use: str = arg("auto", choices=("auto", "systemd", "sysvinit"),
                        doc="The init system to use (default: the running one).")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if args.state is None and args.enabled is None:
-            raise ArgError("state", "one of 'state' or 'enabled' is required")
-        return args
+        def check(self) -> None:
+            if self.state is None and self.enabled is None:
+                raise ArgError("state", "one of 'state' or 'enabled' is required")
 
     def backend(self):
         return services.backend(self.args.use, self.args.pattern)
