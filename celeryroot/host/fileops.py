@@ -20,7 +20,7 @@ import time
 
 from dataclasses import dataclass
 
-from ..module import Change, ModuleFailure, arg
+from ..module import Change, Created, ModuleFailure, arg
 from .proc import run
 from .sysops import group_id, group_name, user_id, user_name
 
@@ -131,9 +131,8 @@ def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
 
     ``st`` is None for a path that does not exist yet (it will be created
     with ``new_file_mode`` and the process's owner). ``would_exist`` is the
-    check-mode overlay (`Context.would_exist`): an owner that an earlier task
-    would create (``user:NAME``, ``group:NAME``) predicts a change instead of
-    failing.
+    check-mode overlay (`Context.would_exist`): an owner or group that an
+    earlier task would create predicts a change instead of failing.
     """
     changes = []
     is_dir = bool(st and stat.S_ISDIR(st.st_mode))
@@ -154,11 +153,12 @@ def _id_change(path: str, label: str, wanted: str | None, current: int, exists: 
                would_exist) -> list[Change]:
     if wanted is None:
         return []
-    lookup, name_of, kind = (user_id, user_name, "user") if label == "owner" else (group_id, group_name, "group")
+    lookup, name_of, created = (user_id, user_name, Created.user) if label == "owner" else \
+        (group_id, group_name, Created.group)
     try:
         wanted_id = lookup(wanted)
     except ModuleFailure:
-        if not (would_exist and would_exist(f"{kind}:{wanted}")):
+        if not (would_exist and would_exist(created(wanted))):
             raise
         wanted_id = None
     if current == wanted_id:
