@@ -2,9 +2,10 @@
 
 `attribute_changes` observes owner, group and mode and says what differs;
 `apply_attributes` sets them. `content_change` says how a file's bytes would
-change (its before/after is the ``--diff``); `write_file` performs it: a
-timestamped backup when asked, then `atomic_write`, which replaces the bytes
-so that a reader, or a crash, only ever sees the old or the new content.
+change (its before/after is the ``--diff``) and carries the new bytes;
+`write_file` writes them: a timestamped backup when asked, then
+`atomic_write`, which replaces the bytes so that a reader, or a crash, only
+ever sees the old or the new content.
 """
 
 from __future__ import annotations
@@ -61,15 +62,15 @@ def risky_mode(value) -> str | None:
     return f"mode: {value} is the decimal integer {value} (octal {value:04o}); {fix}"
 
 
-def missing_dirs(directory: str) -> set[str]:
+def missing_dirs(directory: str) -> frozenset[str]:
     """``directory`` and those of its parents that do not exist: what
-    ``os.makedirs`` would create, for the check-mode overlay."""
+    ``os.makedirs`` would create, as ``Change.creates`` names them."""
     out = set()
     directory = os.path.abspath(directory)
     while directory != "/" and not os.path.exists(directory):
-        out.add(directory)
+        out.add(Created.path(directory))
         directory = os.path.dirname(directory)
-    return out
+    return frozenset(out)
 
 
 def validate_arg(value) -> str:
@@ -227,18 +228,36 @@ def checksum(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def content_change(path: str, old: bytes | None, new: bytes) -> Change | None:
+@dataclass(frozen=True)
+class ContentChange(Change):
+    """New bytes for the file at ``path``: what the write path writes."""
+
+    data: bytes = b""
+
+
+def content_change(path: str, old: bytes | None, new: bytes, make_parents: bool = False) -> ContentChange | None:
     """The change that turns ``old`` (None: no file) into ``new``, or None.
 
     Its before/after is the unified diff; binary or very large content
-    gets no diff, only the size.
+    gets no diff, only the size. A new file creates its path, and with
+    ``make_parents`` the directories missing above it.
     """
     if old == new:
         return None
+    verb = "create" if old is None else "update"
+    creates = frozenset()
+    if old is None:
+        parents = missing_dirs(os.path.dirname(os.path.abspath(path))) if make_parents else frozenset()
+        creates = parents | {Created.path(path)}
     before, after = ("" if old is None else _shown(old)), _shown(new)
     if before is None or after is None:
-        return Change(f"{'create' if old is None else 'update'} {path} ({len(new)} bytes, no text diff)")
-    return Change(f"{'create' if old is None else 'update'} {path}", before=before, after=after, path=path)
+        return ContentChange(f"{verb} {path} ({len(new)} bytes, no text diff)", path=path, creates=creates, data=new)
+    return ContentChange(f"{verb} {path}", before=before, after=after, path=path, creates=creates, data=new)
+
+
+def new_content(changes: list[Change]) -> bytes | None:
+    """The bytes a plan writes, or None when only attributes change."""
+    return next((c.data for c in changes if isinstance(c, ContentChange)), None)
 
 
 def write_file(path: str, data: bytes | None, *, mode: str | None = None, owner: str | None = None,

@@ -6,9 +6,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..host.fileops import (AttributeArgs, attribute_changes, content_change, missing_dirs, read_bytes_or_none,
+from ..host.fileops import (AttributeArgs, attribute_changes, content_change, new_content, read_bytes_or_none,
                             stat_or_none, validate_arg, write_file)
-from ..module import ArgError, Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were
 
@@ -90,13 +90,12 @@ class Lineinfile(Module):
         old = read_bytes_or_none(a.path)
         if old is None and a.state == "absent":
             return Plan(reason="file not present", data={"found": 0})
-        if old is None and not (a.create or self.ctx.would_exist(a.path)):
+        if old is None and not (a.create or self.ctx.would_exist(Created.path(a.path))):
             raise ModuleFailure(f"Destination {a.path} does not exist !", rc=257)
         lines = (old or b"").decode(*ENCODING).splitlines(keepends=True)
         lines, message, data = self.edit(lines)
         new = "".join(lines).encode(*ENCODING)
-        change = content_change(a.path, old, new)
-        self.pending = new if change else None
+        change = content_change(a.path, old, new, make_parents=a.create)
         changes = [change] if change else []
         changes += attribute_changes(a.path, stat_or_none(a.path), mode=a.mode, owner=a.owner, group=a.group,
                                      would_exist=self.ctx.would_exist)
@@ -154,16 +153,8 @@ class Lineinfile(Module):
 
     def apply(self, plan: Plan) -> dict:
         a = self.args
-        return write_file(a.path, self.pending, mode=a.mode, owner=a.owner, group=a.group, backup=a.backup,
-                          validate=a.validate, make_parents=a.create)
-
-    def predicts(self, plan: Plan) -> set[str]:
-        """The file, and with ``create`` the directories made for it."""
-        a = self.args
-        if a.state != "present":
-            return set()
-        parents = missing_dirs(os.path.dirname(os.path.abspath(a.path))) if a.create else set()
-        return {a.path, os.path.abspath(a.path)} | parents
+        return write_file(a.path, new_content(plan.changes), mode=a.mode, owner=a.owner, group=a.group,
+                          backup=a.backup, validate=a.validate, make_parents=a.create)
 
 
 def _last(lines: list[str], test, first: bool):
