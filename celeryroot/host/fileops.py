@@ -1,7 +1,8 @@
 """File attributes and atomic writes, once, for file, copy, template, lineinfile.
 
-`attribute_changes` observes owner, group and mode and says what differs;
-`apply_attributes` sets them. `content_change` says how a file's bytes would
+`attribute_changes` observes owner, group and mode and says what differs,
+each change carrying the attributes wanted; `set_attributes` gives them to
+the paths of a plan (`apply_attributes` sets them on one path). `content_change` says how a file's bytes would
 change (its before/after is the ``--diff``) and carries the new bytes;
 `write_file` writes them: a timestamped backup when asked, then
 `atomic_write`, which replaces the bytes so that a reader, or a crash, only
@@ -125,9 +126,39 @@ def resolve_mode(mode: str, current: int, is_dir: bool) -> int:
 
 
 
+@dataclass(frozen=True)
+class Attributes:
+    """The owner, group and mode a path should have (None: leave it);
+    ``follow``: set them on a link's target, not the link."""
+
+    mode: str | None = None
+    owner: str | None = None
+    group: str | None = None
+    follow: bool = True
+
+
+@dataclass(frozen=True)
+class AttributeChange(Change):
+    """Something about ``path`` differs, and afterwards it has ``wanted``
+    (None: a change that leaves the attributes alone, such as a symlink)."""
+
+    wanted: Attributes | None = None
+
+
+def set_attributes(changes: list[Change]) -> None:
+    """Give each path of a plan the attributes its changes want, once: all of
+    them together, owner before mode (chown clears the set-id bits)."""
+    done = set()
+    for change in changes:
+        if isinstance(change, AttributeChange) and change.wanted and change.path not in done:
+            done.add(change.path)
+            w = change.wanted
+            apply_attributes(change.path, mode=w.mode, owner=w.owner, group=w.group, follow=w.follow)
+
+
 def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
                       owner: str | None, group: str | None, new_file_mode: int = 0o644,
-                      would_exist=None) -> list[Change]:
+                      would_exist=None, follow: bool = True) -> list[AttributeChange]:
     """What differs between the wanted owner/group/mode and ``st``.
 
     ``st`` is None for a path that does not exist yet (it will be created
@@ -136,22 +167,26 @@ def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
     earlier task would create predicts a change instead of failing.
     """
     changes = []
+    wanted_all = Attributes(mode, owner, group, follow)
     is_dir = bool(st and stat.S_ISDIR(st.st_mode))
     current_mode = stat.S_IMODE(st.st_mode) if st else new_file_mode
     if mode and mode != "preserve":
         wanted = resolve_mode(mode, current_mode, is_dir)
         if st is None or wanted != current_mode:
-            changes.append(Change(f"mode {format(current_mode, '04o') if st else 'new'} -> {format(wanted, '04o')}",
-                                  before=f"mode: {format(current_mode, '04o')}\n" if st else "",
-                                  after=f"mode: {format(wanted, '04o')}\n", path=path))
+            changes.append(AttributeChange(
+                f"mode {format(current_mode, '04o') if st else 'new'} -> {format(wanted, '04o')}",
+                before=f"mode: {format(current_mode, '04o')}\n" if st else "",
+                after=f"mode: {format(wanted, '04o')}\n", path=path, wanted=wanted_all))
     # A new path gets the worker's own uid and gid.
-    changes += _id_change(path, "owner", owner, st.st_uid if st else os.geteuid(), st is not None, would_exist)
-    changes += _id_change(path, "group", group, st.st_gid if st else os.getegid(), st is not None, would_exist)
+    changes += _id_change(path, "owner", owner, st.st_uid if st else os.geteuid(), st is not None, would_exist,
+                          wanted_all)
+    changes += _id_change(path, "group", group, st.st_gid if st else os.getegid(), st is not None, would_exist,
+                          wanted_all)
     return changes
 
 
 def _id_change(path: str, label: str, wanted: str | None, current: int, exists: bool,
-               would_exist) -> list[Change]:
+               would_exist, wanted_all: Attributes) -> list[AttributeChange]:
     if wanted is None:
         return []
     lookup, name_of, created = (user_id, user_name, Created.user) if label == "owner" else \
@@ -165,8 +200,9 @@ def _id_change(path: str, label: str, wanted: str | None, current: int, exists: 
     if current == wanted_id:
         return []
     before = name_of(current)
-    return [Change(f"{label} {before if exists else 'new'} -> {wanted}", before=f"{label}: {before}\n" if exists else "",
-                   after=f"{label}: {wanted}\n", path=path)]
+    return [AttributeChange(f"{label} {before if exists else 'new'} -> {wanted}",
+                            before=f"{label}: {before}\n" if exists else "", after=f"{label}: {wanted}\n", path=path,
+                            wanted=wanted_all)]
 
 
 def apply_attributes(path: str, *, mode: str | None, owner: str | None, group: str | None,
