@@ -211,10 +211,6 @@ class Module:
         none of its own."""
         return {}
 
-    def predicts(self, plan: Plan) -> set[str]:
-        """Being replaced by ``Change.creates``."""
-        return set()
-
     @classmethod
     def summary(cls) -> str:
         """The docstring's first paragraph, on one line."""

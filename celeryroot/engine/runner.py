@@ -77,8 +77,7 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
         if ctx.check:
             if not module.predictable:
                 return result(SKIPPED, f"skipped in check mode: would {what}"), set()
-            return (result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}),
-                    plan.creates | module.predicts(plan))
+            return result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}), set(plan.creates)
         data = {**plan.data, **_apply(module, plan)}
         return result(CHANGED, **{"msg": what, "diff": diffs, **data}), set()
     except ModuleFailure as exc:
