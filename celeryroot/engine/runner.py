@@ -40,7 +40,8 @@ def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None =
 
 def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
              variables: dict | None = None, args=None, guard=None) -> tuple[dict, set[str]]:
-    """Run one module call; return its result and what it predicts to create.
+    """Run one module call; return its result and, in check mode, what it
+    would create (the union of its plan's ``Change.creates``).
 
     ``args``: the call's arguments as the step built them, when the call
     runs in the process that prepared it; else they are built from the wire."""
