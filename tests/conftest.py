@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +32,31 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     shutil.rmtree(shared_pki().directory, ignore_errors=True)
+
+
+#: What each fault test saw (tests/test_faults.py), summed up at the end of the session.
+FAULTS: list[tuple] = []
+
+
+@pytest.fixture
+def faults():
+    """``faults(fault, runs=, survived=, lost=, late=, twice=)`` records what
+    a fault test measured: runs started, runs that ended with a true report,
+    tasks whose outcome was lost (reported unknown or unreachable), tasks
+    that ran after their controller was gone, and tasks that ran twice."""
+    def record(fault: str, runs: int, survived: int, lost: int = 0, late: int = 0, twice: int = 0) -> None:
+        FAULTS.append((fault, runs, survived, lost, late, twice))
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FAULTS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("faults (tests/test_faults.py)                      runs survived lost ran-late ran-twice")
+    for fault, *counts in FAULTS:
+        write(f"{fault:<50} " + " ".join(f"{n:>{w}}" for n, w in zip(counts, (4, 8, 4, 8, 9))))
 
 
 @pytest.fixture(scope="session")
@@ -76,15 +103,34 @@ class Play:
         argv += list(args)
         child_env = controller_env(self.broker_url)
         child_env.update(env or {})
+        return measured(argv, self.cwd, child_env, timeout, json_out)
+
+
+def measured(argv: list[str], cwd, env: dict, timeout: float, json_out: bool) -> "Outcome":
+    """Run a command to its end: its output, exit status, seconds and peak
+    memory (``os.wait4``'s rusage of this child alone). Output goes through
+    files, so a long one cannot block the child on a full pipe."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.monotonic()
-        proc = subprocess.run(argv, capture_output=True, text=True, cwd=self.cwd, env=child_env,
-                              timeout=timeout)
-        return Outcome(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, json_out)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, cwd=cwd, env=env)
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - started
+        if seconds >= timeout:
+            raise subprocess.TimeoutExpired(argv, timeout)
+        out.seek(0)
+        err.seek(0)
+        return Outcome(proc.returncode, out.read(), err.read(), seconds, json_out, usage.ru_maxrss / 1024)
 
 
 class Outcome:
-    def __init__(self, rc: int, stdout: str, stderr: str, seconds: float, is_json: bool):
-        self.rc, self.stdout, self.stderr, self.seconds = rc, stdout, stderr, seconds
+    def __init__(self, rc: int, stdout: str, stderr: str, seconds: float, is_json: bool, peak_mb: float = 0.0):
+        self.rc, self.stdout, self.stderr, self.seconds, self.peak_mb = rc, stdout, stderr, seconds, peak_mb
         self.doc = json.loads(stdout) if is_json and stdout.strip() else None
 
     @property

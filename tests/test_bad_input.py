@@ -94,6 +94,39 @@ CASES = [
     ("deep nesting", "- hosts: web\n  vars:\n    x: " + "[" * 10000 + "]" * 10000 + "\n  tasks:\n    - ping:\n", [],
      r"site\.yaml:3:\d+: the data nests more than 100 levels deep"),
     ("NUL byte", "- hosts: web\n  tasks:\n    - ping:\x00\n", [], r"site\.yaml:\d+:\d+: .*NUL"),
+    ("loop of 50,000 items", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n"
+                             "      loop: \"{{ range(50000) | list }}\"\n", [],
+     r"site\.yaml:3:7: task 'debug' for host 'ghost1': the loop has 50000 items; a task loops over at most 10000"),
+    ("loop of a million items", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n"
+                                "      loop: \"{{ range(1000000) | list }}\"\n", [],
+     r"site\.yaml:3:7: task 'debug' for host 'ghost1': template error in .*: Range too big"),
+    ("static loop too long", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n      loop: [" +
+     ", ".join(["1"] * 10001) + "]\n", [], r"site\.yaml:4:13: the loop has 10001 items"),
+    ("with_items too long", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n      with_items: [" +
+     ", ".join(["1"] * 10001) + "]\n", [], r"site\.yaml:4:19: the loop has 10001 items"),
+    ("retries without end", "- hosts: web\n  tasks:\n    - command: 'false'\n      register: r\n"
+                            "      until: r.rc == 0\n      retries: 100000\n      delay: 0\n", [],
+     r"site\.yaml:6:16: 'retries' is 100000; celeryroot retries a task at most 1000 times"),
+    ("bad when syntax", "- hosts: web\n  tasks:\n    - ping:\n      when: \"{{ x\"\n", [],
+     r"site\.yaml:3:7: task 'ping' for host 'ghost1': cannot evaluate '\{\{ x': unexpected end of template"),
+    ("loop not a list", "- hosts: web\n  tasks:\n    - ping:\n      loop: 5\n", [],
+     r"site\.yaml:3:7: task 'ping' for host 'ghost1': loop must be a list, got 5"),
+    ("unknown handler", "- hosts: web\n  tasks:\n    - ping:\n      notify: nope\n", [],
+     r"site\.yaml:3:7: task 'ping' notifies 'nope', but the play has no handler of that name or 'listen' topic"),
+    ("unknown play keyword", "- hosts: web\n  hostz: web\n  tasks: []\n", [],
+     r"site\.yaml:2:3: unknown play keyword 'hostz'"),
+    ("tasks not a list", "- hosts: web\n  tasks: {a: 1}\n", [], r"site\.yaml:2:10: tasks must be a list, got a mapping"),
+    ("include of no file", "- hosts: web\n  tasks:\n    - include_tasks: nothere.yaml\n", [],
+     r"site\.yaml:3:22: include_tasks: cannot find 'nothere\.yaml'"),
+    ("task without a module", "- hosts: web\n  tasks:\n    - {name: x}\n", [],
+     r"site\.yaml:3:7: the task names no module"),
+    ("task with two modules", "- hosts: web\n  tasks:\n    - ping:\n      file: path=/x\n", [],
+     r"site\.yaml:3:7: the task names more than one module: ping, file"),
+    ("missing role", "- hosts: web\n  roles: [nosuchrole]\n", [], r"site\.yaml:2:11: role 'nosuchrole' not found"),
+    ("missing vars file", "- hosts: web\n  vars_files: [missing.yaml]\n  tasks: []\n", [],
+     r"site\.yaml:2:16: vars_files: cannot find 'missing\.yaml'"),
+    ("retries not a number", "- hosts: web\n  tasks:\n    - command: 'false'\n      retries: many\n", [],
+     r"site\.yaml:4:16: 'retries' must be a number, got 'many'"),
 ]
 
 
@@ -101,12 +134,14 @@ CASES = [
 def test_bad_playbook_is_reported_before_any_host(redis_server, play, tmp_path, name, text, args, message):
     inventory = write(tmp_path / "inventory.yaml", INVENTORY)
     book = write(tmp_path / "site.yaml", text)
-    out = play(book, *args, inventory=inventory, json_out=False)
+    out = play(book, *args, inventory=inventory, json_out=False, timeout=60)
     assert out.rc == 1, out
     assert re.search(message, out.stderr), out.stderr
     assert "Traceback" not in out.stderr
     assert out.stdout == ""
     assert redis_server.client.keys("celeryroot.host.ghost*") == []
+    # Bounded: the 60 s timeout above ends a hang (tests never fail on timing); memory is measured.
+    assert out.peak_mb < 300, f"{out.peak_mb:.0f} MB"
 
 
 @pytest.mark.parametrize("text, message", [

@@ -315,6 +315,28 @@ def test_until_retries_changed_when_failed_when(fleet, play, tmp_path, fleet_inv
     assert out.stats["web2"]["ignored"] == 1
 
 
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_until_says_each_retry_as_ansible_does(fleet, play, tmp_path, fleet_inventory, strategy):
+    book = write(tmp_path / "until.yml", f"""
+- hosts: web2
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - name: count attempts
+      shell: echo x >> {{{{ root }}}}/attempts; wc -l < {{{{ root }}}}/attempts
+      register: count
+      until: count.stdout | int >= 3
+      retries: 5
+      delay: 0
+""")
+    write(tmp_path / "hosts/web2/.keep", "")
+    out = play(book, inventory=fleet_inventory, json_out=False)
+    assert out.rc == 0, out
+    retries = [line for line in out.stdout.splitlines() if "RETRYING" in line]
+    assert retries == ["FAILED - RETRYING: [web2]: count attempts (5 retries left).",
+                       "FAILED - RETRYING: [web2]: count attempts (4 retries left)."], out.stdout
+
+
 def test_variable_precedence(fleet, play, project, fleet_inventory):
     """role defaults < inventory < facts < play vars < vars_files < role vars < task vars
     < set_fact < extra vars."""

@@ -83,6 +83,8 @@ class BundleBatch(PlayBatch):
             report.notice(f"{host}: {event['notice']}")
         elif "task" in event:
             report.task_start(event["task"], [host], event["kind"])
+        elif "retry" in event:
+            report.host_retry(host, event["title"], event["result"], event["retry"])
         elif "result" in event:
             report.host_result(host, event["title"], event["result"])
 

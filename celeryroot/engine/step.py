@@ -17,7 +17,7 @@ from jinja2 import UndefinedError
 from ..module import ArgError, build_args, to_wire
 from ..lang.deferred import Deferred, contains_deferred
 from ..lang.playbook import Play
-from ..lang.tasks import Task
+from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
 from ..result import FAILED, SKIPPED, censored, combine_items, result
 from ..lang.templating import TemplateFailure, condition, lazy, render
@@ -105,6 +105,7 @@ def _items(task: Task, variables: dict, mode: Mode) -> list:
     """The loop's items; in deferred mode, the first (or a stand-in) is enough."""
     items = render(task.loop, variables)
     if isinstance(items, list):
+        check_loop_size(items)
         return (items[:1] or [Deferred()]) if mode.deferred else items
     if mode.deferred and contains_deferred(items):
         return [Deferred()]

@@ -241,6 +241,7 @@ class PlayBatch:
                     if attempt <= task.retries and not res.get("unreachable") and \
                             not until_holds(task, res, self.vars[host]):
                         retry.append(host)
+                        self.run_.report.host_retry(host, task.title, res, task.retries + 1 - attempt)
                         continue
                 self._done(task, host, res, active)
                 if task.run_once:

@@ -159,6 +159,8 @@ def _vars_files(node, base: Path, variables: dict) -> dict:
             path = base / str(render(str(name), variables))
         except TemplateFailure as exc:
             raise InputError(at, f"vars_files may use play and extra variables only: {exc}") from None
+        if not path.is_file():  # said where the play names it, as include_tasks does
+            raise InputError(at, f"vars_files: cannot find '{name}' (looked in {base})")
         data = load_yaml(path)
         out.update(plain(expect_mapping(data, where(data, Where(str(path))), f"vars file {path}")))
     return out

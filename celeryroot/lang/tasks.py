@@ -38,6 +38,18 @@ LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
 #: the files they import): far more than real playbooks need, well within
 #: what parsing them recursively can take.
 MAX_NESTED = 40
+#: The most items a task loops over, and the most times ``until`` retries
+#: it: each item and each attempt is a round trip to the host and a result
+#: the controller keeps, and a run must end in a bounded time.
+MAX_LOOP_ITEMS = 10_000
+MAX_RETRIES = 1_000
+
+
+def check_loop_size(items: list) -> None:
+    """A loop of more than `MAX_LOOP_ITEMS` is refused before any item runs."""
+    if len(items) > MAX_LOOP_ITEMS:
+        raise TemplateFailure(f"the loop has {len(items)} items; a task loops over at most {MAX_LOOP_ITEMS} "
+                              "(split the list, or pass it whole to a module that takes a list, such as apt's name)")
 
 
 @dataclass
@@ -310,6 +322,11 @@ def _task_keywords(task: Task, node, scope: Scope) -> None:
                 setattr(task, key, kind(node[key]))
             except (TypeError, ValueError):
                 raise InputError(value_where(node, key), f"'{key}' must be a number, got {node[key]!r}") from None
+    if task.retries > MAX_RETRIES:
+        raise InputError(value_where(node, "retries"), f"'retries' is {task.retries}; celeryroot retries a task at "
+                                                       f"most {MAX_RETRIES} times (a longer 'delay' waits longer)")
+    # As Ansible: no retries below none, and a negative delay (which sleep() refuses) is one second.
+    task.retries, task.delay = max(0, task.retries), task.delay if task.delay >= 0 else 1.0
 
 
 def _loop_keywords(task: Task, node) -> None:
@@ -323,6 +340,11 @@ def _loop_keywords(task: Task, node) -> None:
         if loops[0] == "with_dict":
             task.loop = (f"{{{{ {task.loop.strip()[2:-2].strip()} | dict2items }}}}" if is_template(task.loop)
                          else [{"key": k, "value": v} for k, v in (task.loop or {}).items()])
+        if isinstance(task.loop, list):
+            try:
+                check_loop_size(task.loop)
+            except TemplateFailure as exc:
+                raise InputError(value_where(node, loops[0]), str(exc)) from None
     control = expect_mapping(node.get("loop_control"), value_where(node, "loop_control"), "loop_control")
     _reject_unknown(control, LOOP_CONTROL_KEYS, "loop_control key")
     task.loop_var = str(control.get("loop_var", "item"))

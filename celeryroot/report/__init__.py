@@ -1,8 +1,9 @@
 """The operator's view of a run: live (Rich), plain lines, or one JSON document.
 
 Every report gets the same events from the strategy, in order:
-``notice``, ``play_start``, ``task_start``, ``host_result`` (once per host
-and task), ``play_end``, then ``recap``.
+``notice``, ``play_start``, ``task_start``, ``host_retry`` (an ``until``
+attempt that will be tried again), ``host_result`` (once per host and task),
+``play_end``, then ``recap``.
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ class AdhocReport:
             return f"{host} | {state} | rc={res['rc']} >>\n{text}"
         return f"{host} | {state}{'!' if state == 'FAILED' else ''} => {dump(res)}"
 
+    def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
+        pass  # Ansible's minimal callback shows the final result only
+
     def notice(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 

@@ -45,6 +45,9 @@ class JsonReport:
         task["hosts"][host] = {k: v for k, v in res.items() if k != "status"}
         task["task"]["duration"]["end"] = _now()
 
+    def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
+        pass  # as Ansible's json callback: the result says how many attempts it took
+
     def play_end(self) -> None:
         self.plays[-1]["play"]["duration"]["end"] = _now()
 

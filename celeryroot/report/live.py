@@ -23,7 +23,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .text import banner, details, fleet_line, headline, item_diffs, recap_line, status_word, unified
+from .text import banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, status_word, unified
 
 STYLE = {"ok": "green", "changed": "yellow", "fatal": "bold red", "failed": "red", "skipping": "cyan",
          "unreachable": "bold magenta", "running": "blue"}
@@ -103,6 +103,10 @@ class LiveReport:
         if self.fleet and sum(1 for r in self.rows.values() if r["task"] == title and r["state"] != "running") \
                 >= len(self.hosts):
             self.tasks_done.add(title)
+
+    def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
+        if not self.fleet:  # a fleet's panel shows the host as still running
+            self.console.print(Text("  " + retry_line(host, title, left), style="dim"))
 
     def play_end(self) -> None:
         for title in list(self.pending):

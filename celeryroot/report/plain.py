@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .text import banner, details, fleet_line, headline, item_diffs, recap_line, unified
+from .text import banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, unified
 
 
 class PlainReport:
@@ -29,13 +29,20 @@ class PlainReport:
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         self.kinds[title] = kind
 
-    def host_result(self, host: str, title: str, res: dict) -> None:
-        # The banner comes with the first result under it: hosts running a
+    def _banner(self, host: str, title: str) -> None:
+        # The banner comes with the first line under it: hosts running a
         # whole-play bundle reach tasks at their own pace.
         if title != self.shown or host in self.under:
             self._print()
             self._print(banner(self.kinds.get(title, "TASK"), title))
             self.shown, self.under = title, set()
+
+    def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
+        self._banner(host, title)
+        self._print(retry_line(host, title, left))
+
+    def host_result(self, host: str, title: str, res: dict) -> None:
+        self._banner(host, title)
         self.under.add(host)
         for item in res.get("results") or []:
             if self.verbosity or item.get("failed") or item.get("changed"):

@@ -100,6 +100,11 @@ RECAP_COUNTERS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued"
 FLEET_RECAP = 50
 
 
+def retry_line(host: str, title: str, left: int) -> str:
+    """Ansible's line for an attempt of an ``until`` task that will be tried again."""
+    return f"FAILED - RETRYING: [{host}]: {title} ({left} retries left)."
+
+
 def recap_line(host: str, c: dict) -> str:
     """A PLAY RECAP line, spaced as Ansible's (greppable: ``grep 'failed=[1-9]'``)."""
     return f"{host:<26} : " + " ".join(f"{k}={c[k]:<4}" for k in RECAP_COUNTERS)

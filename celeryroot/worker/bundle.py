@@ -32,6 +32,9 @@ class ProgressReport:
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         self.emit({"task": title, "kind": kind})
 
+    def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
+        self.emit({"retry": left, "title": title, "result": res})
+
     def host_result(self, host: str, title: str, res: dict) -> None:
         self.emit({"result": res, "title": title})
 
