@@ -15,10 +15,8 @@ What differs from real workers, on purpose: one process serves a slice of
 hosts instead of one process each, and it pops messages with one Lua call
 over all its queues instead of one BRPOP per message (kombu's Redis
 consumer re-sends BRPOP with every queue key after each message, which is
-O(hosts) per message). It does the same unacked bookkeeping in Redis as a
-worker's kombu consumer (HSET/ZADD on receipt, ZREM/HDEL on ack, under the
-key names ``config.celery_settings`` gives each host), so Redis sees the
-same commands per message. Messages with a priority other than 0
+O(hosts) per message). Like a worker (whose kombu runs without ack
+emulation: config.py), it keeps no unacked bookkeeping in Redis. Messages with a priority other than 0
 (none are sent by celeryroot) and task expiry are not handled.
 
     python bench/simulate.py serve --broker URL --hosts 1000 --root DIR
@@ -63,7 +61,7 @@ class SimulatedHosts:
         from kombu import Connection, Producer
 
         from celeryroot.messages import queue_for
-        from celeryroot.config import HEARTBEAT_TTL, celery_settings, heartbeat_key, host_queue
+        from celeryroot.config import HEARTBEAT_TTL, heartbeat_key, host_queue
         from celeryroot.registry import Registry
 
         self.hosts = hosts
@@ -78,11 +76,6 @@ class SimulatedHosts:
         self.client = redis.Redis.from_url(broker_url)
         self.sweep = self.client.register_script(SWEEP)
         self.keys = [host_queue(h) for h in hosts]
-        # The worker's kombu bookkeeping keys, per queue: (unacked hash, index).
-        self.unacked = {}
-        for host in hosts:
-            transport = celery_settings(broker_url, host)["broker_transport_options"]
-            self.unacked[host_queue(host)] = (transport["unacked_key"], transport["unacked_index_key"])
         self.ttl = HEARTBEAT_TTL
         self.heartbeat_keys = [heartbeat_key(h) for h in hosts]
         self.hostname = socket.gethostname()
@@ -116,7 +109,6 @@ class SimulatedHosts:
         from kombu.transport.virtual import Message
 
         messages = [(key, Message(json.loads(payload), channel=self.channel), payload) for key, payload in batch]
-        self._bookkeeping(messages, received=True)
         for _, message, _ in messages:
             self._reply(message, "STARTED", {"pid": os.getpid(), "hostname": self.hostname})
         for _, message, _ in messages:
@@ -125,7 +117,6 @@ class SimulatedHosts:
             except Exception as exc:  # as Celery does: the task's exception is the answer
                 self._reply(message, "FAILURE", {"exc_type": type(exc).__name__, "exc_message": [str(exc)],
                                                  "exc_module": type(exc).__module__})
-        self._bookkeeping(messages, received=False)
 
     def _run(self, message) -> dict:
         """What the worker's task of that name returns (celeryroot/worker/app.py)."""
@@ -154,20 +145,6 @@ class SimulatedHosts:
             exchange="", routing_key=message.properties["reply_to"],
             correlation_id=message.properties.get("correlation_id") or task_id,
             serializer="json", delivery_mode=1)
-
-    def _bookkeeping(self, messages, received: bool) -> None:
-        """The unacked index a worker's kombu consumer keeps per message."""
-        pipe = self.client.pipeline(transaction=False)
-        for key, message, payload in messages:
-            unacked, index = self.unacked[key]
-            tag = message.delivery_tag
-            if received:
-                pipe.zadd(index, {tag: time.time()})
-                pipe.hset(unacked, tag, payload)
-            else:
-                pipe.zrem(index, tag)
-                pipe.hdel(unacked, tag)
-        pipe.execute()
 
 
 def _serve_slice(broker_url: str, hosts: list[str], root: str) -> None:

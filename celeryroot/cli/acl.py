@@ -11,12 +11,13 @@ operator hands each host redis://NAME:PASSWORD@REDIS:6379/0 from there. The
 ACL holds only the passwords' SHA-256, never the passwords.
 
 A host's user reaches its own queue celeryroot.host.NAME, its keys
-celeryroot.host.NAME/* (kombu's unacked bookkeeping, its heartbeat) and its
-queue's binding tables, with the commands a worker sends there and no
-others; it may only ask whether a run's lease exists, only LPUSH and
-EXPIRE a reply queue, and only add its name to the set of workers. So it cannot read another host's tasks (rendered
+celeryroot.host.NAME/* (its heartbeat) and its queue's binding tables,
+with the commands a worker sends there and no others; it may only ask
+whether a run's lease exists, only LPUSH and EXPIRE a reply queue, and
+only add its name to the set of workers. So it cannot read another
+host's tasks (rendered
 templates and variables) nor any run's results, delete or forge anything,
-list keys, or flush, configure or script the server beyond its own keys.
+list keys, or flush, configure or script the server.
 """
 
 from __future__ import annotations
@@ -39,16 +40,13 @@ SESSION = ("hello", "auth", "ping", "multi", "exec", "discard", "watch", "unwatc
 
 #: The commands a worker sends to its own keys: what a real worker sent
 #: under this ACL through linear and bundle plays and a broker restart
-#: (tests/test_acl.py), and kombu's restore of an unacked message.
+#: (tests/test_acl.py). No scripting: without kombu's ack emulation
+#: (config.py) there is no unacked bookkeeping and no Lua-scripted mutex.
 WORKER = (
-    "brpop", "llen", "lpush", "rpush",  # its queue; a restored message goes back with LPUSH or RPUSH
+    "brpop", "llen",  # its queue
     "sadd", "smembers",  # its queue's binding tables
-    "set", "get", "del",  # its heartbeat, and kombu's unacked mutex
+    "set", "get", "del",  # its heartbeat
     "time",  # the broker's clock, which stamps its heartbeat
-    "hset", "hget", "hdel", "zadd", "zrange", "zrem",  # kombu's unacked bookkeeping
-    # kombu's mutex is a redis-py Lock, released by a Lua script. A script
-    # runs with its caller's rights: it reaches these keys, with these commands.
-    "evalsha", "script|load",
 )
 
 #: What the controller sends: messages to host queues (and their bindings),
