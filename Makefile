@@ -13,9 +13,14 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 # update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts.
 # systemd-container depends on the same version of systemd, so installing it
 # can upgrade the machine's systemd (the README says so).
+# ansible-playbook, which tests/test_differential.py runs beside celeryroot,
+# in a virtualenv of its own: ansible-core is no dependency of celeryroot.
+# Where it cannot be installed (no index), those tests say so and skip.
+ANSIBLE_VENV ?= .venv-ansible
+ANSIBLE_PLAYBOOK := $(abspath $(ANSIBLE_VENV))/bin/ansible-playbook
 TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux
 
-.PHONY: base test system-packages bench
+.PHONY: base test system-packages ansible bench
 base: $(PY)
 	@echo "make base: installs celeryroot into $(VENV), then runs playbooks/base.yaml on THIS machine:"
 	@echo "  it installs ca-certificates, cron, less and procps, creates the user and group 'ops',"
@@ -27,10 +32,15 @@ base: $(PY)
 # rooms fails in a second. The venv's bin comes first on PATH, as it does
 # for a user who activated it: the tests run the console scripts the
 # install put there.
-test: system-packages $(PY)
+test: system-packages ansible $(PY)
 	@$(PIP) -e '.[test]' >$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
 	$(BIN)/lint-imports --no-cache
-	PATH=$(BIN):$$PATH $(PY) -m pytest
+	PATH=$(BIN):$$PATH CELERYROOT_TEST_ANSIBLE=$(ANSIBLE_PLAYBOOK) $(PY) -m pytest
+
+ansible:
+	@[ -x $(ANSIBLE_PLAYBOOK) ] || { python3 -m venv $(ANSIBLE_VENV) && \
+		$(ANSIBLE_VENV)/bin/python -m pip install --disable-pip-version-check -r tests/requirements-ansible.txt \
+		>$(ANSIBLE_VENV)/pip.log 2>&1 || echo "ansible-core could not be installed (see $(ANSIBLE_VENV)/pip.log): tests/test_differential.py will skip"; }
 
 $(PY):
 	python3 -m venv $(VENV) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }

@@ -20,13 +20,11 @@ What differs from real workers, on purpose: one process serves a slice of
 hosts instead of one process each, and it pops messages with one Lua call
 over all its queues instead of one BRPOP per message (kombu's Redis
 consumer re-sends BRPOP with every queue key after each message, which is
-O(hosts) per message). It does the same unacked bookkeeping in Redis as a
-worker's kombu consumer (HSET/ZADD on receipt, ZREM/HDEL on ack, under the
-key names ``config.celery_settings`` gives each host), so Redis sees the
-same commands per message. It writes no audit log and has no module
-policy. Messages with a priority other than 0 (none are sent by
-celeryroot) and Celery's own expiry check are not handled (the envelope's
-expiry is).
+O(hosts) per message). Like a worker (whose kombu runs without ack
+emulation: config.py), it keeps no unacked bookkeeping in Redis. It writes
+no audit log and has no module policy. Messages with a priority other than
+0 (none are sent by celeryroot) and Celery's own expiry check are not
+handled (the envelope's expiry is).
 
     python bench/simulate.py serve --broker URL --hosts 1000 --root DIR --pki DIR
     python bench/simulate.py measure --hosts 1000 5000 --tasks 10 [--before REV] [--runs 3]
@@ -85,7 +83,7 @@ class SimulatedHosts:
         from kombu import Connection, Producer
 
         from celeryroot import pki
-        from celeryroot.config import HEARTBEAT_TTL, celery_settings, heartbeat_key, host_queue
+        from celeryroot.config import HEARTBEAT_TTL, heartbeat_key, host_queue
         from celeryroot.envelope import HostSeal
         from celeryroot.messages import queue_for
         from celeryroot.registry import Registry
@@ -110,14 +108,8 @@ class SimulatedHosts:
             trust = pki.Trust(pki_dir / "hosts" / host)
             seal = HostSeal(pki.host_identity(pki_dir / "hosts" / host, trust, host), trust, host)
             self.gates[host_queue(host)] = Gate(seal, leases)
-        # The worker's kombu bookkeeping keys, per queue: (unacked hash, index).
-        self.unacked = {}
-        for host in hosts:
-            transport = celery_settings(broker_url, host)["broker_transport_options"]
-            self.unacked[host_queue(host)] = (transport["unacked_key"], transport["unacked_index_key"])
         self.ttl = HEARTBEAT_TTL
         self.heartbeat_keys = [heartbeat_key(h) for h in hosts]
-        self.value = json.dumps({"pid": os.getpid(), "since": time.time(), "simulated": True})
         self.hostname = socket.gethostname()
 
     def serve(self) -> None:
@@ -134,11 +126,14 @@ class SimulatedHosts:
     def _heartbeats(self) -> None:
         import redis
 
+        from celeryroot.beats import HEARTBEAT_KEEP, Beat, broker_time
+
         client = redis.Redis.from_url(self.connection.as_uri(include_password=True))
         while True:
+            value = Beat(at=broker_time(client.time()), pid=os.getpid(), version="simulated").encode()
             pipe = client.pipeline(transaction=False)
             for key in self.heartbeat_keys:
-                pipe.set(key, self.value, px=int(self.ttl * 1000))
+                pipe.set(key, value, ex=HEARTBEAT_KEEP)
             pipe.execute()
             time.sleep(self.ttl / 3)
 
@@ -146,7 +141,6 @@ class SimulatedHosts:
         from kombu.transport.virtual import Message
 
         messages = [(key, Message(json.loads(payload), channel=self.channel), payload) for key, payload in batch]
-        self._bookkeeping(messages, received=True)
         for key, message, _ in messages:
             self._reply(key, message, "STARTED", {"pid": os.getpid(), "hostname": self.hostname})
         for key, message, _ in messages:
@@ -155,7 +149,6 @@ class SimulatedHosts:
             except Exception as exc:  # as Celery does: the task's exception is the answer
                 self._reply(key, message, "FAILURE", {"exc_type": type(exc).__name__, "exc_message": [str(exc)],
                                                       "exc_module": type(exc).__module__})
-        self._bookkeeping(messages, received=False)
 
     def _run(self, key: str, message) -> dict:
         """What the worker's task of that name returns (celeryroot/worker/app.py)."""
@@ -201,20 +194,6 @@ class SimulatedHosts:
         self.client.expire(reply_to, REPLY_TTL)
         if status in ("SUCCESS", "FAILURE"):
             seal.done(task_id)
-
-    def _bookkeeping(self, messages, received: bool) -> None:
-        """The unacked index a worker's kombu consumer keeps per message."""
-        pipe = self.client.pipeline(transaction=False)
-        for key, message, payload in messages:
-            unacked, index = self.unacked[key]
-            tag = message.delivery_tag
-            if received:
-                pipe.zadd(index, {tag: time.time()})
-                pipe.hset(unacked, tag, payload)
-            else:
-                pipe.zrem(index, tag)
-                pipe.hdel(unacked, tag)
-        pipe.execute()
 
 
 def _serve_slice(broker_url: str, hosts: list[str], root: str, pki_dir: str) -> None:

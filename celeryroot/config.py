@@ -28,7 +28,7 @@ BROKER_SCHEMES = ("redis", "rediss", "sentinel", "memory")
 HOST_PREFIX = "celeryroot.host."
 REPLY_PREFIX = "celeryroot.reply."
 
-#: Seconds a heartbeat lives; a worker refreshes it three times as often.
+#: Seconds a heartbeat counts as live; a worker beats three times as often.
 HEARTBEAT_TTL = 6.0
 
 #: A run is a lease: its controller keeps ``celeryroot.lease.RUN`` alive
@@ -149,6 +149,12 @@ def check_tls(url: str, source: str, at: Where | None, insecure: bool) -> str:
     return base + "?" + "&".join(kept + [f"{name}={value}" for name, value in fixed.items()])
 
 
+#: What stands for a secret wherever celeryroot shows or keeps a value:
+#: an argument or variable whose name holds one of these words.
+MASK = "********"
+SECRET_NAME = re.compile(r"passw(or)?d|passphrase|secret|token", re.I)
+
+
 def masked(url: str) -> str:
     """The broker URL as logs show it: a password (in the URL's user part or
     redis-py's ``?password=``) becomes ``****``; a URL without one is shown
@@ -163,7 +169,8 @@ def host_queue(host: str) -> str:
 
 
 def heartbeat_key(host: str) -> str:
-    return HOST_PREFIX + host + "/alive"
+    """A host's heartbeat record (celeryroot/beats.py)."""
+    return HOST_PREFIX + host + "/heartbeat"
 
 
 def lease_key(run_id: str) -> str:
@@ -179,32 +186,29 @@ def lock_key(host: str) -> str:
 def celery_settings(broker_url: str, host: str | None = None) -> dict:
     """The one settings table for the controller's and the workers' apps.
 
-    ``host`` is given for a worker: its kombu bookkeeping keys are then named
-    under its own prefix instead of kombu's shared ``unacked`` keys, and it
-    sends results (rpc) to the ``reply_to`` queue of the run that asked. The
-    controller reads that queue itself, so it keeps no result backend.
+    ``host`` is given for a worker: it sends results (rpc) to the
+    ``reply_to`` queue of the run that asked. The controller reads that
+    queue itself, so it keeps no result backend.
     """
     # One list per queue: kombu's default priority steps add lists named
     # QUEUE\x06\x16N, which a per-host ACL pattern cannot name exactly.
     # A broker behind a firewall that drops packets would hold each connect
     # for the OS's minutes; the controller's wait for the broker is seconds.
-    transport: dict = {"visibility_timeout": 3600, "priority_steps": [0], "socket_connect_timeout": 3}
+    #
+    # No ack emulation: kombu would keep each message a worker pops in an
+    # "unacked" hash and put it back in the queue after the visibility
+    # timeout if the worker died, so a task would run again, late, for a run
+    # long over. Without it a popped message is gone: a worker that dies
+    # with it makes its host unreachable, and nothing runs twice. It also
+    # spares every client kombu's unacked keys and their Lua-scripted mutex
+    # (no Redis user needs scripting: cli/acl.py).
+    transport: dict = {"priority_steps": [0], "socket_connect_timeout": 3, "ack_emulation": False}
     if host is not None:
-        prefix = HOST_PREFIX + host
         # kombu's BRPOP timeout (the Redis transport takes it from
         # polling_interval): a warm shutdown waits for the pending BRPOP's
         # answer, lest a message it pops be lost, so this bounds how long an
         # idle worker takes to stop (1 s by default), at two BRPOPs a second.
         transport["polling_interval"] = WORKER_BRPOP_TIMEOUT
-        transport.update(unacked_key=prefix + "/unacked",
-                         unacked_index_key=prefix + "/unacked_index",
-                         unacked_mutex_key=prefix + "/unacked_mutex")
-    else:
-        # The controller consumes its replies without acks, so kombu's ack
-        # emulation would only sweep its shared, empty "unacked" keys while
-        # it waits: keys outside celeryroot's, which the controller's ACL
-        # user does not reach (cli/acl.py).
-        transport["ack_emulation"] = False
     if broker_url == EMBEDDED_BROKER:
         # The in-memory transport polls; a short interval keeps a step in ms.
         transport["polling_interval"] = 0.002

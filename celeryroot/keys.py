@@ -1,6 +1,6 @@
 """The few Redis calls the controller's stores make, answered from memory.
 
-The fact cache, the pending handlers and liveness are each written once,
+The fact cache and the pending handlers are each written once,
 against a redis-py client; where there is no Redis (the embedded mode, a
 bundle running on its host) they are handed `MemoryKeys` instead. Values
 come back as bytes and expire as in Redis, so a store cannot tell the two

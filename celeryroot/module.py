@@ -3,12 +3,19 @@
 A module is one class in one file. Its ``Args`` is a frozen, keyword-only
 dataclass whose fields are declared with `arg` (Ansible's names, defaults,
 choices and aliases). The controller validates every task against it before
-any host is contacted; the worker validates again before it runs.
+any host is contacted; the worker validates again before it runs. Rules
+that tie arguments together (``state=link`` needs ``src``) are the spec's
+own: an ``Args`` may define ``check()``, which raises `ArgError`, and it runs
+wherever the spec is built, so on both sides too.
 
 ``plan()`` observes the host and returns the changes needed (empty: nothing
-to do, with a one-line reason). ``apply()`` performs them. ``--check`` stops
-after planning, so "would change" is "the plan is not empty", and ``--diff``
-is a view of the changes' before/after.
+to do, with a one-line reason). Each `Change` carries its before/after, what
+it creates and the work it does: a change that is a command to run
+(``host.sysops.CommandChange``) is run by the runner, in order, and
+``apply()`` performs the others from the plan alone. ``--check`` stops after
+planning, so "would change" is "the plan is not empty", ``--diff`` is a view
+of the changes' before/after, and what later tasks of a check run may take
+as existing is the union of what the changes create (``Plan.creates``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -63,27 +71,56 @@ class ArgError(ValueError):
 
 
 def arg(default: Any = REQUIRED, *, choices: tuple = (), aliases: tuple = (),
-        doc: str = "", convert=None, lint=None):
+        doc: str = "", convert=None, lint=None, host_path: bool = False):
     """Declare one module argument (a dataclass field with its metadata).
 
     ``lint`` looks at the value as the YAML file wrote it, when the task is
     loaded, and returns a warning for a valid but risky one (or None).
+    ``host_path``: a path on the host, where ``~``, ``~user`` and ``$VAR``
+    expand before the module runs (`on_host`), as Ansible's ``type=path``.
     """
     meta = {"choices": tuple(choices), "aliases": tuple(aliases), "doc": doc, "convert": convert,
-            "lint": lint}
+            "lint": lint, "host_path": host_path}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
 
 
+class Created:
+    """The names of the check-mode overlay: what a change creates
+    (``Change.creates``) and what a module asks about (`Context.would_exist`)
+    are spelled by these, so both sides always agree."""
+
+    @staticmethod
+    def path(path: str) -> str:
+        """A file, directory or link (any spelling of the same path is one name)."""
+        return os.path.abspath(path)
+
+    @staticmethod
+    def package(name: str) -> str:
+        return f"package:{name}"
+
+    @staticmethod
+    def user(name: str) -> str:
+        return f"user:{name}"
+
+    @staticmethod
+    def group(name: str) -> str:
+        return f"group:{name}"
+
+
 @dataclass(frozen=True)
 class Change:
-    """One thing the module will do, with what it looks like before and after."""
+    """One thing the module will do: what it looks like before and after
+    (``path`` heads the diff), and the names of what it creates (`Created`),
+    which later tasks of a check run take as existing. Subclasses carry the
+    work itself (a command, the bytes to write)."""
 
     what: str
     before: str | None = None
     after: str | None = None
     path: str | None = None
+    creates: frozenset[str] = frozenset()
 
     def diff(self) -> dict | None:
         if self.before is None and self.after is None:
@@ -101,14 +138,19 @@ class Plan:
     reason: str = ""
     data: dict = field(default_factory=dict)
 
+    @property
+    def creates(self) -> frozenset[str]:
+        """What the plan would create: the check-mode overlay's new names."""
+        return frozenset().union(*(change.creates for change in self.changes))
+
 
 @dataclass(frozen=True)
 class Context:
     """How a module is being run: check mode, diff, and the run's predictions.
 
-    ``overlay`` holds paths and names that earlier tasks of this run would
-    have created in check mode, so a later task predicts ``changed`` instead
-    of failing on something that does not exist yet.
+    ``overlay`` holds the names (`Created`) of what earlier tasks of this
+    run would have created in check mode, so a later task predicts
+    ``changed`` instead of failing on something that does not exist yet.
     """
 
     check: bool = False
@@ -119,8 +161,10 @@ class Context:
     #: The task's ``environment:``, for the commands a module runs.
     environment: dict = field(default_factory=dict, compare=False)
 
-    def would_exist(self, thing: str) -> bool:
-        return self.check and thing in self.overlay
+    def would_exist(self, name: str) -> bool:
+        """Whether an earlier task of this check run would create ``name``
+        (made with `Created`, as the change that creates it made it)."""
+        return self.check and name in self.overlay
 
 
 class Module:
@@ -154,8 +198,8 @@ class Module:
         where relative ``src`` paths are looked up, most specific first (a
         role's directory, then the playbook's); a module looks in the
         ``templates/`` or ``files/`` subfolder of each, then the folder itself.
-        Raise `ArgError` for a bad argument. The arguments arrive built, so
-        a module checks combinations without parsing them again.
+        Raise `ArgError` for a bad argument. The arguments arrive built and
+        checked (``Args.check``), so combinations are already known good.
         """
         return args
 
@@ -163,12 +207,11 @@ class Module:
         raise NotImplementedError
 
     def apply(self, plan: Plan) -> dict:
-        """Perform ``plan``; return extra result data (rc, stdout, …)."""
-        raise NotImplementedError
-
-    def predicts(self, plan: Plan) -> set[str]:
-        """Paths or names the plan would create, for the check-mode overlay."""
-        return set()
+        """Perform the plan's changes that are not commands, from the plan
+        alone (the runner has run its commands by then); return extra result
+        data (rc, stdout, …). A module whose changes are all commands needs
+        none of its own."""
+        return {}
 
     @classmethod
     def summary(cls) -> str:
@@ -228,7 +271,8 @@ def build_args(args_cls: type, raw: dict, deferred=None):
 
     Values for which ``deferred(value)`` is true (stand-ins for what only the
     run knows) pass through unconverted, and the answer is None; this is how
-    preflight checks a playbook before it knows every variable.
+    preflight checks a playbook before it knows every variable. The spec's
+    ``check()``, if it has one, judges the arguments together.
     """
     values, errors = canonical(args_cls, raw)
     if errors:
@@ -243,7 +287,10 @@ def build_args(args_cls: type, raw: dict, deferred=None):
         values[f.name] = convert_value(f, hints[f.name], value)
     if deferred is not None and any(deferred(v) for v in values.values()):
         return None
-    return args_cls(**values)
+    args = args_cls(**values)
+    if hasattr(args, "check"):
+        args.check()
+    return args
 
 
 def convert_value(f: dataclasses.Field, hint: Any, value: Any) -> Any:
@@ -314,6 +361,14 @@ def _coerce(hint: Any, value: Any) -> Any:
             raise TypeError(f"expected a mapping, got '{value}'")
         return dict(value)
     raise TypeError(f"unsupported argument type {hint}")
+
+
+def on_host(args):
+    """``args`` with its host paths expanded where the module runs: ``~`` is
+    the home of the user the worker runs as there, not the controller's."""
+    expanded = {f.name: os.path.expanduser(os.path.expandvars(value)) for f in spec_fields(type(args))
+                if f.metadata.get("host_path") and isinstance(value := getattr(args, f.name), str)}
+    return dataclasses.replace(args, **expanded) if expanded else args
 
 
 def to_wire(args) -> dict:

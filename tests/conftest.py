@@ -28,6 +28,8 @@ def pytest_configure(config):
     # A worker started without an audit log of its own (Workers gives each
     # one) writes here, not to /var/log/celeryroot.
     os.environ["CELERYROOT_AUDIT_LOG"] = str(shared_pki().directory / "audit.log")
+    # Every run a controller records goes here, not to ~/.local/share/celeryroot.
+    os.environ["CELERYROOT_HISTORY"] = str(shared_pki().directory / "runs.db")
 
 
 def pytest_unconfigure(config):

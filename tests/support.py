@@ -93,10 +93,29 @@ class RedisServer:
 
 
 def alive(client: redis.Redis, hosts) -> set[str]:
-    """Those of ``hosts`` whose heartbeat key exists."""
-    hosts = list(hosts)
-    values = client.mget(heartbeat_keys(hosts)) if hosts else []
-    return {h for h, v in zip(hosts, values) if v is not None}
+    """Those of ``hosts`` whose heartbeat is live, as the controller judges it."""
+    from celeryroot.controller.liveness import Liveness
+
+    return Liveness(client).live(list(hosts))
+
+
+def fake_beat(client: redis.Redis, host: str, **fields) -> None:
+    """Write ``host``'s heartbeat record as its worker would, stamped now
+    (``fields`` override the record's, e.g. ``at`` or ``state``)."""
+    from celeryroot.beats import HEARTBEAT_KEEP, Beat, broker_time
+    from celeryroot.config import heartbeat_key
+
+    record = Beat(**{"at": broker_time(client.time()), **fields})
+    client.set(heartbeat_key(host), record.encode(), ex=HEARTBEAT_KEEP)
+
+
+def heartbeat_age(client: redis.Redis, host: str) -> float | None:
+    """Seconds since ``host`` last beat (None: it never did)."""
+    from celeryroot.beats import broker_time, decode
+    from celeryroot.config import heartbeat_key
+
+    beat = decode(client.get(heartbeat_key(host)))
+    return beat.age(broker_time(client.time())) if beat is not None else None
 
 
 def forget(client: redis.Redis, hosts) -> None:
@@ -143,8 +162,9 @@ def shared_pki() -> "Pki | None":
 
 def controller_env(broker_url: str | None = None, pki: "Pki | None" = None) -> dict:
     """The environment a controller runs in: this one without CELERYROOT_*
-    settings, then the broker and the session's PKI."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
+    settings (but the session's run history, if it has one), then the
+    broker and the session's PKI."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_") or k == "CELERYROOT_HISTORY"}
     pki = pki or shared_pki()
     if broker_url:
         env["CELERYROOT_BROKER_URL"] = broker_url

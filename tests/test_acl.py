@@ -7,6 +7,7 @@ host's user is refused everything else."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 import redis
 from redis.exceptions import NoPermissionError
 
-from conftest import Play, RedisServer, Workers, wait_for, write
+from conftest import Play, RedisServer, Workers, controller_env, wait_for, write
 
 HOSTS = ("web7", "web77")  # web7 is a prefix of web77: its patterns must not reach web77's keys
 #: A user of the test's own, beside the generated ones, to look at the ACL LOG.
@@ -132,7 +133,7 @@ def test_plays_run_with_the_users_confined(confined):
 
 def test_the_workers_need_nothing_more_after_a_broker_restart(confined):
     confined.restart()
-    # Each worker reconnects (its heartbeat is back), restoring its unacked messages on the way.
+    # Each worker reconnects (its heartbeat is back).
     wait_for(lambda: all(confined.workers.alive(h) for h in HOSTS), 30, "the workers' heartbeats")
     run_plays(confined)
 
@@ -142,12 +143,14 @@ REFUSED = {
     "read another host's queue": lambda r: r.lrange(OTHER, 0, -1),
     "take another host's task": lambda r: r.rpop(OTHER),
     "send another host a task": lambda r: r.lpush(OTHER, "{}"),
-    "read another host's heartbeat": lambda r: r.get(OTHER + "/alive"),
-    "read another host's unacked": lambda r: r.hgetall(OTHER + "/unacked"),
+    "read another host's heartbeat": lambda r: r.get(OTHER + "/heartbeat"),
+    "read another host's keys": lambda r: r.hgetall(OTHER + "/unacked"),
     "read another host's binding": lambda r: r.smembers("_kombu.binding." + OTHER),
     "read another host's facts": lambda r: r.get("celeryroot.facts.web77"),
-    "delete another host's key": lambda r: r.delete(OTHER + "/alive"),
+    "delete another host's key": lambda r: r.delete(OTHER + "/heartbeat"),
     "read a reply queue": lambda r: r.lrange("celeryroot.reply.anyrun", 0, -1),
+    "read the set of workers": lambda r: r.smembers("celeryroot.workers"),
+    "take a name out of the set of workers": lambda r: r.srem("celeryroot.workers", "web77"),
     "take a reply": lambda r: r.brpop("celeryroot.reply.anyrun", 1),
     "delete a reply queue": lambda r: r.delete("celeryroot.reply.anyrun"),
     "write a lease": lambda r: r.set("celeryroot.lease.forged", "x"),
@@ -172,8 +175,10 @@ REFUSED = {
     "MONITOR": lambda r: r.execute_command("MONITOR"),
     "BGSAVE": lambda r: r.bgsave(),
     "SHUTDOWN": lambda r: r.execute_command("SHUTDOWN", "NOSAVE"),
-    # A script runs with its caller's rights: loaded, it still reaches only the host's own keys.
     "a script on another's key": lambda r: r.register_script("return redis.call('get', KEYS[1])")(keys=[OTHER]),
+    # No scripting at all: not even on its own keys (a busy script would stall the server for every host).
+    "a script on its own key": lambda r: r.register_script("return 1")(keys=["celeryroot.host.web7/alive"]),
+    "take its own task back": lambda r: r.lpush("celeryroot.host.web7", "{}"),
 }
 
 
@@ -187,13 +192,22 @@ def test_a_host_is_refused(confined, attempt):
 def test_a_host_may_do_what_its_worker_needs(confined):
     confined.refusals()  # the refused tests' entries
     web7 = redis.Redis.from_url(confined.url("web7"))
-    assert web7.get("celeryroot.host.web7/alive")
+    assert web7.get("celeryroot.host.web7/heartbeat")
     assert web7.llen("celeryroot.host.web7") == 0
     assert web7.exists("celeryroot.lease.norun") == 0  # a lease may be looked for
     assert web7.lpush("celeryroot.reply.probe", "x") == 1  # a reply sent, and made to lapse
     assert web7.expire("celeryroot.reply.probe", 5)
-    assert web7.register_script("return redis.call('get', KEYS[1])")(keys=["celeryroot.host.web7/alive"])
     confined.server.client.delete("celeryroot.reply.probe")
+    assert confined.refusals() == []
+
+
+def test_celeryroot_hosts_needs_nothing_more_than_the_controllers_user(confined):
+    confined.refusals()
+    out = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "hosts", "-i", str(confined.inventory),
+                          "--json"], capture_output=True, text=True, cwd=confined.workdir,
+                         env=controller_env(confined.url("controller")))
+    assert out.returncode == 0, out.stderr
+    assert {h["host"]: h["state"] for h in json.loads(out.stdout)["hosts"]} == {h: "up" for h in HOSTS}
     assert confined.refusals() == []
 
 

@@ -16,8 +16,10 @@ import time
 
 import pytest
 
+from celeryroot.config import heartbeat_key
+
 from conftest import RedisServer, wait_for, write
-from support import Workers
+from support import Workers, fake_beat
 
 #: Longer than the 20 s for which Celery's own rpc backend retries a reply
 #: before it gives up and takes the worker down with it.
@@ -171,8 +173,9 @@ def test_every_key_of_a_killed_run_lapses(workers, redis_server, tmp_path):
     proc.kill()
     proc.wait()
     wait_for(lambda: redis_server.client.keys("celeryroot.reply.*"), 10, "the late reply")
-    for key in redis_server.client.keys("celeryroot.reply.*") + redis_server.client.keys("celeryroot.lease.*"):
-        assert redis_server.client.ttl(key) > 0, key
+    # The worker's EXPIRE follows its LPUSH (kombu's publish), a moment later.
+    keys = redis_server.client.keys("celeryroot.reply.*") + redis_server.client.keys("celeryroot.lease.*")
+    wait_for(lambda: all(redis_server.client.ttl(key) > 0 for key in keys), 5, "a TTL on every key")
 
 
 @pytest.mark.parametrize("strategy", ["linear", "free"])
@@ -259,7 +262,7 @@ def test_a_message_a_persistent_redis_kept_runs_nothing_later(tmp_path, faults):
                                       f"    - file: path={marker} state=touch\n")
     try:
         # The host's worker just died: its heartbeat is still there, so the message is sent and waits.
-        server.client.set("celeryroot.host.persist1/alive", "x", ex=60)
+        fake_beat(server.client, "persist1")
         workers.pki.host("persist1")
         proc = controller(book, inventory(tmp_path, "persist1"), server.url, tmp_path, "--timeout", "120")
         wait_for(lambda: server.client.llen("celeryroot.host.persist1") == 1, 20, "the message to wait in Redis")
@@ -268,7 +271,7 @@ def test_a_message_a_persistent_redis_kept_runs_nothing_later(tmp_path, faults):
         server.stop()
         server = RedisServer(tmp_path, ["--appendonly", "yes"], port=server.port)
         assert server.client.llen("celeryroot.host.persist1") == 1, "the append-only file kept the message"
-        server.client.delete("celeryroot.host.persist1/alive")
+        server.client.delete(heartbeat_key("persist1"))
         wait_for(lambda: not server.client.keys("celeryroot.lease.*"), 20, "the killed run's lease to lapse")
         workers.broker_url = server.url
         workers.start("persist1")

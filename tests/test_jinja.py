@@ -25,6 +25,12 @@ VARS = {
 }
 
 CASES = [
+    # the text around one expression, as ansible-core 2.19 renders it: a
+    # string keeps its trailing newline, one newline after a value drops
+    # (Jinja's), any other text makes a string
+    ("{{ s }}\n", "Hello World\n"), ("{{ s }}\n\n", "Hello World\n\n"), ("{{ ports }}\n", [80, 443]),
+    ("{{ ports }}\n\n", "[80, 443]\n\n"), (" {{ 5 }}", " 5"), ("{{ 5 }} ", "5 "), ("\n{{ s }}", "\nHello World"),
+    ("{{ nothing }}\n", None),
     # default, including Ansible's chains through missing attributes
     ("{{ missing | default('x') }}", "x"),
     ("{{ missing.attr.deeper | default('x') }}", "x"),
@@ -67,6 +73,7 @@ CASES = [
      "a: 'yes'\nb:\n- 1\n- 2\nc:\n    x: 'on'\n    z: ''\n"),
     ("{{ {'b': [1, 2], 'a': 'yes', 'c': {'x': 1}} | to_yaml }}", "a: 'yes'\nb: [1, 2]\nc: {x: 1}\n"),
     ("{{ 'a: 1\\nb: [x, yes]' | from_yaml }}", {"a": 1, "b": ["x", True]}),
+    ("{{ '---\\nmode: 0640\\nx: on\\ny: y' | from_yaml }}", {"mode": 0o640, "x": True, "y": "y"}),
     ("{{ '{\"k\": [1]}' | from_json }}", {"k": [1]}),
     # dictionaries and lists
     ("{{ d | combine({'b': {'x': 3}}) }}", {"a": 1, "b": {"x": 3}}),
@@ -127,7 +134,7 @@ CASES = [
     # templates that are not a single expression render to text
     ("port {{ ports | first }}{% if s is defined %}!{% endif %}", "port 80!"),
     ("{{ ports[0] }}-{{ ports[1] }}", "80-443"),
-    ("  {{ {'k': {'n': 1}} }}  ", {"k": {"n": 1}}),
+    ("  {{ {'k': {'n': 1}} }}  ", "  {'k': {'n': 1}}  "),
 ]
 
 

@@ -199,6 +199,60 @@ def test_handlers_listen_flush_and_failed_hosts(fleet, play, tmp_path, fleet_inv
     assert read(web1 / "log") == "restart\nreload\nreload\n", "nothing changed on web1, so no handler"
 
 
+def test_handlers_notified_by_handlers_and_again_after_they_ran(fleet, play, tmp_path, fleet_inventory):
+    """As ansible-playbook runs it (tests/test_differential.py compares the
+    two): one pass per flush in definition order; a handler notified by a
+    handler runs in the same pass when defined after it, at the next flush
+    when defined before it or itself; every section ends in a flush."""
+    def logs(name: str, then: str = "") -> str:
+        return f"      command: sh -c 'echo {name} >> {{{{ root }}}}/log'\n" + (f"      {then}\n" if then else "")
+
+    book = write(tmp_path / "handlers.yml", f"""
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - file: path={{{{ root }}}} state=directory
+    - name: change twice
+{logs("task1", "notify: [h2, h2]")}    - meta: flush_handlers
+    - name: change again
+{logs("task2", "notify: [h2, reload]")}  post_tasks:
+    - name: post
+{logs("post")}  handlers:
+    - name: h1
+{logs("h1")}    - name: h2
+{logs("h2", "notify: [h1, h3]")}    - name: h3
+{logs("h3", "notify: h3")}    - name: first listener
+{logs("first", "listen: reload")}    - name: second listener
+{logs("second", "listen: reload")}""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert read(tmp_path / "hosts/web1/log").split() == \
+        ["task1", "h2", "h3", "task2", "h1", "h2", "h3", "first", "second", "post", "h1", "h3"]
+
+
+def test_ansible_check_mode_is_the_runs_check_and_ansible_managed_is_ansibles(fleet, play, tmp_path,
+                                                                               fleet_inventory):
+    """A play's check_mode: keyword runs its tasks in check mode without
+    making ansible_check_mode true (as in Ansible); ansible_managed is
+    Ansible's text, in every task."""
+    book = write(tmp_path / "check.yml", """
+- hosts: web1
+  gather_facts: false
+  check_mode: true
+  tasks:
+    - name: predicted only
+      file: path={{ root }}/never state=directory
+    - name: the variables
+      debug: msg="{{ ansible_check_mode }} {{ ansible_managed }}"
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert out.results("predicted only")["web1"]["changed"] and not (tmp_path / "hosts/web1/never").exists()
+    assert out.results("the variables")["web1"]["msg"] == "False Ansible managed"
+    checked = play(book, "--check", inventory=fleet_inventory)
+    assert checked.results("the variables")["web1"]["msg"] == "True Ansible managed"
+
+
 def test_loops_register_and_loop_control(fleet, play, tmp_path, fleet_inventory):
     book = write(tmp_path / "loops.yml", """
 - hosts: db1

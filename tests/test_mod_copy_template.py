@@ -62,7 +62,7 @@ CASES = [
     Case("template-into-dir", "template: src=t.j2 dest={{ d }}/", then={"t.j2": RENDERED}),
     Case("template-include", "template: src=inc.j2 dest={{ d }}/i", then={"i": "before\npart template-include\nafter\n"}),
     Case("template-managed", "template: src=managed.j2 dest={{ d }}/m",
-         then={"m": "# Managed by celeryroot: local changes will be overwritten\n# from managed.j2\n"}),
+         then={"m": "# Ansible managed\n# from managed.j2\n"}),
     Case("template-validate-fails", "template: src=t.j2 dest={{ d }}/t validate='grep -q nothing %s'",
          given={"t": "old\n"}, fails="failed to validate", fails_in_check=False, then={"t": "old\n"}),
     Case("template-backup", "template: src=t.j2 dest={{ d }}/t backup=yes", given={"t": "old\n"}, then={"t": RENDERED}),

@@ -17,6 +17,13 @@ def pki_cli(directory: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+def play_with(pki: Pki, redis_server, book: Path, inventory: Path) -> subprocess.CompletedProcess:
+    """celeryroot-play as the controller of ``pki``."""
+    return subprocess.run([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory)],
+                          capture_output=True, text=True, cwd=book.parent, timeout=120,
+                          env=controller_env(redis_server.url, pki))
+
+
 def mode(path: Path) -> str:
     return format(path.stat().st_mode & 0o777, "03o")
 
@@ -71,9 +78,7 @@ def test_a_revoked_host_is_unreachable_and_the_others_carry_on(tmp_path, redis_s
         inventory = write(tmp_path / "inv.yaml", "all:\n  hosts:\n    kept1:\n    gone1:\n")
         book = write(tmp_path / "p.yaml", f"- hosts: all\n  gather_facts: false\n  tasks:\n"
                                           f"    - file: path={tmp_path}/{{{{ inventory_hostname }}}} state=touch\n")
-        out = subprocess.run([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory)],
-                             capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                             env=controller_env(redis_server.url, pki))
+        out = play_with(pki, redis_server, book, inventory)
         assert out.returncode == 4, out.stdout + out.stderr
         assert "no certificate for host 'gone1'" in out.stdout
         assert (tmp_path / "kept1").exists() and not (tmp_path / "gone1").exists()
@@ -92,15 +97,11 @@ def test_a_revoked_controller_is_refused_by_hosts_with_the_new_list(tmp_path, re
         inventory = write(tmp_path / "inv.yaml", "all:\n  hosts:\n    crl1:\n")
         book = write(tmp_path / "p.yaml", f"- hosts: all\n  gather_facts: false\n  tasks:\n"
                                           f"    - file: path={tmp_path}/ran state=touch\n")
-        out = subprocess.run([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory)],
-                             capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                             env=controller_env(redis_server.url, pki))
+        out = play_with(pki, redis_server, book, inventory)
         # The controller itself sees its certificate revoked (its own crl.pem) and stops first.
         assert out.returncode == 1 and "controller.crt: certificate 'controller' is revoked" in out.stderr, out
         (pki.directory / "crl.pem").unlink()  # a controller that does not know, or pretends not to
-        out = subprocess.run([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory)],
-                             capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                             env=controller_env(redis_server.url, pki))
+        out = play_with(pki, redis_server, book, inventory)
         assert out.returncode == 4, out.stdout + out.stderr
         assert "refused: the sender is not a trusted controller" in out.stdout and "is revoked" in out.stdout
         assert not (tmp_path / "ran").exists()
@@ -114,8 +115,6 @@ def test_a_controller_key_others_may_read_stops_the_run(tmp_path, redis_server):
     (pki.directory / "controller.key").chmod(0o640)
     inventory = write(tmp_path / "inv.yaml", "all:\n  hosts:\n    any1:\n")
     book = write(tmp_path / "p.yaml", "- hosts: all\n  tasks:\n    - ping:\n")
-    out = subprocess.run([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory)],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                         env=controller_env(redis_server.url, pki))
+    out = play_with(pki, redis_server, book, inventory)
     assert out.returncode == 1
     assert "controller.key: the key is readable by others (mode 0640); chmod 600 it" in out.stderr, out.stderr

@@ -74,10 +74,15 @@ localhost                  : ok=4    changed=1    unreachable=0    failed=0    s
 
 def _run(tmp_path, module: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELERYROOT_")}
+    env["CELERYROOT_HISTORY"] = str(tmp_path / "runs.db")
     proc = subprocess.run([sys.executable, "-m", f"celeryroot.cli.{module}", *args], capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=60)
-    # the embedded mode says so first; Ansible has no such line
-    proc.stdout = proc.stdout.removeprefix(
+    # The run's first and last lines name it, and the embedded mode says so
+    # next; Ansible has none of them. The ad-hoc command says the run's on stderr.
+    run_line = r"run [0-9a-f]{12}: .*\n"
+    assert re.search(rf"\A{run_line}", proc.stdout if module == "play" else proc.stderr), proc
+    assert re.search(rf"{run_line}\Z", proc.stdout if module == "play" else proc.stderr), proc
+    proc.stdout = re.sub(rf"\A{run_line}|{run_line}\Z", "", proc.stdout).removeprefix(
         "embedded local mode: no broker configured, running an in-process broker and worker\n")
     return proc
 

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import SITE_MODULES, RedisServer, wait_for, write
 from support import TEST_WORKER, worker_env
+from celeryroot.beats import STOPPED, decode
 from celeryroot.config import heartbeat_key
 
 PASSWORD = "s3cret-pw-9"
@@ -71,14 +72,16 @@ def test_ready_means_heartbeat_and_consuming(workers, play, tmp_path, record_pro
     assert (tmp_path / "hosts/ready1").is_dir()
 
 
-def test_sigterm_stops_an_idle_worker_and_removes_its_heartbeat(workers, record_property):
+def test_sigterm_stops_an_idle_worker_and_its_heartbeat_says_so(workers, record_property):
     workers.start("idle1")
     proc = workers.procs["idle1"]
     asked = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
     record_property("stop_seconds", round(time.monotonic() - asked, 3))
-    assert not workers.alive("idle1"), "the heartbeat key should be gone once the worker has stopped"
+    assert not workers.alive("idle1"), "the heartbeat should not be live once the worker has stopped"
+    beat = decode(workers.client.get(heartbeat_key("idle1")))
+    assert beat.state == STOPPED, "a stopped worker says so: its host is down, not never seen"
 
 
 def test_sigterm_lets_the_running_task_finish_and_report(workers, redis_server, tmp_path):

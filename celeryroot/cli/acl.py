@@ -11,12 +11,13 @@ operator hands each host redis://NAME:PASSWORD@REDIS:6379/0 from there. The
 ACL holds only the passwords' SHA-256, never the passwords.
 
 A host's user reaches its own queue celeryroot.host.NAME, its keys
-celeryroot.host.NAME/* (kombu's unacked bookkeeping, its heartbeat) and its
-queue's binding tables, with the commands a worker sends there and no
-others; it may only ask whether a run's lease exists and only LPUSH and
-EXPIRE a reply queue. So it cannot read another host's tasks (rendered
+celeryroot.host.NAME/* (its heartbeat) and its queue's binding tables,
+with the commands a worker sends there and no others; it may only ask
+whether a run's lease exists, only LPUSH and EXPIRE a reply queue, and
+only add its name to the set of workers. So it cannot read another
+host's tasks (rendered
 templates and variables) nor any run's results, delete or forge anything,
-list keys, or flush, configure or script the server beyond its own keys.
+list keys, or flush, configure or script the server.
 """
 
 from __future__ import annotations
@@ -39,33 +40,36 @@ SESSION = ("hello", "auth", "ping", "multi", "exec", "discard", "watch", "unwatc
 
 #: The commands a worker sends to its own keys: what a real worker sent
 #: under this ACL through linear and bundle plays and a broker restart
-#: (tests/test_acl.py), and kombu's restore of an unacked message.
+#: (tests/test_acl.py). No scripting: without kombu's ack emulation
+#: (config.py) there is no unacked bookkeeping and no Lua-scripted mutex.
 WORKER = (
-    "brpop", "llen", "lpush", "rpush",  # its queue; a restored message goes back with LPUSH or RPUSH
+    "brpop", "llen",  # its queue
     "sadd", "smembers",  # its queue's binding tables
-    "set", "get", "del",  # its heartbeat, and kombu's unacked mutex
-    "hset", "hget", "hdel", "zadd", "zrange", "zrem",  # kombu's unacked bookkeeping
-    # kombu's mutex is a redis-py Lock, released by a Lua script. A script
-    # runs with its caller's rights: it reaches these keys, with these commands.
-    "evalsha", "script|load",
+    "set", "get", "del",  # its heartbeat
+    "time",  # the broker's clock, which stamps its heartbeat
 )
 
 #: What the controller sends: messages to host queues (it declares no
-#: binding there, so no SADD: controller/dispatch.py), its reply queue, leases, run locks (redis-py Locks: Lua scripts that GET,
-#: DEL and PEXPIRE), heartbeats, facts and pending handlers.
-CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "srem", "smembers", "get", "mget", "set", "del",
-                       "pexpire", "evalsha", "script|load")
+#: binding there: controller/dispatch.py), its reply queue, leases, run
+#: locks (redis-py Locks: Lua scripts that GET, DEL and PEXPIRE), heartbeats
+#: (read against the broker's clock), the set of known workers (only pruned),
+#: facts and pending handlers (a set per host).
+CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "sadd", "srem", "smembers", "get", "mget", "set", "del",
+                       "pexpire", "evalsha", "script|load", "time")
 
 
 def host_rule(host: str, secret: str) -> list[str]:
     """A host's user, as the words of its ACL rule; ``secret`` is its password's hash."""
+    from ..beats import WORKERS
     from ..config import LEASE_PREFIX, REPLY_PREFIX, host_queue
 
     queue = host_queue(host)
     keys = [queue, queue + "/*", "_kombu.binding." + queue, "_kombu.binding_permanent." + queue]
     # Selectors (Redis 7): each grants its commands on its keys only, so a
-    # reply queue can be pushed to and made to lapse, never read or deleted.
-    selectors = [f"(%R~{LEASE_PREFIX}* +exists)", f"(%W~{REPLY_PREFIX}* +lpush +expire)"]
+    # reply queue can be pushed to and made to lapse, never read or deleted,
+    # and the set of workers only added to.
+    selectors = [f"(%R~{LEASE_PREFIX}* +exists)", f"(%W~{REPLY_PREFIX}* +lpush +expire)",
+                 f"(%W~{WORKERS} +sadd)"]
     return _rule(host, secret, keys, SESSION + WORKER) + selectors
 
 

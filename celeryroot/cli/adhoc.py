@@ -5,6 +5,7 @@
     celeryroot 'web:!web2' -m file -a "path=/srv/app state=directory" -C
     celeryroot pki init                             # keys and certificates: cli/pki.py
     celeryroot acl -i inventory.yaml --passwords FILE   # the Redis ACL of the hosts (celeryroot acl -h)
+    celeryroot hosts [PATTERN] -i inventory.yaml    # which hosts have a live worker (celeryroot hosts -h)
 
 The module call becomes a one-task play, parsed and checked as a playbook's
 task is and run with the exit status of celeryroot-play. It prints as
@@ -20,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import guarded, run_options, timeouts
+from .options import guarded, parse_run, run_options, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,7 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("-a", "--args", default=None,
                    help="module arguments: k=v pairs, the command line for command/shell, or a JSON mapping")
     p.add_argument("--list-hosts", action="store_true", help="list the matching hosts and stop")
-    return p.parse_args(argv)
+    return parse_run(p, argv)
 
 
 def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: Path):
@@ -76,7 +77,7 @@ def run(opts) -> int:
 #: Commands of their own behind ``celeryroot``, by first argument, each a
 #: module of this package with ``main(argv)``. A host or group of such a
 #: name is still reached as a pattern of one term: ``celeryroot acl, -m ping``.
-SUBCOMMANDS = {"acl": ".acl", "pki": ".pki"}
+SUBCOMMANDS = {"acl": ".acl", "hosts": ".hosts", "pki": ".pki"}
 
 
 def main(argv=None) -> int:

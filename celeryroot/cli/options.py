@@ -44,6 +44,83 @@ def run_options() -> argparse.ArgumentParser:
     return p
 
 
+def parse_run(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """A run's options; ``command`` is its command line as its report and
+    history show it (`shown_argv`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    opts = parser.parse_args(argv)
+    opts.command = [parser.prog, *shown_argv(argv)]
+    return opts
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """``argv`` with the password of a ``--broker`` URL masked, and the
+    values named like secrets in extra vars and ad-hoc module arguments
+    (``-e db_password=…``, ``-a "name=x password=…"``, in ``k=v`` pairs or
+    JSON; an ``@file`` is only its name)."""
+    out, mask = [], None
+    for arg in argv:
+        if mask is not None:
+            out.append(mask(arg))
+            mask = None
+            continue
+        name, eq, value = arg.partition("=")
+        if name.startswith("--"):
+            # argparse takes an option's unambiguous start for the option: --brok, --extra
+            how = next((how for option, how in _MASKED.items() if len(name) > 3 and option.startswith(name)), None)
+        else:
+            how = _MASKED.get(arg[:2])
+            name, eq, value = arg[:2], "", arg[2:]
+        if how is None:
+            out.append(arg)
+        elif value or eq:
+            out.append(name + eq + how(value))
+        else:
+            out.append(arg)
+            mask = how
+    return out
+
+
+def _broker(url: str) -> str:
+    from ..config import masked
+
+    return masked(url)
+
+
+def _variables(value: str) -> str:
+    import json
+    import shlex
+
+    from ..config import MASK, SECRET_NAME
+
+    def hide(data):
+        if isinstance(data, dict):
+            return {k: MASK if SECRET_NAME.search(str(k)) else hide(v) for k, v in data.items()}
+        return [hide(v) for v in data] if isinstance(data, list) else data
+
+    if value.lstrip().startswith("{"):
+        try:
+            data = json.loads(value)
+            return value if hide(data) == data else json.dumps(hide(data))
+        except json.JSONDecodeError:
+            return MASK  # the run stops on it; what it held is not known to be harmless
+    if value.startswith("@"):
+        return value
+    try:
+        pairs = shlex.split(value)
+    except ValueError:
+        return MASK
+    if not any(SECRET_NAME.search(p.partition("=")[0]) for p in pairs if "=" in p):
+        return value  # as typed, quotes and all
+    return " ".join(f"{k}={MASK}" if sep and SECRET_NAME.search(k) else shlex.quote(k + sep + v)
+                    for k, sep, v in (p.partition("=") for p in pairs))
+
+
+#: The options `shown_argv` masks, long and short.
+_MASKED = {"--broker": _broker, "--extra-vars": _variables, "--args": _variables, "-e": _variables,
+           "-a": _variables}
+
+
 def timeouts(opts) -> tuple[float, float]:
     """``--timeout`` as (host timeout, broker wait)."""
     if opts.timeout is None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import guarded, run_options, timeouts
+from .options import guarded, parse_run, run_options, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -19,7 +19,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--list-hosts", action="store_true", help="list each play's hosts and stop")
     p.add_argument("--list-tasks", action="store_true", help="list each play's selected tasks and stop")
     p.add_argument("--list-tags", action="store_true", help="list each play's tags and stop")
-    return p.parse_args(argv)
+    return parse_run(p, argv)
 
 
 def main(argv=None) -> int:

@@ -48,16 +48,22 @@ from ..messages import RUN_TASK, queue_for, task_id_for
 LIVENESS_EVERY = HEARTBEAT_TTL / 3
 
 
+def new_run_id() -> str:
+    """A run's id: its reply queue, its lease, its tasks' ids and its history name it."""
+    return uuid.uuid4().hex[:12]
+
+
 class Dispatcher:
     """One connection, one producer and one reply consumer for a whole run."""
 
-    def __init__(self, app, liveness, seal, timeout: float = 30.0, broker_wait: float = 5.0):
+    def __init__(self, app, liveness, seal, timeout: float = 30.0, broker_wait: float = 5.0,
+                 run_id: str | None = None):
         self.app = app
         self.seal = seal
         self.liveness = liveness
         self.timeout = timeout
         self.broker_wait = broker_wait
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = run_id or new_run_id()
         self.seq = itertools.count()
         self.reply_queue = Queue(REPLY_PREFIX + self.run_id, Exchange(""), routing_key=REPLY_PREFIX + self.run_id,
                                  durable=False, auto_delete=True)
@@ -94,6 +100,8 @@ class Dispatcher:
         try:
             self.consumer.cancel()
             self.reply_queue.bind(self.connection.default_channel).delete()
+        except (OperationalError, RedisConnectionError):
+            pass  # a broker lost for good: the reply queue lapses there by itself (REPLY_TTL)
         finally:
             self.connection.release()
 

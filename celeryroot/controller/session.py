@@ -32,9 +32,14 @@ INTERRUPTED = 99
 
 def execute(opts, timeouts: tuple[float, float], report, config, registry, inventory, playbook, extra_vars,
             selection, targets) -> int:
-    """Run a checked playbook on its ``targets``, shown by ``report``; the exit status.
+    """Run a checked playbook on its ``targets``, shown by ``report`` and
+    recorded in the run history (controller/history.py); the exit status.
 
-    A run that is stopped part way still ends with its recap: SIGINT or
+    A run begins once its services answer (its broker reached, or the
+    embedded one started): what stops it before that is one ERROR line and
+    exit 1, as bad input is. From then on the report's first and last lines
+    name the run by its id; a run stopped part way still ends with its
+    recap and is recorded as interrupted with what was known: SIGINT or
     SIGTERM (exit 99), or a broker lost for longer than the wait for it
     (the hosts whose task was under way are counted unreachable: their
     outcome is unknown; exit 4)."""
@@ -42,15 +47,20 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     from ..engine.state import RunState
     from ..engine.step import Mode
     from ..engine.strategy import Run
+    from . import history
     from .bundles import BundleBatch
+    from .dispatch import new_run_id
 
+    run_id = new_run_id()
     hosts = {h for hs in targets.values() for h in hs}
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
         # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
-        services = _services(config, registry, hosts, timeouts, report, opts) if hosts \
-            else nullcontext((None, None, None))
-        dispatcher, facts, pending = stack.enter_context(services)
+        services = _services(run_id, config, registry, hosts, timeouts, opts) if hosts \
+            else nullcontext((None, None, None, False))
+        dispatcher, facts, pending, embedded = stack.enter_context(services)
+        begun = Begun(run_id, opts, report, config, playbook, embedded)
+        report = begun.report
         run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
                   dispatcher=dispatcher, facts=facts, bundles=bool(config.options.get("bundles", False)),
                   bundle_batch=BundleBatch)
@@ -64,15 +74,49 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
             why = exc.args[0] if exc.args else "SIGINT"
             report.notice(f"[ERROR]: interrupted by {why}{_under_way(dispatcher)}; the recap shows the results so far")
             report.recap(stats)
-            return INTERRUPTED
+            return begun.end(history.INTERRUPTED, INTERRUPTED, why)
         except BrokerLost as exc:
             for host in dispatcher.waiting if dispatcher is not None else ():
                 stats.count(host, {"unreachable": True})
             report.notice(f"[ERROR]: {exc}{_under_way(dispatcher)}; their outcome is unknown")
             report.recap(stats)
-            return stats.exit_status()
+            return begun.end(history.INTERRUPTED, stats.exit_status(), str(exc))
+        except BaseException as exc:
+            begun.end(history.ERROR, 1, str(exc) or type(exc).__name__)
+            raise
     report.recap(stats)
-    return stats.exit_status()
+    return begun.end(history.FINISHED, stats.exit_status())
+
+
+class Begun:
+    """A run that has begun: its first line said, its history opened (old
+    runs pruned), and ``report`` the operator's report beside its recorder."""
+
+    def __init__(self, run_id: str, opts, report, config, playbook, embedded: bool):
+        import shlex
+        import time
+
+        from ..report import Reports
+        from .history import start_recording
+
+        self.run_id, self.started, self.clock = run_id, time.monotonic(), time.monotonic
+        report.run_start(run_id, shlex.join(opts.command))
+        if embedded:
+            report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
+        path = playbook.path if playbook.path.is_file() else None  # not the ad-hoc command's
+        self.record = start_recording(config.options, run_id, opts.command, path, opts.check, report.notice)
+        self.report = Reports(report, self.record)
+
+    def end(self, state: str, status: int, reason: str | None = None) -> int:
+        """Record how the run ended and say it in its last line; its exit status."""
+        from .history import ERROR
+
+        self.record.finish(state, status, reason)
+        where = f"celeryroot-runs show {self.run_id}" if self.record.recorded else "not recorded"
+        # An error's own lines (its traceback) follow: they are not said twice.
+        why = f" ({reason})" if reason and state != ERROR else ""
+        self.report.run_end(self.run_id, f"{state}{why}, exit {status}, {self.clock() - self.started:.1f} s; {where}")
+        return status
 
 
 def _under_way(dispatcher) -> str:
@@ -81,9 +125,10 @@ def _under_way(dispatcher) -> str:
 
 
 @contextmanager
-def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], report, opts):
+def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[float, float], opts):
     """The dispatcher, fact cache and pending-handler memory of a run: in
-    Redis beside the broker, or in memory beside the embedded worker.
+    Redis beside the broker, or in memory beside the embedded worker (and
+    whether it is that one).
     Over Redis the controller's key and every host's certificate are
     loaded first: a host without one fails the run before any is contacted."""
     from ..config import EMBEDDED_BROKER
@@ -96,7 +141,7 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
     from .dispatch import Dispatcher
     from .factcache import fact_cache
     from .lease import Lease, RunLocks
-    from .liveness import Liveness
+    from .liveness import Everyone, Liveness
 
     host_timeout, broker_wait = timeouts
     with ExitStack() as stack:
@@ -106,20 +151,21 @@ def _services(config, registry, hosts: set[str], timeouts: tuple[float, float], 
                 raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
                                        f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or "
                                        f"broker_url in celeryroot.yaml.")
-            report.notice("embedded local mode: no broker configured, running an in-process broker and worker")
             seal = Unsealed()
             broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry, config.options))
+            liveness = Everyone()
         else:
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
-        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), Liveness(keys), seal, host_timeout,
-                                                    broker_wait))
+            liveness = Liveness(keys)
+        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), liveness, seal, host_timeout,
+                                                    broker_wait, run_id))
         if not config.embedded:  # the embedded worker ends with this process
             # --check changes nothing: it takes no lock and waits for none.
             if not opts.check:
                 dispatcher.locks = RunLocks(keys, dispatcher.run_id, opts.lock_timeout)
             stack.enter_context(Lease(keys, dispatcher.run_id, locks=dispatcher.locks))
-        yield dispatcher, fact_cache(config, keys), PendingHandlers(keys)
+        yield dispatcher, fact_cache(config, keys), PendingHandlers(keys), config.embedded
 
 
 def controller_seal(directory: Path, hosts: set[str]):

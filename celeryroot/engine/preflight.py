@@ -49,11 +49,11 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
         mode = Mode(check=check, deferred=True).within(play)
         deferred = {h: {name: Deferred() for name in later} for h in hosts}
         facts = {h: {"ansible_facts": Deferred()} for h in hosts} if play.gather_facts else {}
-        hostvars = HostVars(inventory, play, hosts, extra_vars, deferred, facts, mode.check)
+        hostvars = HostVars(inventory, play, hosts, extra_vars, deferred, facts, check)
         tasks = [t for t in play.tasks if selection.takes(t)] + play.handlers
         for host in hosts:
             variables = hostvars.for_host(host)
-            above = {**deferred[host], **extra_vars}
+            above = hostvars.above(host)
             for task in tasks:
                 _check_task(task, variables, above, mode, registry, facts_later=bool(play.gather_facts))
     return targets

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import traceback
 
-from ..module import ArgError, Context, ModuleFailure, build_args
+from ..host.sysops import CommandChange
+from ..module import ArgError, Context, ModuleFailure, Plan, build_args, on_host
 from ..registry import Registry
 from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
@@ -39,7 +40,8 @@ def run_calls(registry: Registry, calls: list[dict], overlay: list[str] | None =
 
 def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
              variables: dict | None = None, args=None, guard=None) -> tuple[dict, set[str]]:
-    """Run one module call; return its result and what it predicts to create.
+    """Run one module call; return its result and, in check mode, what it
+    would create (the union of its plan's ``Change.creates``).
 
     ``args``: the call's arguments as the step built them, when the call
     runs in the process that prepared it; else they are built from the wire."""
@@ -61,7 +63,7 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
     if cls is None:
         return result(FAILED, f"module '{call['module']}' is not installed on this host"), set()
     try:
-        args = build_args(cls.Args, call.get("args") or {}) if args is None else args
+        args = on_host(build_args(cls.Args, call.get("args") or {}) if args is None else args)
     except ArgError as exc:
         return result(FAILED, f"{call['module']}: {exc}"), set()
     ctx = Context(check=bool(call.get("check")), diff=bool(call.get("diff")), overlay=overlay,
@@ -76,8 +78,8 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
         if ctx.check:
             if not module.predictable:
                 return result(SKIPPED, f"skipped in check mode: would {what}"), set()
-            return result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}), module.predicts(plan)
-        data = {**plan.data, **(module.apply(plan) or {})}
+            return result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}), set(plan.creates)
+        data = {**plan.data, **_apply(module, plan)}
         return result(CHANGED, **{"msg": what, "diff": diffs, **data}), set()
     except ModuleFailure as exc:
         return result(FAILED, **{"msg": exc.msg, **exc.data}), set()
@@ -86,3 +88,13 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
     except Exception as exc:  # a module's bug must not take the worker down
         return result(FAILED, f"{call['module']} crashed: {exc!r}",
                       exception=traceback.format_exc(limit=8)), set()
+
+
+def _apply(module, plan: Plan) -> dict:
+    """Perform ``plan``: its commands here, in order (the last one's output
+    is the result's), then the rest in the module's ``apply``."""
+    out = {}
+    for change in plan.changes:
+        if isinstance(change, CommandChange):
+            out = change.run(module.ctx.environment)
+    return {**out, **module.apply(plan)}

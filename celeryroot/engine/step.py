@@ -20,8 +20,8 @@ from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
 from ..result import FAILED, SKIPPED, censored, combine_items, result
-from ..lang.templating import TemplateFailure, condition, render
-from ..lang.variables import OMIT, resolve
+from ..lang.templating import TemplateFailure, condition, lazy, render
+from ..lang.variables import OMIT
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,7 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: 
     (registered results, set_fact, extra vars). In ``mode.deferred`` a bad
     task raises `TemplateFailure`, `UndefinedError` or `ArgError`."""
     mode = mode.within(task)
-    variables = {**variables, **resolve(task.vars, variables), **(above or {}), "ansible_check_mode": mode.check,
-                 "ansible_search_path": list(task.search)}
+    variables = {**variables, **lazy(task.vars), **(above or {}), "ansible_search_path": list(task.search)}
     if task.search:
         variables["playbook_dir"] = task.search[-1]
     try:

@@ -99,10 +99,13 @@ class PlayBatch:
         self.hosts = hosts
         self.mode = run.mode.within(play)
         self.state = run.state
+        # ansible_check_mode is --check alone, whatever the play's check_mode (as Ansible).
         self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, self.state.registered,
-                                 self.state.facts, self.mode.check)
+                                 self.state.facts, run.mode.check)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
+        #: Notifications not yet looked up, and the handlers they made due.
         self.notified: dict[str, list[str]] = defaultdict(list)
+        self.due: dict[str, set[int]] = defaultdict(set)
         self.unreachable: set[str] = set()
         self.rescuable = 0
         self.aborted = False
@@ -128,11 +131,17 @@ class PlayBatch:
             self._report_missing(active)
         self._gather_facts(active)
         self._recall_pending(active)
+        # Ansible flushes after pre_tasks, tasks and post_tasks, empty or
+        # not; before the first task there is nothing to flush but handlers
+        # recalled from an earlier run, which wait for a task section.
+        started = False
         for section in self.play.sections:
             self.run_nodes(section, active)
             if self.aborted:
                 break
-            self.flush_handlers(active)
+            started = started or bool(section)
+            if started:
+                self.flush_handlers(active)
         self._remember_pending()
 
     def _needs_workers(self) -> bool:
@@ -253,8 +262,7 @@ class PlayBatch:
                 yield host, result(UNREACHABLE, "the run's lease is gone (its controller has exited)")
             return
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
-        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry,
-                               {**self.state.registered[h], **run.extra_vars}) for h in hosts}
+        prepared = {h: prepare(task, self.vars[h], self.mode, run.registry, self.hostvars.above(h)) for h in hosts}
         payloads = {}
         for host, ready in prepared.items():
             if ready.done is not None or not ready.calls or here:
@@ -356,20 +364,33 @@ class PlayBatch:
     # -- handlers ---------------------------------------------------------------
 
     def flush_handlers(self, active: list[str]) -> None:
+        """Ansible's flush: one pass over the play's handlers as defined, each
+        run once on the hosts where it is due, however often notified. What
+        a handler notifies is due at once, so a handler defined after it
+        runs in this pass, and one defined before it (itself too) at the
+        next flush (ansible-core's handler_notify_earlier_handler test)."""
         eligible = list(active)
         if self.play.force_handlers:
             present = set(active)
             eligible += [h for h in self.hosts if h not in present and h not in self.unreachable]
-        for handler in self.play.handlers:
-            names = handler.handler_names
-            targets = [h for h in eligible if names & set(self.notified[h])]
+        for index, handler in enumerate(self.play.handlers):
+            targets = [h for h in eligible if index in self._due(h)]
             if not targets:
                 continue
+            for host in targets:
+                self.due[host].discard(index)
             self.run_task(handler, eligible, kind="RUNNING HANDLER", only=targets)
             for host in targets:
-                self.notified[host] = [n for n in self.notified[host] if n not in names]
                 if host in eligible and not self.mode.check:
-                    self.state.pending.forget(host, names)
+                    self.state.pending.forget(host, handler.handler_names)
+
+    def _due(self, host: str) -> set[int]:
+        """The handlers (by index) due on ``host``: its notifications so far,
+        each turned into every handler that answers to it."""
+        names = set(self.notified.pop(host, ()))
+        if names:
+            self.due[host].update(i for i, h in enumerate(self.play.handlers) if names & h.handler_names)
+        return self.due[host]
 
     def _recall_pending(self, active: list[str]) -> None:
         defined = self.play.handler_names
@@ -384,5 +405,7 @@ class PlayBatch:
         if self.mode.check:
             return
         for host in self.hosts:
-            if self.notified[host]:
-                self.state.pending.remember(host, set(self.notified[host]))
+            handlers = (self.play.handlers[i] for i in self.due[host])
+            left = set(self.notified[host]) | {h.name or h.listen[0] for h in handlers}
+            if left:
+                self.state.pending.remember(host, left)

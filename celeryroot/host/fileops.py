@@ -1,10 +1,12 @@
 """File attributes and atomic writes, once, for file, copy, template, lineinfile.
 
-`attribute_changes` observes owner, group and mode and says what differs;
-`apply_attributes` sets them. `content_change` says how a file's bytes would
-change (its before/after is the ``--diff``); `write_file` performs it: a
-timestamped backup when asked, then `atomic_write`, which replaces the bytes
-so that a reader, or a crash, only ever sees the old or the new content.
+`attribute_changes` observes owner, group and mode and says what differs,
+each change carrying the attributes wanted; `set_attributes` gives them to
+the paths of a plan (`apply_attributes` sets them on one path). `content_change` says how a file's bytes would
+change (its before/after is the ``--diff``) and carries the new bytes;
+`write_file` writes them: a timestamped backup when asked, then
+`atomic_write`, which replaces the bytes so that a reader, or a crash, only
+ever sees the old or the new content.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 
 from dataclasses import dataclass
 
-from ..module import Change, ModuleFailure, arg
+from ..module import Change, Created, ModuleFailure, arg
 from .proc import run
 from .sysops import group_id, group_name, user_id, user_name
 
@@ -61,15 +63,15 @@ def risky_mode(value) -> str | None:
     return f"mode: {value} is the decimal integer {value} (octal {value:04o}); {fix}"
 
 
-def missing_dirs(directory: str) -> set[str]:
+def missing_dirs(directory: str) -> frozenset[str]:
     """``directory`` and those of its parents that do not exist: what
-    ``os.makedirs`` would create, for the check-mode overlay."""
+    ``os.makedirs`` would create, as ``Change.creates`` names them."""
     out = set()
     directory = os.path.abspath(directory)
     while directory != "/" and not os.path.exists(directory):
-        out.add(directory)
+        out.add(Created.path(directory))
         directory = os.path.dirname(directory)
-    return out
+    return frozenset(out)
 
 
 def validate_arg(value) -> str:
@@ -124,48 +126,83 @@ def resolve_mode(mode: str, current: int, is_dir: bool) -> int:
 
 
 
+@dataclass(frozen=True)
+class Attributes:
+    """The owner, group and mode a path should have (None: leave it);
+    ``follow``: set them on a link's target, not the link."""
+
+    mode: str | None = None
+    owner: str | None = None
+    group: str | None = None
+    follow: bool = True
+
+
+@dataclass(frozen=True)
+class AttributeChange(Change):
+    """Something about ``path`` differs, and afterwards it has ``wanted``
+    (None: a change that leaves the attributes alone, such as a symlink)."""
+
+    wanted: Attributes | None = None
+
+
+def set_attributes(changes: list[Change]) -> None:
+    """Give each path of a plan the attributes its changes want, once: all of
+    them together, owner before mode (chown clears the set-id bits)."""
+    done = set()
+    for change in changes:
+        if isinstance(change, AttributeChange) and change.wanted and change.path not in done:
+            done.add(change.path)
+            w = change.wanted
+            apply_attributes(change.path, mode=w.mode, owner=w.owner, group=w.group, follow=w.follow)
+
+
 def attribute_changes(path: str, st: os.stat_result | None, *, mode: str | None,
                       owner: str | None, group: str | None, new_file_mode: int = 0o644,
-                      would_exist=None) -> list[Change]:
+                      would_exist=None, follow: bool = True) -> list[AttributeChange]:
     """What differs between the wanted owner/group/mode and ``st``.
 
     ``st`` is None for a path that does not exist yet (it will be created
     with ``new_file_mode`` and the process's owner). ``would_exist`` is the
-    check-mode overlay (`Context.would_exist`): an owner that an earlier task
-    would create (``user:NAME``, ``group:NAME``) predicts a change instead of
-    failing.
+    check-mode overlay (`Context.would_exist`): an owner or group that an
+    earlier task would create predicts a change instead of failing.
     """
     changes = []
+    wanted_all = Attributes(mode, owner, group, follow)
     is_dir = bool(st and stat.S_ISDIR(st.st_mode))
     current_mode = stat.S_IMODE(st.st_mode) if st else new_file_mode
     if mode and mode != "preserve":
         wanted = resolve_mode(mode, current_mode, is_dir)
         if st is None or wanted != current_mode:
-            changes.append(Change(f"mode {format(current_mode, '04o') if st else 'new'} -> {format(wanted, '04o')}",
-                                  before=f"mode: {format(current_mode, '04o')}\n" if st else "",
-                                  after=f"mode: {format(wanted, '04o')}\n", path=path))
+            changes.append(AttributeChange(
+                f"mode {format(current_mode, '04o') if st else 'new'} -> {format(wanted, '04o')}",
+                before=f"mode: {format(current_mode, '04o')}\n" if st else "",
+                after=f"mode: {format(wanted, '04o')}\n", path=path, wanted=wanted_all))
     # A new path gets the worker's own uid and gid.
-    changes += _id_change(path, "owner", owner, st.st_uid if st else os.geteuid(), st is not None, would_exist)
-    changes += _id_change(path, "group", group, st.st_gid if st else os.getegid(), st is not None, would_exist)
+    changes += _id_change(path, "owner", owner, st.st_uid if st else os.geteuid(), st is not None, would_exist,
+                          wanted_all)
+    changes += _id_change(path, "group", group, st.st_gid if st else os.getegid(), st is not None, would_exist,
+                          wanted_all)
     return changes
 
 
 def _id_change(path: str, label: str, wanted: str | None, current: int, exists: bool,
-               would_exist) -> list[Change]:
+               would_exist, wanted_all: Attributes) -> list[AttributeChange]:
     if wanted is None:
         return []
-    lookup, name_of, kind = (user_id, user_name, "user") if label == "owner" else (group_id, group_name, "group")
+    lookup, name_of, created = (user_id, user_name, Created.user) if label == "owner" else \
+        (group_id, group_name, Created.group)
     try:
         wanted_id = lookup(wanted)
     except ModuleFailure:
-        if not (would_exist and would_exist(f"{kind}:{wanted}")):
+        if not (would_exist and would_exist(created(wanted))):
             raise
         wanted_id = None
     if current == wanted_id:
         return []
     before = name_of(current)
-    return [Change(f"{label} {before if exists else 'new'} -> {wanted}", before=f"{label}: {before}\n" if exists else "",
-                   after=f"{label}: {wanted}\n", path=path)]
+    return [AttributeChange(f"{label} {before if exists else 'new'} -> {wanted}",
+                            before=f"{label}: {before}\n" if exists else "", after=f"{label}: {wanted}\n", path=path,
+                            wanted=wanted_all)]
 
 
 def apply_attributes(path: str, *, mode: str | None, owner: str | None, group: str | None,
@@ -227,18 +264,36 @@ def checksum(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def content_change(path: str, old: bytes | None, new: bytes) -> Change | None:
+@dataclass(frozen=True)
+class ContentChange(Change):
+    """New bytes for the file at ``path``: what the write path writes."""
+
+    data: bytes = b""
+
+
+def content_change(path: str, old: bytes | None, new: bytes, make_parents: bool = False) -> ContentChange | None:
     """The change that turns ``old`` (None: no file) into ``new``, or None.
 
     Its before/after is the unified diff; binary or very large content
-    gets no diff, only the size.
+    gets no diff, only the size. A new file creates its path, and with
+    ``make_parents`` the directories missing above it.
     """
     if old == new:
         return None
+    verb = "create" if old is None else "update"
+    creates = frozenset()
+    if old is None:
+        parents = missing_dirs(os.path.dirname(os.path.abspath(path))) if make_parents else frozenset()
+        creates = parents | {Created.path(path)}
     before, after = ("" if old is None else _shown(old)), _shown(new)
     if before is None or after is None:
-        return Change(f"{'create' if old is None else 'update'} {path} ({len(new)} bytes, no text diff)")
-    return Change(f"{'create' if old is None else 'update'} {path}", before=before, after=after, path=path)
+        return ContentChange(f"{verb} {path} ({len(new)} bytes, no text diff)", path=path, creates=creates, data=new)
+    return ContentChange(f"{verb} {path}", before=before, after=after, path=path, creates=creates, data=new)
+
+
+def new_content(changes: list[Change]) -> bytes | None:
+    """The bytes a plan writes, or None when only attributes change."""
+    return next((c.data for c in changes if isinstance(c, ContentChange)), None)
 
 
 def write_file(path: str, data: bytes | None, *, mode: str | None = None, owner: str | None = None,

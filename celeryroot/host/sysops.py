@@ -1,11 +1,11 @@
-"""Changes that are commands: the system-facing modules' plan/apply glue,
-and the account lookups user, group and the file attributes share.
+"""Changes that are commands, and the account lookups user, group and the
+file attributes share.
 
-apt, service, user and group change the host through its own tools
+apt, service, systemd, user and group change the host through its own tools
 (apt-get, systemctl, useradd…). Their plans are lists of `CommandChange`:
 what the change is, its before/after for ``--diff``, and the argument list
-that performs it, so ``apply`` is running the plan's commands in order and
-nothing is decided twice.
+that performs it. The runner runs a plan's commands in order, so these
+modules have no apply of their own and nothing is decided twice.
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from .proc import Completed, run
 
 @dataclass(frozen=True)
 class CommandChange(Change):
+    """A change that is one command; a module may subclass it to run it its
+    own way (apt waits for dpkg's lock)."""
+
     argv: tuple[str, ...] = ()
+
+    def run(self, env: dict) -> dict:
+        """Run the command with the task's ``environment:``; its output is
+        result data. A non-zero exit status fails the module."""
+        return run_checked(self.argv, env).data()
 
 
 def run_checked(argv: list[str] | tuple[str, ...], env: dict | None = None) -> Completed:
@@ -31,15 +39,6 @@ def run_checked(argv: list[str] | tuple[str, ...], env: dict | None = None) -> C
         raise ModuleFailure(f"{' '.join(argv)} failed (rc {done.rc})" + (f": {detail[-1]}" if detail else ""),
                             **done.data(), cmd=list(argv))
     return done
-
-
-def perform(changes: list[Change], env: dict | None = None) -> dict:
-    """Run every command of a plan in order; the last command's output is the result's."""
-    done = None
-    for change in changes:
-        if isinstance(change, CommandChange) and change.argv:
-            done = run_checked(change.argv, env)
-    return done.data() if done else {}
 
 
 def attribute_text(values: dict) -> str:

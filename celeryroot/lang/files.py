@@ -11,7 +11,9 @@ from ..module import ArgError
 
 
 def candidates(name: str, search: tuple[str, ...], subdir: str) -> list[str]:
-    """Where ``name`` is looked for, most specific first; an absolute name is itself."""
+    """Where ``name`` is looked for, most specific first; an absolute name
+    (``~`` and ``~user`` are the controller's) is itself."""
+    name = os.path.expanduser(name)
     if os.path.isabs(name):
         return [name]
     return [os.path.join(d, where, name) for d in search for where in (subdir, "")]

@@ -161,10 +161,14 @@ def to_yaml(value, indent=2, default_flow_style=None, sort_keys=True, width=80, 
 
 
 def from_yaml(text):
+    """YAML as playbooks are read (source.py): 1.1 whatever the text's own
+    ``---`` or ``%YAML`` says, with PyYAML's booleans."""
     from ruamel.yaml import YAML
 
+    from .source import AnsibleResolver
+
     yaml = YAML(typ="safe", pure=True)
-    yaml.version = (1, 1)
+    yaml.Resolver = AnsibleResolver
     return yaml.load(str(text))
 
 

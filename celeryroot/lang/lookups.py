@@ -33,7 +33,7 @@ def search_path(context) -> tuple[str, ...]:
 
 def _find(context, name: str, subdir: str) -> str:
     try:
-        return find_source(os.path.expanduser(str(name)), search_path(context), subdir, "lookup")
+        return find_source(str(name), search_path(context), subdir, "lookup")
     except ArgError as exc:
         raise TemplateRuntimeError(str(exc)) from None
 

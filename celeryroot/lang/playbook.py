@@ -122,7 +122,7 @@ def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dic
     pre = loader.tasks(node.get("pre_tasks"), value_where(node, "pre_tasks"), scope)
     main = from_roles + loader.tasks(node.get("tasks"), value_where(node, "tasks"), scope)
     post = loader.tasks(node.get("post_tasks"), value_where(node, "post_tasks"), scope)
-    play.sections = [s for s in (pre, main, post) if s]
+    play.sections = [pre, main, post]  # each ends in a flush of the handlers, as in Ansible
     handlers = loader.tasks(node.get("handlers"), value_where(node, "handlers"), scope, HANDLER_KEYS)
     play.handlers = [t for t in walk(loader.handlers + handlers)]
     play.role_defaults, play.role_vars = roles.defaults, roles.vars

@@ -1,8 +1,11 @@
 """Roles: ``roles/NAME/{tasks,handlers,templates,files,defaults,vars,meta}/main.yml``.
 
-A role is found beside the playbook (``roles/``), then on the roles path
-(``roles_path`` in celeryroot.yaml, ``CELERYROOT_ROLES_PATH`` or
-``ANSIBLE_ROLES_PATH``). Loading a role gives its tasks (with the role's tags,
+A role is found where Ansible looks, in its order: ``roles/`` beside the
+playbook, the roles path (``roles_path`` in celeryroot.yaml,
+``CELERYROOT_ROLES_PATH`` or ``ANSIBLE_ROLES_PATH``), for a dependency the
+directory of the role that depends on it, then the playbook's directory
+itself; the name may be a path (``roles: ['../../']``, Galaxy's
+tests/test.yml), joined to each of those. Loading a role gives its tasks (with the role's tags,
 ``when`` and parameters pushed in), adds its handlers to the play, and its
 defaults and vars to the play's variable layers. Dependencies from
 ``meta/main`` come first; a role with the same parameters runs once a play.
@@ -17,32 +20,42 @@ from .source import InputError, Where, expect_list, expect_mapping, item_where, 
 from .tasks import HANDLER_KEYS, Scope
 
 ROLE_ENTRY_KEYS = {"role", "name", "tags", "when", "vars"}
+#: What makes a directory a role: at least one of these in it.
+ROLE_FOLDERS = ("tasks", "handlers", "defaults", "vars", "meta")
 
 
 class Roles:
     def __init__(self, playbook_dir: Path, roles_path: list[str]):
         env = os.environ.get("CELERYROOT_ROLES_PATH") or os.environ.get("ANSIBLE_ROLES_PATH") or ""
-        self.path = [playbook_dir / "roles", playbook_dir, *map(Path, roles_path),
-                     *[Path(p) for p in env.split(":") if p]]
+        self.roles_path = [*map(Path, roles_path), *[Path(p) for p in env.split(":") if p]]
         self.playbook_dir = playbook_dir
         #: Variable layers the play's roles contribute (defaults lowest, vars high).
         self.defaults: dict = {}
         self.vars: dict = {}
         self._seen: set = set()
 
-    def find(self, name: str, at: Where) -> Path:
-        for base in self.path:
-            if (base / name / "tasks").is_dir() or (base / name / "meta").is_dir():
-                return base / name
-        if Path(name).is_dir():
-            return Path(name)
-        raise InputError(at, f"role '{name}' not found (looked in {', '.join(str(p) for p in self.path)})")
+    def find(self, name: str, at: Where, beside: Path | None = None) -> Path:
+        """The role ``name`` (its dependent's directory ``beside``): the first
+        of Ansible's places where the joined path exists, then ``name`` as a
+        path of its own. Joining normalises, so ``roles/../../`` is the
+        playbook's parent's directory whether ``roles/`` exists or not."""
+        name = os.path.expanduser(name)
+        places = [self.playbook_dir / "roles", *self.roles_path, *([beside] if beside else []), self.playbook_dir]
+        for base in [*places, Path.cwd()]:
+            path = Path(os.path.realpath(base / name))
+            if path.exists():
+                if not any((path / folder).is_dir() for folder in ROLE_FOLDERS):
+                    raise InputError(at, f"role '{name}' is {path}, which is not a role: it has none of "
+                                         f"{', '.join(f + '/' for f in ROLE_FOLDERS)}")
+                return path
+        raise InputError(at, f"role '{name}' not found (looked in {', '.join(str(p) for p in places)})")
 
-    def entry(self, node, at: Where, scope: Scope, loader) -> list:
-        """One item of a play's ``roles:`` list: a name or a mapping with
+    def entry(self, node, at: Where, scope: Scope, loader, beside: Path | None = None) -> list:
+        """One item of a play's ``roles:`` list (or of a role's
+        dependencies, ``beside`` that role): a name or a mapping with
         ``role``, ``tags``, ``when``, ``vars`` and role parameters."""
         if isinstance(node, str):
-            return self.load(node, at, scope, loader=loader)
+            return self.load(node, at, scope, loader=loader, beside=beside)
         node = expect_mapping(node, at, "a role entry")
         name = node.get("role", node.get("name"))
         if not isinstance(name, str):
@@ -50,10 +63,11 @@ class Roles:
         params = {str(k): plain(v) for k, v in node.items() if k not in ROLE_ENTRY_KEYS}
         inner = scope.inner(node)
         inner = Scope(inner.search, inner.tags, inner.when, {**inner.vars, **params}, inner.role, inner.overrides)
-        return self.load(name, at, inner, loader=loader)
+        return self.load(name, at, inner, loader=loader, beside=beside)
 
-    def load(self, name: str, at: Where, scope: Scope, *, tasks_from: str = "main", loader) -> list:
-        directory = self.find(name, at)
+    def load(self, name: str, at: Where, scope: Scope, *, tasks_from: str = "main", loader,
+             beside: Path | None = None) -> list:
+        directory = self.find(name, at, beside)
         shown = name if tasks_from == "main" else f"{name} (tasks_from {tasks_from})"
         with loader.entering(("role", str(directory.resolve()), tasks_from), shown, at,
                              f"role '{name}' depends on itself"):
@@ -73,7 +87,7 @@ class Roles:
             meta_map = expect_mapping(meta, where(meta), f"meta of role '{role_name}'")
             deps = expect_list(meta_map.get("dependencies"), where(meta_map), "dependencies")
             for index, dep in enumerate(deps):
-                nodes += self.entry(dep, item_where(deps, index), scope, loader)
+                nodes += self.entry(dep, item_where(deps, index), scope, loader, beside=directory.parent)
         for layer, folder in ((self.defaults, "defaults"), (self.vars, "vars")):
             data = self._yaml(directory / folder, "main")
             if data is not None:

@@ -31,6 +31,14 @@ PYYAML_BOOL = RegExp(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE
 
 class AnsibleResolver(VersionedResolver):
     @property
+    def processing_version(self):
+        # Always 1.1, as PyYAML reads every document: ruamel would take a
+        # ``%YAML 1.2`` directive, or any explicit ``---``, for YAML 1.2,
+        # where ``mode: 0640`` is the decimal 640 and ``gather_facts: no``
+        # a string, which is true.
+        return (1, 1)
+
+    @property
     def versioned_resolver(self):
         version = self.processing_version
         if version not in self._version_implicit_resolver:

@@ -17,11 +17,13 @@ import math
 import os
 import re
 import traceback
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import (ChainableUndefined, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError,
                     Undefined, UndefinedError)
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from . import filters, lookups
@@ -32,16 +34,93 @@ from . import filters, lookups
 MAX_REPEAT = 1_000_000
 MAX_POWER_DIGITS = 4300
 
-_SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
+#: One expression and nothing else, but for one newline at the end, which
+#: Jinja drops from an inline template: as in Ansible, ``"{{ 5 }}\n"`` is
+#: the number 5 while ``" {{ 5 }}"`` is the string " 5".
+_SINGLE = re.compile(r"\A\{\{(?P<expr>.*)\}\}\n?\Z", re.S)
 
 
 class TemplateFailure(Exception):
     """A template could not be rendered; the message names the cause."""
 
 
+class UndefinedFailure(TemplateFailure):
+    """A template used a variable nobody defined; ``message`` names it."""
+
+    def __init__(self, message: str):
+        super().__init__(f"undefined variable: {message}")
+        self.message = message
+
+
 class AnsibleUndefined(ChainableUndefined, StrictUndefined):
     """As in Ansible, ``a.b.c | default(x)`` and ``a.b is defined`` work when
     ``a`` is missing; any other use of an undefined value is an error naming it."""
+
+
+class Lazy:
+    """A variable's value that holds templates and comes from the playbook's
+    own text (role defaults, inventory, play and task vars, vars files,
+    extra vars): rendered each time a template reads it, with that
+    template's variables, as Ansible renders its variables. So a role
+    default of a play var, or a play var of ``playbook_dir`` or of a task's
+    vars, is what the task means. Results, facts and set_fact values are
+    data and never wrapped: braces in them are text."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.raw!r})"
+
+
+def lazy(values: dict) -> dict:
+    """``values`` with each value that holds a template made `Lazy`."""
+    return {k: Lazy(v) if _templated(v) else v for k, v in values.items()}
+
+
+def _templated(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_templated(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_templated(v) for v in value)
+    return is_template(value)
+
+
+#: The variables being rendered, innermost last: ``a: "{{ b }}", b: "{{ a }}"`` is an error, not a hang.
+_REALISING: ContextVar[tuple[str, ...]] = ContextVar("realising", default=())
+
+
+def realise(name: str, value: Any, variables: dict, undefined=None) -> Any:
+    """The value of variable ``name``, rendered with ``variables`` if it is
+    `Lazy`. With ``undefined`` (a Jinja undefined class), a variable whose
+    template uses an undefined one is itself undefined, so ``| default``
+    and ``is defined`` treat it as Ansible does."""
+    if not isinstance(value, Lazy):
+        return value
+    outer = _REALISING.get()
+    if name in outer:
+        raise TemplateFailure(f"recursive loop in variables: {' -> '.join((*outer[outer.index(name):], name))}")
+    token = _REALISING.set((*outer, name))
+    try:
+        return render(value.raw, variables)
+    except UndefinedFailure as exc:
+        if undefined is None:
+            raise
+        return undefined(hint=f"{exc.message} (in variable '{name}')", name=name)
+    finally:
+        _REALISING.reset(token)
+
+
+class LazyContext(Context):
+    """Jinja's context, rendering a `Lazy` variable when a template reads it."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        value = super().resolve_or_missing(key)
+        if isinstance(value, Lazy):
+            return realise(key, value, self.parent, self.environment.undefined)
+        return value
 
 
 class AnsibleEnvironment(SandboxedEnvironment):
@@ -50,6 +129,7 @@ class AnsibleEnvironment(SandboxedEnvironment):
     this through its context's environment)."""
 
     intercepted_binops = frozenset({"*", "**"})
+    context_class = LazyContext
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         _check_size(operator, left, right)
@@ -194,7 +274,7 @@ def _substitute(text: str, variables: dict) -> str | None:
             if not isinstance(value, dict) or name not in value:
                 return None
             value = value[name]
-        if isinstance(value, (dict, list, Undefined)) or (isinstance(value, str) and is_template(value)):
+        if isinstance(value, (dict, list, Undefined, Lazy)) or (isinstance(value, str) and is_template(value)):
             return None
         parts[index] = str(value)
     return "".join(parts)
@@ -210,12 +290,15 @@ def render(value: Any, variables: dict) -> Any:
             return fast
         try:
             if expression is not None:
-                return _native(_compile_expression(expression)(**variables))
+                result = _native(_compile_expression(expression)(**variables))
+                # Ansible gives a string back the newline Jinja dropped:
+                # "{{ motd }}\n" ends with one, "{{ 5 }}\n" is still 5.
+                return result + "\n" if isinstance(result, str) and value.endswith("\n") else result
             return _compile_template(value).render(variables)
         except TemplateFailure:
             raise
         except UndefinedError as exc:
-            raise TemplateFailure(f"undefined variable: {exc.message}") from None
+            raise UndefinedFailure(exc.message) from None
         except TemplateError as exc:
             raise TemplateFailure(f"template error in {_excerpt(value)}: {exc}") from None
         except Exception as exc:

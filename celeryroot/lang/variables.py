@@ -3,42 +3,23 @@
 inventory (all < parent groups < child groups < host) < play vars <
 task vars (in the step) < registered results < extra vars (``-e``).
 Special variables: inventory_hostname, group_names, groups, hostvars,
-play_hosts / ansible_play_hosts, ansible_check_mode, omit.
+play_hosts / ansible_play_hosts, ansible_check_mode (--check, not a play's
+or task's check_mode: keyword, as in Ansible), ansible_managed, omit.
 """
 
 from __future__ import annotations
 
 from .inventory import Inventory
-from .templating import TemplateFailure, is_template, render
+from .templating import lazy, realise
 
 OMIT = "__omit_place_holder__celeryroot__"
 #: The special variables whose values name the other hosts (`HostVars.for_host`):
 #: a whole-play bundle carries those lists only to a play that may read one.
 HOST_LISTS = frozenset({"groups", "hostvars", "play_hosts", "ansible_play_hosts", "ansible_play_hosts_all",
                         "ansible_play_batch"})
-
-
-def resolve(values: dict, scope: dict, passes: int = 4) -> dict:
-    """Render variables that refer to other variables (``b: "{{ a }}/x"``)."""
-    out = dict(values)
-    for _ in range(passes):
-        pending = [k for k, v in out.items() if _templated(v)]
-        if not pending:
-            break
-        for key in pending:
-            try:
-                out[key] = render(out[key], {**scope, **out})
-            except TemplateFailure:
-                pass  # left for the task that uses it to report, naming the variable
-    return out
-
-
-def _templated(value) -> bool:
-    if isinstance(value, dict):
-        return any(_templated(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_templated(v) for v in value)
-    return is_template(value)
+#: Ansible's default ``ansible_managed`` (its DEFAULT_MANAGED_STR), the
+#: lowest of all: a variable of that name anywhere replaces it.
+ANSIBLE_MANAGED = "Ansible managed"
 
 
 class HostVars:
@@ -47,15 +28,19 @@ class HostVars:
     role defaults < inventory (all < groups < host, then group_vars/ and
     host_vars/) < facts < play vars < vars_files < role vars < task vars (in
     the step) < registered results and set_fact < extra vars.
+
+    Values from the playbook's text that hold templates are `Lazy`: each
+    task renders them with its own variables where it uses them.
     """
 
     def __init__(self, inventory: Inventory, play, play_hosts: list[str], extra: dict,
                  registered: dict[str, dict], facts: dict[str, dict], check: bool):
         self.inventory = inventory
         self.play_hosts = play_hosts
-        self.play_layers = [play.vars, play.vars_files, play.role_vars]
-        self.role_defaults = play.role_defaults
-        self.extra = extra
+        self.play_vars = lazy({k: v for layer in (play.vars, play.vars_files, play.role_vars)
+                               for k, v in layer.items()})
+        self.role_defaults = lazy(play.role_defaults)
+        self.extra = lazy(extra)
         self.registered = registered
         self.facts = facts
         self.check = check
@@ -63,7 +48,7 @@ class HostVars:
         self.hostvars = _HostVarsView(self)
 
     def inventory_layer(self, host: str) -> dict:
-        return {**self.role_defaults, **self.inventory.host_vars(host), **self.facts.get(host, {})}
+        return {**self.role_defaults, **lazy(self.inventory.host_vars(host)), **self.facts.get(host, {})}
 
     def for_host(self, host: str) -> dict:
         special = {
@@ -79,11 +64,12 @@ class HostVars:
             "ansible_check_mode": self.check,
             "omit": OMIT,
         }
-        base = {**self.inventory_layer(host), **special}
-        play_vars = {k: v for layer in self.play_layers for k, v in layer.items()}
-        scope = {**base, **play_vars, **self.extra}
-        return {**base, **resolve(play_vars, scope), **self.registered.get(host, {}),
-                **resolve(self.extra, scope)}
+        return {"ansible_managed": ANSIBLE_MANAGED, **self.inventory_layer(host), **special, **self.play_vars,
+                **self.above(host)}
+
+    def above(self, host: str) -> dict:
+        """What outranks a task's own vars: registered results and set_fact, then extra vars."""
+        return {**self.registered.get(host, {}), **self.extra}
 
 
 class _HostVarsView(dict):
@@ -96,8 +82,8 @@ class _HostVarsView(dict):
     def __getitem__(self, host: str) -> dict:
         if host not in self.owner.inventory.hosts:
             raise KeyError(host)
-        return {**self.owner.inventory_layer(host), **self.owner.registered.get(host, {}),
-                "inventory_hostname": host}
+        return _Realised({**self.owner.inventory_layer(host), **self.owner.registered.get(host, {}),
+                          "inventory_hostname": host})
 
     def get(self, host, default=None):
         return self[host] if host in self else default
@@ -110,3 +96,14 @@ class _HostVarsView(dict):
 
     def __iter__(self):
         return iter(self.owner.inventory.hosts)
+
+
+class _Realised(dict):
+    """One host's variables as ``hostvars[NAME]`` shows them: a `Lazy`
+    value rendered with that host's own variables when it is read."""
+
+    def __getitem__(self, name):
+        return realise(name, super().__getitem__(name), self)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default

@@ -9,11 +9,10 @@ import time
 from dataclasses import dataclass
 
 from ..host import dpkg
-from ..module import ArgError, Module, ModuleFailure, Plan, arg
-from ..host.proc import Completed, run
+from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
+from ..host.proc import run
 from ..host.sysops import CommandChange, attribute_text
 
-UPDATE = "update the package lists"
 #: apt-get's words for "dpkg's or the lists' lock is held by someone else".
 LOCKED = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory")
 OPS = {"install": "installed", "reinstall": "installed", "upgrade": "upgraded", "downgrade": "upgraded",
@@ -72,19 +71,14 @@ class Apt(Module):
                                 doc="Comma-separated dpkg options (without --); the default keeps changed conffiles.")
         lock_timeout: int = arg(120, doc="Seconds to wait for dpkg's lock held by another process.")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if not (args.name or args.update_cache or args.cache_valid_time or args.autoremove):
-            raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
-        if args.state == "latest" and any("=" in n for n in args.name or ()):
-            raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
-        return args
+        def check(self) -> None:
+            if not (self.name or self.update_cache or self.cache_valid_time or self.autoremove):
+                raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
+            if self.state == "latest" and any("=" in n for n in self.name or ()):
+                raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
 
     def env(self) -> dict:
-        # The worker's APT_CONFIG is apt's, not ours to drop like the rest of
-        # the worker's environment (proc.child_env starts from nothing).
-        inherited = {"APT_CONFIG": os.environ["APT_CONFIG"]} if "APT_CONFIG" in os.environ else {}
-        return {**inherited, "DEBIAN_PRIORITY": "critical", **self.ctx.environment}
+        return apt_env(self.ctx.environment)
 
     # -- plan -----------------------------------------------------------------
 
@@ -101,7 +95,7 @@ class Apt(Module):
             argv = (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
         steps = self._simulate(argv) if argv else []
         if steps:
-            changes.append(_package_change(steps, argv))
+            changes.append(_package_change(steps, argv, a.lock_timeout))
         elif argv:
             reasons.append(self._nothing_to_do() if a.name else "no package to autoremove")
         data = {name: {} for name in ("installed", "upgraded", "removed")}
@@ -110,11 +104,13 @@ class Apt(Module):
         return Plan(changes, reason="; ".join(reasons), data=data)
 
     def _cache_change(self, reasons: list[str]) -> list[CommandChange]:
-        age = time.time() - os.stat(self._lists()).st_mtime
+        lists = self._lists()
+        age = time.time() - os.stat(lists).st_mtime
         if self.args.cache_valid_time and age < self.args.cache_valid_time:
             reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {self.args.cache_valid_time})")
             return []
-        return [CommandChange(UPDATE, argv=("apt-get", "-q", "update"))]
+        return [ListsUpdate("update the package lists", argv=("apt-get", "-q", "update"),
+                            lock_timeout=self.args.lock_timeout, lists=lists)]
 
     def _package_command(self, reasons: list[str]) -> tuple[str, ...] | None:
         """The apt-get command for the packages still to change, or None."""
@@ -163,38 +159,51 @@ class Apt(Module):
         done = run(["apt-config", "shell", "LISTS", "Dir::State::Lists/d"], env=self.env())
         return shlex.split(done.stdout.partition("=")[2])[0] if done.stdout else "/var/lib/apt/lists"
 
-    # -- apply ----------------------------------------------------------------
 
-    def apply(self, plan: Plan) -> dict:
-        out = {}
-        for change in plan.changes:
-            out = self._apt(change.argv).data()
-            if change.what == UPDATE:
-                # A source that did not change leaves the lists untouched;
-                # cache_valid_time needs the time of the last update itself.
-                os.utime(self._lists())
-                out["cache_updated"], out["cache_update_time"] = True, int(time.time())
-        return out
+def apt_env(environment: dict) -> dict:
+    """What apt-get, apt-config and dpkg-query run with: the task's
+    ``environment:`` over the worker's APT_CONFIG, which is apt's, not ours
+    to drop like the rest of the worker's environment (proc.child_env starts
+    from nothing)."""
+    inherited = {"APT_CONFIG": os.environ["APT_CONFIG"]} if "APT_CONFIG" in os.environ else {}
+    return {**inherited, "DEBIAN_PRIORITY": "critical", **environment}
 
-    def _apt(self, argv: tuple[str, ...]) -> Completed:
-        deadline = time.monotonic() + self.args.lock_timeout
+
+@dataclass(frozen=True)
+class AptGet(CommandChange):
+    """An apt-get command, run once dpkg's lock is free (``lock_timeout``)."""
+
+    lock_timeout: int = 120
+
+    def run(self, env: dict) -> dict:
+        deadline = time.monotonic() + self.lock_timeout
         while True:
-            done = run(list(argv), env=self.env())
+            done = run(list(self.argv), env=apt_env(env))
             if done.rc == 0:
-                return done
+                return done.data()
             locked = LOCKED.search(done.stderr)
             if not locked or time.monotonic() >= deadline:
                 break
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         errors = " ".join(line for line in done.stderr.splitlines() if line.startswith("E:")) or done.stderr
-        why = (f"the lock is still held by another process after {self.args.lock_timeout}s (lock_timeout): "
+        why = (f"the lock is still held by another process after {self.lock_timeout}s (lock_timeout): "
                if locked else "")
-        verb = next(word for word in argv[1:] if not word.startswith("-"))
-        raise ModuleFailure(f"apt-get {verb} failed: {why}{errors}", **done.data(), cmd=list(argv))
+        verb = next(word for word in self.argv[1:] if not word.startswith("-"))
+        raise ModuleFailure(f"apt-get {verb} failed: {why}{errors}", **done.data(), cmd=list(self.argv))
 
-    def predicts(self, plan: Plan) -> set[str]:
-        """``package:NAME`` for each package that would be on the host."""
-        return {f"package:{name}" for name in (*plan.data["installed"], *plan.data["upgraded"])}
+
+@dataclass(frozen=True)
+class ListsUpdate(AptGet):
+    """``apt-get update``, which then marks the time on the lists directory."""
+
+    lists: str = "/var/lib/apt/lists"
+
+    def run(self, env: dict) -> dict:
+        out = super().run(env)
+        # A source that did not change leaves the lists untouched;
+        # cache_valid_time needs the time of the last update itself.
+        os.utime(self.lists)
+        return {**out, "cache_updated": True, "cache_update_time": int(time.time())}
 
 
 def _split(spec: str) -> tuple[str, str | None]:
@@ -202,9 +211,11 @@ def _split(spec: str) -> tuple[str, str | None]:
     return name, version if sep else None
 
 
-def _package_change(steps: list[dpkg.Step], argv: tuple[str, ...]) -> CommandChange:
-    return CommandChange(", ".join(s.text() for s in steps),
-                         before=attribute_text({s.name: s.before or ("config-files" if s.op == "purge" else "absent")
-                                                 for s in steps}),
-                         after=attribute_text({s.name: s.after or "absent" for s in steps}),
-                         path="packages", argv=argv)
+def _package_change(steps: list[dpkg.Step], argv: tuple[str, ...], lock_timeout: int) -> AptGet:
+    # A package installed or upgraded is there for the later tasks of a check run.
+    there = frozenset(Created.package(s.name) for s in steps if OPS[s.op] in ("installed", "upgraded"))
+    return AptGet(", ".join(s.text() for s in steps),
+                  before=attribute_text({s.name: s.before or ("config-files" if s.op == "purge" else "absent")
+                                          for s in steps}),
+                  after=attribute_text({s.name: s.after or "absent" for s in steps}),
+                  path="packages", creates=there, argv=argv, lock_timeout=lock_timeout)

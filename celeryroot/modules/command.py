@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..module import Change, Module, ModuleFailure, Plan, arg
+from ..module import Change, Created, Module, ModuleFailure, Plan, arg
 from ..host.proc import run
 
 
@@ -79,24 +79,22 @@ class Command(Module):
             return self._skip(f"skipped, since {self.args.creates} exists")
         if self.args.removes and not self._exists(self.args.removes):
             return self._skip(f"skipped, since {self.args.removes} does not exist")
-        return Plan([Change(f"run: {self.shown()}")])
+        # What ``creates`` names is there for the later tasks of a check run
+        # (a glob names no one path).
+        creates = self.args.creates
+        made = frozenset() if not creates or glob.has_magic(creates) else frozenset({Created.path(self._path(creates))})
+        return Plan([Change(f"run: {self.shown()}", creates=made)])
 
     def _skip(self, why: str) -> Plan:
         return Plan(reason=why, data={"rc": 0, "stdout": why, "stderr": "", "cmd": self.command_line()})
 
     def _exists(self, pattern: str) -> bool:
         path = self._path(pattern)
-        return bool(glob.glob(path)) or os.path.lexists(path) or self.ctx.would_exist(path)
+        return bool(glob.glob(path)) or os.path.lexists(path) or self.ctx.would_exist(Created.path(path))
 
     def _path(self, pattern: str) -> str:
         """``creates``/``removes`` relative to ``chdir``, as Ansible reads them."""
         return os.path.join(self.args.chdir or "/", pattern)
-
-    def predicts(self, plan: Plan) -> set[str]:
-        """What ``creates`` names, so a later task that needs it predicts too
-        (a glob names no one path)."""
-        creates = self.args.creates
-        return set() if not creates or glob.has_magic(creates) else {self._path(creates)}
 
     def apply(self, plan: Plan) -> dict:
         a = self.args

@@ -7,10 +7,10 @@ import os
 import stat
 from dataclasses import dataclass, replace
 
-from ..host.fileops import (AttributeArgs, attribute_changes, checksum, content_change, read_bytes_or_none,
-                       stat_or_none, validate_arg, write_file)
+from ..host.fileops import (AttributeArgs, attribute_changes, checksum, content_change, missing_dirs, new_content,
+                            read_bytes_or_none, stat_or_none, validate_arg, write_file)
 from ..lang.files import find_source
-from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Change, Created, Module, ModuleFailure, Plan, arg
 
 #: Sources travel inside the task's message as text, so they are kept small.
 MAX_SOURCE = 4 << 20
@@ -20,7 +20,7 @@ MAX_SOURCE = 4 << 20
 class WriteArgs(AttributeArgs):
     """What copy and template share: where the content goes and how."""
 
-    dest: str = arg(doc="Path of the file on the host. A directory (existing, or given with a trailing /) "
+    dest: str = arg(host_path=True, doc="Path of the file on the host. A directory (existing, or given with a trailing /) "
                         "receives the source's base name.")
     backup: bool = arg(False, doc="Keep a timestamped copy of the old file (its path is returned as backup_file).")
     validate: str | None = arg(None, convert=validate_arg,
@@ -66,7 +66,7 @@ class Copy(Module):
 
     @dataclass(frozen=True, kw_only=True)
     class Args(WriteArgs):
-        src: str | None = arg(None, doc="File to copy: on the controller (in files/ or beside the playbook), "
+        src: str | None = arg(None, host_path=True, doc="File to copy: on the controller (in files/ or beside the playbook), "
                                         "or on the host with remote_src.")
         content: str | None = arg(None, convert=_text, doc="Text to write instead of src (a mapping or list "
                                                            "is written as JSON).")
@@ -74,12 +74,14 @@ class Copy(Module):
         checksum: str | None = arg(None, doc="SHA-1 the content must have; the copy fails otherwise.")
         _original_basename: str | None = arg(None, doc="Set by the controller: the base name of src.")
 
+        def check(self) -> None:
+            if self.src is not None and self.content is not None:
+                raise ArgError("content", "parameters are mutually exclusive: 'content', 'src'")
+            if self.src is None and self.content is None:
+                raise ArgError("src", "one of 'src' or 'content' is required")
+
     @classmethod
     def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if args.src is not None and args.content is not None:
-            raise ArgError("content", "parameters are mutually exclusive: 'content', 'src'")
-        if args.src is None and args.content is None:
-            raise ArgError("src", "one of 'src' or 'content' is required")
         if args.src is None or args.remote_src:
             return args
         path = find_source(args.src, search, "files", "src")
@@ -127,9 +129,8 @@ class Copy(Module):
         st = stat_or_none(dest)
         if st is not None and stat.S_ISDIR(st.st_mode):
             raise ModuleFailure(f"dest {dest} is a directory")
-        exists = st is not None or self.ctx.would_exist(dest)
+        exists = st is not None or self.ctx.would_exist(Created.path(dest))
         change = content_change(dest, read_bytes_or_none(dest), data) if a.force or not exists else None
-        self.pending = data if change else None
         changes += [change] if change else []
         changes += attribute_changes(dest, st, mode=a.mode, owner=a.owner, group=a.group,
                                      would_exist=self.ctx.would_exist)
@@ -138,22 +139,18 @@ class Copy(Module):
 
     def _parent_changes(self, dest: str) -> list[Change]:
         parent = os.path.dirname(os.path.abspath(dest))
-        if os.path.isdir(parent) or self.ctx.would_exist(parent):
+        if os.path.isdir(parent) or self.ctx.would_exist(Created.path(parent)):
             return []
         if self.args.dest.endswith("/"):
             # Ansible creates a destination directory written with a trailing slash.
             return [Change(f"create directory {parent}", before="state: absent\n", after="state: directory\n",
-                           path=parent)]
+                           path=parent, creates=missing_dirs(parent))]
         raise ModuleFailure(f"Destination directory {parent} does not exist")
 
     def apply(self, plan: Plan) -> dict:
         a = self.args
-        return write_file(plan.data["dest"], self.pending, mode=a.mode, owner=a.owner, group=a.group,
+        return write_file(plan.data["dest"], new_content(plan.changes), mode=a.mode, owner=a.owner, group=a.group,
                           backup=a.backup, validate=a.validate, make_parents=a.dest.endswith("/"))
-
-    def predicts(self, plan: Plan) -> set[str]:
-        dest = plan.data["dest"]
-        return {dest, os.path.dirname(os.path.abspath(dest))}
 
 
 def read_source(path: str, arg_name: str) -> str:

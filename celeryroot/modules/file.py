@@ -8,8 +8,9 @@ import stat
 import time
 from dataclasses import dataclass
 
-from ..host.fileops import AttributeArgs, apply_attributes, attribute_changes, lstat_or_none, missing_dirs
-from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg
+from ..host.fileops import (AttributeArgs, AttributeChange, Attributes, attribute_changes, lstat_or_none,
+                            missing_dirs, set_attributes)
+from ..module import ArgError, Change, Created, Module, ModuleFailure, Plan, arg
 
 KIND = {stat.S_IFDIR: "directory", stat.S_IFREG: "file", stat.S_IFLNK: "link"}
 TIME_FORMAT = "%Y%m%d%H%M.%S"
@@ -47,10 +48,10 @@ class File(Module):
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):
-        path: str = arg(aliases=("dest", "name"), doc="The path to manage.")
+        path: str = arg(aliases=("dest", "name"), host_path=True, doc="The path to manage.")
         state: str | None = arg(None, choices=("file", "directory", "absent", "touch", "link", "hard"),
                                 doc="What the path should be; default: its current kind, or file.")
-        src: str | None = arg(None, doc="Target of the link, for state=link or hard.")
+        src: str | None = arg(None, host_path=True, doc="Target of the link, for state=link or hard.")
         recurse: bool = arg(False, doc="With state=directory, apply owner/group/mode to everything below.")
         force: bool = arg(False, doc="With state=link/hard, replace a file or empty directory at path, "
                                      "or link to a src that does not exist.")
@@ -62,18 +63,16 @@ class File(Module):
                                                 "(default: now for touch, else preserve).")
         access_time_format: str = arg(TIME_FORMAT, doc="strftime format of access_time.")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if args.src is not None and args.state not in (None, "link", "hard"):
-            raise ArgError("src", "'src' option requires state to be 'link' or 'hard'")
-        if args.state in ("link", "hard") and args.src is None:
-            raise ArgError("src", f"'src' is required for state={args.state}")
-        for name in ("modification_time", "access_time"):
-            try:
-                _wanted_time(getattr(args, name), getattr(args, name + "_format"), args.state)
-            except ValueError as exc:
-                raise ArgError(name, f"argument '{name}': {exc}") from None
-        return args
+        def check(self) -> None:
+            if self.src is not None and self.state not in (None, "link", "hard"):
+                raise ArgError("src", "'src' option requires state to be 'link' or 'hard'")
+            if self.state in ("link", "hard") and self.src is None:
+                raise ArgError("src", f"'src' is required for state={self.state}")
+            for name in ("modification_time", "access_time"):
+                try:
+                    _wanted_time(getattr(self, name), getattr(self, name + "_format"), self.state)
+                except ValueError as exc:
+                    raise ArgError(name, f"argument '{name}': {exc}") from None
 
     def state(self, st) -> str:
         if self.args.state:
@@ -90,8 +89,9 @@ class File(Module):
         state = self.state(st)
         data = {"path": a.path, "state": state}
         if state == "absent":
-            gone = [] if st is None else [Change(f"remove {_kind(st)} {a.path}", before=f"state: {_kind(st)}\n",
-                                                 after="state: absent\n", path=a.path)]
+            gone = [] if st is None else [Remove(f"remove {_kind(st)} {a.path}", before=f"state: {_kind(st)}\n",
+                                                 after="state: absent\n", path=a.path,
+                                                 tree=stat.S_ISDIR(st.st_mode))]
             return Plan(gone, reason=f"{a.path} is absent", data=data)
         changes = getattr(self, f"_ensure_{state}")(st)
         target_st = None if changes else st
@@ -100,7 +100,7 @@ class File(Module):
         if state != "link":
             changes += attribute_changes(a.path, target_st, mode=a.mode, owner=a.owner, group=a.group,
                                          new_file_mode=0o755 if state == "directory" else 0o644,
-                                         would_exist=self.ctx.would_exist)
+                                         would_exist=self.ctx.would_exist, follow=a.follow)
             changes += self._time_changes(state, target_st)
         if state == "directory" and a.recurse and st is not None:
             changes += self._recursive_changes()
@@ -110,7 +110,7 @@ class File(Module):
 
     def _ensure_file(self, st) -> list[Change]:
         a = self.args
-        if st is None and not self.ctx.would_exist(a.path):
+        if st is None and not self.ctx.would_exist(Created.path(a.path)):
             raise ModuleFailure(f"file ({a.path}) is absent, cannot continue; use state=touch to create it")
         if st is not None and self._followed_kind(st) != "file":
             raise ModuleFailure(f"file ({a.path}) is a {self._followed_kind(st)}, not a file")
@@ -119,13 +119,14 @@ class File(Module):
     def _ensure_touch(self, st) -> list[Change]:
         if st is None:
             self._need_parent()
-            return [_created(self.args.path, "file")]
+            return [self._create("file", creates=frozenset({Created.path(self.args.path)}))]
         return []
 
     def _ensure_directory(self, st) -> list[Change]:
         a = self.args
         if st is None:
-            return [] if self.ctx.would_exist(a.path) else [_created(a.path, "directory")]
+            return [] if self.ctx.would_exist(Created.path(a.path)) else \
+                [self._create("directory", creates=missing_dirs(a.path))]
         if self._followed_kind(st) != "directory":
             raise ModuleFailure(f"{a.path} already exists as a {_kind(st)}, not a directory")
         return []
@@ -140,7 +141,7 @@ class File(Module):
         if st is not None and stat.S_ISLNK(st.st_mode) and os.readlink(a.path) == a.src:
             return []
         target = os.path.join(os.path.dirname(a.path), a.src)
-        if not (a.force or os.path.lexists(target) or self.ctx.would_exist(target)):
+        if not (a.force or os.path.lexists(target) or self.ctx.would_exist(Created.path(target))):
             raise ModuleFailure(f'src file does not exist, use "force=yes" if you really want to create the link: '
                                 f"{target}")
         return self._replacing(st, "link")
@@ -148,7 +149,7 @@ class File(Module):
     def _ensure_hard(self, st) -> list[Change]:
         a = self.args
         if not os.path.exists(a.src):
-            if self.ctx.would_exist(a.src):
+            if self.ctx.would_exist(Created.path(a.src)):
                 return self._replacing(st, "hard")
             raise ModuleFailure(f"src does not exist: {a.src}")
         if st is not None and not stat.S_ISLNK(st.st_mode) and os.path.samefile(a.path, a.src):
@@ -165,11 +166,26 @@ class File(Module):
         elif have != "link" and not a.force:
             raise ModuleFailure(f"refusing to convert from {have} to {state} for {a.path} (use force=yes)")
         before = f"link: {os.readlink(a.path)}\n" if have == "link" else f"state: {have or 'absent'}\n"
-        return [Change(f"{state} {a.path} -> {a.src}", before=before, after=f"{state}: {a.src}\n", path=a.path)]
+        return [self._create(state, what=f"{state} {a.path} -> {a.src}", before=before, after=f"{state}: {a.src}\n",
+                             src=a.src, replaces_dir=bool(st and stat.S_ISDIR(st.st_mode)),
+                             creates=frozenset({Created.path(a.path)}))]
+
+    def _create(self, kind: str, **fields) -> Create:
+        """The change that makes ``path`` a ``kind``; what it makes is new to
+        the plan, so it carries the attributes and times to give it (a
+        symlink's own are left alone)."""
+        a = self.args
+        fields = {"what": f"create {kind} {a.path}", "before": "state: absent\n", "after": f"state: {kind}\n",
+                  **fields}
+        if kind == "link":
+            return Create(**fields, path=a.path, kind=kind)
+        times = self._times(a.state or kind)
+        return Create(**fields, path=a.path, kind=kind, wanted=Attributes(a.mode, a.owner, a.group, a.follow),
+                      times=(times["access_time"], times["modification_time"]))
 
     def _need_parent(self) -> None:
         parent = os.path.dirname(os.path.abspath(self.args.path))
-        if not (os.path.isdir(parent) or self.ctx.would_exist(parent)):
+        if not (os.path.isdir(parent) or self.ctx.would_exist(Created.path(parent))):
             raise ModuleFailure(f"cannot create {self.args.path}: directory {parent} does not exist")
 
     # -- attributes -----------------------------------------------------------
@@ -183,15 +199,17 @@ class File(Module):
         if st is None:
             return []
         wanted = self._times(state)
-        if "now" in wanted.values():
-            return [Change(f"touch {self.args.path}")]
+        times = (wanted["access_time"], wanted["modification_time"])
+        if "now" in times:
+            return [Retime(f"touch {self.args.path}", path=self.args.path, times=times)]
         current = {"access_time": st.st_atime, "modification_time": st.st_mtime}
         differ = sorted(k for k, v in wanted.items() if v is not None and v != current[k])
         if not differ:
             return []
-        return [Change(f"set {' and '.join(differ)} of {self.args.path}",
+        return [Retime(f"set {' and '.join(differ)} of {self.args.path}",
                        before="".join(f"{k}: {time.ctime(current[k])}\n" for k in differ),
-                       after="".join(f"{k}: {time.ctime(wanted[k])}\n" for k in differ), path=self.args.path)]
+                       after="".join(f"{k}: {time.ctime(wanted[k])}\n" for k in differ), path=self.args.path,
+                       times=times)]
 
     def _recursive_changes(self) -> list[Change]:
         a = self.args
@@ -200,71 +218,82 @@ class File(Module):
             # A link's own mode means nothing on Linux; chmod would follow it.
             mode = None if stat.S_ISLNK(st.st_mode) else a.mode
             changes += attribute_changes(child, st, mode=mode, owner=a.owner, group=a.group,
-                                         would_exist=self.ctx.would_exist)
+                                         would_exist=self.ctx.would_exist, follow=False)
         return changes
 
     # -- apply ----------------------------------------------------------------
 
     def apply(self, plan: Plan) -> dict:
-        a = self.args
-        st = lstat_or_none(a.path)
-        state = plan.data["state"]
-        if state == "absent":
-            if st and stat.S_ISDIR(st.st_mode):
-                shutil.rmtree(a.path)
-            elif st:
-                os.unlink(a.path)
-            return {}
-        if state == "touch" and st is None:
-            with open(a.path, "a"):
-                pass
-        elif state == "directory":
-            os.makedirs(a.path, exist_ok=True)
-        elif state in ("link", "hard"):
-            self._link(st, state)
-        if state != "link":
-            apply_attributes(a.path, mode=a.mode, owner=a.owner, group=a.group, follow=a.follow)
-            self._apply_times(state)
-        if state == "directory" and a.recurse:
-            for child, _ in _below(a.path):
-                apply_attributes(child, mode=a.mode, owner=a.owner, group=a.group, follow=False)
+        for change in plan.changes:
+            if isinstance(change, (Remove, Create, Retime)):
+                change.perform()
+        set_attributes(plan.changes)
         return {}
 
-    def _apply_times(self, state: str) -> None:
-        wanted = self._times(state)
-        if all(v is None for v in wanted.values()):
-            return
-        st = os.stat(self.args.path)
-        now = time.time()
-        chosen = [now if v == "now" else (current if v is None else v)
-                  for v, current in ((wanted["access_time"], st.st_atime),
-                                     (wanted["modification_time"], st.st_mtime))]
-        os.utime(self.args.path, tuple(chosen))
 
-    def _link(self, st, state: str) -> None:
-        a = self.args
-        tmp = f"{a.path}.celeryroot-tmp"
+@dataclass(frozen=True)
+class Remove(Change):
+    """``path`` removed: a whole tree when it is a directory."""
+
+    tree: bool = False
+
+    def perform(self) -> None:
+        if self.tree:
+            shutil.rmtree(self.path)
+        else:
+            os.unlink(self.path)
+
+
+@dataclass(frozen=True)
+class Create(AttributeChange):
+    """``path`` made a file, a directory, a symlink or a hard link to ``src``
+    (replacing a link, a file or an empty directory), then given ``times``."""
+
+    kind: str = "file"
+    src: str | None = None
+    replaces_dir: bool = False
+    times: tuple = (None, None)
+
+    def perform(self) -> None:
+        if self.kind == "file":
+            with open(self.path, "a"):
+                pass
+        elif self.kind == "directory":
+            os.makedirs(self.path, exist_ok=True)
+        else:
+            self._link()
+        _set_times(self.path, self.times)
+
+    def _link(self) -> None:
+        tmp = f"{self.path}.celeryroot-tmp"
         if os.path.lexists(tmp):
             os.unlink(tmp)
-        if state == "link":
-            os.symlink(a.src, tmp)
+        if self.kind == "link":
+            os.symlink(self.src, tmp)
         else:
-            os.link(a.src, tmp)
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            os.rmdir(a.path)  # empty: _replacing refused a directory with content
-        os.replace(tmp, a.path)
-
-    def predicts(self, plan: Plan) -> set[str]:
-        """The path and, for a directory, the missing parents makedirs creates."""
-        path = os.path.abspath(self.args.path)
-        if plan.data["state"] == "absent":
-            return set()
-        out = {path, self.args.path}
-        return out | missing_dirs(path) if plan.data["state"] == "directory" else out
+            os.link(self.src, tmp)
+        if self.replaces_dir:
+            os.rmdir(self.path)  # empty: _replacing refused a directory with content
+        os.replace(tmp, self.path)
 
 
-def _created(path: str, kind: str) -> Change:
-    return Change(f"create {kind} {path}", before="state: absent\n", after=f"state: {kind}\n", path=path)
+@dataclass(frozen=True)
+class Retime(Change):
+    """``path``'s access and modification times set: a time, ``now``, or None (kept)."""
+
+    times: tuple = (None, None)
+
+    def perform(self) -> None:
+        _set_times(self.path, self.times)
+
+
+def _set_times(path: str, times: tuple) -> None:
+    if times == (None, None):
+        return
+    st = os.stat(path)
+    now = time.time()
+    os.utime(path, tuple(now if v == "now" else (current if v is None else v)
+                         for v, current in zip(times, (st.st_atime, st.st_mtime))))
 
 
 def _below(root: str):

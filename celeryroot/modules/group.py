@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..module import Module, Plan, arg
-from ..host.sysops import CommandChange, attribute_text, find_group, perform, removal
+from ..module import Created, Module, Plan, arg
+from ..host.sysops import CommandChange, attribute_text, find_group, removal
 
 
 class Group(Module):
@@ -47,6 +47,7 @@ class Group(Module):
             after = {"state": "present", **({"gid": a.gid} if a.gid is not None else {})}
             return Plan([CommandChange(f"create group {a.name}", before="state: absent\n",
                                        after=attribute_text(after), path=a.name,
+                                       creates=frozenset({Created.group(a.name)}),
                                        argv=("groupadd", *gid, *unique, *(["-r"] if a.system else []), a.name))],
                         data=data)
         if a.gid is None or a.gid == current.gr_gid:
@@ -56,10 +57,7 @@ class Group(Module):
                                    argv=("groupmod", "-g", str(a.gid), *unique, a.name))], data=data)
 
     def apply(self, plan: Plan) -> dict:
-        out = perform(plan.changes, self.ctx.environment)
+        """The runner ran the plan's commands; the result reports the gid the group got."""
         current = find_group(self.args.name)
-        return {**out, **({"gid": current.gr_gid} if current else {})}
-
-    def predicts(self, plan: Plan) -> set[str]:
-        return {f"group:{self.args.name}"} if self.args.state == "present" else set()
+        return {"gid": current.gr_gid} if current else {}
 

@@ -6,9 +6,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..host.fileops import (AttributeArgs, attribute_changes, content_change, missing_dirs, read_bytes_or_none,
+from ..host.fileops import (AttributeArgs, attribute_changes, content_change, new_content, read_bytes_or_none,
                             stat_or_none, validate_arg, write_file)
-from ..module import ArgError, Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were
 
@@ -51,7 +51,7 @@ class Lineinfile(Module):
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):
-        path: str = arg(aliases=("dest", "destfile", "name"), doc="The file to edit.")
+        path: str = arg(aliases=("dest", "destfile", "name"), host_path=True, doc="The file to edit.")
         line: str | None = arg(None, aliases=("value",), doc="The line to insert or replace (state=present).")
         regexp: str | None = arg(None, aliases=("regex",), convert=_regex,
                                  doc="Python regular expression searched in each line.")
@@ -66,25 +66,22 @@ class Lineinfile(Module):
         backup: bool = arg(False, doc="Keep a timestamped copy of the old file (returned as backup_file).")
         validate: str | None = arg(None, convert=validate_arg, doc="Command checking the new file, %s for its path.")
 
-    @classmethod
-    def on_controller_prepare(cls, a: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        """Combinations of arguments are checked here, so they fail before any host is contacted."""
-        pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
-        for one, other in pairs:
-            if getattr(a, one) and getattr(a, other):
-                raise ArgError(other, f"parameters are mutually exclusive: '{one}'|'{other}'")
-        if a.state == "present" and a.line is None:
-            raise ArgError("line", "'line' is required with state=present")
-        if a.state == "present" and a.backrefs and a.regexp is None:
-            raise ArgError("regexp", "'regexp' is required with backrefs=true")
-        if a.state == "absent" and (a.regexp, a.search_string, a.line) == (None, None, None):
-            raise ArgError("line", "one of 'line', 'search_string' or 'regexp' is required with state=absent")
-        for name in ("insertafter", "insertbefore"):
-            try:
-                _regex(getattr(a, name) or "")
-            except ValueError as exc:
-                raise ArgError(name, f"argument '{name}': {exc}") from None
-        return a
+        def check(self) -> None:
+            pairs = (("insertafter", "insertbefore"), ("regexp", "search_string"), ("backrefs", "search_string"))
+            for one, other in pairs:
+                if getattr(self, one) and getattr(self, other):
+                    raise ArgError(other, f"parameters are mutually exclusive: '{one}'|'{other}'")
+            if self.state == "present" and self.line is None:
+                raise ArgError("line", "'line' is required with state=present")
+            if self.state == "present" and self.backrefs and self.regexp is None:
+                raise ArgError("regexp", "'regexp' is required with backrefs=true")
+            if self.state == "absent" and (self.regexp, self.search_string, self.line) == (None, None, None):
+                raise ArgError("line", "one of 'line', 'search_string' or 'regexp' is required with state=absent")
+            for name in ("insertafter", "insertbefore"):
+                try:
+                    _regex(getattr(self, name) or "")
+                except ValueError as exc:
+                    raise ArgError(name, f"argument '{name}': {exc}") from None
 
     def plan(self) -> Plan:
         a = self.args
@@ -93,13 +90,12 @@ class Lineinfile(Module):
         old = read_bytes_or_none(a.path)
         if old is None and a.state == "absent":
             return Plan(reason="file not present", data={"found": 0})
-        if old is None and not (a.create or self.ctx.would_exist(a.path)):
+        if old is None and not (a.create or self.ctx.would_exist(Created.path(a.path))):
             raise ModuleFailure(f"Destination {a.path} does not exist !", rc=257)
         lines = (old or b"").decode(*ENCODING).splitlines(keepends=True)
         lines, message, data = self.edit(lines)
         new = "".join(lines).encode(*ENCODING)
-        change = content_change(a.path, old, new)
-        self.pending = new if change else None
+        change = content_change(a.path, old, new, make_parents=a.create)
         changes = [change] if change else []
         changes += attribute_changes(a.path, stat_or_none(a.path), mode=a.mode, owner=a.owner, group=a.group,
                                      would_exist=self.ctx.would_exist)
@@ -157,16 +153,8 @@ class Lineinfile(Module):
 
     def apply(self, plan: Plan) -> dict:
         a = self.args
-        return write_file(a.path, self.pending, mode=a.mode, owner=a.owner, group=a.group, backup=a.backup,
-                          validate=a.validate, make_parents=a.create)
-
-    def predicts(self, plan: Plan) -> set[str]:
-        """The file, and with ``create`` the directories made for it."""
-        a = self.args
-        if a.state != "present":
-            return set()
-        parents = missing_dirs(os.path.dirname(os.path.abspath(a.path))) if a.create else set()
-        return {a.path, os.path.abspath(a.path)} | parents
+        return write_file(a.path, new_content(plan.changes), mode=a.mode, owner=a.owner, group=a.group,
+                          backup=a.backup, validate=a.validate, make_parents=a.create)
 
 
 def _last(lines: list[str], test, first: bool):

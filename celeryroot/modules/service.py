@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..host import services
-from ..module import ArgError, Module, ModuleFailure, Plan, arg
-from ..host.sysops import CommandChange, perform
+from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
+from ..host.sysops import CommandChange
 
 STATES = ("started", "stopped", "restarted", "reloaded")
 
@@ -59,11 +59,9 @@ class Service(Module):
         use: str = arg("auto", choices=("auto", "systemd", "sysvinit"),
                        doc="The init system to use (default: the running one).")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        if args.state is None and args.enabled is None:
-            raise ArgError("state", "one of 'state' or 'enabled' is required")
-        return args
+        def check(self) -> None:
+            if self.state is None and self.enabled is None:
+                raise ArgError("state", "one of 'state' or 'enabled' is required")
 
     def backend(self):
         return services.backend(self.args.use, self.args.pattern)
@@ -85,8 +83,8 @@ class Service(Module):
 
     def _would_exist(self, backend) -> bool:
         base = self.args.name.removesuffix(".service")
-        things = [f"package:{base}", *backend.paths(self.args.name)]
-        return any(self.ctx.would_exist(thing) for thing in things)
+        names = [Created.package(base), *map(Created.path, backend.paths(self.args.name))]
+        return any(self.ctx.would_exist(name) for name in names)
 
     def actions(self, status: services.Status) -> list[tuple[str, str | None, str | None]]:
         """(action, before, after) in the order they run."""
@@ -117,9 +115,6 @@ class Service(Module):
         what = "reload systemd's unit files" if action == "daemon-reload" else f"{action} {target}"
         return CommandChange(what, before=before, after=after, path=target,
                              argv=backend.command(action, target))
-
-    def apply(self, plan: Plan) -> dict:
-        return perform(plan.changes, self.ctx.environment)
 
 
 def yes_no(key: str, value: bool) -> str:

@@ -37,14 +37,12 @@ class Systemd(Service):
                                doc="The unit (NAME or NAME.service); optional with daemon_reload alone.")
         masked: bool | None = arg(None, doc="Mask the unit (yes) so nothing can start it, or unmask it (no).")
 
-    @classmethod
-    def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        managed = [k for k in ("state", "enabled", "masked") if getattr(args, k) is not None]
-        if managed and args.name is None:
-            raise ArgError("name", f"'name' is required with '{managed[0]}'")
-        if not managed and not args.daemon_reload:
-            raise ArgError("state", "one of 'state', 'enabled', 'masked' or 'daemon_reload' is required")
-        return args
+        def check(self) -> None:
+            managed = [k for k in ("state", "enabled", "masked") if getattr(self, k) is not None]
+            if managed and self.name is None:
+                raise ArgError("name", f"'name' is required with '{managed[0]}'")
+            if not managed and not self.daemon_reload:
+                raise ArgError("state", "one of 'state', 'enabled', 'masked' or 'daemon_reload' is required")
 
     def backend(self):
         return services.backend("systemd")

@@ -76,7 +76,6 @@ class Template(Copy):
 
 def _template_vars(variables: dict, path: str, dest: str) -> dict:
     uid = user_name(os.stat(path).st_uid)
-    return {"ansible_managed": "Managed by celeryroot: local changes will be overwritten",
-            **variables, "template_path": path, "template_fullpath": os.path.abspath(path),
+    return {**variables, "template_path": path, "template_fullpath": os.path.abspath(path),
             "template_destpath": dest, "template_host": socket.gethostname(), "template_uid": uid,
             "template_run_date": datetime.now()}

@@ -7,8 +7,8 @@ import os
 import pwd
 from dataclasses import dataclass
 
-from ..module import Module, ModuleFailure, Plan, arg
-from ..host.sysops import CommandChange, attribute_text, find_group, find_user, perform, removal
+from ..module import Created, Module, ModuleFailure, Plan, arg
+from ..host.sysops import CommandChange, attribute_text, find_group, find_user, removal
 
 
 class User(Module):
@@ -80,7 +80,7 @@ class User(Module):
 
     def _need_groups(self) -> None:
         for name in [*([self.args.group] if self.args.group else []), *(self.args.groups or ())]:
-            if find_group(name) is None and not self.ctx.would_exist(f"group:{name}"):
+            if find_group(name) is None and not self.ctx.would_exist(Created.group(name)):
                 raise ModuleFailure(f"group {name} does not exist")
 
     def _create(self) -> CommandChange:
@@ -91,9 +91,13 @@ class User(Module):
         if a.password is not None:
             flags += ["-p", a.password]
         shown = {k: v for k, v in wanted.items() if v is not None}
+        # useradd also makes the user's own group (USERGROUPS_ENAB) and, with -m, its home.
+        creates = {Created.user(a.name), Created.group(a.name)}
+        if a.create_home:
+            creates.add(Created.path(a.home or os.path.join(_home_base(), a.name)))
         return CommandChange(f"create user {a.name}", before="state: absent\n",
                              after=attribute_text({"state": "present", **shown}), path=a.name,
-                             argv=("useradd", *flags, a.name))
+                             creates=frozenset(creates), argv=("useradd", *flags, a.name))
 
     def _differences(self, current: pwd.struct_passwd) -> tuple[dict, dict, list[str]]:
         a = self.args
@@ -126,19 +130,9 @@ class User(Module):
         return ["-G", differ["groups"]]
 
     def apply(self, plan: Plan) -> dict:
-        out = perform(plan.changes, self.ctx.environment)
+        """The runner ran the plan's commands; the result reports the account as it is now."""
         current = find_user(self.args.name)
-        return {**out, **(_facts(current) if current else {})}
-
-    def predicts(self, plan: Plan) -> set[str]:
-        """The user, its own group, and the home a new user would get."""
-        a = self.args
-        if a.state == "absent":
-            return set()
-        out = {f"user:{a.name}", f"group:{a.name}"}
-        if a.create_home and find_user(a.name) is None:
-            out.add(a.home or os.path.join(_home_base(), a.name))
-        return out
+        return _facts(current) if current else {}
 
 
 FLAGS = {"uid": "-u", "group": "-g", "groups": "-G", "shell": "-s", "home": "-d", "comment": "-c"}

@@ -1,5 +1,6 @@
 """Ad-hoc output, as Ansible's ``ansible`` command prints it (its minimal
-callback): one block per host, no banners and no recap.
+callback): one block per host, no banners and no recap; the run's first
+and last lines (its id) go to stderr.
 
     web1 | CHANGED | rc=0 >>
     <stdout>
@@ -11,7 +12,9 @@ callback): one block per host, no banners and no recap.
 
 from __future__ import annotations
 
-from .text import dump
+import sys
+
+from .text import dump, run_line
 
 #: Modules whose result is shown as their output, not as JSON.
 COMMANDS = {"command", "shell", "raw", "script"}
@@ -41,6 +44,13 @@ class AdhocReport:
 
     def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
         pass  # Ansible's minimal callback shows the final result only
+
+    # The run's own lines go to stderr: stdout stays Ansible's, for pipes and greps.
+    def run_start(self, run_id: str, text: str) -> None:
+        print(run_line(run_id, text), file=sys.stderr, flush=True)
+
+    def run_end(self, run_id: str, text: str) -> None:
+        print(run_line(run_id, text), file=sys.stderr, flush=True)
 
     def notice(self, text: str) -> None:
         print(text, file=self.out, flush=True)

@@ -52,6 +52,13 @@ class JsonReport:
         self.plays: list[dict] = []
         self.notices: list[str] = []
         self.started = time.monotonic()
+        self.run_id: str | None = None
+
+    def run_start(self, run_id: str, text: str) -> None:
+        self.run_id = run_id
+
+    def run_end(self, run_id: str, text: str) -> None:
+        pass  # the document is out; its run_id names the run in the history
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
@@ -87,7 +94,7 @@ class JsonReport:
         self.plays[-1]["play"]["duration"]["end"] = _now()
 
     def recap(self, stats) -> None:
-        doc = {"custom_stats": {}, "global_custom_stats": {}, "plays": self.plays,
+        doc = {"run_id": self.run_id, "custom_stats": {}, "global_custom_stats": {}, "plays": self.plays,
                "stats": stats.summary(), "notices": self.notices,
                "duration": round(time.monotonic() - self.started, 3)}
         write_indented(doc, RESULT_DEPTH, self.out)

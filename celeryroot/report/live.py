@@ -23,7 +23,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .text import banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, status_word, unified
+from .text import (banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, run_line, status_word,
+                   unified)
 
 STYLE = {"ok": "green", "changed": "yellow", "fatal": "bold red", "failed": "red", "skipping": "cyan",
          "unreachable": "bold magenta", "running": "blue"}
@@ -62,6 +63,12 @@ class LiveReport:
             self.started = True
 
     # events
+
+    def run_start(self, run_id: str, text: str) -> None:
+        self.console.print(Text(run_line(run_id, text), style="bold"), soft_wrap=True)
+
+    def run_end(self, run_id: str, text: str) -> None:
+        self.console.print(Text(run_line(run_id, text), style="bold"), soft_wrap=True)
 
     def notice(self, text: str) -> None:
         self.console.print(Text(text, style="dim"))

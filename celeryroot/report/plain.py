@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .text import banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, unified
+from .text import banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, run_line, unified
 
 
 class PlainReport:
@@ -17,6 +17,12 @@ class PlainReport:
 
     def _print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
+
+    def run_start(self, run_id: str, text: str) -> None:
+        self._print(run_line(run_id, text))
+
+    def run_end(self, run_id: str, text: str) -> None:
+        self._print(run_line(run_id, text))
 
     def notice(self, text: str) -> None:
         self._print(text)

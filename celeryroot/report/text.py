@@ -9,6 +9,11 @@ SKIP_KEYS = {"status", "changed", "failed", "skipped", "msg", "diff", "stdout_li
              "unreachable", "invocation", "results", "ignored"}
 
 
+def run_line(run_id: str, text: str) -> str:
+    """The first and the last line of a run's report: ``run 9f2c4e1a7b3d: …``."""
+    return f"run {run_id}: {text}"
+
+
 def status_word(res: dict) -> str:
     if res.get("unreachable"):
         return "fatal"

@@ -4,9 +4,10 @@
 after the consumer's ``basic_consume``, so a message sent from then on is
 taken by its next BRPOP. Only then does the heartbeat start and the one
 start-up line appear. SIGTERM is Celery's warm shutdown: a running task
-finishes and its result is sent; the heartbeat key goes last
+finishes and its result is sent; the heartbeat says "stopped" last
 (``worker_shutdown`` comes after the consumer has stopped), so the
 controller never takes a host that is finishing its task for a lost one.
+The task signals tell the heartbeat which run the worker serves.
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
     @signals.worker_shutdown.connect(weak=False)
     def _stopped(**_):
         heartbeat.stop()
+
+    @signals.task_prerun.connect(weak=False)
+    def _working(task_id=None, **_):
+        heartbeat.working(task_id)
+
+    @signals.task_postrun.connect(weak=False)
+    def _done(task_id=None, **_):
+        heartbeat.done(task_id)
 
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -39,6 +39,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..config import MASK, SECRET_NAME
 from ..lang.source import InputError
 from ..messages import run_of
 
@@ -47,8 +48,6 @@ log = logging.getLogger("celeryroot.worker")
 DEFAULT_PATH = Path("/var/log/celeryroot/audit.log")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 HIDDEN = "hidden (no_log)"
-MASK = "********"
-_SECRET_NAME = re.compile(r"passw(or)?d|passphrase|secret|token", re.I)
 _CONTENT_NAMES = ("content", "_content")
 #: Characters of a result's message kept (a summary, not the output).
 MSG_LIMIT = 200
@@ -171,7 +170,7 @@ def shown_args(call: dict):
     for name, value in (call.get("args") or {}).items():
         if value is None:  # not given: the module's default
             continue
-        if _SECRET_NAME.search(name):
+        if SECRET_NAME.search(name):
             value = MASK
         elif name in _CONTENT_NAMES and isinstance(value, str):
             value = f"({len(value)} characters)"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from celery.worker import WorkController
 
-from ..config import EMBEDDED_BROKER, heartbeat_key
+from ..config import EMBEDDED_BROKER
 from ..keys import MemoryKeys
 from ..messages import queue_for
 from ..registry import Registry
@@ -39,7 +39,8 @@ class _Worker(WorkController):
 @contextmanager
 def embedded_worker(registry: Registry, options: dict, host: str = "localhost"):
     """Run a worker for ``host`` in this process; yields the keys the
-    controller's stores use in place of Redis, its heartbeat among them.
+    controller's stores use in place of Redis (it needs no heartbeat: it
+    lives as long as this process).
     ``options``: the configuration (for ``audit_log``)."""
     path = audit_path(None, options, default=None)
     app = worker_app(EMBEDDED_BROKER, host, registry, audit=open_audit(path, host) if path else None)
@@ -54,6 +55,4 @@ def embedded_worker(registry: Registry, options: dict, host: str = "localhost"):
     # No stop on the way out: the thread is a daemon and ends with the
     # process, while a clean stop waits out the synchronous consumer loop's
     # 2 s drain timeout (celery/worker/loops.py) for nothing.
-    keys = MemoryKeys()
-    keys.set(heartbeat_key(host), "embedded")
-    yield keys
+    yield MemoryKeys()

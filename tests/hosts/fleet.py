@@ -9,9 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from celeryroot.config import heartbeat_key
-
-from support import shared_pki
+from support import alive, shared_pki
 
 from . import PROJECT, STATE, Lock, requirements, wait_for
 from . import containers, network
@@ -117,7 +115,7 @@ class Fleet:
                  f"{installed - booted:.1f}s, worker up {time.monotonic() - installed:.1f}s later")
 
     def alive(self, name: str) -> bool:
-        return self.broker.client().exists(heartbeat_key(name)) == 1
+        return name in alive(self.broker.client(), [name])
 
     def wait_serving(self, name: str, timeout: float = 60) -> None:
         wait_for(lambda: self.alive(name), timeout, f"{name}'s worker heartbeat")

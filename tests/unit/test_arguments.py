@@ -10,7 +10,7 @@ from celeryroot.module import ArgError, build_args
 from celeryroot.modules.file import File
 from celeryroot.modules.lineinfile import Lineinfile
 
-from .conftest import expand, tasks
+from .conftest import REGISTRY, expand, run, tasks
 
 
 def _load_error(tmp_path, body: str) -> str:
@@ -77,3 +77,23 @@ def test_deferred_values_pass_unconverted():
     assert build_args(File.Args, {"path": "/x", "recurse": "{{ r }}"}, deferred) is None
     with pytest.raises(ArgError):
         build_args(File.Args, {"path": "/x", "recurse": "{{ r }}"})
+
+
+CROSS = [
+    ("file", {"path": "/x", "state": "link"}, "src", "'src' is required for state=link"),
+    ("copy", {"dest": "/x"}, "src", "one of 'src' or 'content' is required"),
+    ("lineinfile", {"path": "/x", "state": "absent"}, "line", "is required with state=absent"),
+    ("service", {"name": "x"}, "state", "one of 'state' or 'enabled' is required"),
+]
+
+
+@pytest.mark.parametrize("module, raw, name, words", CROSS, ids=[c[0] for c in CROSS])
+def test_rules_between_arguments_hold_where_the_spec_is_built(module, raw, name, words):
+    """``Args.check`` runs in build_args: the controller's preflight and the
+    worker, which builds the arguments again from the message, both refuse."""
+    cls = REGISTRY.get(module)
+    with pytest.raises(ArgError) as caught:
+        build_args(cls.Args, raw)
+    assert caught.value.name == name and words in str(caught.value)
+    on_the_worker = run(module, **raw)
+    assert on_the_worker["failed"] and words in on_the_worker["msg"], on_the_worker

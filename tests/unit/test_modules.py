@@ -5,6 +5,7 @@ case runs --check (predicts, changes nothing), apply (changes), apply again
 from __future__ import annotations
 
 import os
+import pwd
 import stat
 
 import pytest
@@ -122,3 +123,8 @@ def test_lineinfile_already_there_is_ok_and_missing_file_needs_create(tmp_path):
     assert failed["failed"] and not missing.exists()
     three_runs(tmp_path, "lineinfile", path=str(missing), line="x", create=True)
     assert missing.read_text() == "x\n"
+
+
+def test_a_host_path_expands_tilde_user_where_the_module_runs():
+    res = run("file", path="~root", state="directory")
+    assert not res["failed"] and not res["changed"] and res["path"] == pwd.getpwnam("root").pw_dir, res

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from celeryroot.lang.variables import OMIT
 
-from .conftest import expand, tasks
+from celeryroot.engine.step import Mode, prepare
+
+from .conftest import REGISTRY, expand, load, tasks
 
 
 def _args(prepared) -> list[dict]:
@@ -97,17 +99,49 @@ def test_omit_drops_the_argument_and_task_vars_are_seen(tmp_path):
     assert args["mode"] == "0750"
 
 
-def test_task_check_mode_overrides_the_run_and_is_visible_as_a_variable(tmp_path):
+def test_task_check_mode_overrides_the_run_but_not_ansible_check_mode(tmp_path):
+    """As in Ansible: ``check_mode: true`` runs the task in check mode, and
+    ``ansible_check_mode`` still says whether --check was given."""
+    from celeryroot.lang.inventories import load_inventory
+    from celeryroot.lang.variables import HostVars
+
     forced, plain = tasks(tmp_path, """
 - name: forced
   debug: msg="{{ ansible_check_mode }}"
   check_mode: true
 - name: plain
-  debug: msg="{{ ansible_check_mode }}"
+  debug: msg="{{ ansible_check_mode }} {{ ansible_managed }}"
 """)
-    (call,) = expand(forced).calls
-    assert call["check"] is True and call["args"]["msg"] is True
-    (call,) = expand(plain).calls
-    assert call["check"] is False and call["args"]["msg"] is False
-    (call,) = expand(plain, check=True).calls
-    assert call["check"] is True
+    (tmp_path / "inv.yaml").write_text("all:\n  hosts:\n    web1:\n")
+    (play,) = load(tmp_path, "- hosts: all\n  tasks: [debug: msg=x]\n")
+    for check in (False, True):
+        variables = HostVars(load_inventory([str(tmp_path / "inv.yaml")]), play, ["web1"], {}, {}, {},
+                             check).for_host("web1")
+        (call,) = expand(forced, variables).calls
+        assert call["check"] is True and call["args"]["msg"] is check
+        (call,) = expand(plain, variables, check=check).calls
+        assert call["check"] is check and call["args"]["msg"] == f"{check} Ansible managed"
+
+
+def test_variables_of_variables_reach_the_module_rendered(tmp_path):
+    """A role default, an inventory variable, a play var and an extra var
+    that refer to other variables are rendered where the task uses them,
+    with the task's own vars among those."""
+    from celeryroot.lang.inventories import load_inventory
+    from celeryroot.lang.variables import HostVars
+
+    (tmp_path / "roles/svc/defaults").mkdir(parents=True)
+    (tmp_path / "roles/svc/defaults/main.yml").write_text('role_default_state: "{{ wanted }}"\n')
+    (tmp_path / "roles/svc/tasks").mkdir()
+    (tmp_path / "roles/svc/tasks/main.yml").write_text(
+        '- service: {name: "{{ unit }}", state: "{{ role_default_state }}", enabled: "{{ on_boot }}"}\n'
+        '  vars: {suffix: from-task}\n')
+    (tmp_path / "inv.yaml").write_text('all:\n  hosts:\n    web1: {unit: "nginx-{{ suffix }}"}\n')
+    (play,) = load(tmp_path, '- hosts: all\n  gather_facts: false\n  vars: {wanted: restarted}\n'
+                             '  roles: [svc]\n')
+    hostvars = HostVars(load_inventory([str(tmp_path / "inv.yaml")]), play, ["web1"], {"on_boot": "{{ 1 == 1 }}"},
+                        {}, {}, check=False)
+    (task,) = play.tasks
+    (call,) = prepare(task, hostvars.for_host("web1"), Mode(), REGISTRY, hostvars.above("web1")).calls
+    assert (call["args"]["name"], call["args"]["state"], call["args"]["enabled"]) == \
+        ("nginx-from-task", "restarted", True)

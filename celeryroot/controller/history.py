@@ -1,0 +1,347 @@
+"""Every run the controller makes, kept in SQLite (``celeryroot-runs``).
+
+One file on the controller's machine: ``CELERYROOT_HISTORY``, else
+``history_db`` in celeryroot.yaml, else ``$XDG_DATA_HOME/celeryroot/runs.db``
+(``~/.local/share/celeryroot/runs.db``). It is opened in WAL mode, so runs
+started side by side write to it at once, and made private (0600 in a 0700
+directory): results hold what modules printed. Runs older than
+``history_days`` (90 by default; 0 keeps them all) are pruned when a run
+starts.
+
+A run is a row of ``runs`` (its command line, playbook and its sha256, who
+started it, when it started and ended, how: ``finished``, ``interrupted``
+by a signal or a lost broker, or ``error`` when it could not go on, and its
+recap), a row of ``run_hosts`` per targeted host, and a row of ``results``
+per host and task as the report got it: a ``no_log`` result is already
+censored by the engine, so nothing it hid is written here. The results
+arrive through `Recorder`, a report sink.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from ..lang.source import InputError, Where
+
+DEFAULT_DAYS = 90
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    playbook TEXT,
+    digest TEXT,
+    check_mode INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    controller TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started REAL NOT NULL,
+    ended REAL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    exit_status INTEGER,
+    recap TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs (started);
+CREATE TABLE IF NOT EXISTS run_hosts (
+    run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run, host)
+);
+CREATE INDEX IF NOT EXISTS run_hosts_host ON run_hosts (host, run);
+CREATE TABLE IF NOT EXISTS results (
+    run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    play TEXT NOT NULL,
+    task TEXT NOT NULL,
+    host TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (run, seq)
+);
+"""
+
+RUNNING, FINISHED, INTERRUPTED, ERROR = "running", "finished", "interrupted", "error"
+#: A run still "running" whose controller process is gone from this machine.
+LOST = "lost"
+
+
+def history_path(options: dict) -> Path:
+    if os.environ.get("CELERYROOT_HISTORY"):
+        return Path(os.environ["CELERYROOT_HISTORY"])
+    if options.get("history_db"):
+        return Path(str(options["history_db"])).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "celeryroot" / "runs.db"
+
+
+def retention_days(options: dict) -> float:
+    days = options.get("history_days", DEFAULT_DAYS)
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0:
+        raise InputError(Where("celeryroot.yaml"), f"history_days must be a number of days (0 keeps every run), "
+                                                   f"not {days!r}")
+    return float(days)
+
+
+def outcome(res: dict) -> str:
+    """A result's one word, as the recap counts it."""
+    if res.get("unreachable"):
+        return "unreachable"
+    if res.get("failed"):
+        return "ignored" if res.get("ignored") else "failed"
+    if res.get("skipped"):
+        return "skipped"
+    return "changed" if res.get("changed") else "ok"
+
+
+class History:
+    """The runs file, open. Every method is one transaction."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        _make_private(path)
+        # A run that meets another's write waits for it rather than failing.
+        self.db = sqlite3.connect(path, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL: a commit is not fsynced, yet never corrupts the file.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing a run
+
+    def prune(self, days: float, now: float | None = None) -> int:
+        """Forget the runs started more than ``days`` ago; how many."""
+        if not days:
+            return 0
+        with self.db:
+            cut = (now or time.time()) - days * 86400
+            return self.db.execute("DELETE FROM runs WHERE started < ?", (cut,)).rowcount
+
+    def begin(self, run_id: str, command: list[str], playbook: Path | None, check: bool) -> None:
+        import getpass
+        import socket
+
+        digest = None
+        if playbook is not None:
+            import hashlib
+
+            digest = hashlib.sha256(playbook.read_bytes()).hexdigest()
+            playbook = playbook.resolve()
+        with self.db:
+            self.db.execute(
+                "INSERT INTO runs (id, command, playbook, digest, check_mode, user, controller, pid, started, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, json.dumps(command), str(playbook) if playbook else None, digest, int(check),
+                 getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), RUNNING))
+
+    def add(self, run_id: str, hosts: list[str], results: list[tuple], failing: set[str]) -> None:
+        """Targeted ``hosts``, ``results`` rows (seq, play, task, host,
+        status, result JSON, time) and the ``failing`` hosts so far."""
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO run_hosts (run, host) VALUES (?, ?)",
+                                [(run_id, h) for h in hosts])
+            self.db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [(run_id, *row) for row in results])
+            self.db.executemany("UPDATE run_hosts SET failed = 1 WHERE run = ? AND host = ?",
+                                [(run_id, h) for h in failing])
+
+    def recap(self, run_id: str, summary: dict[str, dict]) -> None:
+        """The recap's counters; a host failed if it failed or was unreachable there."""
+        with self.db:
+            self.db.execute("UPDATE runs SET recap = ? WHERE id = ?", (json.dumps(summary), run_id))
+            self.db.executemany("INSERT INTO run_hosts (run, host, failed) VALUES (?, ?, ?)"
+                                " ON CONFLICT (run, host) DO UPDATE SET failed = excluded.failed",
+                                [(run_id, h, int(bool(c["failed"] or c["unreachable"]))) for h, c in summary.items()])
+
+    def finish(self, run_id: str, state: str, exit_status: int | None, reason: str | None = None) -> None:
+        with self.db:
+            self.db.execute("UPDATE runs SET ended = ?, state = ?, exit_status = ?, reason = ? WHERE id = ?",
+                            (time.time(), state, exit_status, reason, run_id))
+
+    # -- reading
+
+    def runs(self, limit: int | None = 20, host: str | None = None, failed: bool = False) -> list[dict]:
+        """The latest runs first: those ``host`` took part in, and with
+        ``failed`` only those that did not end well (a host failed or was
+        unreachable, or the run was interrupted; with ``host``: that host
+        failed or was unreachable there)."""
+        where, args = [], []
+        if host is not None:
+            where.append("EXISTS (SELECT 1 FROM run_hosts h WHERE h.run = r.id AND h.host = ?"
+                         + (" AND h.failed)" if failed else ")"))
+            args.append(host)
+        elif failed:
+            where.append("(r.state != 'finished' OR r.exit_status != 0"
+                         " OR EXISTS (SELECT 1 FROM run_hosts h WHERE h.run = r.id AND h.failed))")
+        sql = ("SELECT r.*, (SELECT count(*) FROM run_hosts h WHERE h.run = r.id) AS hosts,"
+               " (SELECT group_concat(host, ' ') FROM (SELECT host FROM run_hosts h"
+               "  WHERE h.run = r.id AND h.failed ORDER BY host)) AS failed_hosts FROM runs r"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY r.started DESC, r.rowid DESC")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_run_document(row) for row in self.db.execute(sql, args)]
+
+    def run(self, prefix: str) -> dict:
+        """The run whose id is or starts with ``prefix``, with its results in order."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.db.execute("SELECT r.*, (SELECT count(*) FROM run_hosts h WHERE h.run = r.id) AS hosts,"
+                               " (SELECT group_concat(host, ' ') FROM (SELECT host FROM run_hosts h"
+                               "  WHERE h.run = r.id AND h.failed ORDER BY host)) AS failed_hosts"
+                               " FROM runs r WHERE r.id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
+        if not rows:
+            raise InputError(None, f"no run {prefix!r} in {self.path}")
+        if len(rows) > 1:
+            raise InputError(None, f"run id {prefix!r} is ambiguous: give more of it")
+        doc = _run_document(rows[0])
+        doc["results"] = [{"seq": r["seq"], "play": r["play"], "task": r["task"], "host": r["host"],
+                           "status": r["status"], "at": r["at"], "result": json.loads(r["result"])}
+                          for r in self.db.execute("SELECT * FROM results WHERE run = ? ORDER BY seq", (doc["id"],))]
+        return doc
+
+
+def _run_document(row: sqlite3.Row) -> dict:
+    return {"id": row["id"], "command": json.loads(row["command"]), "playbook": row["playbook"],
+            "sha256": row["digest"], "check": bool(row["check_mode"]), "user": row["user"],
+            "controller": row["controller"], "pid": row["pid"], "started": row["started"], "ended": row["ended"],
+            "state": _state(row), "reason": row["reason"], "exit_status": row["exit_status"],
+            "hosts": row["hosts"], "failed_hosts": (row["failed_hosts"] or "").split(),
+            "recap": json.loads(row["recap"]) if row["recap"] else None}
+
+
+def _state(row: sqlite3.Row) -> str:
+    """A run left "running" by a controller that is gone (killed outright) is lost."""
+    if row["state"] != RUNNING:
+        return row["state"]
+    import socket
+
+    if row["controller"] != socket.gethostname():
+        return RUNNING
+    try:
+        os.kill(row["pid"], 0)
+    except ProcessLookupError:
+        return LOST
+    except PermissionError:
+        pass
+    return RUNNING
+
+
+def _make_private(path: Path) -> None:
+    """The directory 0700 and the file 0600 before SQLite opens it (its WAL
+    and shared-memory files take the database file's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def start_recording(options: dict, run_id: str, command: list[str], playbook: Path | None, check: bool,
+                    warn) -> "Recorder":
+    """The recorder of a new run, after pruning old ones. A history that
+    cannot be opened is said through ``warn``, and the run goes on unrecorded."""
+    days = retention_days(options)
+    path = history_path(options)
+    try:
+        history = History(path)
+        history.prune(days)
+        history.begin(run_id, command, playbook, check)
+    except (sqlite3.Error, OSError) as exc:
+        warn(f"[WARNING]: cannot record this run in {path}: {exc}")
+        history = None
+    return Recorder(history, run_id, warn)
+
+
+class Recorder:
+    """A report sink that writes a run's results to its `History` as they
+    come: in one transaction per task, at most ``every`` seconds or
+    ``batch`` results apart, so a fleet's results cost few commits and a
+    run killed outright loses at most the last second of them. A history
+    that fails (a full disk) is said once through ``warn`` and the run
+    goes on without it."""
+
+    def __init__(self, history: History | None, run_id: str, warn, every: float = 1.0, batch: int = 1000):
+        self.history, self.run_id, self.warn = history, run_id, warn
+        self.every, self.batch = every, batch
+        self.play = ""
+        self.seq = 0
+        self.hosts: list[str] = []
+        self.rows: list[tuple] = []
+        self.failing: set[str] = set()
+        self.flushed = time.monotonic()
+
+    def _safely(self, method: str, *args) -> None:
+        if self.history is None:
+            return
+        try:
+            getattr(self.history, method)(self.run_id, *args)
+        except sqlite3.Error as exc:
+            self.warn(f"[WARNING]: the run history ({self.history.path}) failed: {exc}; the run goes on unrecorded")
+            self.history = None
+
+    def flush(self) -> None:
+        if self.rows or self.hosts or self.failing:
+            rows, hosts, failing = self.rows, self.hosts, self.failing
+            self.rows, self.hosts, self.failing = [], [], set()
+            self._safely("add", hosts, rows, failing)
+        self.flushed = time.monotonic()
+
+    # report events
+
+    def notice(self, text: str) -> None:
+        pass
+
+    def play_start(self, play, hosts: list[str]) -> None:
+        self.flush()
+        self.play = play.name
+        self.hosts = list(hosts)
+
+    def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
+        if time.monotonic() - self.flushed >= self.every:
+            self.flush()
+
+    def host_retry(self, host: str, title: str, res: dict, left: int) -> None:
+        pass  # an attempt that will be tried again: its task's result is the last one
+
+    def host_result(self, host: str, title: str, res: dict) -> None:
+        self.seq += 1
+        word = outcome(res)
+        self.rows.append((self.seq, self.play, title, host, word,
+                          json.dumps(res, default=str, ensure_ascii=False, separators=(",", ":")), time.time()))
+        if word in ("failed", "unreachable"):
+            self.failing.add(host)
+        if len(self.rows) >= self.batch or time.monotonic() - self.flushed >= self.every:
+            self.flush()
+
+    def play_end(self) -> None:
+        self.flush()
+
+    def recap(self, stats) -> None:
+        self.flush()
+        self._safely("recap", stats.summary())
+
+    def close(self) -> None:
+        self.flush()
+
+    def run_start(self, run_id: str, text: str) -> None:
+        pass
+
+    def run_end(self, run_id: str, text: str) -> None:
+        pass
+
+    def finish(self, state: str, exit_status: int | None, reason: str | None = None) -> None:
+        self.flush()
+        self._safely("finish", state, exit_status, reason)
+        if self.history is not None:
+            self.history.close()
+
+    @property
+    def recorded(self) -> bool:
+        return self.history is not None

@@ -1,0 +1,361 @@
+"""The same playbook run by ansible-playbook (``-c local``) and by
+celeryroot (the embedded local mode), each in a directory of its own on this
+machine: every task's status, in order, and the files each leaves behind
+(modes and contents) must be the same.
+
+ansible-core comes from its own virtualenv (``make test`` makes it,
+.venv-ansible, from tests/requirements-ansible.txt; it is never a
+dependency of celeryroot). Without it these tests are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, tree, write
+
+ANSIBLE_PLAYBOOK = Path(os.environ.get("CELERYROOT_TEST_ANSIBLE", ROOT / ".venv-ansible/bin/ansible-playbook"))
+CALLBACKS = Path(__file__).parent / "ansible_callbacks"
+
+
+@pytest.fixture(scope="module")
+def ansible_playbook() -> Path:
+    if not ANSIBLE_PLAYBOOK.exists():
+        pip_log = ANSIBLE_PLAYBOOK.parent.parent / "pip.log"
+        why = pip_log.read_text().strip().splitlines()[-1:] if pip_log.exists() else []
+        pytest.skip(f"ansible-core is not installed at {ANSIBLE_PLAYBOOK} (make test installs it from "
+                    f"tests/requirements-ansible.txt{'; it could not: ' + why[0] if why else ''})")
+    return ANSIBLE_PLAYBOOK
+
+
+class Run:
+    """One tool's run of a playbook: its exit status, the status of every
+    task result in order (``(kind, task, status)``), and the files under
+    its ``out`` directory."""
+
+    def __init__(self, rc: int, statuses: list[tuple], files: dict, output: str):
+        self.rc, self.statuses, self.files, self.output = rc, statuses, files, output
+
+    def __repr__(self) -> str:
+        return f"Run(rc={self.rc}, statuses={self.statuses}, output={self.output[-3000:]!r})"
+
+
+def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
+    statuses = workdir / "statuses.jsonl"
+    home = workdir / "ansible-home"
+    env = {**os.environ, **environ, "ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+           "ANSIBLE_REMOTE_TEMP": str(home / "remote-tmp"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_DEPRECATION_WARNINGS": "0",
+           "ANSIBLE_PYTHON_INTERPRETER": str(ansible_playbook.parent / "python"),
+           "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "celeryroot_statuses",
+           "CELERYROOT_STATUSES": str(statuses)}
+    proc = subprocess.run([str(ansible_playbook), "-c", "local", "-i", "localhost,", str(book), *args],
+                          capture_output=True, text=True, cwd=workdir, env=env, timeout=300)
+    lines = [json.loads(line) for line in statuses.read_text().splitlines()] if statuses.exists() else []
+    return Run(proc.returncode, [(r["kind"], r["task"], r["status"]) for r in lines], _files(workdir),
+               proc.stdout + proc.stderr)
+
+
+def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
+    out = local_play(book, "-i", "localhost,", *args, env=environ)
+    # Ansible's callbacks name a role's task without the role ("web : x" is
+    # x), and hear of no result of a meta task (which here is named meta).
+    statuses = [("handler" if t["task"]["kind"] == "running handler" else t["task"]["kind"],
+                 t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"]))
+                for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
+                if "localhost" in t["hosts"] and t["task"]["name"] != "meta"]
+    return Run(out.rc, statuses, _files(workdir), out.stdout[-3000:] + out.stderr)
+
+
+def _files(workdir: Path) -> dict:
+    """The files under ``out``, each tool's own directory in their contents
+    written as ``WORKDIR``."""
+    def neutral(content):  # bytes of a file, text of a link, None for a directory
+        if isinstance(content, bytes):
+            return content.replace(str(workdir).encode(), b"WORKDIR")
+        return content.replace(str(workdir), "WORKDIR") if isinstance(content, str) else content
+
+    return {path: (*meta, neutral(content)) for path, (*meta, content) in tree(workdir / "out").items()}
+
+
+def _status(res: dict) -> str:
+    if res.get("unreachable"):
+        return "unreachable"
+    if res.get("failed"):
+        return "ignored" if res.get("ignored") else "failed"
+    return "skipped" if res.get("skipped") else "changed" if res.get("changed") else "ok"
+
+
+@pytest.fixture
+def both(ansible_playbook, local_play, tmp_path):
+    """``both(playbook, files={...}, args=(...), book=..., env={...})``: the
+    playbook (at ``book``) and the files beside it written to a directory
+    for each tool, and run there with ``args`` and ``env`` (where
+    ``{workdir}`` is that directory); the two runs are returned, Ansible's
+    first. Tasks write under ``{{ out }}``, an extra variable."""
+
+    def run(playbook: str, files: dict | None = None, args: tuple = (), book: str = "book.yml",
+            env: dict | None = None) -> tuple[Run, Run]:
+        runs = []
+        for tool in ("ansible", "celeryroot"):
+            workdir = tmp_path / tool
+            for rel, text in (files or {}).items():
+                write(workdir / rel, text)
+            path = write(workdir / book, playbook)
+            (workdir / "out").mkdir()
+            argv = ("-e", f"out={workdir / 'out'}", *args)
+            environ = {k: v.format(workdir=workdir) for k, v in (env or {}).items()}
+            if tool == "ansible":
+                runs.append(run_ansible(ansible_playbook, workdir, path, argv, environ))
+            else:
+                runs.append(run_celeryroot(local_play, workdir, path, argv, environ))
+        return tuple(runs)
+
+    return run
+
+
+def same(ansible: Run, celeryroot: Run) -> None:
+    assert ansible.rc == 0, ansible
+    assert celeryroot.statuses == ansible.statuses, (celeryroot, ansible)
+    assert celeryroot.files == ansible.files
+    assert celeryroot.rc == ansible.rc, celeryroot
+
+
+# -- 1. YAML as Ansible reads it: 1.1 whatever the document start says -------
+
+@pytest.mark.parametrize("start", ["---", "--- # modes as Ansible users write them", "%YAML 1.2\n---",
+                                   "%YAML 1.1\n---", ""])
+def test_yaml_is_read_as_yaml_1_1_whatever_the_document_start(both, start):
+    ansible, celeryroot = both(start + """
+- hosts: all
+  gather_facts: no
+  vars:
+    flag: on
+  tasks:
+    - name: a 0640 file
+      copy: {content: "a\\n", dest: "{{ out }}/a", mode: 0640}
+    - name: a 0644 file
+      copy: {content: "b\\n", dest: "{{ out }}/b", mode: 0644}
+    - name: a 0440 file
+      copy:
+        content: "c\\n"
+        dest: "{{ out }}/c"
+        mode: 0440
+    - name: no facts were gathered, and on is true
+      assert: {that: ["ansible_facts.distribution is not defined", "flag is sameas true"]}
+""")
+    same(ansible, celeryroot)
+    assert {name: mode[-3:] for name, (mode, *_) in celeryroot.files.items()} == {"a": "640", "b": "644", "c": "440"}
+
+
+# -- 2. roles found where Ansible finds them --------------------------------
+
+def _writer(name: str) -> str:
+    return f'- name: {name}\n  copy: {{content: "{{{{ greeting | default(\'{name}\') }}}}", dest: "{{{{ out }}}}/{name}"}}\n'
+
+
+def test_galaxy_tests_wrapper_runs_the_role_it_sits_in(both):
+    """Galaxy's skeleton: the role's own tests/test.yml names it ``../../``."""
+    ansible, celeryroot = both("- hosts: localhost\n  gather_facts: no\n  roles: ['../../']\n",
+                               files={"myrole/tasks/main.yml": _writer("from-myrole"),
+                                      "myrole/defaults/main.yml": "greeting: hello\n"},
+                               book="myrole/tests/test.yml")
+    same(ansible, celeryroot)
+    assert celeryroot.files["from-myrole"][-1] == b"hello"
+
+
+def test_roles_are_looked_for_in_ansibles_order(both):
+    """roles/ beside the playbook before the roles path, the roles path
+    before the playbook's own directory, a dependency beside the role that
+    needs it, and a relative path joined to the playbook's directory."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  roles: [web, common, vendor/parent]
+""", files={"roles/web/tasks/main.yml": _writer("web-from-roles-dir"),
+            "shelf/web/tasks/main.yml": _writer("web-from-roles-path"),
+            "shelf/common/tasks/main.yml": _writer("common-from-roles-path"),
+            "common/tasks/main.yml": _writer("common-from-playbook-dir"),
+            "vendor/parent/tasks/main.yml": _writer("parent"),
+            "vendor/parent/meta/main.yml": "dependencies: [child]\n",
+            "vendor/child/tasks/main.yml": _writer("child-beside-parent")},
+        env={"ANSIBLE_ROLES_PATH": "{workdir}/shelf"})
+    same(ansible, celeryroot)
+    assert sorted(celeryroot.files) == ["child-beside-parent", "common-from-roles-path", "parent",
+                                        "web-from-roles-dir"]
+
+
+# -- the text around one expression -----------------------------------------
+
+def test_text_around_one_expression_is_kept_as_ansible_keeps_it(both):
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  vars: {motd: hello, n: 7, padded: " {{ n }} ", ended: "{{ n }}\\n"}
+  tasks:
+    - name: a line
+      copy: {content: "{{ motd }}\\n", dest: "{{ out }}/line"}
+    - name: a blank line after it
+      copy: {content: "{{ motd }}\\n\\n", dest: "{{ out }}/lines"}
+    - name: blanks around a number make text, one newline after it does not
+      assert:
+        that: ["padded == ' 7 '", "ended == 7"]
+""")
+    same(ansible, celeryroot)
+    assert celeryroot.files["line"][-1] == b"hello\n" and celeryroot.files["lines"][-1] == b"hello\n\n"
+
+
+# -- 3. templates in variables rendered where they are used -----------------
+
+def test_variables_that_are_templates_render_where_they_are_used(both):
+    """Role defaults, play vars and extra vars that refer to other variables
+    are rendered when a task uses them, with that task's variables: play and
+    task vars, playbook_dir, registered results. A result's own text is data,
+    never rendered again."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  vars:
+    make_dir: true
+    here: "{{ playbook_dir }}/here"
+    path: "{{ out }}/{{ leaf }}"
+    leaf: play-leaf
+  roles: [svc]
+  tasks:
+    - name: a play var of playbook_dir
+      copy: {content: "{{ here }}", dest: "{{ out }}/here"}
+    - name: a play var of a task var
+      copy: {content: "{{ path }}", dest: "{{ path }}"}
+      vars: {leaf: task-leaf}
+    - name: braces in a result
+      command: echo '{{ "{{" }} make_dir }}'
+      register: echoed
+      changed_when: false
+    - name: an extra var of a registered result, which stays text
+      copy: {content: "{{ from_e }}", dest: "{{ out }}/from-e"}
+""", files={"roles/svc/defaults/main.yml": "svc_state: \"{{ 'directory' if make_dir else 'absent' }}\"\n",
+            "roles/svc/tasks/main.yml": "- name: a role default of a play var\n"
+                                        "  file: {path: \"{{ out }}/svc\", state: \"{{ svc_state }}\"}\n"},
+       args=("-e", "from_e='{{ echoed.stdout }}'"))
+    same(ansible, celeryroot)
+    assert celeryroot.files["svc"][3] is None  # a directory
+    assert celeryroot.files["task-leaf"][-1] == b"WORKDIR/out/task-leaf"
+    assert celeryroot.files["here"][-1] == b"WORKDIR/here"
+    assert celeryroot.files["from-e"][-1] == b"{{ make_dir }}"
+
+
+# -- 4. handlers: notified by handlers, and again after they ran -----------
+
+def test_handlers_notified_by_handlers_and_again_after_they_ran(both):
+    """Ansible's flush is one pass over the handlers as defined: a handler
+    notified by one defined before it runs in the same pass, one defined
+    after it (or itself) at the next flush, which comes after every section
+    of the play, empty or not. A handler runs once however often it was
+    notified, and again when notified after it ran."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - name: change twice
+      command: "true"
+      notify: [h2, h2]
+    - meta: flush_handlers
+    - name: change again
+      command: "true"
+      notify: [h2, reload]
+  post_tasks:
+    - name: a post task
+      command: "true"
+      changed_when: false
+  handlers:
+    - name: h1
+      command: "true"
+    - name: h2
+      command: "true"
+      notify: [h1, h3]
+    - name: h3
+      command: "true"
+      notify: h3
+    - name: first listener
+      command: "true"
+      listen: reload
+    - name: second listener
+      command: "true"
+      listen: reload
+""")
+    same(ansible, celeryroot)
+
+
+# -- 5. ~ and ~user in paths -------------------------------------------------
+
+@pytest.fixture
+def home_user(tmp_path):
+    """A user of the test's own whose home is the test's directory, so
+    ``~NAME/ansible`` and ``~NAME/celeryroot`` are each tool's directory."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a user whose home is a test directory needs root")
+    name = f"crhome{os.getpid() % 100000}"
+    subprocess.run(["useradd", "-M", "-d", str(tmp_path), "-s", "/usr/sbin/nologin", name], check=True)
+    yield name
+    subprocess.run(["userdel", name], check=True)
+
+
+def test_tilde_paths_expand_on_the_host(both, home_user):
+    """``~`` is the home of the user the module runs as, ``~NAME`` NAME's:
+    in file, copy, template and lineinfile, in path, dest and a host-side
+    src (Ansible's type=path)."""
+    ansible, celeryroot = both(f"""
+- hosts: localhost
+  gather_facts: no
+  vars:
+    here: "~{home_user}/{{{{ out | dirname | basename }}}}/out"
+  tasks:
+    - name: a directory in a home
+      file: {{path: "{{{{ here }}}}/dir", state: directory}}
+    - name: copy there
+      copy: {{content: "copied\\n", dest: "{{{{ here }}}}/dir/copied"}}
+    - name: copy from there on the host
+      copy: {{src: "{{{{ here }}}}/dir/copied", remote_src: true, dest: "{{{{ here }}}}/dir/again"}}
+    - name: template there
+      template: {{src: t.j2, dest: "{{{{ here }}}}/dir/templated"}}
+    - name: lineinfile there
+      lineinfile: {{path: "{{{{ here }}}}/dir/lines", line: one, create: true}}
+    - name: a link there
+      file: {{src: "{{{{ here }}}}/dir/copied", path: "{{{{ here }}}}/dir/link", state: link}}
+    - name: my own home is there already
+      file: {{path: "~", state: directory}}
+""", files={"t.j2": "templated\n"})
+    same(ansible, celeryroot)
+    assert sorted(celeryroot.files) == ["dir", "dir/again", "dir/copied", "dir/lines", "dir/link", "dir/templated"]
+    assert celeryroot.files["dir/link"][-1] == "WORKDIR/out/dir/copied"
+
+
+# -- 6. ansible_check_mode and ansible_managed --------------------------------
+
+@pytest.mark.parametrize("args", [(), ("--check",)], ids=["run", "check"])
+def test_check_mode_variable_is_the_runs_and_ansible_managed_is_ansibles(both, args):
+    """A play's check_mode: keyword runs its tasks in check mode, but
+    ansible_check_mode says only whether --check was given; a template's
+    ansible_managed is Ansible's own text."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  check_mode: true
+  tasks:
+    - name: predicted only
+      file: {path: "{{ out }}/never", state: directory}
+    - name: written whatever the play says
+      copy: {content: "check mode: {{ ansible_check_mode }}\\n", dest: "{{ out }}/check"}
+      check_mode: false
+    - name: a managed template
+      template: {src: managed.j2, dest: "{{ out }}/managed"}
+      check_mode: false
+""", files={"templates/managed.j2": "# {{ ansible_managed }}\n"}, args=args)
+    same(ansible, celeryroot)
+    assert celeryroot.files["check"][-1] == f"check mode: {bool(args)}\n".encode()
+    assert celeryroot.files["managed"][-1] == b"# Ansible managed\n"

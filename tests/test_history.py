@@ -1,0 +1,267 @@
+"""The run history (celeryroot-runs): real runs on real workers over a real
+Redis, recorded in a real SQLite file, read back with the command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from conftest import RedisServer, Workers, controller_env, wait_for, write
+
+RUN_LINE = r"run ([0-9a-f]{12}): "
+
+SITE = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: write motd
+      copy: dest={{ root }}/motd content="hello {{ inventory_hostname }}\\n"
+    - name: check db
+      command: "false"
+      when: inventory_hostname == 'web2'
+"""
+
+
+def inventory(tmp_path, *hosts: str):
+    """An inventory of ``hosts``, each writing under its own directory ``root`` (made here)."""
+    for host in hosts:
+        (tmp_path / "hosts" / host).mkdir(parents=True, exist_ok=True)
+    return write(tmp_path / "inv.yaml", "all:\n  hosts:\n" + "".join(
+        f"    {h}: {{root: {tmp_path}/hosts/{h}}}\n" for h in hosts))
+
+
+def runs(db, *args: str, rc: int = 0):
+    """``celeryroot-runs ARGS`` against ``db``: its output, parsed when --json."""
+    proc = subprocess.run([sys.executable, "-m", "celeryroot.cli.runs", *args], capture_output=True, text=True,
+                          env={**controller_env(), "CELERYROOT_HISTORY": str(db)}, timeout=60)
+    assert proc.returncode == rc, proc
+    return json.loads(proc.stdout) if "--json" in args else proc.stdout
+
+
+def ids(db, *args: str) -> list[str]:
+    return [r["id"] for r in runs(db, "list", "--json", *args)["runs"]]
+
+
+def test_a_run_is_recorded_and_shown(fleet, play, tmp_path):
+    db = tmp_path / "runs.db"
+    book = write(tmp_path / "site.yaml", SITE)
+    out = play(book, "--diff", inventory=inventory(tmp_path, "web1", "web2"), json_out=False,
+               env={"CELERYROOT_HISTORY": str(db)})
+    assert out.rc == 2, out
+    # The report's first and last lines name the run.
+    lines = out.stdout.splitlines()
+    run_id = re.match(RUN_LINE, lines[0]).group(1)
+    assert lines[0] == f"run {run_id}: celeryroot-play {book} -i {tmp_path}/inv.yaml --diff", lines[0]
+    assert re.fullmatch(rf"run {run_id}: finished, exit 2, [0-9.]+ s; celeryroot-runs show {run_id}", lines[-1])
+    assert oct(db.stat().st_mode & 0o777) == "0o600"
+
+    doc = runs(db, "show", run_id[:5], "--json")  # the start of an id will do
+    assert doc["id"] == run_id and doc["state"] == "finished" and doc["exit_status"] == 2, doc
+    assert doc["command"] == ["celeryroot-play", str(book), "-i", f"{tmp_path}/inv.yaml", "--diff"]
+    assert doc["playbook"] == str(book) and doc["sha256"] == hashlib.sha256(book.read_bytes()).hexdigest()
+    assert doc["check"] is False and doc["started"] < doc["ended"] and doc["hosts"] == 2
+    assert doc["failed_hosts"] == ["web2"]
+    assert doc["recap"]["web1"]["changed"] == 1 and doc["recap"]["web2"]["failed"] == 1, doc["recap"]
+    got = {(r["task"], r["host"]): r for r in doc["results"]}
+    assert {k: r["status"] for k, r in got.items()} == {
+        ("write motd", "web1"): "changed", ("write motd", "web2"): "changed",
+        ("check db", "web1"): "skipped", ("check db", "web2"): "failed"}
+    assert any("hello web1" in (d.get("after") or "") for d in got["write motd", "web1"]["result"]["diff"])
+    assert [r["play"] for r in doc["results"]] == ["all"] * 4
+
+    shown = runs(db, "show", run_id)
+    assert shown.startswith(f"run {run_id}: finished, exit 2\n  command   celeryroot-play {book}"), shown
+    for text in ("TASK [write motd]", "changed: [web1]", "+hello web1", "fatal: [web2]: FAILED!", "PLAY RECAP",
+                 f"sha256 {doc['sha256']}"):
+        assert text in shown, shown
+    assert re.search(r"^web2 +: ok=1 +changed=1 +unreachable=0 +failed=1 ", shown, re.M), shown
+
+    assert runs(db, "show", "ffffffffffff", rc=1) == ""
+
+
+def test_list_filters_by_host_and_failure(fleet, play, tmp_path):
+    db = tmp_path / "runs.db"
+    book = write(tmp_path / "site.yaml", SITE)
+    env = {"CELERYROOT_HISTORY": str(db)}
+    hosts = inventory(tmp_path, "web1", "web2", "db1")
+    first = play(book, "--limit", "web1", inventory=hosts, env=env)
+    second = play(book, "--limit", "web2:db1", inventory=hosts, env=env)
+    assert (first.rc, second.rc) == (0, 2), (first, second)
+    one, two = first.doc["run_id"], second.doc["run_id"]
+
+    assert ids(db) == [two, one]  # the latest first
+    assert ids(db, "--limit", "1") == [two]
+    assert ids(db, "--host", "web1") == [one]
+    assert ids(db, "--host", "db1") == [two]
+    assert ids(db, "--failed") == [two]
+    assert ids(db, "--host", "web2", "--failed") == [two]
+    assert ids(db, "--host", "db1", "--failed") == []  # db1 took part in the failed run, and did not fail
+    assert ids(db, "--host", "nosuch") == []
+
+    table = runs(db, "list").splitlines()
+    assert table[0].split() == ["ID", "STARTED", "TOOK", "STATE", "EXIT", "HOSTS", "FAILED", "COMMAND"]
+    assert table[1].startswith(two) and " finished " in table[1] and " web2 " in table[1], table
+    assert table[2].startswith(one) and table[2].endswith("--json --limit web1"), table
+    assert runs(db, "list", "--host", "nosuch") == "no runs match\n"
+
+
+SLOW = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: first
+      file: path={{ root }} state=directory
+    - name: mark
+      file: path={{ root }}/marker state=touch
+    - name: long
+      command: sleep 6
+    - name: never
+      file: path={{ root }}/never state=touch
+"""
+
+
+def test_an_interrupted_run_is_recorded_as_interrupted(workers, redis_server, tmp_path):
+    workers.start("halt1")
+    db = tmp_path / "runs.db"
+    proc = slow_run(tmp_path, redis_server.url, db, "halt1")
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 99, (stdout, stderr)
+    run_id = json.loads(stdout)["run_id"]
+
+    doc = runs(db, "show", run_id, "--json")
+    assert doc["state"] == "interrupted" and doc["reason"] == "SIGTERM" and doc["exit_status"] == 99, doc
+    assert doc["ended"] is not None
+    assert [(r["task"], r["status"]) for r in doc["results"]] == [("first", "ok"), ("mark", "changed")]
+    assert doc["recap"]["halt1"]["ok"] == 2, doc["recap"]
+    assert ids(db, "--failed") == [run_id]
+    assert re.search(rf"^run {run_id}: interrupted \(SIGTERM\), exit 99", runs(db, "show", run_id))
+
+
+def slow_run(tmp_path, broker_url: str, db, host: str, *args: str) -> subprocess.Popen:
+    """celeryroot-play of SLOW on ``host``, once its second task is done (the long one is under way)."""
+    book = write(tmp_path / "slow.yaml", SLOW)
+    proc = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i",
+                             str(inventory(tmp_path, host)), "--json", *args],
+                            env={**controller_env(broker_url), "CELERYROOT_HISTORY": str(db)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for(lambda: (tmp_path / "hosts" / host / "marker").exists(), 30, "the run's second task")
+    time.sleep(0.5)
+    return proc
+
+
+def test_a_run_that_lost_its_broker_is_recorded_as_interrupted(tmp_path):
+    server = RedisServer(tmp_path)
+    workers = Workers(server.url, tmp_path)
+    db = tmp_path / "runs.db"
+    try:
+        workers.start("lost1")
+        proc = slow_run(tmp_path, server.url, db, "lost1", "--timeout", "2")
+        server.stop()
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 4, stderr
+    finally:
+        for worker in workers.procs.values():  # its broker is gone: nothing to tidy there
+            worker.kill()
+            worker.wait(10)
+    doc = runs(db, "show", json.loads(stdout)["run_id"], "--json")
+    assert doc["state"] == "interrupted" and "broker" in doc["reason"] and doc["exit_status"] == 4, doc
+    assert [r["task"] for r in doc["results"]] == ["first", "mark"]
+    assert doc["recap"]["lost1"]["unreachable"] == 1 and doc["failed_hosts"] == ["lost1"], doc
+
+
+def test_a_run_killed_outright_shows_as_lost(workers, redis_server, tmp_path):
+    workers.start("kill1")
+    db = tmp_path / "runs.db"
+    proc = slow_run(tmp_path, redis_server.url, db, "kill1")
+    run_id = wait_for(lambda: ids(db), 10, "the run's record")[0]
+    proc.kill()
+    proc.wait(10)
+    (run,) = runs(db, "list", "--json")["runs"]
+    assert run["id"] == run_id and run["state"] == "lost" and run["ended"] is None, run
+
+
+SECRET = "s3cr3t-history-4242"
+NO_LOG = f"""
+- hosts: all
+  gather_facts: false
+  vars:
+    secret: {SECRET}
+  tasks:
+    - name: hidden command
+      command: echo {{{{ secret }}}}
+      no_log: true
+    - name: hidden file
+      copy: dest={{{{ root }}}}/secret content={{{{ secret }}}}
+      no_log: true
+    - name: hidden debug
+      debug: msg={{{{ secret }}}}
+      no_log: true
+    - name: hidden failure
+      command: sh -c 'echo {{{{ secret }}}}; exit 3'
+      no_log: true
+      ignore_errors: true
+    - name: hidden loop
+      command: echo {{{{ item }}}}
+      loop: ["{{{{ secret }}}}"]
+      no_log: true
+"""
+
+
+def test_a_no_log_secret_is_not_in_the_database(fleet, play, tmp_path):
+    db = tmp_path / "runs.db"
+    out = play(write(tmp_path / "nolog.yaml", NO_LOG), "--diff", "-vvv", "-e", "db_password=pw-history-77",
+               inventory=inventory(tmp_path, "web1"), env={"CELERYROOT_HISTORY": str(db)})
+    assert out.rc == 0, out
+    assert (tmp_path / "hosts/web1/secret").read_text() == SECRET  # the tasks did run
+    doc = runs(db, "show", out.doc["run_id"], "--json")
+    assert len(doc["results"]) == 5 and doc["recap"]["web1"]["ignored"] == 1, doc
+    files = list(tmp_path.glob("runs.db*"))  # the WAL and shared-memory files too, if any are left
+    assert files and all(SECRET.encode() not in f.read_bytes() for f in files), files
+    # nor an extra var named like a secret, given on the command line
+    assert "-e db_password=********" in " ".join(doc["command"]), doc["command"]
+    assert all(b"pw-history-77" not in f.read_bytes() for f in files), files
+
+
+def test_old_runs_are_pruned_when_a_run_starts(fleet, play, tmp_path):
+    db = tmp_path / "runs.db"
+    write(tmp_path / "celeryroot.yaml", "history_days: 30\n")  # in the controller's working directory
+    book = write(tmp_path / "site.yaml", SITE)
+    hosts = inventory(tmp_path, "web1")
+    env = {"CELERYROOT_HISTORY": str(db)}
+    old, recent = (play(book, inventory=hosts, env=env).doc["run_id"] for _ in range(2))
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET started = started - 40 * 86400 WHERE id = ?", (old,))
+        conn.execute("UPDATE runs SET started = started - 20 * 86400 WHERE id = ?", (recent,))
+    conn.close()
+    latest = play(book, inventory=hosts, env=env).doc["run_id"]
+    assert ids(db) == [latest, recent]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM results WHERE run = ?", (old,)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM run_hosts WHERE run = ?", (old,)).fetchone() == (0,)
+    conn.close()
+
+
+def test_an_embedded_run_is_recorded(local_play, tmp_path):
+    db = tmp_path / "runs.db"
+    book = write(tmp_path / "local.yaml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ping:\n")
+    out = local_play(book, inventory="localhost,", env={"CELERYROOT_HISTORY": str(db)})
+    assert out.rc == 0, out
+    (run,) = runs(db, "list", "--json")["runs"]
+    assert run["id"] == out.doc["run_id"] and run["state"] == "finished" and run["hosts"] == 1, run
+    assert [r["status"] for r in runs(db, "show", run["id"], "--json")["results"]] == ["ok"]
+    # An ad-hoc run is a run too: its command line, no playbook; its id on stderr.
+    adhoc = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "localhost", "-i", "localhost,", "-m",
+                            "ping"], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                           env={**controller_env(), "CELERYROOT_HISTORY": str(db)})
+    assert adhoc.returncode == 0 and "localhost | SUCCESS" in adhoc.stdout, adhoc
+    run_id = re.match(RUN_LINE, adhoc.stderr).group(1)
+    doc = runs(db, "show", run_id, "--json")
+    assert doc["command"] == ["celeryroot", "localhost", "-i", "localhost,", "-m", "ping"], doc
+    assert doc["playbook"] is None and [r["task"] for r in doc["results"]] == ["ping"], doc
