@@ -38,7 +38,7 @@ def test_a_recap_has_each_hosts_result_on_one_line():
     doc = json.loads(text)
     assert doc["plays"][0]["tasks"][0]["hosts"]["web2"]["msg"] == "hi web2"
     lines = text.splitlines()
-    assert lines[0] == "{" and lines[1] == '    "custom_stats": {},'
+    assert lines[0] == "{" and lines[1:3] == ['    "run_id": null,', '    "custom_stats": {},']
     assert ('                        "web1": {"changed": false, "msg": "hi web1", "diff": [{"before": "a\\n", '
             '"after": "b\\n"}]},') in lines
     assert '        "web2": {' in lines and '            "ok": 1' in lines
