@@ -1,0 +1,94 @@
+"""The modules that only look (stat, slurp, find, getent, wait_for): a
+table run --check, apply, apply again, never changed, and what they return."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from conftest import Case, Dir, File, Link, bad_argument_fails, write
+
+
+def task(module: str, **args) -> str:
+    return f"{module}:\n" + "\n".join(f"  {k}: '{v}'" for k, v in args.items())
+
+
+CASES = [
+    Case("stat-file", task("stat", path="{{ d }}/f"), changed=False, given={"f": File("hello\n", 0o640)}),
+    Case("stat-missing", task("stat", path="{{ d }}/nothing"), changed=False),
+    Case("stat-dir", task("stat", path="{{ d }}/sub", get_checksum="no"), changed=False, given={"sub": Dir(0o750)}),
+    Case("stat-link", task("stat", path="{{ d }}/l"), changed=False, given={"l": Link("t"), "t": "x"}),
+    Case("stat-follow", task("stat", path="{{ d }}/l", follow="yes", checksum_algorithm="sha256"), changed=False,
+         given={"l": Link("t"), "t": "x"}),
+]
+
+
+def returned(table, case_id: str) -> dict:
+    """What the case's task returned in the apply run (the same every run)."""
+    results = [run.results(case_id)[table.host] for run in (table.checked, table.applied, table.again)]
+    strip = ("atime",)
+    assert len({repr({k: v for k, v in r.get("stat", {}).items() if k not in strip}) for r in results}) == 1
+    return results[1]
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_table(table, case):
+    table.verify(case)
+
+
+def test_stat_of_a_file(table):
+    st = returned(table, "stat-file")["stat"]
+    assert st["exists"] and st["isreg"] and not st["isdir"] and not st["islnk"]
+    assert st["mode"] == "0640" and st["size"] == 6 and st["path"].endswith("stat-file/f")
+    assert st["checksum"] == hashlib.sha1(b"hello\n").hexdigest()
+    assert st["pw_name"] == "root" and st["gr_name"] == "root" and st["uid"] == 0
+    assert st["rusr"] and st["rgrp"] and not st["roth"] and isinstance(st["mtime"], float)
+    assert st.get("mimetype", "text/plain") == "text/plain"  # where `file` is installed
+
+
+def test_stat_of_nothing_says_only_that(table):
+    assert returned(table, "stat-missing")["stat"] == {"exists": False}
+
+
+def test_stat_of_a_directory_and_a_link(table):
+    st = returned(table, "stat-dir")["stat"]
+    assert st["isdir"] and st["mode"] == "0750" and "checksum" not in st
+    link = returned(table, "stat-link")["stat"]
+    assert link["islnk"] and not link["isreg"] and link["lnk_target"] == "t"
+    assert link["lnk_source"] == str(table.root / "stat-link/t") and "checksum" not in link
+    followed = returned(table, "stat-follow")["stat"]
+    assert followed["isreg"] and not followed["islnk"] and followed["checksum"] == hashlib.sha256(b"x").hexdigest()
+
+
+def test_registered_stat_drives_a_later_when(fleet, play, tmp_path):
+    inventory = write(tmp_path / "inv.yaml", f"all:\n  hosts:\n    web1:\n      root: {tmp_path}/h\n")
+    write(tmp_path / "h/present", "x")
+    book = write(tmp_path / "when.yaml", """- hosts: web1
+  gather_facts: false
+  tasks:
+    - stat: path={{ root }}/present
+      register: here
+    - stat: path={{ root }}/absent
+      register: gone
+    - name: when it exists
+      copy: {content: "seen\\n", dest: "{{ root }}/seen"}
+      when: here.stat.exists and here.stat.isreg
+    - name: when it does not
+      copy: {content: "never\\n", dest: "{{ root }}/never"}
+      when: gone.stat.exists
+""")
+    out = play(book, inventory=inventory)
+    assert out.rc == 0, out
+    assert out.results("when it exists")["web1"]["changed"]
+    assert out.results("when it does not")["web1"]["skipped"]
+    assert (tmp_path / "h/seen").read_text() == "seen\n" and not (tmp_path / "h/never").exists()
+
+
+@pytest.mark.parametrize("module, args, name", [
+    ("stat", {"follow": True}, "path"),
+    ("stat", {"path": "/x", "checksum_algorithm": "crc"}, "checksum_algorithm"),
+])
+def test_bad_arguments_fail_on_the_controller(fleet, play, tmp_path, module, args, name):
+    bad_argument_fails(play, tmp_path, module, args, name)
