@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("command", "copy", "debug", "file", "lineinfile", "ping", "replace", "shell", "stat", "template")
+BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "lineinfile", "ping", "replace", "shell", "stat", "template")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
