@@ -359,3 +359,64 @@ def test_check_mode_variable_is_the_runs_and_ansible_managed_is_ansibles(both, a
     same(ansible, celeryroot)
     assert celeryroot.files["check"][-1] == f"check mode: {bool(args)}\n".encode()
     assert celeryroot.files["managed"][-1] == b"# Ansible managed\n"
+
+
+# -- 7. replace and blockinfile leave the files Ansible leaves ---------------
+
+EDITED = {
+    "conf": "a=1\n[x]\nb=1\nc=1\n[y]\nb=1\n",
+    "hosts": "127.0.0.1 localhost\n10.0.0.1 old.example.com old\n",
+    "nonl": "a\nb",
+    "twice": "a\nb\nc\na\nb\nd\n",
+    "marked": "x\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\ny\n",
+    "half": "x\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n",
+    "gone": "x\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\n",
+}
+
+
+@pytest.mark.parametrize("args", [(), ("--check",)], ids=["run", "check"])
+def test_replace_and_blockinfile_edit_files_as_ansible_does(both, args):
+    """Each tool edits copies of the same files, twice (the second time
+    changes nothing); statuses and the files' contents are the same. The
+    copies are made in check mode too: Ansible's check would fail on the
+    files that are not there (ansible#82048)."""
+    copies = "".join(f"    - copy: {{src: {name}, dest: \"{{{{ out }}}}/{name}\"}}\n      check_mode: false\n"
+                     for name in EDITED)
+    edits = """
+    - name: a section between after and before
+      replace: {path: "{{ out }}/conf", regexp: '^b=1$', replace: b=2, after: '\\[x\\]', before: '\\[y\\]'}
+    - name: backreferences
+      replace: {path: "{{ out }}/hosts", regexp: '(\\s+)old\\.example\\.com(\\s+.*)?$', replace: '\\1new.example.com\\2'}
+    - name: after that matches nothing
+      replace: {path: "{{ out }}/conf", regexp: c, replace: C, after: nowhere}
+    - name: removing matches
+      replace: {path: "{{ out }}/twice", regexp: '^d\\n'}
+    - name: a block at the end of a file without a final newline
+      blockinfile: {path: "{{ out }}/nonl", block: "x\\ny\\n"}
+    - name: a block after the last match
+      blockinfile: {path: "{{ out }}/twice", block: "after", insertafter: '^b', marker: "# {mark} one"}
+    - name: a block before the first multiline match
+      blockinfile: {path: "{{ out }}/twice", block: "before", insertbefore: '(?m)^a\\nb$', marker: "# {mark} two"}
+    - name: blank lines around
+      blockinfile: {path: "{{ out }}/twice", block: "spaced", insertafter: '^c', marker: "# {mark} three",
+                    prepend_newline: true, append_newline: true}
+    - name: a block replaced in place
+      blockinfile: {path: "{{ out }}/marked", block: "new"}
+    - name: only one marker
+      blockinfile: {path: "{{ out }}/half", block: "new"}
+    - name: a block removed
+      blockinfile: {path: "{{ out }}/gone", state: absent}
+    - name: created with an empty block
+      blockinfile: {path: "{{ out }}/empty", block: "", create: true}
+    - name: absent from a missing file
+      blockinfile: {path: "{{ out }}/never", state: absent, create: true}
+    - name: created in a new directory
+      blockinfile: {path: "{{ out }}/new/dir/file", block: "at BOF", insertbefore: BOF, create: true}
+"""
+    book = ("- hosts: localhost\n  gather_facts: no\n  tasks:\n" + copies +
+            edits.replace("    - name: ", "    - name: first ") + edits.replace("    - name: ", "    - name: second "))
+    ansible, celeryroot = both(book, files=dict(EDITED), args=args)
+    same(ansible, celeryroot)
+    if not args:
+        assert celeryroot.files["conf"][-1] == b"a=1\n[x]\nb=2\nc=1\n[y]\nb=1\n"
+        assert [s for kind, task, s in celeryroot.statuses if task.startswith("second ")] == ["ok"] * 14
