@@ -9,7 +9,8 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "lineinfile", "ping", "replace", "shell", "stat", "template")
+BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "find", "lineinfile", "ping", "replace", "shell",
+            "slurp", "stat", "template")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:

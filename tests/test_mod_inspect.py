@@ -15,6 +15,9 @@ def task(module: str, **args) -> str:
     return f"{module}:\n" + "\n".join(f"  {k}: '{v}'" for k, v in args.items())
 
 
+TREE = {"ab.txt": "hello world\n", "b.log": "x hello\n", ".dot": "q\n", ".hid/in": "z\n",
+        "sub/s.txt": File("s", 0o600), "sub/deep/t.txt": "t\n", "lnk": Link("ab.txt")}
+
 CASES = [
     Case("stat-file", task("stat", path="{{ d }}/f"), changed=False, given={"f": File("hello\n", 0o640)}),
     Case("stat-missing", task("stat", path="{{ d }}/nothing"), changed=False),
@@ -22,6 +25,22 @@ CASES = [
     Case("stat-link", task("stat", path="{{ d }}/l"), changed=False, given={"l": Link("t"), "t": "x"}),
     Case("stat-follow", task("stat", path="{{ d }}/l", follow="yes", checksum_algorithm="sha256"), changed=False,
          given={"l": Link("t"), "t": "x"}),
+    Case("slurp", task("slurp", src="{{ d }}/f"), changed=False, given={"f": "hello\n"}),
+    Case("slurp-missing", task("slurp", src="{{ d }}/nothing"), fails="file not found"),
+    Case("slurp-dir", task("slurp", src="{{ d }}"), fails="is a directory"),
+    Case("find-glob", task("find", paths="{{ d }}", patterns="*.txt,*.log", excludes="b*"), changed=False,
+         given=TREE),
+    Case("find-regex", task("find", paths="{{ d }}", patterns="a", use_regex="yes"), changed=False, given=TREE),
+    Case("find-contains", task("find", paths="{{ d }}", contains="hello"), changed=False, given=TREE),
+    Case("find-recurse", task("find", paths="{{ d }}", recurse="yes"), changed=False, given=TREE),
+    Case("find-hidden", task("find", paths="{{ d }}", recurse="yes", hidden="yes"), changed=False, given=TREE),
+    Case("find-dirs", task("find", paths="{{ d }},{{ d }}/nowhere", file_type="directory", recurse="yes",
+                           depth="2"), changed=False, given=TREE),
+    Case("find-size-mode", task("find", paths="{{ d }}", recurse="yes", size="-2", mode="0600"), changed=False,
+         given=TREE),
+    Case("find-age", task("find", paths="{{ d }}", age="1d"), changed=False, given=TREE),
+    Case("find-young-links", task("find", paths="{{ d }}", age="-1h", file_type="link"), changed=False,
+         given=TREE),
 ]
 
 
@@ -62,6 +81,41 @@ def test_stat_of_a_directory_and_a_link(table):
     assert followed["isreg"] and not followed["islnk"] and followed["checksum"] == hashlib.sha256(b"x").hexdigest()
 
 
+def test_slurp_returns_base64(table):
+    res = returned(table, "slurp")
+    assert base64.b64decode(res["content"]) == b"hello\n" and res["encoding"] == "base64"
+    assert res["source"] == str(table.root / "slurp/f")
+
+
+def found(table, case_id: str) -> tuple[list[str], int]:
+    res = returned(table, case_id)
+    assert res["matched"] == len(res["files"])
+    return [f["path"].removeprefix(str(table.root / case_id) + "/") for f in res["files"]], res["examined"]
+
+
+def test_find_filters_as_ansible_does(table):
+    assert found(table, "find-glob") == (["ab.txt"], 6)
+    assert found(table, "find-regex") == (["ab.txt"], 6), "a regular expression matches at the name's start"
+    assert found(table, "find-contains") == (["ab.txt"], 6), "contains matches at a line's start"
+    # Hidden names are left out, but hidden directories are searched (as Ansible does).
+    assert found(table, "find-recurse") == (["ab.txt", "b.log", ".hid/in", "sub/s.txt", "sub/deep/t.txt"], 10)
+    assert found(table, "find-hidden")[0] == [".dot", "ab.txt", "b.log", ".hid/in", "sub/s.txt", "sub/deep/t.txt"]
+    assert found(table, "find-size-mode")[0] == ["sub/s.txt"]
+    assert found(table, "find-age")[0] == []
+    assert found(table, "find-young-links")[0] == ["lnk"]
+
+
+def test_find_returns_stat_keys_and_skipped_paths(table):
+    res = returned(table, "find-dirs")
+    assert [f["path"].rsplit("/find-dirs/", 1)[1] for f in res["files"]] == ["sub", "sub/deep"]
+    assert res["files"][0]["isdir"] and res["files"][0]["mode"] == "0755"
+    nowhere = str(table.root / "find-dirs/nowhere")
+    assert res["skipped_paths"] == {nowhere: f"'{nowhere}' is not a directory"}
+    assert res["msg"] == "Not all paths examined, check warnings for details"
+    (small,) = returned(table, "find-size-mode")["files"]
+    assert small["size"] == 1 and small["mode"] == "0600" and small["isreg"]
+
+
 def test_registered_stat_drives_a_later_when(fleet, play, tmp_path):
     inventory = write(tmp_path / "inv.yaml", f"all:\n  hosts:\n    web1:\n      root: {tmp_path}/h\n")
     write(tmp_path / "h/present", "x")
@@ -89,6 +143,11 @@ def test_registered_stat_drives_a_later_when(fleet, play, tmp_path):
 @pytest.mark.parametrize("module, args, name", [
     ("stat", {"follow": True}, "path"),
     ("stat", {"path": "/x", "checksum_algorithm": "crc"}, "checksum_algorithm"),
+    ("slurp", {}, "src"),
+    ("find", {"paths": "/x", "age": "3y"}, "age"),
+    ("find", {"paths": "/x", "size": "big"}, "size"),
+    ("find", {"paths": "/x", "file_type": "socket"}, "file_type"),
+    ("find", {"paths": "/x", "contains": "("}, "contains"),
 ])
 def test_bad_arguments_fail_on_the_controller(fleet, play, tmp_path, module, args, name):
     bad_argument_fails(play, tmp_path, module, args, name)

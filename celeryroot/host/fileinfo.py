@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 
 from .sysops import group_name, user_name
+
+#: The checksums stat and find offer (checksum_algorithm).
+ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
 #: The permission bits by the names Ansible's stat gives them.
 _BITS = {"wusr": stat.S_IWUSR, "rusr": stat.S_IRUSR, "xusr": stat.S_IXUSR,
@@ -30,3 +34,11 @@ def file_info(path: str, st: os.stat_result) -> dict:
     }
     info.update({name: bool(mode & bit) for name, bit in _BITS.items()})
     return info
+
+
+def file_checksum(path: str, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
 from dataclasses import dataclass
 
-from ..host.fileinfo import file_info
+from ..host.fileinfo import ALGORITHMS, file_checksum, file_info
 from ..host.proc import run
 from ..module import Module, Plan, arg
-
-ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
-
 
 class Stat(Module):
     """Report what is at a path: whether it exists, its type, mode, owner,
@@ -65,14 +61,6 @@ class Stat(Module):
         if a.get_mime:
             info.update(mime(a.path))
         return Plan(reason=f"{a.path} exists", data={"stat": info})
-
-
-def file_checksum(path: str, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def mime(path: str) -> dict:
