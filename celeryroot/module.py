@@ -203,6 +203,13 @@ class Module:
         """
         return args
 
+    @classmethod
+    def fact_names(cls, raw_args: dict) -> set[str]:
+        """The variables a task with these arguments (as the playbook wrote
+        them) sets as facts: preflight takes them as known, their values
+        coming at run time."""
+        return set()
+
     def plan(self) -> Plan:
         raise NotImplementedError
 

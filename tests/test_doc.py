@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "find", "lineinfile", "ping", "replace", "shell",
+BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "find", "getent", "lineinfile", "ping", "replace", "shell",
             "slurp", "stat", "template")
 
 

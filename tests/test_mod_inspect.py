@@ -41,6 +41,13 @@ CASES = [
     Case("find-age", task("find", paths="{{ d }}", age="1d"), changed=False, given=TREE),
     Case("find-young-links", task("find", paths="{{ d }}", age="-1h", file_type="link"), changed=False,
          given=TREE),
+    Case("getent-root", task("getent", database="passwd", key="root"), changed=False),
+    Case("getent-hosts", task("getent", database="hosts", key="localhost", split=" "), changed=False),
+    Case("getent-no-key", task("getent", database="group", key="celeryroot-no-such-group"),
+         fails="could not be found"),
+    Case("getent-no-key-ok", task("getent", database="group", key="celeryroot-no-such-group", fail_key="no"),
+         changed=False),
+    Case("getent-no-database", task("getent", database="celeryroot-nodb"), fails="database unknown"),
 ]
 
 
@@ -116,7 +123,16 @@ def test_find_returns_stat_keys_and_skipped_paths(table):
     assert small["size"] == 1 and small["mode"] == "0600" and small["isreg"]
 
 
-def test_registered_stat_drives_a_later_when(fleet, play, tmp_path):
+def test_getent_returns_the_entries_as_facts(table):
+    assert returned(table, "getent-root")["ansible_facts"] == {
+        "getent_passwd": {"root": ["x", "0", "0", "root", "/root", __import__("pwd").getpwnam("root").pw_shell]}}
+    hosts = returned(table, "getent-hosts")["ansible_facts"]["getent_hosts"]
+    assert any("localhost" in fields for fields in hosts.values()), hosts
+    assert returned(table, "getent-no-key-ok")["ansible_facts"] == {
+        "getent_group": {"celeryroot-no-such-group": None}}
+
+
+def test_registered_stat_drives_a_later_when_and_getent_sets_facts(fleet, play, tmp_path):
     inventory = write(tmp_path / "inv.yaml", f"all:\n  hosts:\n    web1:\n      root: {tmp_path}/h\n")
     write(tmp_path / "h/present", "x")
     book = write(tmp_path / "when.yaml", """- hosts: web1
@@ -132,18 +148,23 @@ def test_registered_stat_drives_a_later_when(fleet, play, tmp_path):
     - name: when it does not
       copy: {content: "never\\n", dest: "{{ root }}/never"}
       when: gone.stat.exists
+    - getent: database=passwd key=root
+    - name: a getent fact is a variable
+      copy: {content: "{{ getent_passwd.root[4] }} {{ ansible_facts.getent_passwd.root[0] }}", dest: "{{ root }}/home"}
 """)
     out = play(book, inventory=inventory)
     assert out.rc == 0, out
     assert out.results("when it exists")["web1"]["changed"]
     assert out.results("when it does not")["web1"]["skipped"]
     assert (tmp_path / "h/seen").read_text() == "seen\n" and not (tmp_path / "h/never").exists()
+    assert (tmp_path / "h/home").read_text() == "/root x"
 
 
 @pytest.mark.parametrize("module, args, name", [
     ("stat", {"follow": True}, "path"),
     ("stat", {"path": "/x", "checksum_algorithm": "crc"}, "checksum_algorithm"),
     ("slurp", {}, "src"),
+    ("getent", {"key": "root"}, "database"),
     ("find", {"paths": "/x", "age": "3y"}, "age"),
     ("find", {"paths": "/x", "size": "big"}, "size"),
     ("find", {"paths": "/x", "file_type": "socket"}, "file_type"),

@@ -40,23 +40,32 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
     """Return the hosts of each play (by index); raise `InputError` on bad input."""
     _check_start_at(playbook, selection)
     later = {t.register for p in playbook.plays for t in p.tasks + p.handlers if t.register}
-    later |= {name for p in playbook.plays for t in p.tasks + p.handlers if t.module == "set_fact"
-              for name in t.args.get("facts", {})}
+    later |= {name for p in playbook.plays for t in p.tasks + p.handlers if registry.get(t.module) is not None
+              for name in registry.get(t.module).fact_names(t.args)}
     targets = {}
     for index, play in enumerate(playbook.plays):
         hosts = selection.hosts(inventory, play)
         targets[index] = hosts
         mode = Mode(check=check, deferred=True).within(play)
         deferred = {h: {name: Deferred() for name in later} for h in hosts}
-        facts = {h: {"ansible_facts": Deferred()} for h in hosts} if play.gather_facts else {}
+        facts_later = _facts_later(play, registry)
+        facts = {h: {"ansible_facts": Deferred()} for h in hosts} if facts_later else {}
         hostvars = HostVars(inventory, play, hosts, extra_vars, deferred, facts, check)
         tasks = [t for t in play.tasks if selection.takes(t)] + play.handlers
         for host in hosts:
             variables = hostvars.for_host(host)
             above = hostvars.above(host)
             for task in tasks:
-                _check_task(task, variables, above, mode, registry, facts_later=bool(play.gather_facts))
+                _check_task(task, variables, above, mode, registry, facts_later=facts_later)
     return targets
+
+
+def _facts_later(play, registry: Registry) -> bool:
+    """Whether the play's hosts will have ``ansible_facts``: gathered, or
+    set by a module that runs on the host (getent; set_fact's are variables)."""
+    return bool(play.gather_facts) or any(
+        not cls.on_controller and cls.fact_names(t.args)
+        for t in play.tasks + play.handlers if (cls := registry.get(t.module)) is not None)
 
 
 def _check_start_at(playbook: Playbook, selection: Selection) -> None:

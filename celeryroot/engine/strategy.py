@@ -176,16 +176,30 @@ class PlayBatch:
         if not self.play.gather_facts:
             return
         smart = str(self.play.gather_facts).lower() == "smart"
-        targets = [h for h in active if not (smart and h in self.state.facts)]
+        # Facts a module such as getent set are not the gathered ones.
+        targets = [h for h in active if not (smart and self.state.facts.get(h, {}).get("ansible_facts", {})
+                                             .get("module_setup"))]
         task = Task(name="Gathering Facts", module="setup", args={}, where=self.play.where,
                     check_mode=False)
         self.run_task(task, active, only=targets)
 
-    def _set_facts(self, host: str, facts: dict) -> None:
+    def _set_facts(self, host: str, facts: dict, gathered: bool = True) -> dict:
+        """``facts`` join the host's ``ansible_facts``; return them all.
+
+        Gathered facts (setup's, the cache's) are named without Ansible's
+        prefix and become ``ansible_NAME`` variables; another module's
+        (getent's ``getent_passwd``) are variables by their own names too,
+        as Ansible injects them."""
         from ..host.facts import facts_to_vars
 
-        self.state.facts[host] = facts_to_vars(facts)
+        old = self.state.facts.get(host, {})
+        merged = {**old.get("ansible_facts", {}), **facts}
+        own = {k: v for k, v in old.items() if not k.startswith("ansible_")}
+        if not gathered:
+            own.update(facts)
+        self.state.facts[host] = {**own, **facts_to_vars(merged)}
         self.vars[host] = self.hostvars.for_host(host)
+        return merged
 
     # -- tasks and blocks -------------------------------------------------------
 
@@ -307,9 +321,9 @@ class PlayBatch:
                 self.state.registered[host].update(facts)
                 self.vars[host].update(facts)
             else:
-                self._set_facts(host, facts)
+                merged = self._set_facts(host, facts, gathered=run.registry.resolve(task.module) == "setup")
                 if run.fact_cache is not None:
-                    run.fact_cache.put(host, facts)
+                    run.fact_cache.put(host, merged)
         if res.get("unreachable"):
             self.unreachable.add(host)
             self.state.out.add(host)

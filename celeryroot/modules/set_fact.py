@@ -25,6 +25,10 @@ class SetFact(Module):
         facts: dict = arg({}, doc="The variables to set (given as the task's own keys).")
         cacheable: bool = arg(False, doc="Accepted for compatibility; facts set here are not cached.")
 
+    @classmethod
+    def fact_names(cls, raw_args: dict) -> set[str]:
+        return set(raw_args.get("facts", {}))
+
     def plan(self) -> Plan:
         return Plan(reason=", ".join(sorted(self.args.facts)) or "nothing to set",
                     data={"ansible_facts": dict(self.args.facts)})
