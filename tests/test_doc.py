@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, write
 
 BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "find", "getent", "lineinfile", "ping", "replace", "shell",
-            "slurp", "stat", "template")
+            "slurp", "stat", "template", "wait_for")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:

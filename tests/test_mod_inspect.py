@@ -1,14 +1,17 @@
 """The modules that only look (stat, slurp, find, getent, wait_for): a
-table run --check, apply, apply again, never changed, and what they return."""
+table run --check, apply, apply again, never changed, and what they return.
+wait_for waits on the host, which is this machine: its ports are ours."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import socket
+import threading
 
 import pytest
 
-from conftest import Case, Dir, File, Link, bad_argument_fails, write
+from conftest import Case, Dir, File, Link, bad_argument_fails, free_port, write
 
 
 def task(module: str, **args) -> str:
@@ -48,6 +51,15 @@ CASES = [
     Case("getent-no-key-ok", task("getent", database="group", key="celeryroot-no-such-group", fail_key="no"),
          changed=False),
     Case("getent-no-database", task("getent", database="celeryroot-nodb"), fails="database unknown"),
+    Case("wait-file", task("wait_for", path="{{ d }}/f", timeout="5"), changed=False, given={"f": "x"}),
+    Case("wait-gone", task("wait_for", path="{{ d }}/f", state="absent", timeout="5"), changed=False),
+    Case("wait-regex", task("wait_for", path="{{ d }}/log", search_regex=r"port (?P<port>\d+)", timeout="5"),
+         changed=False, given={"log": "starting\nlistening on port 8080\n"}),
+    Case("wait-file-timeout", task("wait_for", path="{{ d }}/never", timeout="1", sleep="1"),
+         fails="Timeout when waiting for file"),
+    Case("wait-regex-timeout", task("wait_for", path="{{ d }}/log", search_regex="ready", timeout="1",
+                                    msg="never ready"), given={"log": "starting\n"}, fails="never ready"),
+    Case("wait-time", task("wait_for", timeout="1"), changed=False),
 ]
 
 
@@ -132,6 +144,61 @@ def test_getent_returns_the_entries_as_facts(table):
         "getent_group": {"celeryroot-no-such-group": None}}
 
 
+def test_wait_for_returns_the_match(table):
+    res = returned(table, "wait-regex")
+    assert res["match_groups"] == ["8080"] and res["match_groupdict"] == {"port": "8080"}
+    assert returned(table, "wait-time")["elapsed"] == 1
+
+
+@pytest.fixture
+def banner():
+    """A TCP server on the test's machine (the workers' host) that greets every client."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"220 ready v2.5\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_wait_for_a_port(fleet, play, tmp_path, banner):
+    closed = free_port()
+    inventory = write(tmp_path / "inv.yaml", "all:\n  hosts:\n    web1:\n")
+    book = write(tmp_path / "ports.yaml", f"""- hosts: web1
+  gather_facts: false
+  tasks:
+    - name: open
+      wait_for: port={banner} timeout=10
+    - name: banner
+      wait_for: port={banner} search_regex='ready v(\\d+)\\.(\\d+)' timeout=10
+    - name: stopped
+      wait_for: port={closed} state=stopped timeout=10
+    - name: drained
+      wait_for: port={closed} state=drained exclude_hosts=10.0.0.9 timeout=10
+    - name: never open
+      wait_for: port={closed} timeout=1
+      ignore_errors: true
+""")
+    out = play(book, "--check", inventory=inventory)
+    assert out.rc == 0, out
+    out = play(book, inventory=inventory)
+    assert out.rc == 0, out
+    for name in ("open", "banner", "stopped", "drained"):
+        res = out.results(name)["web1"]
+        assert not res["failed"] and not res["changed"], (name, res)
+    assert out.results("banner")["web1"]["match_groups"] == ["2", "5"]
+    never = out.results("never open")["web1"]
+    assert never["failed"] and never["msg"] == f"Timeout when waiting for 127.0.0.1:{closed}", never
+
+
 def test_registered_stat_drives_a_later_when_and_getent_sets_facts(fleet, play, tmp_path):
     inventory = write(tmp_path / "inv.yaml", f"all:\n  hosts:\n    web1:\n      root: {tmp_path}/h\n")
     write(tmp_path / "h/present", "x")
@@ -165,6 +232,10 @@ def test_registered_stat_drives_a_later_when_and_getent_sets_facts(fleet, play, 
     ("stat", {"path": "/x", "checksum_algorithm": "crc"}, "checksum_algorithm"),
     ("slurp", {}, "src"),
     ("getent", {"key": "root"}, "database"),
+    ("wait_for", {"port": 80, "path": "/x"}, "path"),
+    ("wait_for", {"path": "/x", "state": "stopped"}, "state"),
+    ("wait_for", {"port": 80, "exclude_hosts": "10.0.0.1"}, "exclude_hosts"),
+    ("wait_for", {"port": "http"}, "port"),
     ("find", {"paths": "/x", "age": "3y"}, "age"),
     ("find", {"paths": "/x", "size": "big"}, "size"),
     ("find", {"paths": "/x", "file_type": "socket"}, "file_type"),
