@@ -420,3 +420,50 @@ def test_replace_and_blockinfile_edit_files_as_ansible_does(both, args):
     if not args:
         assert celeryroot.files["conf"][-1] == b"a=1\n[x]\nb=2\nc=1\n[y]\nb=1\n"
         assert [s for kind, task, s in celeryroot.statuses if task.startswith("second ")] == ["ok"] * 14
+
+
+# -- 8. what stat, find, slurp and getent return, as playbooks read it -------
+
+def test_looking_modules_return_what_ansible_returns(both):
+    """Registered results and facts written into a file by each tool: the
+    keys playbooks read, with the values Ansible gives them."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - file: {path: "{{ out }}/d", state: directory}
+    - file: {path: "{{ out }}/d/sub", state: directory, mode: "0750"}
+    - copy: {content: "hello\\n", dest: "{{ out }}/d/a.txt", mode: "0640"}
+    - copy: {content: "x hello\\n", dest: "{{ out }}/d/sub/b.log"}
+    - file: {src: a.txt, path: "{{ out }}/d/link", state: link}
+    - stat: {path: "{{ out }}/d/a.txt"}
+      register: file
+    - stat: {path: "{{ out }}/d/link"}
+      register: link
+    - stat: {path: "{{ out }}/d/nothing"}
+      register: nothing
+    - find: {paths: "{{ out }}/d", recurse: true, patterns: "*.txt,*.log", contains: hello}
+      register: found
+    - find: {paths: "{{ out }}/d", file_type: any}
+      register: everything
+    - slurp: {src: "{{ out }}/d/a.txt"}
+      register: slurped
+    - getent: {database: passwd, key: root}
+    - getent: {database: group, key: root}
+    - name: what they said
+      copy:
+        dest: "{{ out }}/said"
+        content: |
+          {{ [file.stat.exists, file.stat.isreg, file.stat.isdir, file.stat.islnk, file.stat.mode, file.stat.size,
+              file.stat.pw_name, file.stat.gr_name, file.stat.uid, file.stat.checksum, file.stat.rusr,
+              file.stat.woth] }}
+          {{ [link.stat.islnk, link.stat.lnk_target, link.stat.lnk_source, nothing.stat] }}
+          {{ [found.matched, found.examined, found.files | map(attribute='path') | list] }}
+          {{ [everything.matched, everything.examined, everything.msg, everything.skipped_paths] }}
+          {{ [slurped.encoding, slurped.content, slurped.source] }}
+          {{ [getent_passwd.root[:5], ansible_facts.getent_group.root[1]] }}
+""")
+    same(ansible, celeryroot)
+    said = celeryroot.files["said"][-1].decode().splitlines()
+    assert said[2] == "[1, 4, ['WORKDIR/out/d/a.txt']]", said
+    assert said[4] == "['base64', 'aGVsbG8K', 'WORKDIR/out/d/a.txt']", said
