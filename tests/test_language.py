@@ -16,9 +16,10 @@ THREE = "web1,web2,db1"
 @pytest.fixture(autouse=True, params=["linear", "bundles"])
 def strategy(request, tmp_path):
     """Every playbook here runs both ways, and must mean the same: linearly
-    from the controller, and as whole-play bundles run by each worker."""
-    if request.param == "bundles":
-        write(tmp_path / "celeryroot.yaml", "bundles: true\n")
+    from the controller, and as whole-play bundles run by each worker
+    (``bundles:`` in the configuration asks for one or the other, where a
+    play does not say; unsaid, each play would choose: test_bundles.py)."""
+    write(tmp_path / "celeryroot.yaml", f"bundles: {str(request.param == 'bundles').lower()}\n")
     return request.param
 
 

@@ -50,8 +50,9 @@ def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: 
             raise InputError(at, f"-a {args!r}: not a valid JSON mapping: {exc}") from None
     # Relative paths (copy's src, lookups) resolve against the working directory, as in Ansible.
     task = parse_task({module: raw}, at, registry, scope=Scope(search=(str(base.resolve()),)))
+    # One task is one message per host either way: a bundle would add its files and gain nothing.
     ad_hoc = Play(name=f"Ad-hoc: {module} on {pattern}", hosts=pattern, where=at, sections=[[task]],
-                  gather_facts=False)
+                  gather_facts=False, strategy="linear")
     return Playbook(base / "<ad-hoc>", [ad_hoc])
 
 

@@ -29,6 +29,10 @@ def run_options() -> argparse.ArgumentParser:
                    help="k=v pairs, JSON/YAML, or @file.yaml (repeatable; highest precedence)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show module messages and output")
     p.add_argument("--json", action="store_true", help="print one JSON document (like Ansible's json callback)")
+    p.add_argument("--strategy", choices=("linear", "free"), default=None,
+                   help="run every play this way, whatever it says: linear (each task on every host, then "
+                        "the next) or free (each host its whole play in one message); default: as each play "
+                        "says, else whole-play bundles where nothing in the play depends on other hosts")
     p.add_argument("--timeout", type=float, default=None,
                    help=f"seconds a host may take to start a task before it is UNREACHABLE (default "
                         f"{HOST_TIMEOUT:g}), and the broker to answer (default {BROKER_WAIT:g})")

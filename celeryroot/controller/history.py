@@ -303,6 +303,9 @@ class Recorder:
         self.play = play.name
         self.hosts = list(hosts)
 
+    def play_execution(self, play, execution) -> None:
+        self.notice(execution.line(play))
+
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         if time.monotonic() - self.flushed >= self.every:
             self.flush()

@@ -62,8 +62,8 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
         begun = Begun(run_id, opts, report, config, playbook, embedded)
         report = begun.report
         run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
-                  dispatcher=dispatcher, facts=facts, bundles=bool(config.options.get("bundles", False)),
-                  bundle_batch=BundleBatch)
+                  dispatcher=dispatcher, facts=facts, strategy=opts.strategy,
+                  bundles=config.options.get("bundles"), bundle_batch=BundleBatch)
         stats = run.state.stats
         try:
             try:

@@ -42,7 +42,9 @@ class Play:
     serial: list = field(default_factory=list)
     max_fail_percentage: float | None = None
     any_errors_fatal: bool = False
-    strategy: str = "linear"
+    #: As written; None when the play does not say (the run then chooses:
+    #: engine/execution.py).
+    strategy: str | None = None
     force_handlers: bool = False
     role_defaults: dict = field(default_factory=dict)
     role_vars: dict = field(default_factory=dict)
@@ -144,10 +146,12 @@ def _rollout(play: Play, node) -> None:
             play.max_fail_percentage = float(node["max_fail_percentage"])
         except (TypeError, ValueError):
             raise InputError(value_where(node, "max_fail_percentage"), "'max_fail_percentage' must be a number") from None
-    strategy = str(node.get("strategy", "linear"))
-    if strategy not in STRATEGIES:
-        raise InputError(value_where(node, "strategy"), f"unknown strategy '{strategy}' (use: {', '.join(STRATEGIES)})")
-    play.strategy = strategy
+    if "strategy" in node:
+        strategy = str(node["strategy"])
+        if strategy not in STRATEGIES:
+            raise InputError(value_where(node, "strategy"),
+                             f"unknown strategy '{strategy}' (use: {', '.join(STRATEGIES)})")
+        play.strategy = strategy
 
 
 def _vars_files(node, base: Path, variables: dict) -> dict:
