@@ -135,22 +135,23 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
         if action in ENDS_FOR_ALL:
             return _at(task, f"uses meta: {action}: one host ends it for every host")
         fields = {name: getattr(task, name) for name in EVALUATED}
-        if reads_any(fields, OTHER_HOSTS, expressions=True):
-            return _at(task, f"reads other hosts ({_names(OTHER_HOSTS)})")
-        if reads_any(fields, LOOKUPS, expressions=True):
-            return _at(task, "uses a lookup, which reads the controller's files and environment")
+        if read := _read(fields, OTHER_HOSTS, expressions=True):
+            return _at(task, f"reads {read}, of other hosts")
+        if read := _read(fields, LOOKUPS, expressions=True):
+            return _at(task, f"uses {read}, which reads the controller's files and environment")
     variables = {"play vars": {**play.vars, **play.vars_files, **play.role_vars, **play.role_defaults},
                  "extra vars": extra_vars}
     variables.update((f"{host}'s inventory variables", inventory.host_vars(host)) for host in hosts)
     for name, values in variables.items():
-        if reads_any(values, OTHER_HOSTS | LOOKUPS):
-            return f"the {name} read other hosts or the controller ({_names(OTHER_HOSTS | LOOKUPS)})"
+        if read := _read(values, OTHER_HOSTS | LOOKUPS):
+            return f"the {name} read {read}"
     try:
         texts = source_texts(collect_sources(play))
     except ValueError as exc:  # more than a bundle carries
         return str(exc).split(";")[0]
-    if any(reads_any(text, OTHER_HOSTS | LOOKUPS) for text in texts):
-        return f"a template of the play reads other hosts or the controller ({_names(OTHER_HOSTS | LOOKUPS)})"
+    for text in texts:
+        if read := _read(text, OTHER_HOSTS | LOOKUPS):
+            return f"a template of the play reads {read}"
     return None
 
 
@@ -165,5 +166,7 @@ def _at(task, text: str) -> str:
     return f"task '{task.title}' at {task.where} {text}"
 
 
-def _names(names: frozenset) -> str:
-    return ", ".join(sorted(names))
+def _read(value, names: frozenset, expressions: bool = False) -> str:
+    """Which of ``names`` a template in ``value`` may read, as the report
+    names them ("" for none; one that does not parse may read any)."""
+    return ", ".join(n for n in sorted(names) if reads_any(value, frozenset({n}), expressions))

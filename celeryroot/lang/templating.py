@@ -247,13 +247,16 @@ def reads_any(value: Any, names: frozenset, expressions: bool = False) -> bool:
 @lru_cache(maxsize=4096)
 def _names_in(text: str) -> frozenset | None:
     """The variables a template reads from its context (Jinja's own
-    analysis); None when it does not parse."""
-    from jinja2 import meta
+    analysis), and the globals it calls (``lookup``: Jinja's analysis
+    leaves them out); None when it does not parse."""
+    from jinja2 import meta, nodes
 
     try:
-        return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
+        tree = ENV.parse(text)
     except TemplateError:
         return None
+    return frozenset(meta.find_undeclared_variables(tree)) | \
+        {n.name for n in tree.find_all(nodes.Name) if n.name in ENV.globals}
 
 
 _PLAIN_NAMES = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
