@@ -1,6 +1,7 @@
 """Whole-play bundles: one message carries a host's whole play.
 
-With ``strategy: free`` (or ``bundles: true`` in celeryroot.yaml) the
+For a play that runs as bundles (engine/execution.py decides: by default
+every play that does not depend on other hosts, and ``strategy: free``) the
 controller sends each host its play in one message: the task tree, handlers,
 the host's own variables and groups, the files its templates and copies read, and the host's part of the run's state (engine/state.py:
 registered results, facts, check-mode overlay, failure, handlers left
@@ -12,7 +13,8 @@ part again, as the play left it, encoded by the same codec
 (engine/codec.py) and merged by `RunState.merge`.
 
 A bundle knows only its own host: ``hostvars`` holds the host itself, and
-``run_once`` is not available (such plays run linearly). The lists of other
+``run_once`` is not available (such plays run linearly; so do, unless
+bundles were asked for, plays that read ``hostvars`` or ``play_hosts``). The lists of other
 hosts' names (``groups``, ``play_hosts`` and the like: variables.HOST_LISTS)
 travel only to a play that may read them, by a look at its templates before
 it is sent: in every host's message they would make a play's bytes grow with
