@@ -100,7 +100,9 @@ class BundleBatch(PlayBatch):
     def _progress(self, host: str, event: dict) -> None:
         report = self.run_.report
         if "notice" in event:
-            report.notice(f"{host}: {event['notice']}")
+            # Notices that name their host already (handlers recalled) say it once.
+            text = event["notice"]
+            report.notice(text if text.startswith(f"{host}: ") else f"{host}: {text}")
         elif "task" in event:
             report.task_start(event["task"], [host], event["kind"])
         elif "retry" in event:
