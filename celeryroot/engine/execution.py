@@ -24,9 +24,10 @@ LINEAR, BUNDLES = "linear", "bundles"
 #: not here: it is the inventory's, the same whichever hosts fail, and a
 #: bundle carries it to a play that reads it.
 OTHER_HOSTS = HOST_LISTS - {"groups"}
-#: The template functions that read the controller's files and
-#: environment; in a bundle they would read the host's.
-LOOKUPS = frozenset({"lookup", "query", "q"})
+#: What reads the controller's world: lookups (its files and environment)
+#: and its paths (``playbook_dir``); in a bundle they would be the host's
+#: (its environment, its copy of the play's files in a folder of its own).
+CONTROLLER = frozenset({"lookup", "query", "q", "playbook_dir", "ansible_search_path"})
 #: A task's fields that are rendered or evaluated where it runs.
 EVALUATED = ("name", "args", "when", "loop", "label", "vars", "changed_when", "failed_when", "until",
              "environment")
@@ -106,8 +107,9 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
       ``ansible_play_batch`` shrink as other hosts fail, task by task;
       looked for in the tasks, the play's and extra vars, each host's
       inventory variables and the template files;
-    - a lookup (`LOOKUPS`): it reads the controller's files and
-      environment, which in a bundle would be the host's;
+    - a lookup or ``playbook_dir`` (`CONTROLLER`): they read the
+      controller's files, environment and paths, which in a bundle would
+      be the host's;
     - nothing in the play runs on the hosts (no facts, only modules that
       run on the controller): a bundle would only add a message per host,
       and a host without a worker would become unreachable;
@@ -137,20 +139,20 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
         fields = {name: getattr(task, name) for name in EVALUATED}
         if read := _read(fields, OTHER_HOSTS, expressions=True):
             return _at(task, f"reads {read}, of other hosts")
-        if read := _read(fields, LOOKUPS, expressions=True):
-            return _at(task, f"uses {read}, which reads the controller's files and environment")
+        if read := _read(fields, CONTROLLER, expressions=True):
+            return _at(task, f"reads {read}, of the controller's files, environment or paths")
     variables = {"play vars": {**play.vars, **play.vars_files, **play.role_vars, **play.role_defaults},
                  "extra vars": extra_vars}
     variables.update((f"{host}'s inventory variables", inventory.host_vars(host)) for host in hosts)
     for name, values in variables.items():
-        if read := _read(values, OTHER_HOSTS | LOOKUPS):
+        if read := _read(values, OTHER_HOSTS | CONTROLLER):
             return f"the {name} read {read}"
     try:
         texts = source_texts(collect_sources(play))
     except ValueError as exc:  # more than a bundle carries
         return str(exc).split(";")[0]
     for text in texts:
-        if read := _read(text, OTHER_HOSTS | LOOKUPS):
+        if read := _read(text, OTHER_HOSTS | CONTROLLER):
             return f"a template of the play reads {read}"
     return None
 
