@@ -108,6 +108,8 @@ class BundleBatch(PlayBatch):
         elif "retry" in event:
             report.host_retry(host, event["title"], event["result"], event["retry"])
         elif "result" in event:
+            # The counts so far: the final answer replaces them, a play cut short keeps them.
+            self.state.stats.hosts[host].update(event.get("counts", {}))
             report.host_result(host, event["title"], event["result"])
 
     def _merge(self, host: str, final: dict) -> None:
