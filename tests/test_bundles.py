@@ -220,3 +220,27 @@ def test_a_play_that_needs_other_hosts_runs_linearly_and_says_why(fleet, play, t
     assert len(shown) == 1 and result.total("changed") == 3
     plain = play(book, "-i", str(fleet_inventory), json_out=False)
     assert f"play 'web': linear (task 'stamp' at {book}:5:7 uses run_once" in plain.stdout, plain
+
+
+def test_plays_of_one_run_choose_each_their_way_and_share_what_they_learn(fleet, play, tmp_path, fleet_inventory):
+    """A play run as bundles registers results and facts that a later play,
+    run linearly because it reads hostvars, sees as if both were linear."""
+    book = write(tmp_path / "two.yaml", """
+- name: each
+  hosts: web
+  tasks:
+    - name: learn
+      command: echo {{ inventory_hostname }}-{{ ansible_hostname is defined }}
+      register: learned
+- name: together
+  hosts: web
+  gather_facts: false
+  tasks:
+    - name: peers
+      command: echo {{ groups['web'] | map('extract', hostvars, ['learned', 'stdout']) | join(' ') }}
+""")
+    result = play(book, "-i", str(fleet_inventory))
+    assert [p["play"]["execution"]["mode"] for p in result.doc["plays"]] == ["bundles", "linear"], result
+    assert "task 'peers' at" in result.doc["plays"][1]["play"]["execution"]["why"]
+    for res in result.results("peers").values():
+        assert res["stdout"] == "web1-True web2-True"
