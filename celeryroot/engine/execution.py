@@ -149,7 +149,7 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
             return f"the {name} read {read}"
     try:
         texts = source_texts(collect_sources(play))
-    except ValueError as exc:  # more than a bundle carries
+    except ValueError as exc:  # more than a bundle carries; its advice (strategy: linear) is taken here
         return str(exc).split(";")[0]
     for text in texts:
         if read := _read(text, OTHER_HOSTS | CONTROLLER):
@@ -171,4 +171,6 @@ def _at(task, text: str) -> str:
 def _read(value, names: frozenset, expressions: bool = False) -> str:
     """Which of ``names`` a template in ``value`` may read, as the report
     names them ("" for none; one that does not parse may read any)."""
+    if not reads_any(value, names, expressions):  # the common case, in one walk (a host's variables)
+        return ""
     return ", ".join(n for n in sorted(names) if reads_any(value, frozenset({n}), expressions))
