@@ -473,6 +473,33 @@ def test_any_errors_fatal_and_run_once(fleet, play, tmp_path, fleet_inventory):
         assert read(tmp_path / "hosts" / host) == "web1\n"
 
 
+def test_any_errors_fatal_on_a_block_stops_every_host_after_its_task(fleet, play, tmp_path, fleet_inventory):
+    """On a task or block, as on the play: the failing task ends on every
+    host, then the play stops for all (a run_once keeps the bundles run
+    linear too, where bundles cannot stop the other hosts)."""
+    book = write(tmp_path / "fatal.yml", """
+- hosts: web1,web2,db1
+  gather_facts: false
+  tasks:
+    - name: once
+      command: "true"
+      run_once: true
+    - block:
+        - name: db1 fails
+          command: "{{ 'false' if inventory_hostname == 'db1' else 'true' }}"
+      any_errors_fatal: true
+    - name: nobody gets here
+      command: sh -c 'echo no > {{ root }}'
+""")
+    write(tmp_path / "hosts/.keep", "")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 2, out
+    assert set(out.results("db1 fails")) == {"web1", "web2", "db1"}
+    assert "NO MORE HOSTS LEFT: any_errors_fatal: task 'db1 fails' failed on a host" in " ".join(out.doc["notices"])
+    for host in ("web1", "web2", "db1"):
+        assert not (tmp_path / "hosts" / host).exists()
+
+
 def test_import_playbook_start_at_task_and_syntax_check(fleet, play, tmp_path, fleet_inventory):
     write(tmp_path / "inner.yml", """
 - hosts: web1

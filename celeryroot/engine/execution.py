@@ -49,6 +49,7 @@ TASK_KEYWORDS = {
     "run_once": ("run_once: one host runs it and its result is every host's", True),
     "delegate_to": ("delegate_to: it runs on another host, which a bundle cannot reach", True),
     "throttle": ("throttle: it limits how many hosts run it at once", False),
+    "any_errors_fatal": ("any_errors_fatal: its failure on one host stops every host", False),
 }
 
 

@@ -236,6 +236,7 @@ class PlayBatch:
         if task.module == "meta":
             self._meta(task, hosts, active)
             return
+        out_before = len(self.state.out)
         pending, attempt = hosts, 0
         while pending:
             attempt += 1
@@ -254,6 +255,8 @@ class PlayBatch:
             if retry:
                 time.sleep(task.delay)
             pending = retry
+        if task.any_errors_fatal and len(self.state.out) > out_before:
+            self._abort(f"any_errors_fatal: task '{task.title}' failed on a host, so the play stops for every host")
         self._check_failures()
 
     def _attempt(self, task: Task, hosts: list[str]):

@@ -77,6 +77,8 @@ class Task:
     retries: int = 3
     delay: float = 5.0
     run_once: bool = False
+    #: A failure of this task on any host stops the play for every host.
+    any_errors_fatal: bool = False
     check_mode: bool | None = None
     diff: bool | None = None
     environment: dict = field(default_factory=dict)
@@ -123,7 +125,7 @@ class Scope:
     def inner(self, node: dict, **more) -> "Scope":
         """The scope for the children of ``node`` (a block, role or import)."""
         overrides = dict(self.overrides)
-        for key in ("no_log", "ignore_errors", "check_mode", "diff", "run_once"):
+        for key in ("no_log", "ignore_errors", "check_mode", "diff", "run_once", "any_errors_fatal"):
             if key in node:
                 overrides[key] = _optional_bool(node, key)
         if "environment" in node:
@@ -300,12 +302,13 @@ def _task_keywords(task: Task, node, scope: Scope) -> None:
             raise InputError(value_where(node, "register"), f"'register' must be a variable name, got {reg!r}")
         task.register = reg
     flags = {**scope.overrides}
-    for key in ("ignore_errors", "no_log", "check_mode", "diff", "run_once"):
+    for key in ("ignore_errors", "no_log", "check_mode", "diff", "run_once", "any_errors_fatal"):
         if key in node:
             flags[key] = _optional_bool(node, key)
     task.ignore_errors = bool(flags.get("ignore_errors"))
     task.no_log = bool(flags.get("no_log"))
     task.run_once = bool(flags.get("run_once"))
+    task.any_errors_fatal = bool(flags.get("any_errors_fatal"))
     task.check_mode = flags.get("check_mode")
     task.diff = flags.get("diff")
     task.environment = {**flags.get("environment", {}),

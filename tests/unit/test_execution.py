@@ -40,6 +40,8 @@ def test_a_play_of_per_host_tasks_runs_as_bundles(tmp_path):
     ("  tasks:\n" + TASK + "    - name: once\n      command: date\n      run_once: true\n",
      "task 'once' at {book}:4:7 uses run_once"),
     ("  run_once: true\n  tasks:\n" + TASK, "uses run_once"),
+    ("  tasks:\n    - block:\n" + TASK.replace("    -", "        -") + "      any_errors_fatal: true\n",
+     "uses any_errors_fatal: its failure on one host stops every host"),
     ("  tasks:\n    - block:\n" + TASK.replace("    -", "        -") + "      run_once: true\n", "uses run_once"),
     ("  tasks:\n" + TASK + "      notify: h\n  handlers:\n    - name: h\n      command: date\n      run_once: true\n",
      "task 'h' at {book}:6:7 uses run_once"),
