@@ -5,8 +5,10 @@
     celeryroot-runs show 9f2c4e1a7b3d       # its command, playbook, results, diffs and recap (or: show 9f2c)
 
 The history is CELERYROOT_HISTORY, else history_db in celeryroot.yaml, else
-~/.local/share/celeryroot/runs.db; every celeryroot-play and celeryroot run
-is recorded there, with an id its report shows in its first and last lines.
+~/.local/share/celeryroot/runs.db: a SQLite file, or a postgresql:// URL
+for a history a team's controllers share. Every celeryroot-play and
+celeryroot run is recorded there, with an id its report shows in its first
+and last lines.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import shlex
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .options import guarded
 
@@ -41,25 +44,30 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(opts) -> int:
     from ..config import load_config
-    from ..controller.history import History, history_path
+    from ..controller.history import History, history_location
+    from ..controller.stores import HistoryError, is_url, shown
+    from ..lang.source import InputError
 
-    path = history_path(load_config(None, opts.config).options)
-    if not path.exists():
+    location = history_location(load_config(None, opts.config).options)
+    if not is_url(location) and not Path(location).expanduser().exists():
         if opts.command == "show":
-            print(f"ERROR! no run {opts.id!r}: no run is recorded in {path} yet", file=sys.stderr)
+            print(f"ERROR! no run {opts.id!r}: no run is recorded in {location} yet", file=sys.stderr)
             return 1
-        print(json.dumps({"runs": []}) if opts.json else f"no run is recorded in {path} yet")
+        print(json.dumps({"runs": []}) if opts.json else f"no run is recorded in {location} yet")
         return 0
-    history = History(path)
     try:
-        if opts.command == "list":
-            runs = history.runs(opts.limit or None, opts.host, opts.failed)
-            print(json.dumps({"runs": [_dated(r) for r in runs]}, indent=2) if opts.json else _table(runs))
-        else:
-            found = history.run(opts.id)
-            print(json.dumps(_dated(found), indent=2, default=str) if opts.json else _shown(found, opts.verbose))
-    finally:
-        history.close()
+        history = History(location)
+        try:
+            if opts.command == "list":
+                runs = history.runs(opts.limit or None, opts.host, opts.failed)
+                print(json.dumps({"runs": [_dated(r) for r in runs]}, indent=2) if opts.json else _table(runs))
+            else:
+                found = history.run(opts.id)
+                print(json.dumps(_dated(found), indent=2, default=str) if opts.json else _shown(found, opts.verbose))
+        finally:
+            history.close()
+    except HistoryError as exc:
+        raise InputError(None, f"the run history {shown(location)}: {exc}") from exc
     return 0
 
 
