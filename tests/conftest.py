@@ -17,8 +17,8 @@ import pytest
 
 # The Redis server and the workers are support.py's, shared with the
 # benchmark; test files import them from here or from there alike.
-from support import (ROOT, SITE_MODULES, RedisServer, Workers, controller_env, free_port, shared_pki,  # noqa: F401
-                     wait_for)
+from support import (ROOT, SITE_MODULES, PostgreSQLServer, RedisServer, Workers, controller_env,  # noqa: F401
+                     free_port, shared_pki, wait_for)
 
 
 def pytest_configure(config):
@@ -66,6 +66,24 @@ def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """A private PostgreSQL cluster, started once for the tests that ask for it."""
+    server = PostgreSQLServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history(request, tmp_path):
+    """Where a test's runs are recorded, in each store: a SQLite file of its
+    own, or a database of its own on the session's PostgreSQL (its URL with
+    the password)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "runs.db")
+    return request.getfixturevalue("postgresql_server").database()
 
 
 FLEET = ("web1", "web2", "db1")

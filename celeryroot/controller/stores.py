@@ -43,13 +43,21 @@ def shown(location: str) -> str:
 
 
 class Store:
-    #: The dialect's differences, filled into history.py's schema and queries.
-    ordinal_column = ""
-    ordinal = "rowid"
-    real = "REAL"
-    joined_hosts = "group_concat(host, ' ')"
+    """What both stores do alike, over a DB-API connection ``db``."""
+
+    # The dialect, filled into history.py's schema and queries:
+    #: a column of ``runs`` counting up as runs are inserted (nothing if every table has one),
+    ordinal_column: str
+    #: ... and its name;
+    ordinal: str
+    #: the type of a time (seconds since the epoch, a float);
+    real: str
+    #: an aggregate of ``host`` joining the names with spaces in order;
+    joined_hosts: str
+    #: a statement run before the schema is created (or nothing).
+    schema_lock = ""
+    #: The driver's errors, said as `HistoryError`.
     errors: tuple[type[Exception], ...] = ()
-    where = ""
 
     @contextmanager
     def _translated(self):
@@ -72,6 +80,8 @@ class Store:
 
     def create(self, statements: list[str]) -> None:
         with self.transaction():
+            if self.schema_lock:
+                self.change(self.schema_lock)
             for statement in statements:
                 self.change(statement)
 
@@ -85,10 +95,13 @@ class SQLiteStore(Store):
     at once, and made private (0600 in a 0700 directory): results hold what
     modules printed."""
 
+    ordinal_column = ""
+    ordinal = "rowid"  # every SQLite table has one
+    real = "REAL"
+    joined_hosts = "group_concat(host, ' ')"  # in the order of its subquery's rows
     errors = (sqlite3.Error,)
 
     def __init__(self, path: Path):
-        self.path, self.where = path, str(path)
         _make_private(path)
         with self._translated():
             # A run that meets another's write waits for it rather than failing.
@@ -115,11 +128,13 @@ class PostgreSQLStore(Store):
 
     ordinal_column = "\n    n BIGINT GENERATED ALWAYS AS IDENTITY,"
     ordinal = "n"
-    real = "DOUBLE PRECISION"  # PostgreSQL's REAL is 4 bytes: a time would lose its seconds
+    real = "DOUBLE PRECISION"  # PostgreSQL's REAL is 4 bytes: a time would be rounded to 2 minutes
     joined_hosts = "string_agg(host, ' ' ORDER BY host)"
+    # Two controllers creating the same table at once would collide in
+    # PostgreSQL's catalog (a unique violation), IF NOT EXISTS or not.
+    schema_lock = "SELECT pg_advisory_xact_lock(hashtext('celeryroot history schema'))"
 
     def __init__(self, url: str):
-        self.where = masked(url)
         try:
             import psycopg
             from psycopg.conninfo import conninfo_to_dict
@@ -146,14 +161,6 @@ class PostgreSQLStore(Store):
         if rows:
             with self._translated(), self.db.cursor() as cursor:
                 cursor.executemany(self._sql(sql), rows)
-
-    def create(self, statements: list[str]) -> None:
-        # Two controllers creating the same table at once would collide in
-        # PostgreSQL's catalog (a unique violation), IF NOT EXISTS or not.
-        with self.transaction():
-            self.change("SELECT pg_advisory_xact_lock(hashtext('celeryroot history schema'))")
-            for statement in statements:
-                self.change(statement)
 
 
 def _make_private(path: Path) -> None:
