@@ -180,9 +180,9 @@ def test_a_run_that_lost_its_broker_is_recorded_as_interrupted(tmp_path):
     assert doc["recap"]["lost1"]["unreachable"] == 1 and doc["failed_hosts"] == ["lost1"], doc
 
 
-def test_a_run_killed_outright_shows_as_lost(workers, redis_server, tmp_path):
+def test_a_run_killed_outright_shows_as_lost(workers, redis_server, tmp_path, history):
     workers.start("kill1")
-    db = tmp_path / "runs.db"
+    db = history
     proc = slow_run(tmp_path, redis_server.url, db, "kill1")
     run_id = wait_for(lambda: ids(db), 10, "the run's record")[0]
     proc.kill()
@@ -338,3 +338,27 @@ def test_a_postgresql_password_is_never_shown(fleet, play, tmp_path, postgresql_
                           env={**controller_env(), "CELERYROOT_HISTORY": wrong}, timeout=60)
     assert proc.returncode == 1 and proc.stderr.startswith("ERROR! the run history postgresql://"), proc
     assert password not in proc.stdout + proc.stderr, proc
+
+
+def test_controllers_opening_a_new_history_at_once_create_it_once(postgresql_server):
+    """Each controller creates the tables it needs when it opens the
+    history; several doing it at once on a new database must not collide
+    (PostgreSQL's catalog would refuse the second CREATE TABLE)."""
+    import threading
+
+    url, errors, ready = postgresql_server.database(), [], threading.Barrier(6)
+
+    def open_it():
+        ready.wait()
+        try:
+            History(url).close()
+        except Exception as exc:  # noqa: BLE001 - any is the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert History(url).runs() == []
