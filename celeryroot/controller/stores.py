@@ -56,15 +56,19 @@ class Store:
     joined_hosts: str
     #: a statement run before the schema is created (or nothing).
     schema_lock = ""
-    #: The driver's errors, said as `HistoryError`.
+    #: The driver's errors, said as `HistoryError` without ``secrets`` in them.
     errors: tuple[type[Exception], ...] = ()
+    secrets: tuple[str, ...] = ()
 
     @contextmanager
     def _translated(self):
         try:
             yield
         except self.errors as exc:
-            raise HistoryError(str(exc).strip()) from exc
+            said = str(exc).strip()
+            for secret in self.secrets:
+                said = said.replace(secret, "****")
+            raise HistoryError(said) from exc
 
     def _sql(self, sql: str) -> str:
         return sql
@@ -143,6 +147,8 @@ class PostgreSQLStore(Store):
             raise HistoryError(f"a postgresql:// history needs psycopg: pip install 'celeryroot[postgresql]' "
                                f"({exc})") from exc
         self.errors = (psycopg.Error,)
+        # libpq quotes a URL it cannot parse: "invalid percent-encoded token: "<the password>"".
+        self.secrets = _passwords(url)
         with self._translated():
             # libpq would wait for an unreachable server as long as TCP does.
             timeout = {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": 10}
@@ -161,6 +167,15 @@ class PostgreSQLStore(Store):
         if rows:
             with self._translated(), self.db.cursor() as cursor:
                 cursor.executemany(self._sql(sql), rows)
+
+
+def _passwords(url: str) -> tuple[str, ...]:
+    """The URL's passwords (its user part's, a ``?password=``) as typed and decoded."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    typed = [parts.password or "", *parse_qs(parts.query).get("password", [])]
+    return tuple(sorted({s for p in typed for s in (p, unquote(p)) if s}, key=len, reverse=True))
 
 
 def _make_private(path: Path) -> None:
