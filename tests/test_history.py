@@ -362,3 +362,23 @@ def test_controllers_opening_a_new_history_at_once_create_it_once(postgresql_ser
         thread.join(30)
     assert errors == []
     assert History(url).runs() == []
+
+
+def test_a_user_that_may_only_read_and_write_the_tables_records_runs(postgresql_server):
+    """A team's database user need not be allowed to create tables once
+    they are there (PostgreSQL 15 lets no one but the owner create in
+    ``public``)."""
+    import psycopg
+
+    url = postgresql_server.database()
+    History(url).close()  # the owner made them
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE ops_writer LOGIN PASSWORD 'w-pw-31'")
+        conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ops_writer")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    writer = url.replace(f"{PostgreSQLServer.USER}:{PostgreSQLServer.PASSWORD}@", "ops_writer:w-pw-31@")
+    history = History(writer)
+    history.begin("0123456789ab", ["celeryroot-play", "site.yaml"], None, False)
+    history.finish("0123456789ab", "finished", 0)
+    assert [r["id"] for r in history.runs()] == ["0123456789ab"]
+    history.close()

@@ -108,9 +108,9 @@ class History:
     def __init__(self, location: str):
         self.where = shown(location)
         self.store: Store = open_store(location)
-        self.dialect = {"ordinal_column": self.store.ordinal_column, "real": self.store.real}
+        schema = SCHEMA.format(ordinal_column=self.store.ordinal_column, real=self.store.real)
         try:
-            self.store.create([s for s in SCHEMA.format(**self.dialect).split(";") if s.strip()])
+            self.store.create([s for s in schema.split(";") if s.strip()])
         except HistoryError:
             self.store.close()
             raise
@@ -154,7 +154,7 @@ class History:
             self.store.change_many("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                    [(run_id, *row) for row in results])
             self.store.change_many("UPDATE run_hosts SET failed = 1 WHERE run = ? AND host = ?",
-                                   [(run_id, h) for h in sorted(failing)])
+                                   [(run_id, h) for h in failing])
 
     def recap(self, run_id: str, summary: dict[str, dict]) -> None:
         """The recap's counters; a host failed if it failed or was unreachable there."""

@@ -54,6 +54,8 @@ class Store:
     real: str
     #: an aggregate of ``host`` joining the names with spaces in order;
     joined_hosts: str
+    #: a query whose ``present`` says the schema is there already (or nothing: create it each time),
+    schema_present = ""
     #: a statement run before the schema is created (or nothing).
     schema_lock = ""
     #: The driver's errors, said as `HistoryError` without ``secrets`` in them.
@@ -83,6 +85,8 @@ class Store:
             return self.db.execute(self._sql(sql), args).rowcount
 
     def create(self, statements: list[str]) -> None:
+        if self.schema_present and self.rows(self.schema_present)[0]["present"]:
+            return
         with self.transaction():
             if self.schema_lock:
                 self.change(self.schema_lock)
@@ -134,6 +138,10 @@ class PostgreSQLStore(Store):
     ordinal = "n"
     real = "DOUBLE PRECISION"  # PostgreSQL's REAL is 4 bytes: a time would be rounded to 2 minutes
     joined_hosts = "string_agg(host, ' ' ORDER BY host)"
+    # PostgreSQL checks the right to create in the schema before it sees a
+    # table exists, IF NOT EXISTS or not; a team's user may have no more than
+    # the right to read and write the tables. The last table made says all are.
+    schema_present = "SELECT to_regclass('results') IS NOT NULL AS present"
     # Two controllers creating the same table at once would collide in
     # PostgreSQL's catalog (a unique violation), IF NOT EXISTS or not.
     schema_lock = "SELECT pg_advisory_xact_lock(hashtext('celeryroot history schema'))"
