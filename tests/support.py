@@ -107,8 +107,10 @@ class PostgreSQLServer:
         import glob
         import pwd
 
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-        bindir = Path(found[-1]).parent if found else None
+        # Debian's layout, one directory per major version: the newest.
+        found = sorted((Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+                       key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()])
+        bindir = found[-1].parent if found else None
         if bindir is None and shutil.which("initdb"):
             bindir = Path(shutil.which("initdb")).parent
         if bindir is None:
