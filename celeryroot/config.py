@@ -19,6 +19,8 @@ from .lang.source import InputError, Where, expect_mapping, load_yaml, plain, va
 
 CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
 EMBEDDED_BROKER = "memory://"
+#: The name of the one broker of a plain ``broker_url``.
+SOLE_BROKER = "broker"
 #: The kombu transports celeryroot speaks: heartbeats and facts are Redis keys.
 BROKER_SCHEMES = ("redis", "rediss", "sentinel", "memory")
 
@@ -52,10 +54,18 @@ class Config:
     modules_path: tuple[str, ...] = ()
     source: str = "default"
     options: dict = field(default_factory=dict)
+    #: ``brokers:`` of celeryroot.yaml, name -> URL (each checked), for a
+    #: fleet more than one Redis serves (controller/brokers.py).
+    brokers: dict = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
-        return self.broker_url is None
+        return self.broker_url is None and not self.brokers
+
+    @property
+    def fleet(self) -> dict[str, str]:
+        """Every broker of a run by name; a single ``broker_url`` is a fleet of one."""
+        return self.brokers or ({SOLE_BROKER: self.broker_url} if self.broker_url else {})
 
 
 def load_config(broker: str | None = None, path: str | None = None, insecure: bool = False) -> Config:
@@ -80,12 +90,30 @@ def load_config(broker: str | None = None, path: str | None = None, insecure: bo
         url = check_broker_url(os.environ["CELERYROOT_BROKER_URL"], "CELERYROOT_BROKER_URL", insecure=insecure)
         return Config(url, tuple(modules), "CELERYROOT_BROKER_URL", options)
     url = options.get("broker_url")
+    if "brokers" in options:
+        return Config(None, tuple(modules), source, options, load_brokers(node, source, url, insecure))
     if url is None:
         return Config(None, tuple(modules), "default", options)
     at = value_where(node, "broker_url")
     if not isinstance(url, str):
         raise InputError(at, "broker_url must be a string")
     return Config(check_broker_url(url, source, at, insecure), tuple(modules), source, options)
+
+
+def load_brokers(node, source: str, url, insecure: bool) -> dict[str, str]:
+    """``brokers:`` (name -> URL) of a configuration file, each URL checked."""
+    at = value_where(node, "brokers")
+    if url is not None:
+        raise InputError(at, "give broker_url or brokers, not both")
+    brokers = node["brokers"]
+    if not isinstance(brokers, dict) or not brokers:
+        raise InputError(at, "brokers must map names to broker URLs (brokers: {eu1: redis://a:6379/0})")
+    out = {}
+    for name, value in brokers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InputError(value_where(brokers, name), f"brokers: {name!r} must be a name with a URL string")
+        out[name] = check_broker_url(value, source, value_where(brokers, name), insecure)
+    return out
 
 
 def check_broker_url(url: str, source: str, at: Where | None = None, insecure: bool = False) -> str:
