@@ -137,3 +137,20 @@ def test_a_broker_down_costs_only_its_own_hosts(two, tmp_path_factory, tmp_path)
         assert (tmp_path / "hosts" / host / "done").exists()
     # the broker wait (5 s) and the play, nothing more
     assert out.seconds < 20, out.seconds
+
+
+def test_acl_for_one_broker_has_only_the_hosts_it_serves(tmp_path):
+    inventory = setup(tmp_path, {"eu1": "redis://a:6379/0", "us1": "redis://b:6379/0"})
+    passwords = tmp_path / "pw.yaml"
+    argv = [sys.executable, "-m", "celeryroot.cli.adhoc", "acl", "-i", str(inventory), "--passwords", str(passwords)]
+    users = {}
+    for name in ("eu1", "us1"):
+        out = subprocess.run([*argv, "--for-broker", name], capture_output=True, text=True, cwd=tmp_path,
+                             env=controller_env(), timeout=60)
+        assert out.returncode == 0, out.stderr
+        users[name] = [line.split()[1] for line in out.stdout.splitlines()]
+    for name in users:
+        assert users[name] == ["default", "controller", *hosts_of(name)]
+    out = subprocess.run([*argv, "--for-broker", "mars"], capture_output=True, text=True, cwd=tmp_path,
+                         env=controller_env(), timeout=60)
+    assert out.returncode == 1 and "--for-broker mars: no such broker" in out.stderr
