@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from celeryroot.config import heartbeat_key, host_queue
 from celeryroot.controller.brokers import hashed
-from conftest import Play, RedisServer, Workers, controller_env, write
+from conftest import Play, RedisServer, Workers, controller_env, wait_for, write
 
 #: Hosts by the broker their inventory names; HASHED's broker is the hash's.
 NAMED = {"eu-a": "eu1", "eu-b": "eu1", "us-a": "us1"}
@@ -154,3 +155,43 @@ def test_acl_for_one_broker_has_only_the_hosts_it_serves(tmp_path):
     out = subprocess.run([*argv, "--for-broker", "mars"], capture_output=True, text=True, cwd=tmp_path,
                          env=controller_env(), timeout=60)
     assert out.returncode == 1 and "--for-broker mars: no such broker" in out.stderr
+
+
+def test_a_broker_lost_mid_run_costs_only_its_own_hosts(two, tmp_path_factory, tmp_path):
+    servers, _ = two
+    doomed = RedisServer(tmp_path_factory.mktemp("doomed"))
+    workers = Workers(doomed.url, tmp_path_factory.mktemp("doomed-workers"))
+    workers.start(*hosts_of("us1"))
+    inventory = setup(tmp_path, {"eu1": servers["eu1"].url, "us1": doomed.url})
+    book = write(tmp_path / "slow.yaml", """
+- hosts: all
+  tasks:
+    - name: dir
+      file: path={{ root }} state=directory
+    - name: slow
+      command: sleep 3
+    - name: after
+      file: path={{ root }}/after state=directory
+""")
+    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "5"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env=controller_env())
+    try:
+        wait_for(lambda: (tmp_path / "hosts/us-a").exists(), 20, "the first task on us-a")
+        time.sleep(0.5)  # into the slow task
+        doomed.stop()
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        # The same port again, so that its workers can be stopped as usual.
+        doomed = RedisServer(tmp_path_factory.mktemp("doomed-again"), port=doomed.port)
+        workers.stop()
+        doomed.stop()
+    doc = json.loads(stdout)
+    assert proc.returncode == 4, stderr
+    for host in hosts_of("us1"):
+        assert doc["stats"][host]["unreachable"] == 1, doc["stats"]
+        assert not (tmp_path / "hosts" / host / "after").exists()
+    for host in hosts_of("eu1"):
+        assert doc["stats"][host]["failed"] == 0 and doc["stats"][host]["unreachable"] == 0, doc["stats"]
+        assert (tmp_path / "hosts" / host / "after").is_dir()
