@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from celeryroot.config import heartbeat_key, host_queue
+from celeryroot.config import heartbeat_key
 from celeryroot.controller.brokers import hashed
 from conftest import Play, RedisServer, Workers, controller_env, wait_for, write
 
@@ -120,11 +120,9 @@ def test_a_broker_name_no_broker_has_stops_the_run_before_any_host(two, tmp_path
 
 
 def test_a_broker_down_costs_only_its_own_hosts(two, tmp_path_factory, tmp_path):
-    servers, workers = two
+    servers, _ = two
     dead = RedisServer(tmp_path_factory.mktemp("dead"))
     dead.stop()  # killed before the run: nothing answers on its port
-    for host in NAMED:
-        workers["eu1"].pki.host(host)  # the dead broker's hosts are enrolled all the same
     # us1 is dead here: its hosts (and HASHED, if the hash gives it us1) are unreachable.
     inventory = setup(tmp_path, {"eu1": servers["eu1"].url, "us1": dead.url})
     book = write(tmp_path / "site.yaml", BOOK.format(strategy="linear"))
