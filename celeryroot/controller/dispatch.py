@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from ..broker import BrokerLost, BrokerUnreachable
@@ -75,17 +76,25 @@ class Dispatcher:
     def __enter__(self) -> "Dispatcher":
         """Reach every broker; one that does not answer leaves its hosts
         unreachable, unless none answers (the run cannot begin)."""
-        failed = []
-        for link in self.links.values():
-            try:
-                link.open(self.broker_wait)
-            except BrokerUnreachable as exc:
-                link.down = f"its broker {link.name} is unreachable: {exc}"
-                failed.append(exc)
+        links = list(self.links.values())
+        if len(links) == 1:  # in this thread, which Ctrl-C interrupts at once
+            opened = [self._open(links[0])]
+        else:  # all at once: brokers that are down cost the wait once, not once each
+            with ThreadPoolExecutor(len(links)) as pool:
+                opened = list(pool.map(self._open, links))
+        failed = [exc for exc in opened if exc is not None]
         if len(failed) == len(self.links):
             self.__exit__()
             raise failed[0]
         return self
+
+    def _open(self, link) -> BrokerUnreachable | None:
+        try:
+            link.open(self.broker_wait)
+        except BrokerUnreachable as exc:
+            link.down = f"its broker {link.name} is unreachable: {exc}"
+            return exc
+        return None
 
     def __exit__(self, *exc) -> None:
         for link in self.links.values():
