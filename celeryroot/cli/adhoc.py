@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import guarded, parse_run, run_options, timeouts
+from .options import end, guarded, parse_run, run_options, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -86,7 +86,8 @@ def main(argv=None) -> int:
         import importlib
 
         return importlib.import_module(SUBCOMMANDS[argv[0]], __package__).main(argv[1:])
-    return guarded(run, parse_args(argv))
+    # Once the run has ended (its report written, its services released), the process ends here.
+    end(guarded(run, parse_args(argv)))
 
 
 

@@ -4,6 +4,8 @@ the options of a run, and how a command's errors end it."""
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import signal
 import sys
 
@@ -149,6 +151,22 @@ def guarded(command, opts) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 99
+
+
+def end(code: int) -> None:
+    """Exit with ``code`` without tearing the interpreter down, once the
+    command has released what it holds (its report written, its broker
+    connection and lease given back). The atexit handlers run (logging
+    flushes there, and Celery's SIGHUP restart execs from one), but freeing
+    every module and object at finalization cost a stopping worker 0.2 s of
+    CPU, and a one-host run ~50 ms of its ~0.3 s."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (| head) or stream: nothing more can be said
+            pass
+    os._exit(code)
 
 
 def _terminated(signum, frame):

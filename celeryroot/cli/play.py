@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import guarded, parse_run, run_options, timeouts
+from .options import end, guarded, parse_run, run_options, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,8 +22,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parse_run(p, argv)
 
 
-def main(argv=None) -> int:
-    return guarded(run, parse_args(argv))
+def main(argv=None) -> None:
+    """Once the run has ended (its report written, its services released), the process ends here."""
+    end(guarded(run, parse_args(argv)))
 
 
 def run(opts) -> int:
