@@ -137,7 +137,6 @@ def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[fl
     from ..pki import pki_dir
     from ..lang.source import InputError
     from ..messages import make_app, redis_client
-    from ..worker.embedded import LOCAL_HOSTS, embedded_worker
     from .dispatch import Dispatcher
     from .factcache import fact_cache
     from .lease import Lease, RunLocks
@@ -146,6 +145,9 @@ def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[fl
     host_timeout, broker_wait = timeouts
     with ExitStack() as stack:
         if config.embedded:
+            # Only here: the embedded worker brings Celery's worker side and its backend.
+            from ..worker.embedded import LOCAL_HOSTS, embedded_worker
+
             if not hosts <= LOCAL_HOSTS:
                 others = ", ".join(sorted(hosts - LOCAL_HOSTS))
                 raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
