@@ -177,6 +177,13 @@ def lease_key(run_id: str) -> str:
     return LEASE_PREFIX + run_id
 
 
+def client_name(host: str) -> str:
+    """What a host's worker names each of its Redis connections, so
+    ``CLIENT LIST`` tells whose they are (and how many: a fleet shares the
+    broker's ``maxclients``)."""
+    return HOST_PREFIX + host
+
+
 def lock_key(host: str) -> str:
     """A host's run lock: outside the host's own prefix, so its worker (whose
     ACL covers that prefix) cannot take or drop it."""
@@ -209,6 +216,7 @@ def celery_settings(broker_url: str, host: str | None = None) -> dict:
         # answer, lest a message it pops be lost, so this bounds how long an
         # idle worker takes to stop (1 s by default), at two BRPOPs a second.
         transport["polling_interval"] = WORKER_BRPOP_TIMEOUT
+        transport["client_name"] = client_name(host)
     if broker_url == EMBEDDED_BROKER:
         # The in-memory transport polls; a short interval keeps a step in ms.
         transport["polling_interval"] = 0.002

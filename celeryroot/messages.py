@@ -45,8 +45,14 @@ def make_app(broker_url: str, host: str | None = None) -> Celery:
     return app
 
 
-def redis_client(broker_url: str):
+def redis_client(broker_url: str, name: str | None = None, connections: int | None = None):
+    """A plain Redis client; ``name`` names its connections (``CLIENT
+    LIST``); ``connections`` bounds how many it opens: threads sharing it
+    wait for a free one instead of opening another."""
     import redis
 
-    return redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5,
-                                health_check_interval=30)
+    options = {"socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30, "client_name": name}
+    if connections is None:
+        return redis.Redis.from_url(broker_url, **options)
+    return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+        broker_url, max_connections=connections, **options))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ..config import EMBEDDED_BROKER, lease_key
+from ..config import EMBEDDED_BROKER, client_name, lease_key
 from ..engine.runner import run_calls
 from ..envelope import Refused, Unsealed
 from ..messages import PLAY_TASK, RUN_TASK, make_app, redis_client, run_of
@@ -47,8 +47,12 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
     # The backend (worker/replies.py) signs every reply with it, Celery's own STARTED too.
     app.seal = seal or Unsealed()
     # The embedded worker lives in its controller's process: no lease to check.
-    lease = Leases(redis_client(broker_url)) if broker_url != EMBEDDED_BROKER else None
-    gate = Gate(app.seal, lease, policy, audit)
+    embedded = broker_url == EMBEDDED_BROKER
+    # One connection, named for the host, for what the worker asks of Redis
+    # itself: its heartbeat (a thread of its own), the runs' leases, its
+    # replies' expiry. Beside it only kombu's: a fleet shares maxclients.
+    app.keys = None if embedded else redis_client(broker_url, client_name(host), connections=1)
+    gate = Gate(app.seal, None if embedded else Leases(app.keys), policy, audit)
     _register_run(app, registry, gate)
     for name in [n for n in app.tasks if n.startswith("celery.")]:
         app.tasks.unregister(name)
