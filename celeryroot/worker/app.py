@@ -24,12 +24,10 @@ import logging
 import threading
 
 from ..config import EMBEDDED_BROKER, client_name, lease_key
-from ..engine.runner import run_calls
 from ..envelope import Refused, Unsealed
 from ..messages import PLAY_TASK, RUN_TASK, make_app, redis_client, run_of
 from ..registry import Registry
 from .audit import AuditLog
-from .bundle import run_bundle
 from .policy import ModulePolicy
 from .replies import BACKEND
 
@@ -60,12 +58,16 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
 
 
 def _register_run(app, registry: Registry, gate: "Gate") -> None:
+    # The engine (and Jinja2, the language) load with the first admitted
+    # message, not on the way to ready: a fleet's workers mostly wait.
     @app.task(name=RUN_TASK, ignore_result=False, bind=True)
     def run(self, *envelope) -> dict:
         try:
             calls, overlay = gate.admit(self.request, envelope)
         except Refused as exc:
             return {"refused": f"refused: {exc}"}
+        from ..engine.runner import run_calls
+
         return run_calls(registry, calls, overlay, gate.guard(self.request))
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
@@ -76,6 +78,8 @@ def _register_run(app, registry: Registry, gate: "Gate") -> None:
             (bundle,) = gate.admit(request, envelope)
         except Refused as exc:
             return {"refused": f"refused: {exc}"}
+        from .bundle import run_bundle
+
         progress = Progress(lambda events: self.backend.store_result(
             request.id, {"events": events}, "PROGRESS", request=request))
         try:
