@@ -9,9 +9,12 @@ of bench/run.py. Prints, medians of ``--runs``:
 
 * the whole ``celeryroot-play`` wall (and own CPU), linear and bundles;
 * its imports (``-X importtime``, beyond a bare interpreter's);
-* a worker's spawn to ready (heartbeat key), idle RSS, SIGTERM to exit;
-* the Redis connections an idle worker holds (CLIENT LIST before and
-  after it starts, on a broker nothing else uses).
+* a worker's spawn to ready (heartbeat key) and its CPU by then, idle RSS,
+  SIGTERM to exit;
+* the Redis connections a worker holds, idle after its start and once it
+  has run the plays (CLIENT LIST entries named for its host; before
+  workers named them, those that came with it on a broker nothing else
+  uses).
 
 celeryroot's bytecode is written first, as pip does for an installed
 package. Nothing here asserts on timing.
@@ -31,6 +34,8 @@ sys.path.insert(0, str(HERE))
 
 import lab  # noqa: E402
 from run import import_seconds, precompile, use_revision  # noqa: E402
+
+HOST_PREFIX = "celeryroot.host."  # config.HOST_PREFIX, which names a worker's connections
 
 
 def controller(workdir: Path, redis, runs: int, tasks: int) -> dict:
@@ -61,26 +66,36 @@ def controller(workdir: Path, redis, runs: int, tasks: int) -> dict:
     return figures
 
 
-def connections(redis) -> set[int]:
-    return {client["id"] for client in redis.client.client_list()}
+def connections(redis) -> dict[int, str]:
+    return {client["id"]: client["name"] for client in redis.client.client_list()}
+
+
+def held(redis, host: str, before: dict[int, str]) -> int:
+    """How many connections ``host``'s worker holds: those named for it, or
+    (a revision whose workers name none) those that are new since ``before``."""
+    now = connections(redis)
+    named = [i for i, name in now.items() if name == HOST_PREFIX + host]
+    return len(named) if named else len(set(now) - set(before))
 
 
 def worker(workdir: Path, redis, runs: int) -> dict:
     """Spawn to ready, idle RSS and connections, SIGTERM to exit, one worker at a time."""
     workers = lab.workers(redis, lab.fresh_dir(workdir / "logs"))
-    ready, rss, conns, stop = [], [], [], []
+    workers.client.ping()  # the bench's own connection, before any count
+    ready, cpu, rss, conns, stop = [], [], [], [], []
     try:
         for i in range(runs):
             host = f"life{i}"
             before = connections(redis)
             ready += workers.start(host, timeout=60).values()
+            cpu.append(lab.proc_cpu(workers.procs[host].pid))
             time.sleep(1.0)  # idle: past its first beats and BRPOPs
             rss.append(lab.proc_rss_mb(workers.procs[host].pid))
-            conns.append(len(connections(redis) - before))
+            conns.append(held(redis, host, before))
             stop += workers.stop([host]).values()
     finally:
         workers.stop()
-    return {"ready": lab.median(ready), "ready_max": max(ready), "rss_mb": lab.median(rss),
+    return {"ready": lab.median(ready), "ready_max": max(ready), "ready_cpu": lab.median(cpu), "rss_mb": lab.median(rss),
             "connections": max(conns), "stop": lab.median(stop), "stop_max": max(stop)}
 
 
@@ -98,8 +113,11 @@ def main(argv: list[str]) -> int:
     workers = lab.workers(redis, lab.fresh_dir(workdir / "play-logs"))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work in {workdir}", flush=True)
     try:
+        workers.client.ping()
+        before = connections(redis)
         workers.start("h0000", timeout=60)
         play = controller(workdir, redis, opts.runs, opts.tasks)
+        busy = held(redis, "h0000", before)
         workers.stop()
         life = worker(workdir, redis, opts.runs)
     finally:
@@ -109,9 +127,10 @@ def main(argv: list[str]) -> int:
         print(f"controller 1 x {opts.tasks} {mode:<7}: wall {1000 * row['wall']:4.0f} ms "
               f"(runs {' '.join(f'{1000 * w:.0f}' for w in row['walls'])}), own CPU {1000 * row['cpu']:.0f} ms, "
               f"imports {1000 * row['imports']:.0f} ms")
-    print(f"worker: spawn to ready {life['ready']:.2f} s (max {life['ready_max']:.2f}), idle RSS "
+    print(f"worker: spawn to ready {life['ready']:.2f} s (max {life['ready_max']:.2f}; "
+          f"{life['ready_cpu']:.2f} s CPU), idle RSS "
           f"{life['rss_mb']:.1f} MB, SIGTERM to exit {life['stop']:.2f} s (max {life['stop_max']:.2f}), "
-          f"Redis connections held {life['connections']}")
+          f"Redis connections held {life['connections']} idle, {busy} after the plays")
     return 0
 
 

@@ -33,7 +33,7 @@ import uuid
 from collections import deque
 from typing import Iterator
 
-from kombu import Consumer, Exchange, Queue
+from kombu import Consumer, Exchange, Producer, Queue
 
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -42,7 +42,7 @@ from ..broker import BrokerLost, BrokerUnreachable, reach
 from ..config import HEARTBEAT_TTL, REPLY_PREFIX, masked
 from ..engine.replies import Reply
 from ..envelope import Forged
-from ..messages import RUN_TASK, queue_for, task_id_for
+from ..messages import RUN_TASK, connection, publish_task, queue_for, task_id_for
 
 #: How often, while waiting, the controller looks at heartbeats.
 LIVENESS_EVERY = HEARTBEAT_TTL / 3
@@ -56,9 +56,9 @@ def new_run_id() -> str:
 class Dispatcher:
     """One connection, one producer and one reply consumer for a whole run."""
 
-    def __init__(self, app, liveness, seal, timeout: float = 30.0, broker_wait: float = 5.0,
+    def __init__(self, broker_url: str, liveness, seal, timeout: float = 30.0, broker_wait: float = 5.0,
                  run_id: str | None = None):
-        self.app = app
+        self.broker_url = broker_url
         self.seal = seal
         self.liveness = liveness
         self.timeout = timeout
@@ -74,19 +74,19 @@ class Dispatcher:
         self.locks = None
 
     def __enter__(self) -> "Dispatcher":
-        self.connection = self.app.connection_for_write()
-        reach(self.connection, self.app.conf.broker_url, self.broker_wait)
+        self.connection = connection(self.broker_url)
+        reach(self.connection, self.broker_url, self.broker_wait)
         self._attach()
         return self
 
     def _attach(self) -> None:
-        self.producer = self.app.amqp.Producer(self.connection)
+        self.producer = Producer(self.connection)
         self.consumer = Consumer(self.connection, queues=[self.reply_queue], callbacks=[self._on_reply],
                                  accept=["json"], no_ack=True)
         self.consumer.consume()
 
     def _reconnect(self, exc: Exception) -> None:
-        url = self.app.conf.broker_url
+        url = self.broker_url
         self.connection.collect()  # the lost socket's channels; the next connect makes new ones
         try:
             reach(self.connection, url, self.broker_wait)
@@ -128,21 +128,16 @@ class Dispatcher:
         """Send each host ``task`` with its arguments; yield each host's reply
         (and a bundle's progress) as it arrives."""
         pending: dict[str, str] = {}
-        # One Redis pipeline for the whole step (kombu's publish batch); the
-        # short argsrepr spares Celery a repr of every payload, and keeps
-        # rendered arguments out of message headers. Nothing is declared
-        # (declare=[]): Celery sends a task for a direct exchange's queue to
-        # the anonymous exchange, an LPUSH onto the queue's list, so the
-        # binding kombu would declare (a transaction of LLEN, one of two
-        # SADDs, and a new Redis client each, per host and connection)
-        # routes nothing; the worker declares its own queue as it starts.
+        # One Redis pipeline for the whole step (kombu's publish batch).
+        # Nothing is declared (messages.publish_task): the binding kombu
+        # would declare (a transaction of LLEN, one of two SADDs, and a new
+        # Redis client each, per host and connection) would route nothing.
         with self.producer.batch():
             for host, args in payloads.items():
                 tid = task_id_for(self.run_id, next(self.seq), host)
                 sealed = self.seal.seal_task(host, tid, task, self.reply_queue.name, args, self.timeout)
-                self.app.send_task(task, args=sealed, queue=queue_for(host), declare=[], task_id=tid,
-                                   expires=self.timeout, reply_to=self.reply_queue.name, producer=self.producer,
-                                   argsrepr="(celeryroot)", kwargsrepr="{}")
+                publish_task(self.producer, task, tid, sealed, queue_for(host).name, self.reply_queue.name,
+                             self.timeout)
                 pending[tid] = host
         sent = time.monotonic()
         started: set[str] = set()

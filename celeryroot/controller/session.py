@@ -136,7 +136,7 @@ def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[fl
     from ..envelope import Unsealed
     from ..pki import pki_dir
     from ..lang.source import InputError
-    from ..messages import make_app, redis_client
+    from ..messages import redis_client
     from .dispatch import Dispatcher
     from .factcache import fact_cache
     from .lease import Lease, RunLocks
@@ -160,7 +160,7 @@ def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[fl
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
             broker_url, keys = config.broker_url, redis_client(config.broker_url)
             liveness = Liveness(keys)
-        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), liveness, seal, host_timeout,
+        dispatcher = stack.enter_context(Dispatcher(broker_url, liveness, seal, host_timeout,
                                                     broker_wait, run_id))
         if not config.embedded:  # the embedded worker ends with this process
             # --check changes nothing: it takes no lock and waits for none.
