@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import end, guarded, parse_run, run_options, timeouts
+from .options import end, guarded, parse_run, run_options, started, starting, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,6 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     """Once the run has ended (its report written, its services released), the process ends here."""
+    starting()
     end(guarded(run, parse_args(argv)))
 
 
@@ -49,6 +50,7 @@ def run(opts) -> int:
         print(listing(opts, playbook, targets, selection))
         return 0
     report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
+    started()
     return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
