@@ -67,7 +67,7 @@ def _dated(run: dict) -> dict:
     """A run as its JSON document shows it: times in ISO 8601, UTC."""
     out = dict(run, started=_iso(run["started"]), ended=_iso(run["ended"]))
     if "results" in out:
-        out["results"] = [dict(r, at=_iso(r["at"])) for r in out["results"]]
+        out["results"] = [dict(r, started=_iso(r["started"]), at=_iso(r["at"])) for r in out["results"]]
     return out
 
 
