@@ -96,8 +96,9 @@ def _recap(run: dict) -> str:
     if run["recap"] is None:
         return '<h2>Recap</h2><p id="recap">none: the run ended before its recap</p>'
     head = "".join(f"<th>{k}</th>" for k in RECAP_COUNTERS)
+    failed = ' class="failed"'
     rows = "".join(
-        f'<tr data-host="{esc(host)}"{" class=failed" if c["failed"] or c["unreachable"] else ""}>'
+        f'<tr data-host="{esc(host)}"{failed if c["failed"] or c["unreachable"] else ""}>'
         f"<th>{esc(host)}</th>" + "".join(f'<td class="n-{k}">{int(c[k])}</td>' for k in RECAP_COUNTERS) + "</tr>"
         for host, c in run["recap"].items())
     return f'<h2>Recap</h2><table id="recap"><thead><tr><th>host</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
@@ -135,24 +136,31 @@ def _timeline(run: dict) -> str:
         lanes.append(f'<div class="lane" data-host="{esc(host)}"><span class="host">{esc(host)}</span>'
                      f'<div class="track">{bars}</div><span class="busy">{busy:.2f} s</span></div>')
     legend = "".join(f'<span class="{k}">{k}</span>' for k in OUTCOMES)
-    return (f'<h2>Timeline</h2><p class="legend">{legend}</p><section id="timeline">'
-            f'<div class="scale"><span></span><div class="axis">{ticks}</div><span></span></div>{"".join(lanes)}</section>')
+    scale = f'<div class="scale"><span></span><div class="axis">{ticks}</div><span></span></div>'
+    return f'<h2>Timeline</h2><p class="legend">{legend}</p><section id="timeline">{scale}{"".join(lanes)}</section>'
+
+
+def _tasks(run: dict) -> dict[tuple, list[dict]]:
+    """The results by task, in the order tasks started: a host's n-th
+    result of a task is in the n-th entry of that task (hosts of a
+    whole-play bundle report at their own pace, interleaved)."""
+    tasks: dict[tuple, list[dict]] = {}
+    seen: dict[tuple, int] = {}
+    for r in run["results"]:
+        n = seen[r["play"], r["task"], r["host"]] = seen.get((r["play"], r["task"], r["host"]), 0) + 1
+        tasks.setdefault((r["play"], r["task"], n), []).append(r)
+    return tasks
 
 
 def _results(run: dict) -> str:
-    out, task = ['<h2>Results</h2><section id="results">'], None
-    for r in run["results"]:
-        if (r["play"], r["task"]) != task:
-            if task is not None:
-                out.append("</section>")
-            task = (r["play"], r["task"])
-            out.append(f'<section class="task" data-task="{esc(r["task"])}">'
-                       f"<h3>{esc(r['play'])} » {esc(r['task'])}</h3>")
-        res = r["result"]
-        lines = [headline(r["host"], res, 0), *details(res, 0)]
-        out.append(f'<div class="result {esc(r["status"])}" data-host="{esc(r["host"])}">'
-                   f"<code>{esc(chr(10).join(lines))}</code>{_diff(item_diffs(res))}</div>")
-    if task is not None:
+    out = ['<h2>Results</h2><section id="results">']
+    for (play, task, _), results in _tasks(run).items():
+        out.append(f'<section class="task" data-task="{esc(task)}"><h3>{esc(play)} » {esc(task)}</h3>')
+        for r in results:
+            res = r["result"]
+            lines = [headline(r["host"], res, 0), *details(res, 0)]
+            out.append(f'<div class="result {esc(r["status"])}" data-host="{esc(r["host"])}">'
+                       f"<code>{esc(chr(10).join(lines))}</code>{_diff(item_diffs(res))}</div>")
         out.append("</section>")
     return "".join(out) + "</section>"
 

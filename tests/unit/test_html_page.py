@@ -52,3 +52,17 @@ def test_bars_are_placed_by_start_and_duration():
                       page(a_run()))
     # 10 s of run: the first task from 1 s to 3.5 s; the second, recorded before starts were, from there to 6 s.
     assert bars == [("changed", "10.000", "25.000"), ("ok", "35.000", "25.000")], bars
+
+
+def test_a_bundles_interleaved_results_are_grouped_by_task():
+    def result(seq, task, host):
+        return {"seq": seq, "play": "all", "task": task, "host": host, "status": "ok", "started": 1000.0 + seq,
+                "at": 1000.5 + seq, "result": {}}
+
+    # Hosts of whole-play bundles at their own pace; "ping" twice in the play.
+    results = [result(1, "ping", "web1"), result(2, "copy", "web1"), result(3, "ping", "web2"),
+               result(4, "ping", "web1"), result(5, "copy", "web2"), result(6, "ping", "web2")]
+    text = page(a_run(results=results, hosts=2, recap=None))
+    sections = re.findall(r'<section class="task" data-task="(\w+)">(.*?)</section>', text)
+    assert [(task, re.findall(r'data-host="(\w+)"', body)) for task, body in sections] == [
+        ("ping", ["web1", "web2"]), ("copy", ["web1", "web2"]), ("ping", ["web1", "web2"])], sections
