@@ -154,3 +154,19 @@ def test_a_run_as_a_page_seen_by_chromium(fleet, play, tmp_path, chromium):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000, len(png)
     assert int.from_bytes(png[16:20], "big") == 1280 and int.from_bytes(png[20:24], "big") == 800
 
+
+
+def test_a_free_runs_timeline_has_each_host_at_its_own_pace(fleet, play, tmp_path):
+    """Whole-play bundles report each task's start per host: web1 goes on while db1 sleeps."""
+    db = tmp_path / "runs.db"
+    book = write(tmp_path / "free.yaml", PLAYBOOK.replace("gather_facts: false", "gather_facts: false\n  strategy: free"))
+    out = play(book, inventory=inventory(tmp_path, *HOSTS), env={"CELERYROOT_HISTORY": str(db)})
+    assert out.rc == 2, out
+    got = {(r["task"], r["host"]): r for r in runs(db, "show", out.doc["run_id"], "--json")["results"]}
+    assert got["after", "web1"]["started"] < got["slow on db1", "db1"]["at"], got
+    dom = Dom(runs(db, "show", out.doc["run_id"], "--html", "-"))
+    lanes = {e.attrs["data-host"]: e for e in dom.find("div", "lane")}
+    left = {host: {e.attrs["data-task"]: float(re.search(r"left:([0-9.]+)%", e.attrs["style"]).group(1))
+                   for e in dom.find("div", "bar", lanes[host])} for host in HOSTS}
+    assert left["web1"]["after"] < left["db1"]["check db"], left
+    assert [e.attrs["data-task"] for e in dom.find("div", "bar", lanes["web2"])][-1] == "check db"
