@@ -159,7 +159,8 @@ def test_a_run_as_a_page_seen_by_chromium(fleet, play, tmp_path, chromium):
 def test_a_free_runs_timeline_has_each_host_at_its_own_pace(fleet, play, tmp_path):
     """Whole-play bundles report each task's start per host: web1 goes on while db1 sleeps."""
     db = tmp_path / "runs.db"
-    book = write(tmp_path / "free.yaml", PLAYBOOK.replace("gather_facts: false", "gather_facts: false\n  strategy: free"))
+    free = PLAYBOOK.replace("gather_facts: false", "gather_facts: false\n  strategy: free")
+    book = write(tmp_path / "free.yaml", free)
     out = play(book, inventory=inventory(tmp_path, *HOSTS), env={"CELERYROOT_HISTORY": str(db)})
     assert out.rc == 2, out
     got = {(r["task"], r["host"]): r for r in runs(db, "show", out.doc["run_id"], "--json")["results"]}
