@@ -13,7 +13,7 @@ from functools import lru_cache
 from celery import Celery
 from kombu import Exchange, Queue
 
-from .config import celery_settings, host_queue
+from .config import celery_settings, host_queue, sentinels
 
 RUN_TASK = "celeryroot.run"
 PLAY_TASK = "celeryroot.play"
@@ -46,7 +46,18 @@ def make_app(broker_url: str, host: str | None = None) -> Celery:
 
 
 def redis_client(broker_url: str):
+    """A plain client for the keys beside the queues (heartbeats, leases,
+    run locks, facts, pending handlers). Behind Sentinels it is redis-py's
+    ``master_for``: every new connection asks them where the primary is
+    now, and a connection to a primary demoted since is dropped, so after
+    a failover the next command reaches the new one."""
     import redis
 
-    return redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5,
-                                health_check_interval=30)
+    timeouts = {"socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    found = sentinels(broker_url)
+    if found is None:
+        return redis.Redis.from_url(broker_url, **timeouts)
+    from redis.sentinel import Sentinel
+
+    watch = Sentinel(list(found.addresses), sentinel_kwargs=found.sentinel_kwargs(5), **timeouts)
+    return watch.master_for(found.master_name, db=found.db, username=found.username, password=found.password)
