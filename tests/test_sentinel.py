@@ -1,0 +1,224 @@
+"""High availability of the broker through Redis Sentinel, with real
+processes: a primary, its replica and three Sentinels (quorum 2) on free
+loopback ports, each with a password; workers and a controller that know
+only the Sentinels (a ``sentinel://`` URL). The primary is SIGKILLed while
+every host runs a task: the Sentinels promote the replica, and the workers
+(their queues, replies, heartbeats) and the controller (its replies, lease,
+run locks) follow them to it. The run ends with a true report: a host whose
+messages were lost with the primary is unreachable or failed, never ok; no
+task runs twice (each appends a line to its host's file per run); the next
+run succeeds, changing nothing that is already so.
+
+The test session ends with the timeline it measured (conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from conftest import RedisServer, Workers, controller_env, free_port, wait_for, write
+
+pytestmark = pytest.mark.skipif(not __import__("shutil").which("redis-sentinel"),
+                                reason="redis-sentinel is not installed (make test installs it)")
+
+MASTER = "main"
+BROKER_PASSWORD, SENTINEL_PASSWORD = "brokerpw", "sentinelpw"
+AUTH = ["--requirepass", BROKER_PASSWORD, "--masterauth", BROKER_PASSWORD]
+#: What the Sentinels say on their way to a failover, as the timeline shows it.
+WATCHED = ("+sdown", "+odown", "+elected-leader", "+promoted-slave", "+switch-master", "+failover-end")
+
+SENTINEL_CONF = """\
+port {port}
+bind 127.0.0.1
+dir {dir}
+logfile {dir}/sentinel.log
+requirepass {sentinel_password}
+sentinel sentinel-pass {sentinel_password}
+sentinel monitor {master} 127.0.0.1 {primary} 2
+sentinel auth-pass {master} {broker_password}
+sentinel down-after-milliseconds {master} 1000
+sentinel failover-timeout {master} 3000
+"""
+
+
+class SentinelBroker:
+    """A primary, one replica (``replicaof``) and three Sentinels watching
+    them; ``events`` is what the first Sentinel published, with the
+    monotonic time it came."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.servers: list[RedisServer] = []
+        self.sentinels: list[subprocess.Popen] = []
+        self.events: list[tuple[float, str, str]] = []
+        self.primary = self._server("primary")
+        self.replica = self._server("replica", "--replicaof", "127.0.0.1", str(self.primary.port))
+        wait_for(lambda: self.replica.client.info("replication")["master_link_status"] == "up", 15,
+                 "the replica to sync")
+        ports = [free_port() for _ in range(3)]
+        for port in ports:
+            self.sentinels.append(self._sentinel(port))
+        self.clients = [redis.Redis(port=p, password=SENTINEL_PASSWORD, socket_timeout=5) for p in ports]
+        wait_for(self._agreed, 30, "the Sentinels to know the replica and each other", every=0.2)
+        self.url = ";".join(f"sentinel://:{BROKER_PASSWORD}@127.0.0.1:{p}" for p in ports) + \
+            f"/0?master_name={MASTER}&sentinel_password={SENTINEL_PASSWORD}"
+        self._watching = threading.Thread(target=self._watch, daemon=True)
+        self._stopping = threading.Event()
+        self._watching.start()
+
+    def _server(self, name: str, *extra: str) -> RedisServer:
+        path = self.workdir / name
+        path.mkdir()
+        server = RedisServer(path, extra=[*AUTH, *extra], url_auth=f":{BROKER_PASSWORD}@")
+        self.servers.append(server)
+        return server
+
+    def _sentinel(self, port: int) -> subprocess.Popen:
+        path = self.workdir / f"sentinel-{port}"
+        path.mkdir()
+        conf = write(path / "sentinel.conf", SENTINEL_CONF.format(
+            port=port, dir=path, master=MASTER, primary=self.primary.port, broker_password=BROKER_PASSWORD,
+            sentinel_password=SENTINEL_PASSWORD))
+        return subprocess.Popen(["redis-sentinel", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _agreed(self) -> bool:
+        try:
+            return all(len(c.sentinel_sentinels(MASTER)) == 2 and len(c.sentinel_slaves(MASTER)) == 1
+                       for c in self.clients)
+        except redis.ConnectionError:
+            return False
+
+    def _watch(self) -> None:
+        pubsub = self.clients[0].pubsub()
+        pubsub.psubscribe("*")
+        while not self._stopping.is_set():
+            message = pubsub.get_message(timeout=0.1)
+            if message and message["type"] == "pmessage":
+                self.events.append((time.monotonic(), message["channel"].decode(), message["data"].decode()))
+
+    def first(self, event: str) -> float | None:
+        """When the Sentinels first said ``event`` (about the primary, for +sdown)."""
+        for at, channel, data in self.events:
+            if channel == event and (event != "+sdown" or data.startswith("master")):
+                return at
+        return None
+
+    def kill_primary(self) -> float:
+        self.primary.proc.kill()
+        killed = time.monotonic()
+        self.primary.proc.wait(10)
+        return killed
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for proc in self.sentinels:
+            proc.terminate()
+        for proc in self.sentinels:
+            proc.wait(10)
+        for server in self.servers:
+            server.stop()
+
+
+PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: before
+      shell: echo before >> {{ root }}/ran
+      changed_when: false
+    - name: state before
+      lineinfile: path={{ root }}/state line=before create=yes
+    - name: across the failover
+      shell: echo across >> {{ root }}/ran && sleep 4
+      changed_when: false
+    - name: after
+      shell: echo after >> {{ root }}/ran
+      changed_when: false
+    - name: state after
+      lineinfile: path={{ root }}/state line=after
+"""
+HOSTS = ("ha1", "ha2", "ha3")
+STEPS = ("before", "across", "after")
+
+
+def ran(root: Path, host: str) -> dict[str, int]:
+    """How many times each counting task ran on ``host``."""
+    path = root / host / "ran"
+    lines = path.read_text().split() if path.exists() else []
+    return {step: lines.count(step) for step in STEPS}
+
+
+def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
+    broker = SentinelBroker(tmp_path)
+    workers = Workers(broker.url, tmp_path)
+    hosts = tmp_path / "hosts"
+    inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n" + "".join(
+        f"    {h}:\n      root: {hosts / h}\n" for h in HOSTS))
+    book = write(tmp_path / "play.yaml", PLAY)
+    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "15"]
+    for host in HOSTS:
+        (hosts / host).mkdir(parents=True)
+    try:
+        workers.start(*HOSTS)
+        first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                 env=controller_env(broker.url))
+        wait_for(lambda: all(ran(hosts, h)["across"] for h in HOSTS), 30, "every host to be across the failover")
+        killed = broker.kill_primary()
+        stdout, stderr = first.communicate(timeout=120)
+        ended = time.monotonic()
+        counts = {h: ran(hosts, h) for h in HOSTS}
+        time.sleep(1)
+        late = sum(ran(hosts, h) != counts[h] for h in HOSTS)
+        doc = json.loads(stdout) if stdout.strip() else None
+        assert doc is not None, stderr
+        stats = doc["stats"]
+        # A host reported ok did everything, once; any other was reported as lost.
+        done = {h for h in HOSTS if not stats[h]["unreachable"] and not stats[h]["failed"]}
+        for host in done:
+            assert counts[host] == {"before": 1, "across": 1, "after": 1}, (host, counts[host], stderr)
+            assert (hosts / host / "state").read_text() == "before\nafter\n"
+        twice = sum(max(0, n - 1) for c in counts.values() for n in c.values())
+        assert twice == 0, counts
+        assert first.returncode == (0 if done == set(HOSTS) else 4), (first.returncode, stderr)
+
+        wait_for(lambda: all(workers.alive(h) for h in HOSTS), 30, "every worker's heartbeat on the new primary")
+        followed = time.monotonic()
+        address = broker.clients[1].sentinel_get_master_addr_by_name(MASTER)
+        assert int(address[1]) == broker.replica.port, "the replica is the primary now"
+        second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=controller_env(broker.url),
+                                timeout=120)
+        finished = time.monotonic()
+        assert second.returncode == 0, second.stderr + second.stdout
+        again = json.loads(second.stdout)
+        for task in again["plays"][0]["tasks"]:
+            for host, result in task["hosts"].items():
+                if host in done:  # what run 1 made so is left so
+                    assert not result["changed"], (task["task"]["name"], host, result)
+        for host in HOSTS:
+            assert ran(hosts, host) == {step: counts[host][step] + 1 for step in STEPS}, host
+            assert (hosts / host / "state").read_text() == "before\nafter\n"
+
+        lost = len(HOSTS) - len(done)
+        # Both runs ended with a true report (asserted above).
+        faults("primary SIGKILLed mid-task, Sentinel failover", 2, 2, lost, late, twice)
+        events = [(0.0, "primary SIGKILLed while every host runs 'across the failover' (sleep 4)")]
+        for event in WATCHED:
+            at = broker.first(event)
+            if at is not None:
+                events.append((at - killed, f"Sentinel {event}"))
+        recap = ", ".join(f"{h} {'ok' if h in done else 'lost'}" for h in HOSTS)
+        events.append((ended - killed, f"run 1 ended: rc {first.returncode} ({recap})"))
+        events.append((followed - killed, "every worker's heartbeat live on the new primary"))
+        events.append((finished - killed, "run 2 ended: rc 0, changed=0 on what run 1 did"))
+        timeline("Sentinel failover (tests/test_sentinel.py), seconds from the primary's SIGKILL", events)
+    finally:
+        workers.stop()
+        broker.stop()
