@@ -25,6 +25,7 @@ import pytest
 import redis
 
 from conftest import RedisServer, Workers, controller_env, free_port, wait_for, write
+from support import heartbeat_age
 
 pytestmark = pytest.mark.skipif(not __import__("shutil").which("redis-sentinel"),
                                 reason="redis-sentinel is not installed (make test installs it)")
@@ -51,8 +52,8 @@ sentinel failover-timeout {master} 3000
 
 class SentinelBroker:
     """A primary, one replica (``replicaof``) and three Sentinels watching
-    them; ``events`` is what the first Sentinel published, with the
-    monotonic time it came."""
+    them; ``events`` is what the Sentinels published, with the monotonic
+    time it came."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
@@ -97,12 +98,15 @@ class SentinelBroker:
             return False
 
     def _watch(self) -> None:
-        pubsub = self.clients[0].pubsub()
-        pubsub.psubscribe("*")
+        # Every Sentinel's: only the leader says some (+elected-leader).
+        subscribed = [client.pubsub() for client in self.clients]
+        for pubsub in subscribed:
+            pubsub.psubscribe("*")
         while not self._stopping.is_set():
-            message = pubsub.get_message(timeout=0.1)
-            if message and message["type"] == "pmessage":
-                self.events.append((time.monotonic(), message["channel"].decode(), message["data"].decode()))
+            for pubsub in subscribed:
+                message = pubsub.get_message(timeout=0.02)
+                if message and message["type"] == "pmessage":
+                    self.events.append((time.monotonic(), message["channel"].decode(), message["data"].decode()))
 
     def first(self, event: str) -> float | None:
         """When the Sentinels first said ``event`` (about the primary, for +sdown)."""
@@ -156,6 +160,32 @@ def ran(root: Path, host: str) -> dict[str, int]:
     return {step: lines.count(step) for step in STEPS}
 
 
+def follow(proc: subprocess.Popen, marks: dict, timeout: float = 120) -> dict[str, float]:
+    """Wait for ``proc`` to end; meanwhile, when each of ``marks`` first came true."""
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        for what, happened in marks.items():
+            if what not in seen and happened():
+                seen[what] = time.monotonic()
+        time.sleep(0.05)
+    proc.wait(1)  # past the deadline: TimeoutExpired
+    return seen
+
+
+def reconnected(workers: Workers, host: str):
+    return lambda: "reconnected to broker" in workers.log(host)
+
+
+def beats_after(broker: SentinelBroker, host: str):
+    """Whether ``host``'s worker has beaten on the replica since it became the primary."""
+    def beaten() -> bool:
+        switched = broker.first("+switch-master")
+        age = heartbeat_age(broker.replica.client, host) if switched is not None else None
+        return age is not None and age < time.monotonic() - switched
+    return beaten
+
+
 def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
     broker = SentinelBroker(tmp_path)
     workers = Workers(broker.url, tmp_path)
@@ -168,12 +198,16 @@ def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
         (hosts / host).mkdir(parents=True)
     try:
         workers.start(*HOSTS)
-        first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                                 env=controller_env(broker.url))
+        out, err = tmp_path / "run1.json", tmp_path / "run1.err"
+        with open(out, "w") as stdout, open(err, "w") as stderr:
+            first = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=tmp_path, env=controller_env(broker.url))
         wait_for(lambda: all(ran(hosts, h)["across"] for h in HOSTS), 30, "every host to be across the failover")
         killed = broker.kill_primary()
-        stdout, stderr = first.communicate(timeout=120)
+        seen = follow(first, {"the controller lost the broker, retries": lambda: "cannot reach" in err.read_text(),
+                              **{f"{h}'s worker reconnected": reconnected(workers, h) for h in HOSTS},
+                              **{f"{h}'s heartbeat on the new primary": beats_after(broker, h) for h in HOSTS}})
         ended = time.monotonic()
+        stdout, stderr = out.read_text(), err.read_text()
         counts = {h: ran(hosts, h) for h in HOSTS}
         time.sleep(1)
         late = sum(ran(hosts, h) != counts[h] for h in HOSTS)
@@ -190,7 +224,6 @@ def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
         assert first.returncode == (0 if done == set(HOSTS) else 4), (first.returncode, stderr)
 
         wait_for(lambda: all(workers.alive(h) for h in HOSTS), 30, "every worker's heartbeat on the new primary")
-        followed = time.monotonic()
         address = broker.clients[1].sentinel_get_master_addr_by_name(MASTER)
         assert int(address[1]) == broker.replica.port, "the replica is the primary now"
         second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=controller_env(broker.url),
@@ -214,9 +247,9 @@ def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
             at = broker.first(event)
             if at is not None:
                 events.append((at - killed, f"Sentinel {event}"))
+        events += [(at - killed, what) for what, at in seen.items()]
         recap = ", ".join(f"{h} {'ok' if h in done else 'lost'}" for h in HOSTS)
         events.append((ended - killed, f"run 1 ended: rc {first.returncode} ({recap})"))
-        events.append((followed - killed, "every worker's heartbeat live on the new primary"))
         events.append((finished - killed, "run 2 ended: rc 0, changed=0 on what run 1 did"))
         timeline("Sentinel failover (tests/test_sentinel.py), seconds from the primary's SIGKILL", events)
     finally:
