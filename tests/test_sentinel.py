@@ -15,6 +15,7 @@ The test session ends with the timeline it measured (conftest.py).
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -115,6 +116,14 @@ class SentinelBroker:
                 return at
         return None
 
+    def cut_replication(self) -> None:
+        """The replica stops getting the primary's writes: its link is cut and
+        it can no longer log in to the primary to make a new one."""
+        self.replica.client.config_set("masterauth", "not-the-password")
+        self.primary.client.client_kill_filter(_type="replica")
+        wait_for(lambda: self.replica.client.info("replication")["master_link_status"] == "down", 5,
+                 "the replica's link to drop")
+
     def kill_primary(self) -> float:
         self.primary.proc.kill()
         killed = time.monotonic()
@@ -173,6 +182,11 @@ def follow(proc: subprocess.Popen, marks: dict, timeout: float = 120) -> dict[st
     return seen
 
 
+def answered(workers: Workers, host: str) -> bool:
+    """Whether ``host``'s worker has finished 'across the failover' (its third task)."""
+    return workers.log(host).count(" succeeded in ") >= 3
+
+
 def reconnected(workers: Workers, host: str):
     return lambda: "reconnected to broker" in workers.log(host)
 
@@ -186,42 +200,63 @@ def beats_after(broker: SentinelBroker, host: str):
     return beaten
 
 
-def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
+def reported(doc: dict) -> set[tuple[str, str]]:
+    """The (task, host) pairs a run reported as done (ok or changed)."""
+    return {(task["task"]["name"], host) for play in doc["plays"] for task in play["tasks"]
+            for host, result in task["hosts"].items() if not result.get("unreachable") and not result.get("failed")}
+
+
+@pytest.mark.parametrize("unreplicated", [False, True], ids=["replicated", "unreplicated"])
+def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
+    """``unreplicated``: the replica is cut off from the primary and the
+    controller frozen (SIGSTOP) before the hosts answer, so their replies
+    die with the primary; those hosts are reported unreachable, not ok."""
     broker = SentinelBroker(tmp_path)
     workers = Workers(broker.url, tmp_path)
     hosts = tmp_path / "hosts"
     inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n" + "".join(
         f"    {h}:\n      root: {hosts / h}\n" for h in HOSTS))
     book = write(tmp_path / "play.yaml", PLAY)
-    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "15"]
+    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "10"]
     for host in HOSTS:
         (hosts / host).mkdir(parents=True)
+    first = None
     try:
         workers.start(*HOSTS)
         out, err = tmp_path / "run1.json", tmp_path / "run1.err"
         with open(out, "w") as stdout, open(err, "w") as stderr:
             first = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=tmp_path, env=controller_env(broker.url))
         wait_for(lambda: all(ran(hosts, h)["across"] for h in HOSTS), 30, "every host to be across the failover")
+        before = []
+        if unreplicated:
+            broker.cut_replication()
+            before.append((time.monotonic(), "the replica cut off from the primary"))
+            first.send_signal(signal.SIGSTOP)
+            before.append((time.monotonic(), "the controller frozen (SIGSTOP)"))
+            wait_for(lambda: all(answered(workers, h) for h in HOSTS), 20, "every host to answer")
+            before.append((time.monotonic(), "every host answered 'across the failover', to the primary alone"))
         killed = broker.kill_primary()
+        if unreplicated:
+            first.send_signal(signal.SIGCONT)
         seen = follow(first, {"the controller lost the broker, retries": lambda: "cannot reach" in err.read_text(),
                               **{f"{h}'s worker reconnected": reconnected(workers, h) for h in HOSTS},
                               **{f"{h}'s heartbeat on the new primary": beats_after(broker, h) for h in HOSTS}})
         ended = time.monotonic()
-        stdout, stderr = out.read_text(), err.read_text()
         counts = {h: ran(hosts, h) for h in HOSTS}
         time.sleep(1)
         late = sum(ran(hosts, h) != counts[h] for h in HOSTS)
-        doc = json.loads(stdout) if stdout.strip() else None
-        assert doc is not None, stderr
-        stats = doc["stats"]
-        # A host reported ok did everything, once; any other was reported as lost.
-        done = {h for h in HOSTS if not stats[h]["unreachable"] and not stats[h]["failed"]}
-        for host in done:
-            assert counts[host] == {"before": 1, "across": 1, "after": 1}, (host, counts[host], stderr)
-            assert (hosts / host / "state").read_text() == "before\nafter\n"
+        assert out.read_text().strip(), err.read_text()
+        doc = json.loads(out.read_text())
+        # What the run reports as done was done, once; nothing ran twice.
+        done = reported(doc)
+        for task, host in done:
+            step = next((s for s in STEPS if task == s or task.startswith(s + " ")), None)
+            assert step is None or counts[host][step] == 1, (task, host, counts[host])
         twice = sum(max(0, n - 1) for c in counts.values() for n in c.values())
         assert twice == 0, counts
-        assert first.returncode == (0 if done == set(HOSTS) else 4), (first.returncode, stderr)
+        complete = {h for h in HOSTS if doc["stats"][h]["unreachable"] == doc["stats"][h]["failed"] == 0}
+        assert first.returncode == (0 if complete == set(HOSTS) else 4), (first.returncode, err.read_text())
+        assert complete != set(HOSTS) or not unreplicated, "the replies lost with the primary were taken for ok"
 
         wait_for(lambda: all(workers.alive(h) for h in HOSTS), 30, "every worker's heartbeat on the new primary")
         address = broker.clients[1].sentinel_get_master_addr_by_name(MASTER)
@@ -231,27 +266,33 @@ def test_a_sentinel_failover_mid_run(tmp_path, faults, timeline):
         finished = time.monotonic()
         assert second.returncode == 0, second.stderr + second.stdout
         again = json.loads(second.stdout)
-        for task in again["plays"][0]["tasks"]:
-            for host, result in task["hosts"].items():
-                if host in done:  # what run 1 made so is left so
-                    assert not result["changed"], (task["task"]["name"], host, result)
+        for play in again["plays"]:
+            for task in play["tasks"]:
+                for host, result in task["hosts"].items():
+                    if (task["task"]["name"], host) in done:  # what run 1 made so is left so
+                        assert not result["changed"], (task["task"]["name"], host, result)
         for host in HOSTS:
             assert ran(hosts, host) == {step: counts[host][step] + 1 for step in STEPS}, host
             assert (hosts / host / "state").read_text() == "before\nafter\n"
 
-        lost = len(HOSTS) - len(done)
+        what = "replies lost" if unreplicated else "replicated"
+        lost = len(HOSTS) - len(complete)
         # Both runs ended with a true report (asserted above).
-        faults("primary SIGKILLed mid-task, Sentinel failover", 2, 2, lost, late, twice)
-        events = [(0.0, "primary SIGKILLed while every host runs 'across the failover' (sleep 4)")]
+        faults(f"primary killed mid-task, failover ({what})", 2, 2, lost, late, twice)
+        events = [(0.0, "primary SIGKILLed" + (", controller thawed (SIGCONT)" if unreplicated else ""))]
+        events += [(at - killed, what) for at, what in before]
         for event in WATCHED:
             at = broker.first(event)
             if at is not None:
                 events.append((at - killed, f"Sentinel {event}"))
         events += [(at - killed, what) for what, at in seen.items()]
-        recap = ", ".join(f"{h} {'ok' if h in done else 'lost'}" for h in HOSTS)
+        recap = ", ".join(f"{h} {'ok' if h in complete else 'unreachable'}" for h in HOSTS)
         events.append((ended - killed, f"run 1 ended: rc {first.returncode} ({recap})"))
         events.append((finished - killed, "run 2 ended: rc 0, changed=0 on what run 1 did"))
-        timeline("Sentinel failover (tests/test_sentinel.py), seconds from the primary's SIGKILL", events)
+        timeline(f"Sentinel failover, {what} (tests/test_sentinel.py): seconds from the primary's SIGKILL", events)
     finally:
+        if first is not None and first.poll() is None:
+            first.send_signal(signal.SIGCONT)
+            first.kill()
         workers.stop()
         broker.stop()
