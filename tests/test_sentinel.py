@@ -1,7 +1,8 @@
 """High availability of the broker through Redis Sentinel, with real
 processes: a primary, its replica and three Sentinels (quorum 2) on free
-loopback ports, each with a password; workers and a controller that know
-only the Sentinels (a ``sentinel://`` URL). The primary is SIGKILLed while
+loopback ports, with passwords and the ACL `celeryroot acl` makes; workers
+and a controller, each as its own Redis user, that know only the Sentinels
+(a ``sentinel://`` URL). The primary is SIGKILLed while
 every host runs a task: the Sentinels promote the replica, and the workers
 (their queues, replies, heartbeats) and the controller (its replies, lease,
 run locks) follow them to it. The run ends with a true report: a host whose
@@ -25,6 +26,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from celeryroot.lang.source import load_yaml, plain
+
 from conftest import RedisServer, Workers, controller_env, free_port, wait_for, write
 from support import heartbeat_age
 
@@ -32,8 +35,16 @@ pytestmark = pytest.mark.skipif(not __import__("shutil").which("redis-sentinel")
                                 reason="redis-sentinel is not installed (make test installs it)")
 
 MASTER = "main"
-BROKER_PASSWORD, SENTINEL_PASSWORD = "brokerpw", "sentinelpw"
-AUTH = ["--requirepass", BROKER_PASSWORD, "--masterauth", BROKER_PASSWORD]
+SENTINEL_PASSWORD = "sentinelpw"
+#: Beside the ACL `celeryroot acl` makes: the test's own user, the
+#: replica's (replication only) and the Sentinels' (Redis' documented
+#: minimum for them), since that ACL turns the default user off.
+USERS = """\
+user admin on >admin-pw ~* &* +@all
+user replica on >replica-pw +psync +replconf +ping
+user sentinel on >sentinel-user-pw allchannels +multi +slaveof +replicaof +ping +exec +subscribe +config|rewrite \
++role +publish +info +client|setname +client|kill +script|kill
+"""
 #: What the Sentinels say on their way to a failover, as the timeline shows it.
 WATCHED = ("+sdown", "+odown", "+elected-leader", "+promoted-slave", "+switch-master", "+failover-end")
 
@@ -45,7 +56,8 @@ logfile {dir}/sentinel.log
 requirepass {sentinel_password}
 sentinel sentinel-pass {sentinel_password}
 sentinel monitor {master} 127.0.0.1 {primary} 2
-sentinel auth-pass {master} {broker_password}
+sentinel auth-user {master} sentinel
+sentinel auth-pass {master} sentinel-user-pw
 sentinel down-after-milliseconds {master} 1000
 sentinel failover-timeout {master} 3000
 """
@@ -53,33 +65,42 @@ sentinel failover-timeout {master} 3000
 
 class SentinelBroker:
     """A primary, one replica (``replicaof``) and three Sentinels watching
-    them; ``events`` is what the Sentinels published, with the monotonic
-    time it came."""
+    them, both servers with the ACL of ``inventory`` (`celeryroot acl`);
+    ``url(user)`` is a user's ``sentinel://`` URL; ``events`` is what the
+    Sentinels published, with the monotonic time it came."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, inventory: Path):
         self.workdir = workdir
         self.servers: list[RedisServer] = []
         self.sentinels: list[subprocess.Popen] = []
         self.events: list[tuple[float, str, str]] = []
+        made = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "acl", "-i", str(inventory),
+                               "--passwords", "pw.yaml"], capture_output=True, text=True, cwd=workdir)
+        assert made.returncode == 0, made.stderr
+        self.passwords = {**plain(load_yaml(workdir / "pw.yaml")), "admin": "admin-pw"}
+        self.acl = write(workdir / "users.acl", made.stdout + USERS)
         self.primary = self._server("primary")
         self.replica = self._server("replica", "--replicaof", "127.0.0.1", str(self.primary.port))
         wait_for(lambda: self.replica.client.info("replication")["master_link_status"] == "up", 15,
                  "the replica to sync")
-        ports = [free_port() for _ in range(3)]
-        for port in ports:
+        self.ports = [free_port() for _ in range(3)]
+        for port in self.ports:
             self.sentinels.append(self._sentinel(port))
-        self.clients = [redis.Redis(port=p, password=SENTINEL_PASSWORD, socket_timeout=5) for p in ports]
+        self.clients = [redis.Redis(port=p, password=SENTINEL_PASSWORD, socket_timeout=5) for p in self.ports]
         wait_for(self._agreed, 30, "the Sentinels to know the replica and each other", every=0.2)
-        self.url = ";".join(f"sentinel://:{BROKER_PASSWORD}@127.0.0.1:{p}" for p in ports) + \
-            f"/0?master_name={MASTER}&sentinel_password={SENTINEL_PASSWORD}"
         self._watching = threading.Thread(target=self._watch, daemon=True)
         self._stopping = threading.Event()
         self._watching.start()
 
+    def url(self, user: str) -> str:
+        return ";".join(f"sentinel://{user}:{self.passwords[user]}@127.0.0.1:{p}" for p in self.ports) + \
+            f"/0?master_name={MASTER}&sentinel_password={SENTINEL_PASSWORD}"
+
     def _server(self, name: str, *extra: str) -> RedisServer:
         path = self.workdir / name
         path.mkdir()
-        server = RedisServer(path, extra=[*AUTH, *extra], url_auth=f":{BROKER_PASSWORD}@")
+        server = RedisServer(path, extra=["--aclfile", str(self.acl), "--masteruser", "replica",
+                                          "--masterauth", "replica-pw", *extra], url_auth="admin:admin-pw@")
         self.servers.append(server)
         return server
 
@@ -87,9 +108,13 @@ class SentinelBroker:
         path = self.workdir / f"sentinel-{port}"
         path.mkdir()
         conf = write(path / "sentinel.conf", SENTINEL_CONF.format(
-            port=port, dir=path, master=MASTER, primary=self.primary.port, broker_password=BROKER_PASSWORD,
-            sentinel_password=SENTINEL_PASSWORD))
+            port=port, dir=path, master=MASTER, primary=self.primary.port, sentinel_password=SENTINEL_PASSWORD))
         return subprocess.Popen(["redis-sentinel", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def refusals(self) -> list[dict]:
+        """The new primary's ACL LOG. Redis 7.2+ logs redis-py's CLIENT
+        SETINFO at connect, which redis-py does without when refused."""
+        return [e for e in self.replica.client.acl_log() if e["object"] != "client|setinfo"]
 
     def _agreed(self) -> bool:
         try:
@@ -211,21 +236,23 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
     """``unreplicated``: the replica is cut off from the primary and the
     controller frozen (SIGSTOP) before the hosts answer, so their replies
     die with the primary; those hosts are reported unreachable, not ok."""
-    broker = SentinelBroker(tmp_path)
-    workers = Workers(broker.url, tmp_path)
     hosts = tmp_path / "hosts"
     inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n" + "".join(
         f"    {h}:\n      root: {hosts / h}\n" for h in HOSTS))
+    broker = SentinelBroker(tmp_path, inventory)
+    workers = Workers(broker.url("admin"), tmp_path)
+    env = controller_env(broker.url("controller"))
     book = write(tmp_path / "play.yaml", PLAY)
     argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "10"]
     for host in HOSTS:
         (hosts / host).mkdir(parents=True)
     first = None
     try:
-        workers.start(*HOSTS)
+        for host in HOSTS:  # each as its own Redis user
+            workers.start(host, broker_url=broker.url(host))
         out, err = tmp_path / "run1.json", tmp_path / "run1.err"
         with open(out, "w") as stdout, open(err, "w") as stderr:
-            first = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=tmp_path, env=controller_env(broker.url))
+            first = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=tmp_path, env=env)
         wait_for(lambda: all(ran(hosts, h)["across"] for h in HOSTS), 30, "every host to be across the failover")
         before = []
         if unreplicated:
@@ -261,7 +288,7 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
         wait_for(lambda: all(workers.alive(h) for h in HOSTS), 30, "every worker's heartbeat on the new primary")
         address = broker.clients[1].sentinel_get_master_addr_by_name(MASTER)
         assert int(address[1]) == broker.replica.port, "the replica is the primary now"
-        second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=controller_env(broker.url),
+        second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env,
                                 timeout=120)
         finished = time.monotonic()
         assert second.returncode == 0, second.stderr + second.stdout
@@ -274,6 +301,7 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
         for host in HOSTS:
             assert ran(hosts, host) == {step: counts[host][step] + 1 for step in STEPS}, host
             assert (hosts / host / "state").read_text() == "before\nafter\n"
+        assert not broker.refusals(), "every command the workers and the controller sent was allowed"
 
         what = "replies lost" if unreplicated else "replicated"
         lost = len(HOSTS) - len(complete)
