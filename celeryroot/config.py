@@ -273,8 +273,9 @@ SECRET_NAME = re.compile(r"passw(or)?d|passphrase|secret|token", re.I)
 
 def masked(url: str) -> str:
     """The broker URL as logs show it: a password (in the URL's user part,
-    redis-py's ``?password=`` or ``?sentinel_password=``) becomes ``****``; a URL without one is shown
-    as it is, with no mask standing for a password that is not there."""
+    redis-py's ``?password=``, or ``?sentinel_password=``) becomes ``****``;
+    a URL without one is shown as it is, with no mask standing for a
+    password that is not there."""
     # Not urlsplit: a URL without a scheme ("user:pw@host") has no netloc for it.
     # Each of a sentinel:// URL's parts (";") may have a login of its own.
     url = re.sub(r"(^|;)((?:[a-z][a-z0-9+.-]*://)?[^:/@;]*):[^/@;]+@", r"\1\2:****@", url)

@@ -60,7 +60,7 @@ def timeline():
     """``timeline(title, [(seconds, event), …])`` records when things
     happened in a test, for the end of the session."""
     def record(title: str, events: list[tuple[float, str]]) -> None:
-        TIMELINES.append((title, sorted(events)))
+        TIMELINES.append((title, sorted(events, key=lambda event: event[0])))
     return record
 
 

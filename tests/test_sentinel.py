@@ -74,11 +74,20 @@ class SentinelBroker:
         self.servers: list[RedisServer] = []
         self.sentinels: list[subprocess.Popen] = []
         self.events: list[tuple[float, str, str]] = []
+        self._stopping = threading.Event()
+        self._watching = threading.Thread(target=self._watch, daemon=True)
+        try:
+            self._start(inventory)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, inventory: Path) -> None:
         made = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "acl", "-i", str(inventory),
-                               "--passwords", "pw.yaml"], capture_output=True, text=True, cwd=workdir)
+                               "--passwords", "pw.yaml"], capture_output=True, text=True, cwd=self.workdir)
         assert made.returncode == 0, made.stderr
-        self.passwords = {**plain(load_yaml(workdir / "pw.yaml")), "admin": "admin-pw"}
-        self.acl = write(workdir / "users.acl", made.stdout + USERS)
+        self.passwords = {**plain(load_yaml(self.workdir / "pw.yaml")), "admin": "admin-pw"}
+        self.acl = write(self.workdir / "users.acl", made.stdout + USERS)
         self.primary = self._server("primary")
         self.replica = self._server("replica", "--replicaof", "127.0.0.1", str(self.primary.port))
         wait_for(lambda: self.replica.client.info("replication")["master_link_status"] == "up", 15,
@@ -88,8 +97,6 @@ class SentinelBroker:
             self.sentinels.append(self._sentinel(port))
         self.clients = [redis.Redis(port=p, password=SENTINEL_PASSWORD, socket_timeout=5) for p in self.ports]
         wait_for(self._agreed, 30, "the Sentinels to know the replica and each other", every=0.2)
-        self._watching = threading.Thread(target=self._watch, daemon=True)
-        self._stopping = threading.Event()
         self._watching.start()
 
     def url(self, user: str) -> str:
@@ -157,6 +164,8 @@ class SentinelBroker:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._watching.is_alive():  # before its Sentinels go
+            self._watching.join(5)
         for proc in self.sentinels:
             proc.terminate()
         for proc in self.sentinels:
@@ -225,10 +234,50 @@ def beats_after(broker: SentinelBroker, host: str):
     return beaten
 
 
+def results(doc: dict) -> dict[tuple[str, str], dict]:
+    """A run's results by (task, host)."""
+    return {(task["task"]["name"], host): result for play in doc["plays"] for task in play["tasks"]
+            for host, result in task["hosts"].items()}
+
+
 def reported(doc: dict) -> set[tuple[str, str]]:
     """The (task, host) pairs a run reported as done (ok or changed)."""
-    return {(task["task"]["name"], host) for play in doc["plays"] for task in play["tasks"]
-            for host, result in task["hosts"].items() if not result.get("unreachable") and not result.get("failed")}
+    return {key for key, result in results(doc).items() if not result.get("unreachable") and not result.get("failed")}
+
+
+def across_a_failover(broker: SentinelBroker, workers: Workers, argv: list[str], env: dict, cwd: Path,
+                      unreplicated: bool) -> tuple[int, dict, float, list[tuple[float, str]]]:
+    """Run the play, SIGKILL the primary while every host runs 'across the
+    failover'; the run's exit status and report, when the primary was
+    killed, and what happened when (monotonic times)."""
+    out, err = cwd / "run1.json", cwd / "run1.err"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=cwd, env=env)
+    marks = []
+    try:
+        wait_for(lambda: all(ran(cwd / "hosts", h)["across"] for h in HOSTS), 30, "every host to be across")
+        if unreplicated:
+            broker.cut_replication()
+            marks.append((time.monotonic(), "the replica cut off from the primary"))
+            proc.send_signal(signal.SIGSTOP)
+            marks.append((time.monotonic(), "the controller frozen (SIGSTOP)"))
+            wait_for(lambda: all(answered(workers, h) for h in HOSTS), 20, "every host to answer")
+            marks.append((time.monotonic(), "every host answered 'across the failover', to the primary alone"))
+        killed = broker.kill_primary()
+        marks.append((killed, "primary SIGKILLed" + (", controller thawed (SIGCONT)" if unreplicated else "")))
+        if unreplicated:
+            proc.send_signal(signal.SIGCONT)
+        seen = follow(proc, {"the controller lost the broker, retries": lambda: "cannot reach" in err.read_text(),
+                             **{f"{h}'s worker reconnected": reconnected(workers, h) for h in HOSTS},
+                             **{f"{h}'s heartbeat on the new primary": beats_after(broker, h) for h in HOSTS}})
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+    marks += [(at, what) for what, at in seen.items()]
+    marks += [(at, f"Sentinel {event}") for event in WATCHED if (at := broker.first(event)) is not None]
+    assert out.read_text().strip(), err.read_text()
+    return proc.returncode, json.loads(out.read_text()), killed, marks
 
 
 @pytest.mark.parametrize("unreplicated", [False, True], ids=["replicated", "unreplicated"])
@@ -239,41 +288,21 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
     hosts = tmp_path / "hosts"
     inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n" + "".join(
         f"    {h}:\n      root: {hosts / h}\n" for h in HOSTS))
+    for host in HOSTS:
+        (hosts / host).mkdir(parents=True)
+    book = write(tmp_path / "play.yaml", PLAY)
+    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "10"]
     broker = SentinelBroker(tmp_path, inventory)
     workers = Workers(broker.url("admin"), tmp_path)
     env = controller_env(broker.url("controller"))
-    book = write(tmp_path / "play.yaml", PLAY)
-    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "10"]
-    for host in HOSTS:
-        (hosts / host).mkdir(parents=True)
-    first = None
     try:
         for host in HOSTS:  # each as its own Redis user
             workers.start(host, broker_url=broker.url(host))
-        out, err = tmp_path / "run1.json", tmp_path / "run1.err"
-        with open(out, "w") as stdout, open(err, "w") as stderr:
-            first = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=tmp_path, env=env)
-        wait_for(lambda: all(ran(hosts, h)["across"] for h in HOSTS), 30, "every host to be across the failover")
-        before = []
-        if unreplicated:
-            broker.cut_replication()
-            before.append((time.monotonic(), "the replica cut off from the primary"))
-            first.send_signal(signal.SIGSTOP)
-            before.append((time.monotonic(), "the controller frozen (SIGSTOP)"))
-            wait_for(lambda: all(answered(workers, h) for h in HOSTS), 20, "every host to answer")
-            before.append((time.monotonic(), "every host answered 'across the failover', to the primary alone"))
-        killed = broker.kill_primary()
-        if unreplicated:
-            first.send_signal(signal.SIGCONT)
-        seen = follow(first, {"the controller lost the broker, retries": lambda: "cannot reach" in err.read_text(),
-                              **{f"{h}'s worker reconnected": reconnected(workers, h) for h in HOSTS},
-                              **{f"{h}'s heartbeat on the new primary": beats_after(broker, h) for h in HOSTS}})
+        rc, doc, killed, marks = across_a_failover(broker, workers, argv, env, tmp_path, unreplicated)
         ended = time.monotonic()
         counts = {h: ran(hosts, h) for h in HOSTS}
         time.sleep(1)
         late = sum(ran(hosts, h) != counts[h] for h in HOSTS)
-        assert out.read_text().strip(), err.read_text()
-        doc = json.loads(out.read_text())
         # What the run reports as done was done, once; nothing ran twice.
         done = reported(doc)
         for task, host in done:
@@ -282,45 +311,30 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
         twice = sum(max(0, n - 1) for c in counts.values() for n in c.values())
         assert twice == 0, counts
         complete = {h for h in HOSTS if doc["stats"][h]["unreachable"] == doc["stats"][h]["failed"] == 0}
-        assert first.returncode == (0 if complete == set(HOSTS) else 4), (first.returncode, err.read_text())
+        assert rc == (0 if complete == set(HOSTS) else 4), rc
         assert complete != set(HOSTS) or not unreplicated, "the replies lost with the primary were taken for ok"
 
         wait_for(lambda: all(workers.alive(h) for h in HOSTS), 30, "every worker's heartbeat on the new primary")
         address = broker.clients[1].sentinel_get_master_addr_by_name(MASTER)
         assert int(address[1]) == broker.replica.port, "the replica is the primary now"
-        second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env,
-                                timeout=120)
-        finished = time.monotonic()
+        second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
         assert second.returncode == 0, second.stderr + second.stdout
-        again = json.loads(second.stdout)
-        for play in again["plays"]:
-            for task in play["tasks"]:
-                for host, result in task["hosts"].items():
-                    if (task["task"]["name"], host) in done:  # what run 1 made so is left so
-                        assert not result["changed"], (task["task"]["name"], host, result)
+        for (task, host), result in results(json.loads(second.stdout)).items():
+            if (task, host) in done:  # what run 1 made so is left so
+                assert not result["changed"], (task, host, result)
         for host in HOSTS:
             assert ran(hosts, host) == {step: counts[host][step] + 1 for step in STEPS}, host
             assert (hosts / host / "state").read_text() == "before\nafter\n"
         assert not broker.refusals(), "every command the workers and the controller sent was allowed"
 
         what = "replies lost" if unreplicated else "replicated"
-        lost = len(HOSTS) - len(complete)
         # Both runs ended with a true report (asserted above).
-        faults(f"primary killed mid-task, failover ({what})", 2, 2, lost, late, twice)
-        events = [(0.0, "primary SIGKILLed" + (", controller thawed (SIGCONT)" if unreplicated else ""))]
-        events += [(at - killed, what) for at, what in before]
-        for event in WATCHED:
-            at = broker.first(event)
-            if at is not None:
-                events.append((at - killed, f"Sentinel {event}"))
-        events += [(at - killed, what) for what, at in seen.items()]
+        faults(f"primary killed mid-task, failover ({what})", 2, 2, len(HOSTS) - len(complete), late, twice)
         recap = ", ".join(f"{h} {'ok' if h in complete else 'unreachable'}" for h in HOSTS)
-        events.append((ended - killed, f"run 1 ended: rc {first.returncode} ({recap})"))
-        events.append((finished - killed, "run 2 ended: rc 0, changed=0 on what run 1 did"))
-        timeline(f"Sentinel failover, {what} (tests/test_sentinel.py): seconds from the primary's SIGKILL", events)
+        marks += [(ended, f"run 1 ended: rc {rc} ({recap})"),
+                  (time.monotonic(), "run 2 ended: rc 0, changed=0 on what run 1 did")]
+        timeline(f"Sentinel failover, {what} (tests/test_sentinel.py): seconds from the primary's SIGKILL",
+                 [(round(at - killed, 2) + 0.0, what) for at, what in marks])  # + 0.0: no "-0.00"
     finally:
-        if first is not None and first.poll() is None:
-            first.send_signal(signal.SIGCONT)
-            first.kill()
         workers.stop()
         broker.stop()
