@@ -280,11 +280,16 @@ def across_a_failover(broker: SentinelBroker, workers: Workers, argv: list[str],
     return proc.returncode, json.loads(out.read_text()), killed, marks
 
 
-@pytest.mark.parametrize("unreplicated", [False, True], ids=["replicated", "unreplicated"])
-def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
+@pytest.mark.parametrize("unreplicated, bundles", [(False, False), (True, False), (False, True)],
+                         ids=["replicated", "unreplicated", "bundles"])
+def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, bundles, faults, timeline):
     """``unreplicated``: the replica is cut off from the primary and the
     controller frozen (SIGSTOP) before the hosts answer, so their replies
-    die with the primary; those hosts are reported unreachable, not ok."""
+    die with the primary; those hosts are reported unreachable, not ok.
+    ``bundles``: the play goes to each host whole (its progress and its
+    lease checks cross the failover)."""
+    if bundles:
+        write(tmp_path / "celeryroot.yaml", "bundles: true\n")
     hosts = tmp_path / "hosts"
     inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n" + "".join(
         f"    {h}:\n      root: {hosts / h}\n" for h in HOSTS))
@@ -315,6 +320,9 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
         assert complete != set(HOSTS) or not unreplicated, "the replies lost with the primary were taken for ok"
 
         wait_for(lambda: all(workers.alive(h) for h in HOSTS), 30, "every worker's heartbeat on the new primary")
+        listed = subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "hosts", "-i", str(inventory), "--json"],
+                                capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+        assert json.loads(listed.stdout)["summary"]["up"] == len(HOSTS), listed.stderr
         address = broker.clients[1].sentinel_get_master_addr_by_name(MASTER)
         assert int(address[1]) == broker.replica.port, "the replica is the primary now"
         second = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
@@ -327,7 +335,7 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, faults, timeline):
             assert (hosts / host / "state").read_text() == "before\nafter\n"
         assert not broker.refusals(), "every command the workers and the controller sent was allowed"
 
-        what = "replies lost" if unreplicated else "replicated"
+        what = "replies lost" if unreplicated else "replicated, bundles" if bundles else "replicated"
         # Both runs ended with a true report (asserted above).
         faults(f"primary killed mid-task, failover ({what})", 2, 2, len(HOSTS) - len(complete), late, twice)
         recap = ", ".join(f"{h} {'ok' if h in complete else 'unreachable'}" for h in HOSTS)
