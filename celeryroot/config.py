@@ -195,11 +195,14 @@ class Sentinels:
         return self.kombu_url + "?" + urlencode({k: v for k, v in words.items() if v is not None})
 
     def sentinel_kwargs(self, timeout: float) -> dict:
-        """How a client logs in to the Sentinels. Given at all, these replace
+        """How a client talks to the Sentinels. Given at all, these replace
         redis-py's socket options for them, so the timeout is given too:
         a Sentinel behind a firewall that drops packets would hold a
-        connect for minutes."""
-        return {"socket_connect_timeout": timeout, "socket_timeout": timeout,
+        connect for minutes. Each is asked once per look (``retry`` None):
+        redis-py's ten retries of every Sentinel made one look seconds
+        long, and the controller's wait for the broker three times longer
+        than it said; the waiting is done by whoever looks again."""
+        return {"socket_connect_timeout": timeout, "socket_timeout": timeout, "retry": None,
                 **({"password": self.sentinel_password} if self.sentinel_password else {})}
 
 

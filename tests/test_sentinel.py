@@ -335,9 +335,9 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, bundles, faults, ti
             assert (hosts / host / "state").read_text() == "before\nafter\n"
         assert not broker.refusals(), "every command the workers and the controller sent was allowed"
 
-        what = "replies lost" if unreplicated else "replicated, bundles" if bundles else "replicated"
+        what = "replies lost" if unreplicated else "bundles" if bundles else "replicated"
         # Both runs ended with a true report (asserted above).
-        faults(f"primary killed mid-task, failover ({what})", 2, 2, len(HOSTS) - len(complete), late, twice)
+        faults(f"Sentinel failover mid-task ({what})", 2, 2, len(HOSTS) - len(complete), late, twice)
         recap = ", ".join(f"{h} {'ok' if h in complete else 'unreachable'}" for h in HOSTS)
         marks += [(ended, f"run 1 ended: rc {rc} ({recap})"),
                   (time.monotonic(), "run 2 ended: rc 0, changed=0 on what run 1 did")]
