@@ -108,3 +108,13 @@ def test_the_configuration_file_names_the_primary(tmp_path, monkeypatch):
     path.write_text("broker_url: sentinel://s1\nmaster_name: [main]\n")
     with pytest.raises(InputError, match="celeryroot.yaml:2:14: master_name must be a string"):
         load_config(path=str(path))
+
+
+def test_a_primary_no_sentinel_names_is_one_line():
+    from redis.sentinel import MasterNotFoundError
+
+    from celeryroot.broker import reason
+
+    long = "No master found for 'main' : <redis.client.Redis(<ConnectionPool(...)>)> - ConnectionError('refused')"
+    assert reason(MasterNotFoundError(long)) == "No master found for 'main'; not every Sentinel answered"
+    assert reason(MasterNotFoundError("No master found for 'main'")) == "No master found for 'main'"
