@@ -19,7 +19,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 # Where it cannot be installed (no index), those tests say so and skip.
 ANSIBLE_VENV ?= .venv-ansible
 ANSIBLE_PLAYBOOK := $(abspath $(ANSIBLE_VENV))/bin/ansible-playbook
-TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium
+TEST_PACKAGES := redis-server redis-sentinel apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium
 
 .PHONY: base test system-packages ansible bench
 base: $(PY)

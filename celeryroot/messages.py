@@ -13,7 +13,7 @@ from functools import lru_cache
 from celery import Celery
 from kombu import Exchange, Queue
 
-from .config import celery_settings, host_queue
+from .config import celery_settings, host_queue, sentinels
 
 RUN_TASK = "celeryroot.run"
 PLAY_TASK = "celeryroot.play"
@@ -45,8 +45,27 @@ def make_app(broker_url: str, host: str | None = None) -> Celery:
     return app
 
 
-def redis_client(broker_url: str):
+def redis_client(broker_url: str, wait: float = 5.0):
+    """A plain client for the keys beside the queues (heartbeats, leases,
+    run locks, facts, pending handlers). Behind Sentinels it is redis-py's
+    ``master_for``: every new connection asks them where the primary is
+    now, and a connection to a primary demoted since is dropped, so after
+    a failover the next command reaches the new one. Until the Sentinels
+    have promoted a replica (``down-after-milliseconds`` and an election)
+    they still name the dead primary: a command is tried again every half
+    second for ``wait`` seconds, so a failover is waited for where it is
+    met, as the controller waits for a lost broker (broker.py), instead
+    of failing whatever run or task met it."""
     import redis
 
-    return redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5,
-                                health_check_interval=30)
+    timeouts = {"socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    found = sentinels(broker_url)
+    if found is None:
+        return redis.Redis.from_url(broker_url, **timeouts)
+    from redis.backoff import ConstantBackoff
+    from redis.retry import Retry
+    from redis.sentinel import Sentinel
+
+    watch = Sentinel(list(found.addresses), sentinel_kwargs=found.sentinel_kwargs(5), **timeouts)
+    return watch.master_for(found.master_name, db=found.db, username=found.username, password=found.password,
+                            retry=Retry(ConstantBackoff(0.5), max(1, int(wait / 0.5))))

@@ -46,8 +46,12 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
     app.conf.result_backend = BACKEND
     # The backend (worker/replies.py) signs every reply with it, Celery's own STARTED too.
     app.seal = seal or Unsealed()
-    # The embedded worker lives in its controller's process: no lease to check.
-    lease = Leases(redis_client(broker_url)) if broker_url != EMBEDDED_BROKER else None
+    # The plain client beside the queues, for the leases and the replies'
+    # expiry; the embedded worker lives in its controller's process: no lease
+    # to check, no Redis. (Not from conf.broker_url: behind Sentinels that is
+    # kombu's URL, without the primary's name.)
+    app.keys = redis_client(broker_url) if broker_url != EMBEDDED_BROKER else None
+    lease = Leases(app.keys) if app.keys is not None else None
     gate = Gate(app.seal, lease, policy, audit)
     _register_run(app, registry, gate)
     for name in [n for n in app.tasks if n.startswith("celery.")]:
