@@ -152,6 +152,8 @@ def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, regis
         args = cls.on_controller_prepare(args, variables, task.search)
     call = {"module": task.module, "args": raw if args is None else to_wire(args), "check": mode.check,
             "diff": mode.diff, "no_log": task.no_log}
+    if task.timeout:
+        call["timeout"] = task.timeout
     if task.environment:
         call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
     prepared.calls.append(call)
