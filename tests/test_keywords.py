@@ -57,6 +57,8 @@ def test_connection_keywords_are_accepted_and_said_to_be_ignored(fleet, play, tm
      r"site\.yml:2:16: become_user 'postgres' is not supported: the host's worker runs every task as its own user"),
     ("- hosts: all\n  tasks:\n    - ping:\n      timeout: soon\n", r"site\.yml:4:16: 'timeout' must be a whole number"),
     ("- hosts: all\n  tasks:\n    - ping:\n      throttle: -1\n", r"site\.yml:4:17: 'throttle' must be a whole number"),
+    ("- hosts: all\n  vars: {limit: soon}\n  tasks:\n    - ping:\n      timeout: '{{ limit }}'\n",
+     r"site\.yml:4:7: task 'ping' for host 'ghost1': 'timeout' must be a whole number of 0 or more, got 'soon'"),
     ("- hosts: all\n  order: random\n  tasks: []\n", r"site\.yml:2:10: unknown order 'random' \(use: inventory, "),
     ("- hosts: all\n  debugger: sometimes\n  tasks: []\n", r"site\.yml:2:13: 'debugger' must be one of: always"),
     ("- hosts: all\n  gather_subset: [everything]\n  tasks: []\n", r"site\.yml:2:18: setup: .*bad subset 'everything'"),
@@ -83,13 +85,15 @@ def test_timeout_stops_the_module_call_and_fails_the_task(fleet, play, tmp_path,
 - hosts: web1
   strategy: {strategy}
   gather_facts: false
+  vars: {{limit: 1}}
   tasks:
     - name: slow
       command: sh -c 'sleep 30; touch {marker}'
-      timeout: 1
+      timeout: "{{{{ limit }}}}"
       ignore_errors: true
     - name: after
       command: "true"
+      timeout: 20
 """)
     started = time.monotonic()
     out = play(book, inventory=fleet_inventory)
@@ -220,3 +224,12 @@ def test_facts_keywords_reach_the_gathering(fleet, play, tmp_path, fleet_invento
     out = play(book, inventory=fleet_inventory)
     assert out.rc == 0, out
     assert out.results("local")["web1"]["msg"] == "gold r7 True ['min'] False"
+
+
+def test_a_role_parameter_named_as_a_keyword_stays_a_parameter(fleet, play, tmp_path, fleet_inventory):
+    write(tmp_path / "roles/web/tasks/main.yml", "- name: port\n  debug: msg=\"{{ port }}\"\n")
+    book = write(tmp_path / "site.yml", "- hosts: web1\n  gather_facts: false\n  vars: {p: 8080}\n"
+                                        "  roles:\n    - {role: web, port: '{{ p }}'}\n")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert out.results("web : port")["web1"]["msg"] == 8080

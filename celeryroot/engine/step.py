@@ -16,6 +16,7 @@ from jinja2 import UndefinedError
 
 from ..module import ArgError, build_args, to_wire
 from ..lang.deferred import Deferred, contains_deferred
+from ..lang.keywords import whole_number
 from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
@@ -153,12 +154,23 @@ def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, regis
     call = {"module": task.module, "args": raw if args is None else to_wire(args), "check": mode.check,
             "diff": mode.diff, "no_log": task.no_log}
     if task.timeout:
-        call["timeout"] = task.timeout
+        call["timeout"] = _seconds(task, variables)
     if task.environment:
         call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
     prepared.calls.append(call)
     prepared.scopes.append(variables)
     prepared.args.append(args)
+
+
+def _seconds(task: Task, variables: dict):
+    """The task's ``timeout`` for this host (a stand-in passes, for preflight)."""
+    value = render(task.timeout, variables)
+    if contains_deferred(value):
+        return None
+    try:
+        return whole_number("timeout", value)
+    except ValueError as exc:
+        raise TemplateFailure(str(exc)) from None
 
 
 def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:

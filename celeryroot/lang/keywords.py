@@ -46,8 +46,6 @@ def read(node: dict) -> dict:
     if "remote_user" in node:
         warn(value_where(node, "remote_user"), f"remote_user '{node['remote_user']}' is ignored: there is no "
                                                "login; tasks run as the host's worker runs (root by default)")
-    if "port" in node:
-        _number(node, "port")
     if "become_user" in node and str(node["become_user"]) not in AS_THE_WORKER:
         raise InputError(value_where(node, "become_user"),
                          f"become_user '{node['become_user']}' is not supported: the host's worker runs every task "
@@ -68,19 +66,28 @@ def read(node: dict) -> dict:
             boolean(node["delegate_facts"])
         except ValueError:
             raise InputError(value_where(node, "delegate_facts"), "'delegate_facts' must be a boolean") from None
-    for key in ("timeout", "throttle"):
-        if key in node:
-            out[key] = _number(node, key)
+    if "timeout" in node:
+        # A template is rendered per host by the step (a role parameter may be one).
+        out["timeout"] = node["timeout"] if is_template(node["timeout"]) else _number(node, "timeout")
+    if "throttle" in node:
+        out["throttle"] = _number(node, "throttle")
     if "module_defaults" in node:
         out["module_defaults"] = module_defaults(node)
     return out
 
 
 def _number(node: dict, key: str) -> int:
-    value = node[key]
+    try:
+        return whole_number(key, node[key])
+    except ValueError as exc:
+        hint = " (a template is not taken here)" if is_template(node[key]) else ""
+        raise InputError(value_where(node, key), f"{exc}{hint}") from None
+
+
+def whole_number(key: str, value) -> int:
+    """``timeout`` and ``throttle``: 0 or more (0 is no limit)."""
     if isinstance(value, bool) or not str(value).strip().isdigit():
-        hint = " (a template is not taken here)" if is_template(value) else ""
-        raise InputError(value_where(node, key), f"'{key}' must be a whole number of 0 or more, got {value!r}{hint}")
+        raise ValueError(f"'{key}' must be a whole number of 0 or more, got {value!r}")
     return int(value)
 
 

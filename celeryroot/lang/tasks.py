@@ -79,8 +79,9 @@ class Task:
     retries: int = 3
     delay: float = 5.0
     run_once: bool = False
-    #: Seconds the module call may take before it is stopped and fails (None: no limit).
-    timeout: int | None = None
+    #: Seconds the module call may take before it is stopped and fails
+    #: (None: no limit); a template is rendered for each host.
+    timeout: int | str | None = None
     #: At most this many hosts run the task at once (0: no limit).
     throttle: int = 0
     check_mode: bool | None = None
