@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 import time
 
 import pytest
 
 from conftest import write
+from support import controller_env
 
 GHOSTS = "all:\n  hosts:\n    ghost1: {}\n"
 
@@ -233,3 +238,54 @@ def test_a_role_parameter_named_as_a_keyword_stays_a_parameter(fleet, play, tmp_
     out = play(book, inventory=fleet_inventory)
     assert out.rc == 0, out
     assert out.results("web : port")["web1"]["msg"] == 8080
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) from util-linux for a terminal")
+def test_vars_prompt_asks_on_a_terminal(fleet, redis_server, tmp_path, fleet_inventory):
+    """On a terminal (script(1) gives the controller one), each prompt is
+    asked: typed answers, a private one confirmed, an empty one the default."""
+    book = write(tmp_path / "site.yml", """
+- hosts: web1
+  gather_facts: false
+  vars_prompt:
+    - {name: release, prompt: 'Which release?', private: false}
+    - {name: secret, prompt: Password, confirm: true}
+    - {name: colour, default: blue, private: false}
+  tasks:
+    - name: said
+      debug: msg="{{ release }}-{{ secret }}-{{ colour }}"
+""")
+    command = shlex.join([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(fleet_inventory), "--json"])
+    proc = subprocess.Popen(["script", "-qec", command, "/dev/null"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, cwd=tmp_path, env=controller_env(redis_server.url))
+    seen = b""
+    try:
+        # Each answer once its prompt is up: hiding the typing flushes what came before.
+        for prompt, answer in (("Which release?: ", b"7"), ("Password: ", b"pw"), ("confirm Password: ", b"pw"),
+                               ("colour [blue]: ", b"")):
+            seen = _read_until(proc, seen, prompt.encode())
+            proc.stdin.write(answer + b"\r")
+            proc.stdin.flush()
+        seen = _read_until(proc, seen, b"\"stats\"")
+    finally:
+        proc.kill()
+        proc.wait()
+    text = seen.decode(errors="replace")
+    assert '"msg": "7-pw-blue"' in text, text
+    assert b"pw" not in seen.split(b"Password: ")[1].split(b"confirm")[0], "a private answer was echoed"
+
+
+def _read_until(proc, seen: bytes, wanted: bytes, timeout: float = 60) -> bytes:
+    """The controller's output so far, read until ``wanted`` has come after what was ``seen``."""
+    import os
+    import select
+
+    start = len(seen)
+    deadline = time.monotonic() + timeout
+    while wanted not in seen[start:]:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
+        if not chunk:
+            raise AssertionError(f"no {wanted!r} in the output: {seen.decode(errors='replace')}")
+        seen += chunk
+    return seen

@@ -56,7 +56,11 @@ def _ask(ask, text: str, entry: dict, at):
     default = plain(entry.get("default"))
     private = bool(entry.get("private", True))
     shown = f"{text} [{default}]: " if default is not None else f"{text}: "
-    answer = ask(shown, private)
-    if entry.get("confirm") and ask(f"confirm {shown}", private) != answer:
+    try:
+        answer = ask(shown, private)
+        again = ask(f"confirm {shown}", private) if entry.get("confirm") else answer
+    except EOFError:
+        raise InputError(at, f"vars_prompt '{entry['name']}': the input ended before an answer") from None
+    if again != answer:
         raise InputError(at, f"vars_prompt '{entry['name']}': the answers given do not match")
     return default if answer == "" and default is not None else answer
