@@ -256,6 +256,27 @@ def _names_in(text: str) -> frozenset | None:
         return None
 
 
+def names_read(value: Any, expression: bool = False) -> frozenset | None:
+    """The variables the templates in ``value`` read (a plain string is a
+    bare expression with ``expression``, as ``when:`` is); None when one
+    does not parse, and so may read anything."""
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        found: set = set()
+        for item in value:
+            names = names_read(item, expression)
+            if names is None:
+                return None
+            found |= names
+        return frozenset(found)
+    if not isinstance(value, str):
+        return frozenset()
+    if is_template(value):
+        return _names_in(value)
+    return _names_in("{{ " + value + " }}") if expression else frozenset()
+
+
 _PLAIN_NAMES = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _PLAIN_ONLY = re.compile(r"(?:[^{]|\{(?![{%#]))*")
 
