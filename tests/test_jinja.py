@@ -41,7 +41,7 @@ CASES = [
     ("{{ missing | d(ports) }}", [80, 443]),
     # bool and int
     ("{{ 'yes' | bool }}", True), ("{{ 'Off' | bool }}", False), ("{{ 'TRUE' | bool }}", True),
-    ("{{ 1 | bool }}", True), ("{{ 2 | bool }}", False), ("{{ 'y' | bool }}", False), ("{{ nothing | bool }}", None),
+    ("{{ 1 | bool }}", True), ("{{ 2 | bool }}", False), ("{{ 'y' | bool }}", False), ("{{ nothing | bool }}", False),
     ("{{ n | int + 1 }}", 43), ("{{ 'x' | int }}", 0), ("{{ '0x1F' | int(base=16) }}", 31),
     ("{{ '12.7' | float | round | int }}", 13),
     # strings, paths, encodings
@@ -154,7 +154,7 @@ ERRORS = [
     ("{{ '1' is version('2', 'bigger') }}", "invalid operator"),
     ("{{ 'x.y' is version('1', version_type='pep440') }}", "'x.y' is not a PEP 440 version"),
     ("{{ '1.2.3.4' is version('1', strict=true) }}", "is not a strict version"),
-    ("{{ '1' is version('1', version_type='semver') }}", "version_type must be one of loose, strict, pep440"),
+    ("{{ '1' is version('1', version_type='calver') }}", "version_type must be one of loose, strict, semver, semantic, pep440"),
     ("{{ 'abc' | dict2items }}", "dict2items requires a dictionary"),
     ("{{ lookup('nope', 'x') }}", "lookup plugin 'nope' not found"),
     ("{{ lookup('env', 'HOME', bogus=1) }}", "unexpected keyword argument 'bogus'"),

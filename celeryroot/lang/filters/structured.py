@@ -1,0 +1,170 @@
+"""Filters of structured data: JSON and YAML text, and dictionaries
+(combine, dict2items, subelements, …)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from io import StringIO
+
+from jinja2.exceptions import FilterArgumentError
+
+LIST_MERGES = ("replace", "keep", "append", "prepend", "append_rp", "prepend_rp")
+
+
+def to_json(value, **options):
+    return json.dumps(value, **options)
+
+
+def to_nice_json(value, indent=4, sort_keys=True, **options):
+    return json.dumps(value, indent=indent, sort_keys=sort_keys, separators=(",", ": "), **options)
+
+
+def from_json(text, **options):
+    return json.loads(str(text), **options)
+
+
+def to_yaml(value, indent=2, default_flow_style=None, sort_keys=True, width=80, **_):
+    """YAML 1.1 text, as PyYAML writes it for Ansible (so ``'yes'`` stays quoted)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.version = (1, 1)  # quote what a YAML 1.1 reader would take for a boolean
+    yaml.default_flow_style = default_flow_style
+    yaml.sort_base_mapping_type_on_output = sort_keys
+    yaml.width = width
+    yaml.allow_unicode = True
+    yaml.indent(mapping=indent, sequence=2, offset=0)  # PyYAML's layout: "- item" under its key
+    out = StringIO()
+    yaml.dump(value, out)
+    return out.getvalue().removeprefix("%YAML 1.1\n---\n")
+
+
+def to_nice_yaml(value, indent=4, **options):
+    return to_yaml(value, indent=indent, **{"default_flow_style": False, **options})
+
+
+def _yaml_reader():
+    """YAML as playbooks are read (source.py): 1.1 whatever the text's own
+    ``---`` or ``%YAML`` says, with PyYAML's booleans."""
+    from ruamel.yaml import YAML
+
+    from ..source import AnsibleResolver
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Resolver = AnsibleResolver
+    return yaml
+
+
+def from_yaml(text):
+    return _yaml_reader().load(str(text))
+
+
+def from_yaml_all(text):
+    return list(_yaml_reader().load_all(str(text)))
+
+
+def combine(*dicts, recursive=False, list_merge="replace"):
+    """Later mappings win; ``recursive`` merges nested ones; ``list_merge``
+    is replace, keep, append, prepend, append_rp or prepend_rp."""
+    if list_merge not in LIST_MERGES:
+        raise FilterArgumentError(f"combine: list_merge must be one of {', '.join(LIST_MERGES)}; got {list_merge!r}")
+    out: dict = {}
+    for d in dicts:
+        for item in (d if isinstance(d, list) else [d]):
+            if not isinstance(item, Mapping):
+                raise FilterArgumentError(f"combine expects dictionaries, got {item!r}")
+            out = _merge(out, item, recursive, list_merge)
+    return out
+
+
+def _merge(a: Mapping, b: Mapping, recursive: bool, list_merge: str) -> dict:
+    out = dict(a)
+    for key, value in b.items():
+        old = out.get(key)
+        if recursive and isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = _merge(old, value, True, list_merge)
+        elif isinstance(value, list) and isinstance(old, list) and list_merge != "replace":
+            out[key] = _merge_lists(old, value, list_merge)
+        else:
+            out[key] = value
+    return out
+
+
+def _merge_lists(old: list, new: list, how: str) -> list:
+    if how == "keep":
+        return old
+    if how == "append":
+        return old + new
+    if how == "prepend":
+        return new + old
+    if how == "append_rp":  # the old items not in new, then new
+        return [x for x in old if x not in new] + new
+    return new + [x for x in old if x not in new]
+
+
+def dict2items(value, key_name="key", value_name="value"):
+    if not isinstance(value, Mapping):
+        raise FilterArgumentError(f"dict2items requires a dictionary, got {type(value).__name__}")
+    return [{key_name: k, value_name: v} for k, v in value.items()]
+
+
+def items2dict(value, key_name="key", value_name="value"):
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise FilterArgumentError(f"items2dict requires a list of dictionaries, got {value!r} instead.")
+    try:
+        return {item[key_name]: item[value_name] for item in value}
+    except KeyError as exc:
+        raise FilterArgumentError(f"items2dict: an item has no key {exc}") from None
+
+
+def extract(item, container, morekeys=None):
+    """``groups.web | map('extract', hostvars, 'ansible_host')``."""
+    value = container[item]
+    for key in ([] if morekeys is None else morekeys if isinstance(morekeys, list) else [morekeys]):
+        value = value[key]
+    return value
+
+
+def subelements(items, path, skip_missing=False):
+    """Each item with each element of its list at ``path`` (``'a.b'`` or
+    ``['a', 'b']``): ``[[item, element], …]``; a mapping's values are its items."""
+    keys = path if isinstance(path, list) else str(path).split(".")
+    out = []
+    for item in (items.values() if isinstance(items, Mapping) else items):
+        value = item
+        for key in keys:
+            if not isinstance(value, Mapping) or key not in value:
+                if skip_missing:
+                    value = None
+                    break
+                raise FilterArgumentError(f"could not find {key!r} key in iterated item {item!r}")
+            value = value[key]
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise FilterArgumentError(f"the key {keys[-1]} should point to a list, got {value!r}")
+        out.extend([item, element] for element in value)
+    return out
+
+
+def rekey_on_member(data, key, duplicates="error"):
+    """A list (or a mapping's values) of mappings as one mapping, by each one's ``key``."""
+    if duplicates not in ("error", "overwrite"):
+        raise FilterArgumentError(f"rekey_on_member: duplicates must be error or overwrite, got {duplicates!r}")
+    out: dict = {}
+    for item in (data.values() if isinstance(data, Mapping) else data):
+        if not isinstance(item, Mapping) or key not in item:
+            raise FilterArgumentError(f"rekey_on_member: key {key!r} was not found in {item!r}")
+        if item[key] in out and duplicates == "error":
+            raise FilterArgumentError(f"rekey_on_member: key {item[key]!r} is not unique")
+        out[item[key]] = item
+    return out
+
+
+FILTERS = {
+    "to_json": to_json, "to_nice_json": to_nice_json, "from_json": from_json,
+    "to_yaml": to_yaml, "to_nice_yaml": to_nice_yaml, "from_yaml": from_yaml, "from_yaml_all": from_yaml_all,
+    "combine": combine, "dict2items": dict2items, "items2dict": items2dict, "extract": extract,
+    "subelements": subelements, "rekey_on_member": rekey_on_member,
+}
