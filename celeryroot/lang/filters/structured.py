@@ -25,19 +25,53 @@ def from_json(text, **options):
 
 
 def to_yaml(value, indent=2, default_flow_style=None, sort_keys=True, width=80, **_):
-    """YAML 1.1 text, as PyYAML writes it for Ansible (so ``'yes'`` stays quoted)."""
+    """YAML text laid out as PyYAML writes it for Ansible, with PyYAML's
+    YAML 1.1 booleans quoted (``'yes'``, ``'on'``; ``y`` is a string)."""
     from ruamel.yaml import YAML
 
+    from ..source import AnsibleResolver
+
     yaml = YAML(typ="safe", pure=True)
-    yaml.version = (1, 1)  # quote what a YAML 1.1 reader would take for a boolean
+    yaml.Resolver = AnsibleResolver
+    yaml.Emitter = _pyyaml_emitter()
     yaml.default_flow_style = default_flow_style
     yaml.sort_base_mapping_type_on_output = sort_keys
     yaml.width = width
     yaml.allow_unicode = True
-    yaml.indent(mapping=indent, sequence=2, offset=0)  # PyYAML's layout: "- item" under its key
+    yaml.indent(mapping=indent, sequence=indent, offset=0)
     out = StringIO()
     yaml.dump(value, out)
-    return out.getvalue().removeprefix("%YAML 1.1\n---\n")
+    text = out.getvalue()
+    return text[:-4] if text.endswith("\n...\n") else text  # a lone scalar's document end, which Ansible drops
+
+
+def _pyyaml_emitter():
+    """ruamel's emitter, placing what follows a sequence's dash as PyYAML
+    does: a scalar or a flow collection right after ``- ``, a block
+    collection at the indentation (``-   key: v``); a long scalar at the
+    top continues its lines indented."""
+    from ruamel.yaml.emitter import Emitter
+
+    class PyYAMLEmitter(Emitter):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.indents.seq_flow_align = lambda *_, **__: 0  # no padding before "[" or "{" after a dash
+
+        def increase_indent(self, flow=False, sequence=None, indentless=False):
+            top = self.indent is None
+            super().increase_indent(flow, sequence, indentless)
+            if top and flow:
+                self.indent = self.best_map_indent
+
+        def process_scalar(self):
+            after_dash = self.sequence_context and not self.flow_level and self.column > 0
+            self.sequence_context = self.sequence_context and not after_dash  # no padding to the indentation
+            try:
+                super().process_scalar()
+            finally:
+                self.sequence_context = self.sequence_context or after_dash
+
+    return PyYAMLEmitter
 
 
 def to_nice_yaml(value, indent=4, **options):
