@@ -16,6 +16,8 @@ import string
 
 from jinja2.exceptions import FilterArgumentError
 
+from .impure import impure
+
 ALPHABET = "./" + string.digits + string.ascii_uppercase + string.ascii_lowercase
 IMPLICIT_ROUNDS = 5000
 SALT_MOST = 16
@@ -108,4 +110,4 @@ def password_hash(password, hashtype="sha512", salt=None, salt_size=None, rounds
     return f"${scheme.ident}${named}{salt}${_text(digest, scheme)}"
 
 
-FILTERS = {"password_hash": password_hash}
+FILTERS = {"password_hash": impure(password_hash)}  # a random salt

@@ -13,6 +13,8 @@ from jinja2 import pass_environment
 from jinja2.exceptions import FilterArgumentError
 from jinja2.filters import do_unique
 
+from .impure import impure
+
 
 def flatten(value, levels=None, skip_nulls=True):
     out = []
@@ -160,6 +162,6 @@ FILTERS = {
     "flatten": flatten, "unique": unique, "union": union, "intersect": intersect, "difference": difference,
     "symmetric_difference": symmetric_difference, "zip": zip_filter, "zip_longest": zip_longest,
     "product": product, "permutations": permutations, "combinations": combinations,
-    "random": random, "shuffle": shuffle, "log": log, "pow": power, "root": root,
+    "random": impure(random), "shuffle": impure(shuffle), "log": log, "pow": power, "root": root,
     "human_readable": human_readable, "human_to_bytes": human_to_bytes,
 }

@@ -15,6 +15,8 @@ from urllib.parse import unquote_plus, urlsplit as _urlsplit
 
 from jinja2.exceptions import FilterArgumentError
 
+from .impure import impure
+
 
 def splitext(path) -> list:
     return list(os.path.splitext(path))
@@ -57,10 +59,13 @@ def to_datetime(text, format="%Y-%m-%d %H:%M:%S"):
 
 
 FILTERS = {
-    "basename": os.path.basename, "dirname": os.path.dirname, "expanduser": os.path.expanduser,
-    "expandvars": os.path.expandvars, "realpath": os.path.realpath, "relpath": relpath,
-    "normpath": os.path.normpath, "commonpath": os.path.commonpath, "splitext": splitext,
-    "path_join": path_join, "fileglob": fileglob,
-    "win_basename": ntpath.basename, "win_dirname": ntpath.dirname, "win_splitdrive": lambda p: list(ntpath.splitdrive(p)),
-    "urlsplit": urlsplit, "urldecode": unquote_plus, "strftime": strftime, "to_datetime": to_datetime,
+    "basename": os.path.basename, "dirname": os.path.dirname, "normpath": os.path.normpath,
+    "commonpath": os.path.commonpath, "splitext": splitext, "path_join": path_join,
+    "win_basename": ntpath.basename, "win_dirname": ntpath.dirname,
+    "win_splitdrive": lambda p: list(ntpath.splitdrive(p)),
+    "urlsplit": urlsplit, "urldecode": unquote_plus, "to_datetime": to_datetime,
+    # what the machine says now: its files, its environment, its clock
+    "expanduser": impure(os.path.expanduser), "expandvars": impure(os.path.expandvars),
+    "realpath": impure(os.path.realpath), "relpath": impure(relpath), "fileglob": impure(fileglob),
+    "strftime": impure(strftime),
 }

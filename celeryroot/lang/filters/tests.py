@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from jinja2.exceptions import FilterArgumentError
 
 from ..deferred import Deferred
+from .impure import impure
 from .strings import flags, to_bool
 
 VAULT_HEADER = "$ANSIBLE_VAULT;"
@@ -149,13 +150,17 @@ TESTS = {
     "truthy": lambda v, convert_bool=False: bool(to_bool(v) if convert_bool else v),
     "falsy": lambda v, convert_bool=False: not (to_bool(v) if convert_bool else v),
     "nan": lambda v: isinstance(v, float) and math.isnan(v), "isnan": lambda v: isinstance(v, float) and math.isnan(v),
-    "exists": lambda p: os.path.exists(os.path.expanduser(p)),
-    "file": os.path.isfile, "is_file": os.path.isfile,
-    "directory": os.path.isdir, "is_dir": os.path.isdir,
-    "link": os.path.islink, "is_link": os.path.islink, "link_exists": os.path.lexists,
     "abs": os.path.isabs, "is_abs": os.path.isabs,
-    "mount": os.path.ismount, "is_mount": os.path.ismount,
-    "same_file": os.path.samefile, "is_same_file": os.path.samefile,
     "uri": uri, "url": url, "urn": lambda v: uri(v, ["urn"]),
-    "vault_encrypted": lambda v: isinstance(v, str) and v.startswith(VAULT_HEADER), "vaulted_file": vaulted_file,
+    "vault_encrypted": lambda v: isinstance(v, str) and v.startswith(VAULT_HEADER),
 }
+
+#: The tests of the controller's files, as they are when the test runs.
+FILE_TESTS = {
+    "exists": lambda p: os.path.exists(os.path.expanduser(p)),
+    "file": os.path.isfile, "is_file": os.path.isfile, "directory": os.path.isdir, "is_dir": os.path.isdir,
+    "link": os.path.islink, "is_link": os.path.islink, "link_exists": os.path.lexists,
+    "mount": os.path.ismount, "is_mount": os.path.ismount,
+    "same_file": os.path.samefile, "is_same_file": os.path.samefile, "vaulted_file": vaulted_file,
+}
+TESTS.update({name: impure(test) for name, test in FILE_TESTS.items()})
