@@ -59,6 +59,9 @@ def test_every_ansible_builtin_filter_and_test_is_here_or_skipped_with_a_reason(
     ("héllo wörld", "sha512", "Ab./9z", 1000,
      "$6$rounds=1000$Ab./9z$xnh37TVlOIZ8iOWFEEAFj8mzUEtpmp8Q3Lo1KEQwjo3l2szxhxK3CFq/3mgv89kmYL/uidl1GgwLKH4EA4sDy0"),
     ("", "sha256", "x", 1000, "$5$rounds=1000$x$kIBhdUvT3pHpfTjzR8s1XJu3y/HRJeFxMSffBtF8jx9"),
+    ("secret", "md5", "mysalt", None, "$1$mysalt$n/EfEiV74OYgBdqhKQzSW/"),
+    ("x" * 40, "md5_crypt", "abcdefgh", None, "$1$abcdefgh$qbqmpT5c4yFc3.1Qef15o."),
+    ("héllo", "md5", "Ab./9z", None, "$1$Ab./9z$82pYsRA/mAZxwe7Qc6yfx1"),
 ])
 def test_password_hash_is_crypts(password, hashtype, salt, rounds, expected):
     assert password_hash(password, hashtype, salt, rounds=rounds) == expected
@@ -70,12 +73,14 @@ def test_password_hash_defaults_are_ansibles_with_passlib():
     one, two = (render("{{ 'pw' | password_hash('sha512', rounds=1000) }}", {}) for _ in range(2))
     assert re.fullmatch(r"\$6\$rounds=1000\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}", one) and one != two
     assert re.fullmatch(r"\$5\$[./0-9A-Za-z]{4}\$.{43}", password_hash("pw", "sha256", salt_size=4, rounds=5000))
+    assert re.fullmatch(r"\$1\$[./0-9A-Za-z]{8}\$.{22}", password_hash("pw", "md5"))
 
 
 @pytest.mark.parametrize("text, message", [
     ("{{ 'pw' | password_hash('bcrypt') }}", "'bcrypt' is not supported here"),
-    ("{{ 'pw' | password_hash('sha512', 'bad salt!') }}", "a salt is at most 16 of the characters"),
-    ("{{ 'pw' | password_hash('sha512', 'a' * 17) }}", "a salt is at most 16"),
+    ("{{ 'pw' | password_hash('sha512', 'bad salt!') }}", "a salt of sha512_crypt is at most 16 of the characters"),
+    ("{{ 'pw' | password_hash('sha512', 'a' * 17) }}", "a salt of sha512_crypt is at most 16"),
+    ("{{ 'pw' | password_hash('md5', 'a' * 9) }}", "a salt of md5_crypt is at most 8"),
     ("{{ 'pw' | password_hash('sha512', 'ab', rounds=10) }}", "rounds must be between 1000"),
     ("{{ 'a' | comment('fortran') }}", "Invalid style 'fortran'."),
     ("{{ 'a' | regex_escape('perl') }}", "re_type must be python or posix_basic"),
