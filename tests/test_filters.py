@@ -41,7 +41,8 @@ EXPRESSIONS = [
     # regular expressions (a backslash in a string constant stays one)
     "s | regex_replace('o', '0')", "'ansible' | regex_replace('^a.*i(.*)$', 'a\\1')",
     "'abc123' | regex_replace('^(?P<w>[a-z]+)(\\d+)$', '\\2-\\g<w>')", "s | regex_replace('O', '0', ignorecase=true)",
-    "'aaa' | regex_replace('a', 'b', count=2)", "text | regex_replace('^', '> ', multiline=true)",
+    "'aaa' | regex_replace('a', 'b', count=2)", "'aaa' | regex_replace('a', 'b', mandatory_count=3)",
+    "'aaa' | regex_replace('a', 'b', mandatory_count=2)", "text | regex_replace('^', '> ', multiline=true)",
     "'abc123' | regex_search('\\d+')", "'abc123' | regex_search('([a-z]+)(?P<n>\\d+)', '\\1', '\\g<n>')",
     "'abc' | regex_search('\\d')", "'ABC' | regex_search('b', ignorecase=true)",
     "'a1b22c333' | regex_findall('\\d+')", "'k=v, x=y' | regex_findall('(\\w)=(\\w)')",
@@ -130,6 +131,7 @@ EXPRESSIONS = [
     "'false' | ternary('a', 'b')",
     "['yes', 'no', '1', 'True', 'on', 'off', 't', 'f', 'y', 'n', 'abc', '', 'TRUE'] | map('bool') | list",
     "[1, 0, 2, 1.0, 0.0, none, true, false] | map('bool') | list", "[] | bool",
+    "[' yes ', 'Yes', 'OFF', '1.0', 1.5, d] | map('bool') | list",
     # paths, URLs, times
     "'/a/b/c.tar.gz' | basename", "'/a/b/' | basename", "'/a/b/c' | dirname", "'a/b.c.d' | splitext",
     "('~/x' | expanduser) == lookup('env', 'HOME') + '/x'", "('$HOME/x' | expandvars) == lookup('env', 'HOME') + '/x'",

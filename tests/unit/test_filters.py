@@ -83,6 +83,7 @@ def test_password_hash_defaults_are_ansibles_with_passlib():
     ("{{ 'pw' | password_hash('md5', 'a' * 9) }}", "a salt of md5_crypt is at most 8"),
     ("{{ 'pw' | password_hash('sha512', 'ab', rounds=10) }}", "rounds must be between 1000"),
     ("{{ 'a' | comment('fortran') }}", "Invalid style 'fortran'."),
+    ("{{ 'aaa' | regex_replace('a', 'b', mandatory_count=2) }}", "'a' should match 2 times, but matches 3 times"),
     ("{{ 'a' | regex_escape('perl') }}", "re_type must be python or posix_basic"),
     ("{{ 'a' | hash('nope') }}", "unknown algorithm 'nope'"),
     ("{{ 'a' | to_uuid(namespace='x') }}", "invalid namespace 'x'"),

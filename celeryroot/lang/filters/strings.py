@@ -12,15 +12,22 @@ import uuid
 from jinja2 import Undefined
 from jinja2.exceptions import FilterArgumentError, UndefinedError
 
-from ...module import boolean
 
 UUID_NAMESPACE = uuid.UUID("361E6D51-FAEC-444A-9079-341386DA8E2E")  # Ansible's, so to_uuid agrees
 
 
+#: The bool filter's words (in any case), fewer than arguments take (no y, t, n, f).
+BOOL_WORDS = {"yes": True, "on": True, "true": True, "1": True, "no": False, "off": False, "false": False, "0": False}
+
+
 def to_bool(value):
-    """Ansible's ``bool``: its boolean words (any case); anything else,
-    None too, is false, as ansible-core 2.19 still coerces it."""
-    return boolean(value, strict=False)
+    """Ansible's ``bool``: its words, or an integer 0 or 1; anything else is
+    what ansible-core 2.19 still coerces it to (with a deprecation): true
+    only if it equals 1 (``1.0``), false otherwise (None, ``' yes '``)."""
+    word = value.lower() if isinstance(value, str) else str(value).lower() if isinstance(value, int) else value
+    if isinstance(word, str) and word in BOOL_WORDS:
+        return BOOL_WORDS[word]
+    return isinstance(word, (int, float)) and word == 1
 
 
 def ternary(value, true_value, false_value, none_value=None):
@@ -39,8 +46,13 @@ def flags(ignorecase: bool, multiline: bool) -> int:
     return (re.I if ignorecase else 0) | (re.M if multiline else 0)
 
 
-def regex_replace(value, pattern, replacement="", ignorecase=False, multiline=False, count=0):
-    return re.sub(pattern, replacement, str(value), count=count, flags=flags(ignorecase, multiline))
+def regex_replace(value, pattern, replacement="", ignorecase=False, multiline=False, count=0, mandatory_count=0):
+    """``mandatory_count``: fail unless the pattern is replaced that many times."""
+    out, done = re.subn(pattern, replacement, str(value), count=count, flags=flags(ignorecase, multiline))
+    if mandatory_count and done != mandatory_count:
+        raise FilterArgumentError(f"{pattern!r} should match {mandatory_count} times, but matches {done} times "
+                                  f"in {str(value)!r}")
+    return out
 
 
 def regex_search(value, pattern, *groups, ignorecase=False, multiline=False):
