@@ -346,11 +346,14 @@ def render(value: Any, variables: dict) -> Any:
 
 
 def evaluate(expression: str, variables: dict) -> Any:
-    """Evaluate a bare expression (``when:``, ``debug: var=``)."""
+    """Evaluate a bare expression (``when:``, ``debug: var=``). Its string
+    constants' backslashes are escapes, as in ansible-core; in one written
+    as a template (``when: "{{ … }}"``) they stay, as in any template."""
     expression = expression.strip()
-    expression = single_expression(expression) or expression
+    inner = single_expression(expression)
+    env, expression = (ENV, expression) if inner is None else (VALUES, inner)
     try:
-        return _native(_compile_expression(expression)(**variables))
+        return _native(_compile_expression(expression, env)(**variables))
     except (UndefinedError, TemplateFailure):
         raise
     except TemplateError as exc:
@@ -380,6 +383,15 @@ def condition(expression: Any, variables: dict) -> bool:
 
 
 def _native(value: Any) -> Any:
+    """``value``, unless it is undefined or holds an undefined value
+    (``[x.missing]``, ``names | map('extract', hostvars, 'nope')``): then
+    the error that names the missing variable, as Ansible's."""
     if isinstance(value, StrictUndefined):
         str(value)  # raises with the name of the missing variable
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _native(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _native(item)
     return value

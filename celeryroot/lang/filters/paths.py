@@ -24,7 +24,11 @@ def splitext(path) -> list:
 
 def path_join(parts):
     """``['/etc', 'ssh', 'sshd_config'] | path_join``; a string is one path already."""
-    return os.path.join(*parts) if isinstance(parts, (list, tuple)) else str(parts)
+    if isinstance(parts, str):
+        return parts
+    if not isinstance(parts, (list, tuple)):
+        raise FilterArgumentError(f"path_join expects a string or a list, got {type(parts).__name__}")
+    return os.path.join(*parts)
 
 
 def relpath(path, start=os.curdir):

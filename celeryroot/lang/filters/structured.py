@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from io import StringIO
 
+from jinja2 import pass_environment
 from jinja2.exceptions import FilterArgumentError
 
 LIST_MERGES = ("replace", "keep", "append", "prepend", "append_rp", "prepend_rp")
@@ -91,11 +92,14 @@ def _yaml_reader():
 
 
 def from_yaml(text):
-    return _yaml_reader().load(str(text))
+    """Text read as YAML; anything else (None, data already) is kept."""
+    return _yaml_reader().load(text) if isinstance(text, str) else text
 
 
 def from_yaml_all(text):
-    return list(_yaml_reader().load_all(str(text)))
+    if text is None:
+        return []
+    return list(_yaml_reader().load_all(text)) if isinstance(text, str) else text
 
 
 def combine(*dicts, recursive=False, list_merge="replace"):
@@ -152,11 +156,14 @@ def items2dict(value, key_name="key", value_name="value"):
         raise FilterArgumentError(f"items2dict: an item has no key {exc}") from None
 
 
-def extract(item, container, morekeys=None):
-    """``groups.web | map('extract', hostvars, 'ansible_host')``."""
-    value = container[item]
+@pass_environment
+def extract(env, item, container, morekeys=None):
+    """``groups.web | map('extract', hostvars, 'ansible_host')``; a missing
+    key is undefined, as ``container[item]`` would be in a template
+    (``| select('defined')`` drops it)."""
+    value = env.getitem(container, item)
     for key in ([] if morekeys is None else morekeys if isinstance(morekeys, list) else [morekeys]):
-        value = value[key]
+        value = env.getitem(value, key)
     return value
 
 
