@@ -62,8 +62,16 @@ EXPRESSIONS = [
     "{'a': {'b': [1, [2, 3], {'c': []}]}} | to_yaml(indent=4)", "('x ' * 50) | to_yaml", "('x ' * 50) | to_nice_yaml",
     "('x ' * 50) | to_nice_yaml(width=1000)",
     "{'a': 'x: y', 'b': '#c', 'c': '- d', 'e': ' lead', 'f': '@x', 'g': '{}'} | to_nice_yaml",
+    "{'k': [('x ' * 50), {'m': ('y ' * 50)}]} | to_nice_yaml", "{'k': [('x ' * 50), {'m': ('y ' * 50)}]} | to_yaml",
+    "[[]] | to_nice_yaml", "[{}] | to_nice_yaml", "{'a': [[1]]} | to_nice_yaml", "{1: 'a', 2: 'b'} | to_nice_yaml",
+    "{'a': 'multi' ~ crlf ~ 'line'} | to_nice_yaml", "{'a': text} | to_nice_yaml(indent=2)", "[text] | to_yaml",
+    "{'tab': 'a\tb', 'e': 'é'} | to_nice_yaml", "{'t': '2024-01-01', 'n': '1e3', 'o': '0o17', 'x': '0x1F'} | to_yaml",
+    "{'f': '1_000', 'sexa': '1:20', 'colon': 'a:b', 'dash': '-', 'q': \"it's\"} | to_yaml",
+    "{'star': '*a', 'amp': '&a', 'pct': '%x', 'bang': '!x', 'pipe': '|', 'gt': '>'} | to_yaml",
+    "['=', '<<', '.inf', '.nan', 'NaN', '~x', '?', 'a #b', 'a# b', ' '] | to_yaml",
+    "[1.0, 1e20, -0.5, 10000000000000000000000] | to_yaml", "{'nested': {'deeper': {'deepest': [1, 2]}}} | to_nice_yaml",
     "'{\"k\": [1]}' | from_json", "'[1, 2' | from_json", "text | from_yaml", "'a: 1' | from_yaml", "'' | from_yaml",
-    "'[1, yes, on, 0640]' | from_yaml", "d | from_yaml", "none | from_yaml", "none | from_yaml_all", "'' | from_yaml_all | list", "('a: 1' ~ crlf ~ '---' ~ crlf ~ 'b: 2') | from_yaml_all | list",
+    "'[1, yes, on, 0640]' | from_yaml", "'[1e3, 1.5e3, 1.5e+3, .5, 1_0.5, 190:20:30.15, 0x1F, 0b11, 1:20]' | from_yaml", "d | from_yaml", "none | from_yaml", "none | from_yaml_all", "'' | from_yaml_all | list", "('a: 1' ~ crlf ~ '---' ~ crlf ~ 'b: 2') | from_yaml_all | list",
     # dictionaries
     "d | combine({'b': {'x': 3}})", "d | combine({'b': {'x': 3}}, recursive=true)",
     "{'a': {'b': [1]}} | combine({'a': {'b': [2], 'c': 3}}, recursive=true, list_merge='append')",
@@ -219,7 +227,8 @@ def _book() -> str:
     tasks = [{"name": "now", "set_fact": {"now": True}}]
     tasks += [{"name": f"e{i}", "debug": {"msg": "{{ (" + e + ") if now else 0 }}"}, "ignore_errors": True}
               for i, e in enumerate(EXPRESSIONS)]
-    return json.dumps([{"hosts": "localhost", "gather_facts": False, "vars": VARS, "tasks": tasks}], indent=1)
+    return json.dumps([{"hosts": "localhost", "gather_facts": False, "vars": VARS, "tasks": tasks}], indent=1,
+                      ensure_ascii=False)  # "\ud83d\ude00" would be two halves to ruamel, one emoji to PyYAML
 
 
 def test_every_expression_renders_as_in_ansible(both):

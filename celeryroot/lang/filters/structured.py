@@ -34,7 +34,7 @@ def to_yaml(value, indent=2, default_flow_style=None, sort_keys=True, width=80, 
 
     yaml = YAML(typ="safe", pure=True)
     yaml.Resolver = AnsibleResolver
-    yaml.Emitter = _pyyaml_emitter()
+    yaml.Emitter, yaml.Representer = _pyyaml_emitter(), _pyyaml_representer()
     yaml.default_flow_style = default_flow_style
     yaml.sort_base_mapping_type_on_output = sort_keys
     yaml.width = width
@@ -64,6 +64,12 @@ def _pyyaml_emitter():
             if top and flow:
                 self.indent = self.best_map_indent
 
+        def analyze_scalar(self, scalar):
+            analysis = super().analyze_scalar(scalar)
+            if ":" in scalar or "?" in scalar:  # YAML 1.1's indicators: never plain in a flow collection
+                analysis.allow_flow_plain = False
+            return analysis
+
         def process_scalar(self):
             after_dash = self.sequence_context and not self.flow_level and self.column > 0
             self.sequence_context = self.sequence_context and not after_dash  # no padding to the indentation
@@ -73,6 +79,22 @@ def _pyyaml_emitter():
                 self.sequence_context = self.sequence_context or after_dash
 
     return PyYAMLEmitter
+
+
+def _pyyaml_representer():
+    """ruamel's safe representer, writing a float as YAML 1.1 (and PyYAML)
+    reads one: ``1.0e+20``, not ``1e+20``, which is a string there."""
+    from ruamel.yaml.representer import SafeRepresenter
+
+    class PyYAMLRepresenter(SafeRepresenter):
+        def represent_float(self, data):
+            node = super().represent_float(data)
+            if "e" in node.value and "." not in node.value:
+                node.value = node.value.replace("e", ".0e", 1)
+            return node
+
+    PyYAMLRepresenter.add_representer(float, PyYAMLRepresenter.represent_float)
+    return PyYAMLRepresenter
 
 
 def to_nice_yaml(value, indent=4, **options):
