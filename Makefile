@@ -16,7 +16,8 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 COMPILE := $(PY) -m compileall -q celeryroot
 # Debian packages the tests use: Redis itself; apt-ftparchive for the test
 # package repository; Debian's python3 for the SysV test daemon; useradd and
-# update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts.
+# update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts;
+# headless chromium, which reads and draws celeryroot-runs' HTML page.
 # systemd-container depends on the same version of systemd, so installing it
 # can upgrade the machine's systemd (the README says so).
 # ansible-playbook, which tests/test_differential.py runs beside celeryroot,
@@ -24,7 +25,7 @@ COMPILE := $(PY) -m compileall -q celeryroot
 # Where it cannot be installed (no index), those tests say so and skip.
 ANSIBLE_VENV ?= .venv-ansible
 ANSIBLE_PLAYBOOK := $(abspath $(ANSIBLE_VENV))/bin/ansible-playbook
-TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux
+TEST_PACKAGES := redis-server redis-sentinel apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium
 
 .PHONY: base test system-packages ansible bench
 base: $(PY)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from kombu import Connection, Exchange, Queue
 
-from .config import celery_settings, host_queue
+from .config import celery_settings, host_queue, sentinels
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -59,7 +59,8 @@ def make_app(broker_url: str, host: str | None = None) -> Celery:
 def connection(broker_url: str) -> Connection:
     """The controller's connection to the broker: kombu's, with the transport
     options a Celery app of the same settings would give it."""
-    return Connection(broker_url, transport_options=celery_settings(broker_url)["broker_transport_options"])
+    settings = celery_settings(broker_url)  # behind Sentinels: kombu's own URL, and the primary's name
+    return Connection(settings["broker_url"], transport_options=settings["broker_transport_options"])
 
 
 #: Celery's retries of a message the broker did not take (its default
@@ -88,14 +89,35 @@ def publish_task(producer, task: str, task_id: str, args, queue: str, reply_to: 
                      reply_to=reply_to)
 
 
-def redis_client(broker_url: str, name: str | None = None, connections: int | None = None):
-    """A plain Redis client; ``name`` names its connections (``CLIENT
-    LIST``); ``connections`` bounds how many it opens: threads sharing it
-    wait for a free one instead of opening another."""
+def redis_client(broker_url: str, name: str | None = None, connections: int | None = None, wait: float = 5.0):
+    """A plain client for the keys beside the queues (heartbeats, leases,
+    run locks, facts, pending handlers); ``name`` names its connections
+    (``CLIENT LIST``); ``connections`` bounds how many it opens: threads
+    sharing it wait for a free one instead of opening another.
+
+    Behind Sentinels it is redis-py's ``master_for``: every new connection
+    asks them where the primary is now, and a connection to a primary
+    demoted since is dropped, so after a failover the next command reaches
+    the new one. Until the Sentinels have promoted a replica
+    (``down-after-milliseconds`` and an election) they still name the dead
+    primary: a command is tried again every half second for ``wait``
+    seconds, so a failover is waited for where it is met, as the controller
+    waits for a lost broker (broker.py), instead of failing whatever run or
+    task met it. redis-py's Sentinel pool cannot make threads wait for a
+    connection, so there ``connections`` is not bounded."""
     import redis
 
     options = {"socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30, "client_name": name}
-    if connections is None:
-        return redis.Redis.from_url(broker_url, **options)
-    return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-        broker_url, max_connections=connections, **options))
+    found = sentinels(broker_url)
+    if found is None:
+        if connections is None:
+            return redis.Redis.from_url(broker_url, **options)
+        return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            broker_url, max_connections=connections, **options))
+    from redis.backoff import ConstantBackoff
+    from redis.retry import Retry
+    from redis.sentinel import Sentinel
+
+    watch = Sentinel(list(found.addresses), sentinel_kwargs=found.sentinel_kwargs(5), **options)
+    return watch.master_for(found.master_name, db=found.db, username=found.username, password=found.password,
+                            retry=Retry(ConstantBackoff(0.5), max(1, int(wait / 0.5))))

@@ -16,8 +16,8 @@ A broker lost mid-run is waited for as long as at the start (kombu's
 retries, bounded by the broker wait), then the run goes on: replies kept in
 Redis meanwhile are read; a task under way whose reply does not come within
 ``timeout`` of the reconnection is given up as unknown (the broker may have
-lost the reply with a restart), never taken for done. If the broker stays
-away, `BrokerLost` ends the run with the hosts under way named.
+lost the reply with a restart or a failover), never taken for done. If the
+broker stays away, `BrokerLost` ends the run with the hosts under way named.
 
 Every message leaves sealed to its host and signed (envelope.py); a reply
 counts only if its host's own certificate signed it: a forged or unsigned
@@ -198,7 +198,14 @@ class Dispatcher:
         return Reply(host, error=f"worker error: {error.get('exc_type', '')} {error.get('exc_message', '')}")
 
     def _lapsed(self, pending: dict[str, str]) -> Iterator[Reply]:
+        asked = time.monotonic()
         alive = self.liveness.live(list(pending.values()))
+        if time.monotonic() - asked > LIVENESS_EVERY:
+            # The read waited out the broker (a Sentinel failover: redis_client
+            # retries), during which no worker could beat: judge nothing yet,
+            # and count from now as from a reconnection.
+            self.reconnected = time.monotonic()
+            return
         for task_id, host in list(pending.items()):
             if host not in alive:
                 del pending[task_id]

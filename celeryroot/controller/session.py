@@ -158,7 +158,7 @@ def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[fl
             liveness = Everyone()
         else:
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
-            broker_url, keys = config.broker_url, redis_client(config.broker_url)
+            broker_url, keys = config.broker_url, redis_client(config.broker_url, wait=broker_wait)
             liveness = Liveness(keys)
         dispatcher = stack.enter_context(Dispatcher(broker_url, liveness, seal, host_timeout,
                                                     broker_wait, run_id))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import keywords
 from .arguments import module_args, validate_args
 from .files import find
 from ..module import boolean, names_and_aliases, spec_fields
@@ -28,10 +29,11 @@ from .templating import TemplateFailure, is_template, render
 TASK_KEYS = {"name", "tags", "when", "notify", "register", "ignore_errors", "args", "vars", "no_log",
              "loop", "with_items", "with_list", "with_dict", "loop_control", "changed_when", "failed_when",
              "check_mode", "diff", "environment", "until", "retries", "delay", "run_once", "become",
-             "any_errors_fatal"}
+             "any_errors_fatal"} | keywords.INHERITED | keywords.TASK_ONLY
 HANDLER_KEYS = TASK_KEYS | {"listen"}
 BLOCK_KEYS = {"name", "block", "rescue", "always", "tags", "when", "vars", "no_log", "ignore_errors",
-              "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"}
+              "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"} | keywords.INHERITED | \
+    keywords.TASK_ONLY
 INCLUDES = {"import_tasks", "include_tasks", "include", "import_role", "include_role"}
 LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
 #: How deep imports and roles may nest (a role's dependencies count, and
@@ -77,6 +79,11 @@ class Task:
     retries: int = 3
     delay: float = 5.0
     run_once: bool = False
+    #: Seconds the module call may take before it is stopped and fails
+    #: (None: no limit); a template is rendered for each host.
+    timeout: int | str | None = None
+    #: At most this many hosts run the task at once (0: no limit).
+    throttle: int = 0
     check_mode: bool | None = None
     diff: bool | None = None
     environment: dict = field(default_factory=dict)
@@ -130,7 +137,20 @@ class Scope:
             overrides["environment"] = {**overrides.get("environment", {}), **plain(node["environment"])}
         return replace(self, tags=self.tags + _tags(node, "tags"), when=self.when + tuple(_when(node)),
                        vars={**self.vars, **plain(expect_mapping(node.get("vars"), value_where(node, "vars"),
-                                                                 "vars"))}, overrides=overrides, **more)
+                                                                 "vars"))}, overrides=overrides, **more).inherit(node)
+
+    def inherit(self, node: dict) -> "Scope":
+        """The scope with ``node``'s keywords of `keywords.INHERITED`."""
+        overrides = dict(self.overrides)
+        _inherit(overrides, keywords.read(node))
+        return replace(self, overrides=overrides)
+
+
+def _inherit(overrides: dict, own: dict) -> None:
+    """A node's own ``timeout``/``throttle`` replace its parent's; its
+    ``module_defaults`` come after the parent's, so they win per argument."""
+    for key, value in own.items():
+        overrides[key] = overrides.get(key, []) + value if key == "module_defaults" else value
 
 
 class Loader:
@@ -192,7 +212,7 @@ class Loader:
     def _include(self, node, key: str, at: Where, scope: Scope) -> list:
         kind = self.registry.resolve(key)
         allowed = {"name", "tags", "when", "vars", "apply", "no_log", "ignore_errors", "check_mode", "diff",
-                   "environment", key}
+                   "environment", key} | keywords.INHERITED
         _reject_unknown(node, allowed, f"keyword of {kind}")
         inner = scope.inner(node)
         spec = node[key]
@@ -250,6 +270,8 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
     cls = registry.get(key)
     if cls is None:
         raise InputError(key_where(node, key), _unknown_key_message(key, allowed, registry))
+    flags = dict(scope.overrides)
+    _inherit(flags, keywords.read(node))
     args, arg_where = module_args(node[key], node, key, cls)
     _lint(cls, node[key])
     extra = node.get("args")
@@ -259,15 +281,31 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
         for k in extra:
             arg_where[str(k)] = key_where(extra, k)
         args.update(plain(extra))
+    _apply_defaults(args, arg_where, flags.get("module_defaults", ()), registry.resolve(key), registry, cls)
     if cls.collect_args:
         declared = {f.name for f in spec_fields(cls.Args)}
         collected = {k: args.pop(k) for k in list(args) if k not in declared}
         args[cls.collect_args] = {**args.get(cls.collect_args, {}), **collected}
     task = Task(name=str(node.get("name") or ""), module=registry.resolve(key), args=args, where=at,
                 arg_where=arg_where, search=scope.search, role=scope.role)
-    _task_keywords(task, node, scope)
+    _task_keywords(task, node, scope, flags)
     validate_args(task, cls)
     return task
+
+
+def _apply_defaults(args: dict, arg_where: dict, defaults, module: str, registry: Registry, cls) -> None:
+    """``module_defaults``: arguments the task does not give itself (by any
+    of their names), the innermost default winning."""
+    spelling = names_and_aliases(cls.Args)
+    chosen: dict = {}
+    for name, arg, value, at in defaults:
+        if registry.resolve(name) == module:
+            chosen[spelling.get(arg, arg)] = (arg, value, at)
+    given = {spelling.get(k, k) for k in args}
+    for canonical_name, (arg, value, at) in chosen.items():
+        if canonical_name not in given:
+            args[arg] = value
+            arg_where[arg] = at
 
 
 def _lint(cls, raw) -> None:
@@ -289,7 +327,7 @@ def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str
     return f"unknown module or task keyword '{key}'{hint}"
 
 
-def _task_keywords(task: Task, node, scope: Scope) -> None:
+def _task_keywords(task: Task, node, scope: Scope, flags: dict) -> None:
     task.tags = tuple(dict.fromkeys(scope.tags + _tags(node, "tags")))
     task.when = list(scope.when) + _when(node)
     task.notify = _strings(node, "notify")
@@ -299,7 +337,6 @@ def _task_keywords(task: Task, node, scope: Scope) -> None:
         if not isinstance(reg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", reg):
             raise InputError(value_where(node, "register"), f"'register' must be a variable name, got {reg!r}")
         task.register = reg
-    flags = {**scope.overrides}
     for key in ("ignore_errors", "no_log", "check_mode", "diff", "run_once"):
         if key in node:
             flags[key] = _optional_bool(node, key)
@@ -308,6 +345,8 @@ def _task_keywords(task: Task, node, scope: Scope) -> None:
     task.run_once = bool(flags.get("run_once"))
     task.check_mode = flags.get("check_mode")
     task.diff = flags.get("diff")
+    task.timeout = flags.get("timeout") or None
+    task.throttle = flags.get("throttle", 0)
     task.environment = {**flags.get("environment", {}),
                         **plain(expect_mapping(node.get("environment"), value_where(node, "environment"),
                                                "environment"))}

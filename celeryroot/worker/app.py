@@ -49,6 +49,8 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
     # One connection, named for the host, for what the worker asks of Redis
     # itself: its heartbeat (a thread of its own), the runs' leases, its
     # replies' expiry. Beside it only kombu's: a fleet shares maxclients.
+    # (Not from conf.broker_url: behind Sentinels that is kombu's URL,
+    # without the primary's name.)
     app.keys = None if embedded else redis_client(broker_url, client_name(host), connections=1)
     gate = Gate(app.seal, None if embedded else Leases(app.keys), policy, audit)
     _register_run(app, registry, gate)

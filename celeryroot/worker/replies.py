@@ -23,7 +23,7 @@ from celery.states import READY_STATES
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ..config import EMBEDDED_BROKER, REPLY_TTL
+from ..config import REPLY_TTL
 from ..envelope import SEALED
 
 log = logging.getLogger("celeryroot.worker")
@@ -43,7 +43,7 @@ class ReplyBackend(RPCBackend):
                 SEALED, None
         try:
             super().store_result(task_id, sent, sent_state, traceback=traceback, request=request, **kwargs)
-            if self.app.conf.broker_url != EMBEDDED_BROKER:
+            if self.app.keys is not None:  # None: the embedded mode, no Redis
                 # The LPUSH made the queue if the run's controller is gone: it then lapses.
                 self.app.keys.expire(self.destination_for(task_id, request)[0], REPLY_TTL)
         except (OperationalError, RedisConnectionError) as exc:

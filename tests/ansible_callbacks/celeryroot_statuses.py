@@ -1,6 +1,9 @@
 """An ansible-playbook callback for tests/test_differential.py: every task
-result as one JSON line, ``{"kind", "task", "host", "status"}``, appended to
-the file named by $CELERYROOT_STATUSES, in the order the results come.
+result as one JSON line, ``{"kind", "task", "host", "status", "msg"}``,
+appended to the file named by $CELERYROOT_STATUSES, in the order the results
+come. ``msg`` is the result's own (a debug task's rendered value), so
+tests/test_filters.py can compare values; ansible-core's json callback lives
+in a collection (ansible.posix) that is not installed.
 
 Loaded by ansible-core only (ANSIBLE_CALLBACK_PLUGINS), never by celeryroot.
 """
@@ -19,7 +22,8 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result, status):
         kind = "handler" if type(result.task).__name__ == "Handler" else "task"
-        line = {"kind": kind, "task": result.task_name, "host": result.host.name, "status": status}
+        line = {"kind": kind, "task": result.task_name, "host": result.host.name, "status": status,
+                "msg": result.result.get("msg")}
         with open(os.environ["CELERYROOT_STATUSES"], "a") as out:
             out.write(json.dumps(line) + "\n")
 
