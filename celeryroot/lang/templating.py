@@ -310,6 +310,20 @@ def render(value: Any, variables: dict) -> Any:
     return value
 
 
+def loop_lookup(name: str, terms: Any, variables: dict, module: str) -> list:
+    """The items of ``with_NAME: terms`` (terms rendered already), the lookup
+    run with the task's variables as a template would run it."""
+    context = ENV.context_class(ENV, variables, None, {}, ENV.globals)
+    try:
+        return lookups.loop_items(context, name, terms, module)
+    except TemplateFailure:
+        raise
+    except UndefinedError as exc:
+        raise UndefinedFailure(exc.message) from None
+    except Exception as exc:
+        raise TemplateFailure(f"with_{name}: {exc if isinstance(exc, TemplateError) else cause(exc)}") from None
+
+
 def evaluate(expression: str, variables: dict) -> Any:
     """Evaluate a bare expression (``when:``, ``debug: var=``)."""
     expression = expression.strip()
