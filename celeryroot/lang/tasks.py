@@ -298,8 +298,8 @@ def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str
 
 def _unknown_loop_message(key: str, allowed: set[str]) -> str:
     loops = sorted(k for k in allowed if k.startswith("with_"))
-    close = difflib.get_close_matches(key, loops, n=1, cutoff=0.7)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    close = difflib.get_close_matches(key[5:], [k[5:] for k in loops], n=1, cutoff=0.7)
+    hint = f"; did you mean 'with_{close[0]}'?" if close else ""
     return f"unknown loop '{key}': there is no lookup '{key[5:]}'{hint} (celeryroot has loop and {', '.join(loops)})"
 
 

@@ -1,7 +1,8 @@
 """An ansible-playbook callback for tests/test_differential.py: every task
 result as one JSON line, ``{"kind", "task", "host", "status", "items"}``,
 appended to the file named by $CELERYROOT_STATUSES, in the order the results
-come. ``items`` holds what each item of a loop says: ``msg``, its label and
+come. ``items`` holds what each item of a loop says: ``msg`` (but for a
+skipped one, whose reason the two tools word differently), its label and
 its index (``loop_control.index_var``), as the report shows them.
 
 Loaded by ansible-core only (ANSIBLE_CALLBACK_PLUGINS), never by celeryroot.
@@ -21,7 +22,7 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result, status):
         kind = "handler" if type(result.task).__name__ == "Handler" else "task"
-        items = [{"msg": r.get("msg"), "label": r.get("_ansible_item_label", r.get(r.get("ansible_loop_var"))),
+        items = [{"msg": "(skipped)" if r.get("skipped") else r.get("msg"), "label": r.get("_ansible_item_label", r.get(r.get("ansible_loop_var"))),
                   "index": r.get(r.get("ansible_index_var"))} for r in result.result.get("results", [])]
         line = {"kind": kind, "task": result.task_name, "host": result.host.name, "status": status,
                 "items": items}
