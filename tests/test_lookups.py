@@ -53,6 +53,9 @@ PLAYBOOK = r"""
     - name: with_sequence count
       debug: {msg: "{{ item }}"}
       with_sequence: count=3
+    - name: with_sequence of a zero-led start and a negative stride
+      debug: {msg: "{{ item }}"}
+      with_sequence: start=012 end=010 stride=-1
     - name: with_nested
       debug: {msg: "{{ item[0] }}{{ item[1] }}"}
       with_nested: [[a, b], "{{ numbers }}"]
@@ -61,7 +64,7 @@ PLAYBOOK = r"""
       with_together: ["{{ letters }}", "{{ numbers }}"]
       loop_control: {index_var: i}
     - name: with_subelements
-      debug: {msg: "{{ item.0.name }}:{{ item.1 }}"}
+      debug: {msg: "{{ item.0 | to_json }}:{{ item.1 }}"}
       with_subelements: ["{{ people }}", keys, {skip_missing: true}]
       loop_control: {label: "{{ item.0.name }}"}
     - name: with_fileglob
@@ -144,7 +147,7 @@ def test_every_with_loop_and_lookup_says_what_ansibles_says(both):
     assert celeryroot.statuses == ansible.statuses, (celeryroot, ansible)
     for (task, theirs), (_, ours) in zip(ansible.items, celeryroot.items):
         assert ours == theirs, task
-    assert len(celeryroot.items) == len(ansible.items) == 20
+    assert len(celeryroot.items) == len(ansible.items) == 21
     # The password file: made on the controller, readable by its owner only, as Ansible's.
     assert celeryroot.files["pw"][0] == ansible.files["pw"][0]
     assert celeryroot.files["pw"][0].endswith("600") and len(celeryroot.files["pw"][-1]) == 13

@@ -94,9 +94,19 @@ def _subelements(context, terms) -> list:
             raise TemplateRuntimeError(f"subelements expects mappings, got {element!r}")
         if element.get("skipped", False) is not False:
             continue
-        values = _subkey(element, terms[1].split("."), skip_missing)
+        path = terms[1].split(".")
+        values = _subkey(element, path, skip_missing)
+        if values:
+            element = _without(element, path)
         out.extend([element, value] for value in values)
     return out
+
+
+def _without(element: dict, path: list[str]) -> dict:
+    """The element as Ansible pairs it: without the list it was paired by."""
+    if len(path) == 1:
+        return {k: v for k, v in element.items() if k != path[0]}
+    return {**element, path[0]: _without(element[path[0]], path[1:])}
 
 
 def _subkey(element: dict, path: list[str], skip_missing: bool) -> list:
@@ -115,8 +125,8 @@ def _subkey(element: dict, path: list[str], skip_missing: bool) -> list:
     return value
 
 
-#: ``[start-]end[/stride][:format]``; numbers in decimal, 0x hex or 0 octal.
-_NUMBER = r"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)"
+#: ``[start-]end[/stride][:format]``; numbers in decimal or 0x hexadecimal.
+_NUMBER = r"(0[xX][0-9a-fA-F]+|[0-9]+)"
 _SHORTCUT = re.compile(rf"^(?:{_NUMBER}-)?{_NUMBER}(?:/{_NUMBER})?(?::(.+))?$")
 _SEQUENCE_KEYS = ("start", "end", "count", "stride", "format")
 
@@ -154,9 +164,10 @@ def _sequence_term(term: str) -> dict:
 
 
 def _int(value) -> int:
+    """Decimal (``010`` is ten, as in Ansible), or ``0x`` hexadecimal."""
     text = str(value).strip()
     try:
-        return int(text, 8) if re.fullmatch(r"0[0-7]+", text) else int(text, 0)
+        return int(text, 16) if text.lower().lstrip("-").startswith("0x") else int(text, 10)
     except ValueError:
         raise TemplateRuntimeError(f"sequence: can't parse {value!r} as an integer") from None
 

@@ -140,7 +140,7 @@ def _inline(term: str, allowed: dict) -> tuple[str, dict]:
         name, sep, value = word.partition("=")
         if sep and name in allowed:
             options[name] = value
-        elif sep and not key:
+        elif sep and name.isidentifier():
             raise TemplateRuntimeError(f"'{name}' is not an option (expected one of: {', '.join(sorted(allowed))})")
         else:
             key.append(word)
@@ -230,7 +230,8 @@ PASSWORD_OPTIONS = {"length": 20, "chars": None, "seed": None, "encrypt": None, 
 
 def _password(context, terms, **options) -> list[str]:
     """A password kept in a file on the controller: made (random, from
-    ``chars``) and written there, mode 0600, the first time; read after."""
+    ``chars``) and written there, mode 0600, the first time; read after.
+    ``/dev/null`` keeps none: each lookup makes a new one."""
     _check_options(options, PASSWORD_OPTIONS)
     out = []
     for term in terms:
@@ -240,7 +241,10 @@ def _password(context, terms, **options) -> list[str]:
             raise TemplateRuntimeError("password: celeryroot keeps passwords in clear only (no encrypt or "
                                        "ident); hash one with the password_hash filter")
         path = os.path.join(_base(context), os.path.expanduser(path))
-        out.append(_stored(path) if os.path.exists(path) else _create(path, _generate(opts)))
+        if path == os.devnull:  # a new password each time, kept nowhere
+            out.append(_generate(opts))
+        else:
+            out.append(_stored(path) if os.path.exists(path) else _create(path, _generate(opts)))
     return out
 
 
