@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 
 from ..lang.inventory import Inventory
+from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.playbook import Play, Playbook
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
@@ -75,8 +76,12 @@ class Run:
             self.state.stats.touch(host)
         batch_class = PlayBatch
         if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
+            controller_only = _controller_lookups(play)
             if any(t.run_once for t in play.tasks):
                 self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
+            elif controller_only:
+                self.report.notice(f"play '{play.name}' uses the lookup {', '.join(sorted(controller_only))}, which "
+                                   "runs on the controller: running it linearly")
             else:
                 batch_class = self.bundle_batch
         for batch in batches(hosts, play.serial):
@@ -87,6 +92,17 @@ class Run:
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
         return self.start.takes(task) and self.selection.takes(task)
+
+
+def _controller_lookups(play: Play) -> set[str]:
+    """The lookups of `CONTROLLER_ONLY` a play's tasks, handlers or variables call."""
+    tasks = play.tasks + play.handlers
+    named = {t.loop_with for t in tasks} | named_in([play.vars, play.vars_files, play.role_vars,
+                                                    play.role_defaults])
+    for task in tasks:
+        named |= named_in([task.args, task.loop, task.when, task.vars, task.changed_when, task.failed_when,
+                           task.until, task.environment, task.label])
+    return named & CONTROLLER_ONLY
 
 
 class PlayBatch:

@@ -17,6 +17,8 @@ a single value taken as a list of one).
 
 from __future__ import annotations
 
+import re
+
 from jinja2 import pass_context
 from jinja2.exceptions import TemplateRuntimeError, UndefinedError
 
@@ -25,6 +27,20 @@ from .source import warn
 
 LOOKUPS = {**lookup_data.LOOKUPS, **lookup_files.LOOKUPS}
 ERRORS = ("strict", "warn", "ignore")
+#: Lookups whose answer is the controller's own: its commands, its password
+#: files, its environment, the run's whole inventory. A whole-play bundle
+#: runs its templates on the host, so a play that calls one runs linearly.
+CONTROLLER_ONLY = frozenset({"pipe", "lines", "password", "env", "inventory_hostnames"})
+_CALL = re.compile(r"""\b(?:lookup|query|q)\s*\(\s*['"](\w+)['"]""")
+
+
+def named_in(value) -> set[str]:
+    """The lookups a task's or a variable's text calls by name, anywhere inside it."""
+    if isinstance(value, dict):
+        return set().union(*(named_in(k) | named_in(v) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(named_in(v) for v in value))
+    return set(_CALL.findall(value)) if isinstance(value, str) else set()
 
 
 def run(context, name: str, terms: list, options: dict) -> list | None:
