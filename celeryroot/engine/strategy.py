@@ -76,10 +76,9 @@ class Run:
             self.state.stats.touch(host)
         batch_class = PlayBatch
         if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
-            controller_only = _controller_lookups(play)
             if any(t.run_once for t in play.tasks):
                 self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
-            elif controller_only:
+            elif controller_only := _controller_lookups(play):
                 self.report.notice(f"play '{play.name}' uses the lookup {', '.join(sorted(controller_only))}, which "
                                    "runs on the controller: running it linearly")
             else:
