@@ -20,7 +20,7 @@ from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
 from ..result import FAILED, SKIPPED, censored, combine_items, result
-from ..lang.templating import TemplateFailure, condition, lazy, loop_lookup, render
+from ..lang.templating import TemplateFailure, condition, lazy, loop_lookup, loop_terms, render
 from ..lang.variables import OMIT
 
 
@@ -102,11 +102,13 @@ def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
 
 def _items(task: Task, variables: dict, mode: Mode) -> list:
     """The loop's items; in deferred mode, the first (or a stand-in) is enough."""
-    items = render(task.loop, variables)
-    if task.loop_with is not None:
-        if mode.deferred and contains_deferred(items):
+    if task.loop_with is None:
+        items = render(task.loop, variables)
+    else:
+        terms = loop_terms(task.loop_with, task.loop, variables)
+        if mode.deferred and contains_deferred(terms):
             return [Deferred()]
-        items = loop_lookup(task.loop_with, items, variables, task.module)
+        items = loop_lookup(task.loop_with, terms, variables, task.module)
     if isinstance(items, list):
         check_loop_size(items)
         return (items[:1] or [Deferred()]) if mode.deferred else items

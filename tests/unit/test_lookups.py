@@ -180,6 +180,19 @@ def test_with_loops_run_their_lookup_with_the_tasks_variables(book, tmp_path):
     assert expand(seq, scope).items == ["1", "2"]
 
 
+def test_with_first_found_passes_over_names_of_undefined_variables(book, tmp_path):
+    _, variables = book
+    (task,) = tasks(tmp_path, """
+- debug: msg={{ item }}
+  with_first_found:
+    - "{{ ansible_distribution }}.conf"
+    - files: ["{{ nope }}", x1.conf]
+""")
+    assert expand(task, variables).items == [os.path.join(variables["playbook_dir"], "files", "x1.conf")]
+    (strict,) = tasks(tmp_path, "- debug: msg={{ item }}\n  with_file: ['{{ nope }}']\n")
+    assert "undefined variable: 'nope' is undefined" in expand(strict, variables).done["msg"]
+
+
 def test_a_failing_with_lookup_fails_the_task_and_preflight_waits_for_what_only_the_run_knows(tmp_path):
     (task,) = tasks(tmp_path, "- debug: msg={{ item }}\n  with_subelements: ['{{ found }}', files]\n")
     failed = expand(task, {"found": [{"name": "x"}]})
