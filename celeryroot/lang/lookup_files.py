@@ -71,11 +71,9 @@ def _fileglob(context, terms) -> list[str]:
     out = []
     for term in map(str, terms):
         folder, pattern = os.path.split(term)
-        if folder:
-            dirs = [d for d in (os.path.join(base, where, folder) for base in search_path(context)
-                                for where in ("files", "")) if os.path.isdir(d)][:1]
-        else:
-            dirs = [os.path.join(base, where) for base in search_path(context) for where in ("files", "")]
+        dirs = candidates(folder, search_path(context), "files")
+        if folder:  # as Ansible: only the first directory of that name
+            dirs = [d for d in dirs if os.path.isdir(d)][:1]
         for directory in dirs:
             found = [p for p in glob.glob(os.path.join(glob.escape(directory), pattern)) if os.path.isfile(p)]
             if found:
