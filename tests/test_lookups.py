@@ -1,7 +1,8 @@
 """Every ``with_*`` loop and lookup, run by ansible-playbook and by
 celeryroot on the same playbook (tests/test_differential.py's helpers): the
 same tasks with the same statuses, and each loop item saying the same
-``msg`` with the same label and index. One Ansible run for them all."""
+``msg`` with the same label and index; a role's tasks look in the role
+first. One Ansible run for them all."""
 
 from __future__ import annotations
 
@@ -15,6 +16,21 @@ FILES = {
     "files/app.ini": "[db]\nport = 5432\nuser=admin\n[web]\nport=80\n",
     "files/app.properties": "colour=blue\n",
     "templates/t.j2": "Hi {{ who }}\n",
+    "roles/r/files/alpha.txt": "role A\n",
+    "roles/r/templates/t.j2": "role Hi {{ who }}\n",
+    "roles/r/tasks/main.yml": """
+- name: a role's files first
+  debug: {msg: "{{ item }}"}
+  with_file: [alpha.txt, beta.txt]
+- name: a role's templates first
+  debug: {msg: "{{ item }}"}
+  with_template: [t.j2]
+- name: a role's first_found and fileglob
+  debug: {msg: "{{ item | replace(playbook_dir, 'PLAYBOOK') }}"}
+  loop:
+    - "{{ lookup('first_found', ['files/alpha.txt']) }}"
+    - "{{ query('fileglob', '*.txt') | sort }}"
+""",
 }
 
 PLAYBOOK = r"""
@@ -30,6 +46,7 @@ PLAYBOOK = r"""
     letters: [a, b]
     numbers: [1, 2, 3]
     who: world
+  roles: [r]
   tasks:
     - name: with_items
       debug: {msg: "{{ item }}"}
@@ -147,7 +164,7 @@ def test_every_with_loop_and_lookup_says_what_ansibles_says(both):
     assert celeryroot.statuses == ansible.statuses, (celeryroot, ansible)
     for (task, theirs), (_, ours) in zip(ansible.items, celeryroot.items):
         assert ours == theirs, task
-    assert len(celeryroot.items) == len(ansible.items) == 21
+    assert len(celeryroot.items) == len(ansible.items) == 24
     # The password file: made on the controller, readable by its owner only, as Ansible's.
     assert celeryroot.files["pw"][0] == ansible.files["pw"][0]
     assert celeryroot.files["pw"][0].endswith("600") and len(celeryroot.files["pw"][-1]) == 13
