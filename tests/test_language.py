@@ -288,8 +288,9 @@ def test_loops_register_and_loop_control(fleet, play, tmp_path, fleet_inventory)
 
 def test_lookups_are_the_controllers_both_ways(fleet, play, tmp_path, fleet_inventory, strategy):
     """A play that calls a lookup of the controller's own (its environment,
-    its commands, its password files, the inventory's names) runs linearly
-    even when bundles are on, so each means what it means in Ansible."""
+    its commands, its password files, the inventory's names), in a task or
+    in a template it renders, runs linearly even when bundles are on, so
+    each means what it means in Ansible."""
     book = write(tmp_path / "lookups.yml", """
 - hosts: web
   gather_facts: false
@@ -303,13 +304,19 @@ def test_lookups_are_the_controllers_both_ways(fleet, play, tmp_path, fleet_inve
       with_inventory_hostnames: "db:web1"
     - name: a password kept beside the playbook
       copy: {content: "{{ lookup('password', 'credentials/' ~ inventory_hostname) }}", dest: "{{ root }}/pw"}
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: a template that calls one
+      template: {src: env.j2, dest: "{{ root }}/templated"}
 """)
+    write(tmp_path / "templates/env.j2", "{{ lookup('env', 'CR_ON_CONTROLLER') }}\n")
     out = play(book, inventory=fleet_inventory, env={"CR_ON_CONTROLLER": "controller"})
     assert out.rc == 0, out
     for host in ("web1", "web2"):
         root = tmp_path / "hosts" / host
-        assert read(root / "env") == "controller piped"
-        assert sorted(p.name for p in root.iterdir()) == ["db1", "db2", "env", "pw", "web1"]
+        assert read(root / "env") == "controller piped" and read(root / "templated") == "controller\n"
+        assert sorted(p.name for p in root.iterdir()) == ["db1", "db2", "env", "pw", "templated", "web1"]
         assert read(root / "pw") + "\n" == read(tmp_path / "credentials" / host)
 
 

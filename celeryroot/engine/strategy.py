@@ -79,8 +79,7 @@ class Run:
             if any(t.run_once for t in play.tasks):
                 self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
             elif controller_only := _controller_lookups(play):
-                self.report.notice(f"play '{play.name}' uses the lookup {', '.join(sorted(controller_only))}, which "
-                                   "runs on the controller: running it linearly")
+                self.report.notice(runs_linearly(play, controller_only))
             else:
                 batch_class = self.bundle_batch
         for batch in batches(hosts, play.serial):
@@ -91,6 +90,11 @@ class Run:
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
         return self.start.takes(task) and self.selection.takes(task)
+
+
+def runs_linearly(play: Play, lookups: set[str]) -> str:
+    return (f"play '{play.name}' uses the lookup {', '.join(sorted(lookups))}, which runs on the controller: "
+            "running it linearly")
 
 
 def _controller_lookups(play: Play) -> set[str]:
