@@ -21,7 +21,7 @@ from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
 from ..result import FAILED, SKIPPED, censored, combine_items, result
-from ..lang.templating import Lazy, TemplateFailure, condition, lazy, names_read, render
+from ..lang.templating import Lazy, TemplateFailure, condition, lazy, loop_lookup, loop_terms, names_read, render
 from ..lang.variables import OMIT
 
 
@@ -91,12 +91,11 @@ def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
     prepared = Prepared(items=items)
     for index, item in enumerate(items):
         scope = {**variables, task.loop_var: item}
-        if _skips(task, scope, mode):
-            prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item,
-                                       "_label": _label(task, scope)}
-            continue
         if task.index_var:
             scope[task.index_var] = index
+        if _skips(task, scope, mode):
+            prepared.decided[index] = {**_skipped(task), **_item_keys(task, scope, index)}
+            continue
         _add_call(prepared, task, scope, mode, registry)
         prepared.calls[-1]["index"] = index
     return prepared
@@ -134,7 +133,13 @@ def _known(expression, variables: dict, seen: frozenset = frozenset()) -> bool:
 
 def _items(task: Task, variables: dict, mode: Mode) -> list:
     """The loop's items; in deferred mode, the first (or a stand-in) is enough."""
-    items = render(task.loop, variables)
+    if task.loop_with is None:
+        items = render(task.loop, variables)
+    else:
+        terms = loop_terms(task.loop_with, task.loop, variables)
+        if mode.deferred and contains_deferred(terms):
+            return [Deferred()]
+        items = loop_lookup(task.loop_with, terms, variables, task.module)
     if isinstance(items, list):
         check_loop_size(items)
         return (items[:1] or [Deferred()]) if mode.deferred else items
@@ -184,7 +189,7 @@ def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict)
         for call, scope, item_result in zip(prepared.calls, prepared.scopes, results):
             item = prepared.items[call["index"]]
             judged = _judge(task, item_result, scope)
-            by_index[call["index"]] = {**judged, task.loop_var: item, "item": item, "_label": _label(task, scope)}
+            by_index[call["index"]] = {**judged, **_item_keys(task, scope, call["index"])}
         res = combine_items([by_index[i] for i in sorted(by_index)])
     if res["failed"] and task.ignore_errors:
         res = {**res, "ignored": True}
@@ -212,6 +217,16 @@ def _judge(task: Task, res: dict, variables: dict) -> dict:
     except (TemplateFailure, UndefinedError) as exc:
         return result(FAILED, f"{task.where}: {exc}")
     return {**res, **result(status, res.get("msg", ""))}
+
+
+def _item_keys(task: Task, scope: dict, index: int) -> dict:
+    """What an item's result says of its item, as Ansible's: the loop
+    variable (and ``item``), the index variable, and the label."""
+    keys = {task.loop_var: scope[task.loop_var], "item": scope[task.loop_var], "ansible_loop_var": task.loop_var,
+            "_label": _label(task, scope)}
+    if task.index_var:
+        keys.update({task.index_var: index, "ansible_index_var": task.index_var})
+    return keys
 
 
 def _label(task: Task, scope: dict):

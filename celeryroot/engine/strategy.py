@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 
 from ..lang.inventory import Inventory
+from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.playbook import Play, Playbook
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
@@ -77,7 +78,7 @@ class Run:
         if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
             linear = _needs_linear(play)
             if linear:
-                self.report.notice(f"play '{play.name}' uses {linear}: running it linearly")
+                self.report.notice(runs_linearly(play, linear))
             else:
                 batch_class = self.bundle_batch
         for batch in batches(hosts, play.serial):
@@ -97,7 +98,17 @@ def _needs_linear(play: Play) -> str | None:
         return "run_once, which needs every host"
     if any(t.throttle for t in tasks):
         return "throttle, which limits how many hosts run a task at once"
+    if lookups := _controller_lookups(play):
+        return controller_lookups(lookups)
     return None
+
+
+def runs_linearly(play: Play, why: str) -> str:
+    return f"play '{play.name}' uses {why}: running it linearly"
+
+
+def controller_lookups(lookups: set[str]) -> str:
+    return f"the lookup {', '.join(sorted(lookups))}, which runs on the controller"
 
 
 def throttled(hosts: list[str], most: int) -> list[list[str]]:
@@ -105,6 +116,17 @@ def throttled(hosts: list[str], most: int) -> list[list[str]]:
     if not most:
         return [hosts]
     return [hosts[i:i + most] for i in range(0, len(hosts), most)]
+
+
+def _controller_lookups(play: Play) -> set[str]:
+    """The lookups of `CONTROLLER_ONLY` a play's tasks, handlers or variables call."""
+    tasks = play.tasks + play.handlers
+    named = {t.loop_with for t in tasks} | named_in([play.vars, play.vars_files, play.role_vars,
+                                                    play.role_defaults])
+    for task in tasks:
+        named |= named_in([task.args, task.loop, task.when, task.vars, task.changed_when, task.failed_when,
+                           task.until, task.environment, task.label])
+    return named & CONTROLLER_ONLY
 
 
 class PlayBatch:

@@ -20,16 +20,19 @@ from typing import Any
 from . import keywords
 from .arguments import module_args, validate_args
 from .files import find
+from .lookups import LOOKUPS
 from ..module import boolean, names_and_aliases, spec_fields
 from ..registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
                      plain, type_name, value_where, warn, where)
-from .templating import TemplateFailure, is_template, render
+from .templating import TemplateFailure, render
 
+#: ``loop``, and ``with_NAME`` for every lookup NAME (which makes its items).
+LOOP_KEYS = {"loop"} | {f"with_{name}" for name in LOOKUPS}
 TASK_KEYS = {"name", "tags", "when", "notify", "register", "ignore_errors", "args", "vars", "no_log",
-             "loop", "with_items", "with_list", "with_dict", "loop_control", "changed_when", "failed_when",
-             "check_mode", "diff", "environment", "until", "retries", "delay", "run_once", "become",
-             "any_errors_fatal"} | keywords.INHERITED | keywords.TASK_ONLY
+             "loop_control", "changed_when", "failed_when", "check_mode", "diff", "environment", "until",
+             "retries", "delay", "run_once", "become", "any_errors_fatal"} | LOOP_KEYS | keywords.INHERITED | \
+    keywords.TASK_ONLY
 HANDLER_KEYS = TASK_KEYS | {"listen"}
 BLOCK_KEYS = {"name", "block", "rescue", "always", "tags", "when", "vars", "no_log", "ignore_errors",
               "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"} | keywords.INHERITED | \
@@ -70,6 +73,8 @@ class Task:
     vars: dict = field(default_factory=dict)
     no_log: bool = False
     loop: Any = None
+    #: The lookup whose items a ``with_NAME`` loop runs over (``loop`` its terms).
+    loop_with: str | None = None
     loop_var: str = "item"
     label: Any = None
     index_var: str | None = None
@@ -258,6 +263,9 @@ def walk(nodes: list):
 def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEYS,
                scope: Scope = Scope()) -> Task:
     node = expect_mapping(node, at, "a task")
+    for key in node:
+        if isinstance(key, str) and key.startswith("with_") and key not in allowed:
+            raise InputError(key_where(node, key), _unknown_loop_message(key, allowed))
     module_keys = [k for k in node if k not in allowed]
     if not module_keys:
         raise InputError(at, "the task names no module (e.g. 'file:', 'command:')")
@@ -327,6 +335,13 @@ def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str
     return f"unknown module or task keyword '{key}'{hint}"
 
 
+def _unknown_loop_message(key: str, allowed: set[str]) -> str:
+    loops = sorted(k for k in allowed if k.startswith("with_"))
+    close = difflib.get_close_matches(key[5:], [k[5:] for k in loops], n=1, cutoff=0.7)
+    hint = f"; did you mean 'with_{close[0]}'?" if close else ""
+    return f"unknown loop '{key}': there is no lookup '{key[5:]}'{hint} (celeryroot has loop and {', '.join(loops)})"
+
+
 def _task_keywords(task: Task, node, scope: Scope, flags: dict) -> None:
     task.tags = tuple(dict.fromkeys(scope.tags + _tags(node, "tags")))
     task.when = list(scope.when) + _when(node)
@@ -369,16 +384,12 @@ def _task_keywords(task: Task, node, scope: Scope, flags: dict) -> None:
 
 
 def _loop_keywords(task: Task, node) -> None:
-    loops = [k for k in ("loop", "with_items", "with_list", "with_dict") if k in node]
+    loops = [k for k in node if k in LOOP_KEYS]
     if len(loops) > 1:
         raise InputError(key_where(node, loops[1]), f"a task takes one loop, got {' and '.join(loops)}")
     if loops:
         task.loop = plain(node[loops[0]])
-        if loops[0] == "with_items" and isinstance(task.loop, list):
-            task.loop = _flatten_once(task.loop)
-        if loops[0] == "with_dict":
-            task.loop = (f"{{{{ {task.loop.strip()[2:-2].strip()} | dict2items }}}}" if is_template(task.loop)
-                         else [{"key": k, "value": v} for k, v in (task.loop or {}).items()])
+        task.loop_with = loops[0][len("with_"):] if loops[0] != "loop" else None
         if isinstance(task.loop, list):
             try:
                 check_loop_size(task.loop)
@@ -389,13 +400,6 @@ def _loop_keywords(task: Task, node) -> None:
     task.loop_var = str(control.get("loop_var", "item"))
     task.label = plain(control.get("label"))
     task.index_var = control.get("index_var")
-
-
-def _flatten_once(items: list) -> list:
-    out = []
-    for item in items:
-        out.extend(item if isinstance(item, list) else [item])
-    return out
 
 
 def _reject_unknown(node: dict, allowed: set[str], what: str) -> None:

@@ -366,6 +366,44 @@ def render(value: Any, variables: dict) -> Any:
     return value
 
 
+def loop_terms(name: str, raw: Any, variables: dict) -> Any:
+    """The terms of ``with_NAME: raw``, rendered. ``with_first_found`` drops
+    those that use an undefined variable, as Ansible's does: a file named
+    after a fact the host lacks is no candidate, not an error."""
+    if name != "first_found":
+        return render(raw, variables)
+
+    def defined(value):
+        if isinstance(value, dict):
+            return {k: v for k, v in ((k, defined(v)) for k, v in value.items()) if v is not _DROPPED}
+        if isinstance(value, list):
+            return [v for v in map(defined, value) if v is not _DROPPED]
+        try:
+            return render(value, variables)
+        except UndefinedFailure:
+            return _DROPPED
+
+    terms = defined(raw)
+    return [] if terms is _DROPPED else terms
+
+
+_DROPPED = object()
+
+
+def loop_lookup(name: str, terms: Any, variables: dict, module: str) -> list:
+    """The items of ``with_NAME: terms`` (terms rendered already), the lookup
+    run with the task's variables as a template would run it."""
+    context = ENV.context_class(ENV, variables, None, {}, ENV.globals)
+    try:
+        return lookups.loop_items(context, name, terms, module)
+    except TemplateFailure:
+        raise
+    except UndefinedError as exc:
+        raise UndefinedFailure(exc.message) from None
+    except Exception as exc:
+        raise TemplateFailure(f"with_{name}: {exc if isinstance(exc, TemplateError) else cause(exc)}") from None
+
+
 def evaluate(expression: str, variables: dict) -> Any:
     """Evaluate a bare expression (``when:``, ``debug: var=``). Its string
     constants' backslashes are escapes, as in ansible-core; in one written

@@ -53,7 +53,7 @@ def test_with_items_flattens_one_level_and_with_dict_gives_key_value(tmp_path):
   debug: msg="{{ item.key }}={{ item.value }}"
   with_dict: {x: 1, y: 2}
 """)
-    assert flat.loop == ["a", "b", "c", ["d"]]
+    assert expand(flat).items == ["a", "b", "c", ["d"]]
     assert [a["msg"] for a in _args(expand(pairs))] == ["x=1", "y=2"]
 
 
