@@ -54,6 +54,7 @@ WORKER = (
     "sadd", "smembers",  # its queue's binding tables
     "set", "get", "del",  # its heartbeat
     "time",  # the broker's clock, which stamps its heartbeat
+    "client|setname",  # each of its connections named for the host (config.client_name)
 )
 
 #: What the controller sends: messages to host queues (it declares no

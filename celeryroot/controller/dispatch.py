@@ -16,8 +16,8 @@ A broker lost mid-run is waited for as long as at the start (kombu's
 retries, bounded by the broker wait), then the run goes on: replies kept in
 Redis meanwhile are read; a task under way whose reply does not come within
 ``timeout`` of the reconnection is given up as unknown (the broker may have
-lost the reply with a restart), never taken for done. If the broker stays
-away, `BrokerLost` ends the run with the hosts under way named.
+lost the reply with a restart or a failover), never taken for done. If the
+broker stays away, `BrokerLost` ends the run with the hosts under way named.
 
 Over several brokers (controller/brokers.py) each is a `Link`, reached at
 the start and drained in turn; one that does not answer at the start, or
@@ -42,7 +42,7 @@ from ..broker import BrokerLost, BrokerUnreachable
 from ..config import HEARTBEAT_TTL
 from ..engine.replies import Reply
 from ..envelope import Forged
-from ..messages import RUN_TASK, queue_for, task_id_for
+from ..messages import RUN_TASK, publish_task, queue_for, task_id_for
 from .brokers import split
 
 #: How often, while waiting, the controller looks at heartbeats.
@@ -163,21 +163,16 @@ class Dispatcher:
         """Send one broker's hosts their messages; their task ids."""
         pending = {}
         # One Redis pipeline for the broker's part of the step (kombu's
-        # publish batch); the short argsrepr spares Celery a repr of every
-        # payload, and keeps rendered arguments out of message headers.
-        # Nothing is declared (declare=[]): Celery sends a task for a direct
-        # exchange's queue to the anonymous exchange, an LPUSH onto the
-        # queue's list, so the binding kombu would declare (a transaction of
-        # LLEN, one of two SADDs, and a new Redis client each, per host and
-        # connection) routes nothing; the worker declares its own queue as it starts.
+        # publish batch). Nothing is declared (messages.publish_task): the
+        # binding kombu would declare (a transaction of LLEN, one of two
+        # SADDs, and a new Redis client each, per host and connection) would
+        # route nothing; the worker declares its own queue as it starts.
         reply_to = link.reply_queue.name
         with link.producer.batch():
             for host, args in payloads.items():
                 tid = task_id_for(self.run_id, next(self.seq), host)
                 sealed = self.seal.seal_task(host, tid, task, reply_to, args, self.timeout)
-                link.app.send_task(task, args=sealed, queue=queue_for(host), declare=[], task_id=tid,
-                                   expires=self.timeout, reply_to=reply_to, producer=link.producer,
-                                   argsrepr="(celeryroot)", kwargsrepr="{}")
+                publish_task(link.producer, task, tid, sealed, queue_for(host).name, reply_to, self.timeout)
                 pending[tid] = host
         return pending
 
@@ -228,7 +223,15 @@ class Dispatcher:
         # A restarted Redis has lost the heartbeats: give the workers one TTL to set them again.
         settled = [h for h in pending.values()
                    if (at := self.link_of(h).reconnected) is None or now - at > HEARTBEAT_TTL]
+        asked = time.monotonic()
         alive = self.live(settled)
+        if time.monotonic() - asked > LIVENESS_EVERY:
+            # The read waited out a broker (a Sentinel failover: redis_client
+            # retries), during which no worker could beat: judge nothing yet,
+            # and count from now as from a reconnection.
+            for link in self.up:
+                link.reconnected = time.monotonic()
+            return
         for task_id, host in list(pending.items()):
             if host in settled and host not in alive:
                 del pending[task_id]

@@ -14,13 +14,13 @@ import socket
 import time
 from collections import deque
 
-from kombu import Consumer, Exchange, Queue
+from kombu import Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..broker import BrokerLost, BrokerUnreachable, reach
 from ..config import REPLY_PREFIX, masked
-from ..messages import make_app
+from ..messages import connection
 
 #: What a broker lost under a drain raises, from kombu, redis-py or the socket.
 LOST = (OperationalError, RedisConnectionError, ConnectionError)
@@ -29,7 +29,6 @@ LOST = (OperationalError, RedisConnectionError, ConnectionError)
 class Link:
     def __init__(self, name: str, url: str, client, liveness, run_id: str):
         self.name, self.url = name, url
-        self.app = make_app(url)
         self.client = client
         self.liveness = liveness
         self.reply_queue = Queue(REPLY_PREFIX + run_id, Exchange(""), routing_key=REPLY_PREFIX + run_id,
@@ -45,12 +44,12 @@ class Link:
 
     def open(self, wait: float) -> None:
         """Connect (retrying for ``wait`` seconds: `BrokerUnreachable`) and consume the reply queue."""
-        self.connection = self.app.connection_for_write()
+        self.connection = connection(self.url)
         reach(self.connection, self.url, wait)
         self._attach()
 
     def _attach(self) -> None:
-        self.producer = self.app.amqp.Producer(self.connection)
+        self.producer = Producer(self.connection)
         self.consumer = Consumer(self.connection, queues=[self.reply_queue], callbacks=[self._on_reply],
                                  accept=["json"], no_ack=True)
         self.consumer.consume()

@@ -139,7 +139,6 @@ def _services(run_id: str, config, registry, inventory, hosts: set[str], timeout
     from ..pki import pki_dir
     from ..lang.source import InputError
     from ..messages import redis_client
-    from ..worker.embedded import LOCAL_HOSTS, embedded_worker
     from .brokers import ByHost, routes
     from .dispatch import Dispatcher
     from .factcache import fact_cache
@@ -150,6 +149,9 @@ def _services(run_id: str, config, registry, inventory, hosts: set[str], timeout
     host_timeout, broker_wait = timeouts
     with ExitStack() as stack:
         if config.embedded:
+            # Only here: the embedded worker brings Celery's worker side and its backend.
+            from ..worker.embedded import LOCAL_HOSTS, embedded_worker
+
             if not hosts <= LOCAL_HOSTS:
                 others = ", ".join(sorted(hosts - LOCAL_HOSTS))
                 raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
@@ -164,7 +166,7 @@ def _services(run_id: str, config, registry, inventory, hosts: set[str], timeout
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
             links = {}
             for name in sorted(set(route.values())):
-                client = redis_client(config.fleet[name])
+                client = redis_client(config.fleet[name], wait=broker_wait)
                 links[name] = Link(name, config.fleet[name], client, Liveness(client), run_id)
         dispatcher = stack.enter_context(Dispatcher(links, route, seal, host_timeout, broker_wait, run_id))
         for link in dispatcher.up if not config.embedded else ():  # the embedded worker ends with this process
