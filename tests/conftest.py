@@ -51,14 +51,31 @@ def faults():
     return record
 
 
+#: Timelines a test measured (tests/test_sentinel.py): a title and its (seconds, event) lines.
+TIMELINES: list[tuple[str, list[tuple[float, str]]]] = []
+
+
+@pytest.fixture
+def timeline():
+    """``timeline(title, [(seconds, event), …])`` records when things
+    happened in a test, for the end of the session."""
+    def record(title: str, events: list[tuple[float, str]]) -> None:
+        TIMELINES.append((title, sorted(events, key=lambda event: event[0])))
+    return record
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not FAULTS:
-        return
     write = terminalreporter.write_line
-    write("")
-    write("faults (tests/test_faults.py)                      runs survived lost ran-late ran-twice")
-    for fault, *counts in FAULTS:
-        write(f"{fault:<50} " + " ".join(f"{n:>{w}}" for n, w in zip(counts, (4, 8, 4, 8, 9))))
+    if FAULTS:
+        write("")
+        write("faults (tests/test_faults.py, test_sentinel.py)    runs survived lost ran-late ran-twice")
+        for fault, *counts in FAULTS:
+            write(f"{fault:<50} " + " ".join(f"{n:>{w}}" for n, w in zip(counts, (4, 8, 4, 8, 9))))
+    for title, events in TIMELINES:
+        write("")
+        write(title)
+        for seconds, event in events:
+            write(f"{seconds:>+8.2f} s  {event}")
 
 
 @pytest.fixture(scope="session")

@@ -155,6 +155,16 @@ class PostgreSQLServer:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def broker_client(url: str) -> redis.Redis:
+    """A plain client of the broker at ``url``; behind Sentinels celeryroot's
+    own, which follows the primary through a failover."""
+    if url.startswith("sentinel://"):
+        from celeryroot.messages import redis_client
+
+        return redis_client(url)
+    return redis.Redis.from_url(url)
+
+
 def alive(client: redis.Redis, hosts) -> set[str]:
     """Those of ``hosts`` whose heartbeat is live, as the controller judges it."""
     from celeryroot.controller.liveness import Liveness
@@ -286,7 +296,7 @@ class Workers:
         self.command = list(command)
         self.pki = pki or shared_pki()
         self.procs: dict[str, subprocess.Popen] = {}
-        self.client = redis.Redis.from_url(broker_url)
+        self.client = broker_client(broker_url)
 
     def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None, env: dict | None = None,
               timeout: float = 30) -> dict[str, float]:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,6 +79,9 @@ def test_a_run_is_recorded_and_shown(fleet, play, tmp_path, history):
         ("check db", "web1"): "skipped", ("check db", "web2"): "failed"}
     assert any("hello web1" in (d.get("after") or "") for d in got["write motd", "web1"]["result"]["diff"])
     assert [r["play"] for r in doc["results"]] == ["all"] * 4
+    # Each result with when its task started for the host (ISO 8601 strings of one form compare as times).
+    assert all(doc["started"] <= r["started"] <= r["at"] <= doc["ended"] for r in doc["results"]), doc["results"]
+    assert got["write motd", "web2"]["at"] <= got["check db", "web2"]["started"]
 
     shown = runs(db, "show", run_id)
     assert shown.startswith(f"run {run_id}: finished, exit 2\n  command   celeryroot-play {book}"), shown
@@ -382,3 +386,22 @@ def test_a_user_that_may_only_read_and_write_the_tables_records_runs(postgresql_
     history.finish("0123456789ab", "finished", 0)
     assert [r["id"] for r in history.runs()] == ["0123456789ab"]
     history.close()
+
+
+def test_a_history_written_before_results_had_their_start_is_read(tmp_path):
+    db = tmp_path / "runs.db"
+    with sqlite3.connect(db) as conn:  # the results table as it was
+        conn.executescript("""
+            CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, playbook TEXT, digest TEXT,
+                check_mode INTEGER NOT NULL, user TEXT NOT NULL, controller TEXT NOT NULL, pid INTEGER NOT NULL,
+                started REAL NOT NULL, ended REAL, state TEXT NOT NULL, reason TEXT, exit_status INTEGER, recap TEXT);
+            CREATE TABLE results (run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+                play TEXT NOT NULL, task TEXT NOT NULL, host TEXT NOT NULL, status TEXT NOT NULL,
+                result TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (run, seq));
+            INSERT INTO runs VALUES ('0123456789ab', '["celeryroot-play", "x.yaml"]', NULL, NULL, 0, 'ops', 'c', 1,
+                1000.0, 1002.0, 'finished', NULL, 0, NULL);
+            INSERT INTO results VALUES ('0123456789ab', 1, 'all', 'ping', 'web1', 'ok', '{}', 1001.0);
+        """)
+    conn.close()
+    (result,) = runs(db, "show", "0123", "--json")["results"]
+    assert result["started"] is None and result["at"] == "1970-01-01T00:16:41.000Z", result

@@ -11,9 +11,10 @@ A run is a row of ``runs`` (its command line, playbook and its sha256, who
 started it, when it started and ended, how: ``finished``, ``interrupted``
 by a signal or a lost broker, or ``error`` when it could not go on, and its
 recap), a row of ``run_hosts`` per targeted host, and a row of ``results``
-per host and task as the report got it: a ``no_log`` result is already
-censored by the engine, so nothing it hid is written here. The results
-arrive through `Recorder`, a report sink.
+per host and task as the report got it, with when the task started for
+that host and when its result came (the page's timeline): a ``no_log``
+result is already censored by the engine, so nothing it hid is written
+here. The results arrive through `Recorder`, a report sink.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS results (
     status TEXT NOT NULL,
     result TEXT NOT NULL,
     at {real} NOT NULL,
+    started {real},
     PRIMARY KEY (run, seq)
 );
 """
@@ -147,12 +149,13 @@ class History:
 
     def add(self, run_id: str, hosts: list[str], results: list[tuple], failing: set[str]) -> None:
         """Targeted ``hosts``, ``results`` rows (seq, play, task, host,
-        status, result JSON, time) and the ``failing`` hosts so far."""
+        status, result JSON, time of the result, time the task started for
+        the host) and the ``failing`` hosts so far."""
         with self.store.transaction():
             self.store.change_many("INSERT INTO run_hosts (run, host) VALUES (?, ?) ON CONFLICT (run, host) DO NOTHING",
                                    [(run_id, h) for h in hosts])
-            self.store.change_many("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                   [(run_id, *row) for row in results])
+            self.store.change_many("INSERT INTO results (run, seq, play, task, host, status, result, at, started)"
+                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run_id, *row) for row in results])
             self.store.change_many("UPDATE run_hosts SET failed = 1 WHERE run = ? AND host = ?",
                                    [(run_id, h) for h in failing])
 
@@ -208,7 +211,8 @@ class History:
             raise InputError(None, f"run id {prefix!r} is ambiguous: give more of it")
         doc = _run_document(rows[0])
         doc["results"] = [{"seq": r["seq"], "play": r["play"], "task": r["task"], "host": r["host"],
-                           "status": r["status"], "at": r["at"], "result": json.loads(r["result"])}
+                           "status": r["status"], "started": r["started"], "at": r["at"],
+                            "result": json.loads(r["result"])}
                           for r in self.store.rows("SELECT * FROM results WHERE run = ? ORDER BY seq", (doc["id"],))]
         return doc
 
@@ -276,6 +280,8 @@ class Recorder:
         self.hosts: list[str] = []
         self.rows: list[tuple] = []
         self.failing: set[str] = set()
+        #: When each host's current task started for it (a bundle's hosts each at their own pace).
+        self.starts: dict[str, float] = {}
         self.flushed = time.monotonic()
 
     def _safely(self, method: str, *args) -> None:
@@ -305,6 +311,8 @@ class Recorder:
         self.hosts = list(hosts)
 
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
+        now = time.time()
+        self.starts.update(dict.fromkeys(hosts, now))
         if time.monotonic() - self.flushed >= self.every:
             self.flush()
 
@@ -314,8 +322,10 @@ class Recorder:
     def host_result(self, host: str, title: str, res: dict) -> None:
         self.seq += 1
         word = outcome(res)
+        now = time.time()
         self.rows.append((self.seq, self.play, title, host, word,
-                          json.dumps(res, default=str, ensure_ascii=False, separators=(",", ":")), time.time()))
+                          json.dumps(res, default=str, ensure_ascii=False, separators=(",", ":")), now,
+                          self.starts.pop(host, now)))
         if word in ("failed", "unreachable"):
             self.failing.add(host)
         if len(self.rows) >= self.batch or time.monotonic() - self.flushed >= self.every:

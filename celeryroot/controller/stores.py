@@ -120,6 +120,22 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
 
+    def create(self, statements: list[str]) -> None:
+        super().create(statements)
+        with self._translated():
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """A file written before results had their start gains the column
+        (its old results have none); one opener at a time decides. (No
+        PostgreSQL history is older than the column.)"""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if "started" not in {row["name"] for row in self.db.execute("PRAGMA table_info(results)")}:
+                self.db.execute("ALTER TABLE results ADD COLUMN started REAL")
+        finally:
+            self.db.commit()
+
     @contextmanager
     def transaction(self):
         with self._translated(), self.db:

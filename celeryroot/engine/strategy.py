@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 
 from ..lang.inventory import Inventory
+from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.playbook import Play, Playbook
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
@@ -75,8 +76,9 @@ class Run:
             self.state.stats.touch(host)
         batch_class = PlayBatch
         if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
-            if any(t.run_once for t in play.tasks):
-                self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
+            linear = _needs_linear(play)
+            if linear:
+                self.report.notice(runs_linearly(play, linear))
             else:
                 batch_class = self.bundle_batch
         for batch in batches(hosts, play.serial):
@@ -87,6 +89,44 @@ class Run:
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
         return self.start.takes(task) and self.selection.takes(task)
+
+
+def _needs_linear(play: Play) -> str | None:
+    """Why a play cannot run as bundles (each host on its own, all at once), or None."""
+    tasks = play.tasks + play.handlers
+    if any(t.run_once for t in play.tasks):
+        return "run_once, which needs every host"
+    if any(t.throttle for t in tasks):
+        return "throttle, which limits how many hosts run a task at once"
+    if lookups := _controller_lookups(play):
+        return controller_lookups(lookups)
+    return None
+
+
+def runs_linearly(play: Play, why: str) -> str:
+    return f"play '{play.name}' uses {why}: running it linearly"
+
+
+def controller_lookups(lookups: set[str]) -> str:
+    return f"the lookup {', '.join(sorted(lookups))}, which runs on the controller"
+
+
+def throttled(hosts: list[str], most: int) -> list[list[str]]:
+    """``throttle``: the hosts in groups of at most ``most`` (0: one group)."""
+    if not most:
+        return [hosts]
+    return [hosts[i:i + most] for i in range(0, len(hosts), most)]
+
+
+def _controller_lookups(play: Play) -> set[str]:
+    """The lookups of `CONTROLLER_ONLY` a play's tasks, handlers or variables call."""
+    tasks = play.tasks + play.handlers
+    named = {t.loop_with for t in tasks} | named_in([play.vars, play.vars_files, play.role_vars,
+                                                    play.role_defaults])
+    for task in tasks:
+        named |= named_in([task.args, task.loop, task.when, task.vars, task.changed_when, task.failed_when,
+                           task.until, task.environment, task.label])
+    return named & CONTROLLER_ONLY
 
 
 class PlayBatch:
@@ -177,7 +217,7 @@ class PlayBatch:
             return
         smart = str(self.play.gather_facts).lower() == "smart"
         targets = [h for h in active if not (smart and h in self.state.facts)]
-        task = Task(name="Gathering Facts", module="setup", args={}, where=self.play.where,
+        task = Task(name="Gathering Facts", module="setup", args=dict(self.play.fact_args), where=self.play.where,
                     check_mode=False)
         self.run_task(task, active, only=targets)
 
@@ -238,7 +278,8 @@ class PlayBatch:
         while pending:
             attempt += 1
             retry = []
-            for host, res in self._attempt(task, pending):
+            for host, res in (pair for group in throttled(pending, task.throttle)
+                              for pair in self._attempt(task, group)):
                 if task.until is not None:
                     res["attempts"] = attempt
                     if attempt <= task.retries and not res.get("unreachable") and \
