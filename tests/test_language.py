@@ -287,6 +287,40 @@ def test_loops_register_and_loop_control(fleet, play, tmp_path, fleet_inventory)
     assert len(out.results("loop_control")["db1"]["results"]) == 2
 
 
+def test_lookups_are_the_controllers_both_ways(fleet, play, tmp_path, fleet_inventory, strategy):
+    """A play that calls a lookup of the controller's own (its environment,
+    its commands, its password files, the inventory's names), in a task or
+    in a template it renders, runs linearly even when bundles are on, so
+    each means what it means in Ansible."""
+    book = write(tmp_path / "lookups.yml", """
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: a directory
+      file: path={{ root }} state=directory
+    - name: the controller's environment and commands
+      copy: {content: "{{ lookup('env', 'CR_ON_CONTROLLER') }} {{ lookup('pipe', 'echo piped') }}", dest: "{{ root }}/env"}
+    - name: every host of a pattern
+      command: touch {{ root }}/{{ item }}
+      with_inventory_hostnames: "db:web1"
+    - name: a password kept beside the playbook
+      copy: {content: "{{ lookup('password', 'credentials/' ~ inventory_hostname) }}", dest: "{{ root }}/pw"}
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: a template that calls one
+      template: {src: env.j2, dest: "{{ root }}/templated"}
+""")
+    write(tmp_path / "templates/env.j2", "{{ lookup('env', 'CR_ON_CONTROLLER') }}\n")
+    out = play(book, inventory=fleet_inventory, env={"CR_ON_CONTROLLER": "controller"})
+    assert out.rc == 0, out
+    for host in ("web1", "web2"):
+        root = tmp_path / "hosts" / host
+        assert read(root / "env") == "controller piped" and read(root / "templated") == "controller\n"
+        assert sorted(p.name for p in root.iterdir()) == ["db1", "db2", "env", "pw", "templated", "web1"]
+        assert read(root / "pw") + "\n" == read(tmp_path / "credentials" / host)
+
+
 def test_until_retries_changed_when_failed_when(fleet, play, tmp_path, fleet_inventory):
     book = write(tmp_path / "until.yml", """
 - hosts: web2

@@ -4,6 +4,9 @@ the options of a run, and how a command's errors end it."""
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
+import os
 import signal
 import sys
 
@@ -153,6 +156,42 @@ def guarded(command, opts) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 99
+
+
+def starting() -> None:
+    """A run's start-up allocates what lives as long as the process (its
+    modules, the playbook, the inventory) and no garbage worth a collection:
+    the collector's passes over that growing heap were ~10 % of a one-host
+    run's CPU. It waits until `started`."""
+    gc.disable()
+
+
+def started() -> None:
+    """The run is loaded and checked: what start-up made is set aside for
+    good (``gc.freeze``: no collection scans it again) and the collector
+    resumes for the run itself, whose size grows with the fleet."""
+    gc.freeze()
+    gc.enable()
+
+
+def end(code: int) -> None:
+    """Exit with ``code`` without tearing the interpreter down, once the
+    command has released what it holds (its report written, its broker
+    connection and lease given back). The atexit handlers run (logging
+    flushes there, and Celery's SIGHUP restart execs from one), but freeing
+    every module and object at finalization cost a stopping worker 0.2 s of
+    CPU, and a one-host run ~50 ms of its ~0.3 s. Under a profiler or a
+    tracer (cProfile, coverage), which write their figures once the program
+    returns, the interpreter ends as usual."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (| head) or stream: nothing more can be said
+            pass
+    os._exit(code)
 
 
 def _terminated(signum, frame):

@@ -24,8 +24,10 @@ the square of the fleet.
 from __future__ import annotations
 
 from ..engine.codec import collect_sources, decode_state, encode_play, encode_state, source_texts
+from ..engine.execution import controller_lookups, runs_linearly
 from ..engine.strategy import PlayBatch
 from ..host.facts import facts_to_vars
+from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.tasks import Task
 from ..lang.templating import reads_any
 from ..lang.variables import HOST_LISTS
@@ -45,9 +47,13 @@ class BundleBatch(PlayBatch):
         """Each host of ``active`` runs the play whole on its worker; their
         progress is reported as it streams in, their final answers merged."""
         run = self.run_
+        common = self._common()
+        controller_only = named_in(list(source_texts(common["sources"]))) & CONTROLLER_ONLY
+        if controller_only:  # a template of the play's calls one (its tasks were looked at in strategy.py)
+            run.report.notice(runs_linearly(self.play, controller_lookups(controller_only)))
+            return super().run_on(active)
         self._report_missing(active)
         self.sent_facts: dict[str, dict | None] = {}
-        common = self._common()
         reads_hosts = self._reads_host_lists(common)
         payloads = {host: [self._bundle(host, common, reads_hosts)] for host in active}
         for reply in run.dispatcher.step(payloads, PLAY_TASK):

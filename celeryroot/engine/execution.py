@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.playbook import Play
 from ..lang.templating import reads_any
 from ..lang.variables import HOST_LISTS
@@ -24,10 +25,11 @@ LINEAR, BUNDLES = "linear", "bundles"
 #: not here: it is the inventory's, the same whichever hosts fail, and a
 #: bundle carries it to a play that reads it.
 OTHER_HOSTS = HOST_LISTS - {"groups"}
-#: What reads the controller's world: lookups (its files and environment)
-#: and its paths (``playbook_dir``); in a bundle they would be the host's
-#: (its environment, its copy of the play's files in a folder of its own).
-CONTROLLER = frozenset({"lookup", "query", "q", "playbook_dir", "ansible_search_path"})
+#: The controller's paths (``playbook_dir``): in a bundle they would be the
+#: host's copy of the play's files, in a folder of its own. (Lookups that
+#: read the controller's world are lookups.CONTROLLER_ONLY; the others run
+#: on the host from what the bundle carries.)
+CONTROLLER = frozenset({"playbook_dir", "ansible_search_path"})
 #: A task's fields that are rendered or evaluated where it runs.
 EVALUATED = ("name", "args", "when", "loop", "label", "vars", "changed_when", "failed_when", "until",
              "environment")
@@ -41,14 +43,15 @@ PLAY_KEYWORDS = {
     "any_errors_fatal": "any_errors_fatal: one host's failure stops every host at the next task",
     "max_fail_percentage": "max_fail_percentage: the play stops when too many hosts failed, counted after "
                            "each task",
-    "order": "order: the hosts run in the order it says",
 }
+# Not ``order``: it orders the hosts of the report and of serial batches,
+# which bundles keep; the hosts of one batch are independent.
 #: Task keywords that tie the hosts together: (why, whether a bundle, which
 #: knows its own host alone, cannot do it at all even when asked to).
 TASK_KEYWORDS = {
     "run_once": ("run_once: one host runs it and its result is every host's", True),
     "delegate_to": ("delegate_to: it runs on another host, which a bundle cannot reach", True),
-    "throttle": ("throttle: it limits how many hosts run it at once", False),
+    "throttle": ("throttle: it limits how many hosts run it at once", True),
     "any_errors_fatal": ("any_errors_fatal: its failure on one host stops every host", False),
 }
 
@@ -108,9 +111,10 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
       ``ansible_play_batch`` shrink as other hosts fail, task by task;
       looked for in the tasks, the play's and extra vars, each host's
       inventory variables and the template files;
-    - a lookup or ``playbook_dir`` (`CONTROLLER`): they read the
-      controller's files, environment and paths, which in a bundle would
-      be the host's;
+    - a lookup of lookups.CONTROLLER_ONLY (``env``, ``pipe``, ``password``
+      …: the controller's environment, commands and files) even when
+      bundles were asked for, and ``playbook_dir`` (`CONTROLLER`), which in
+      a bundle would be the host's;
     - nothing in the play runs on the hosts (no facts, only modules that
       run on the controller): a bundle would only add a message per host,
       and a host without a worker would become unreachable;
@@ -126,6 +130,8 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
         for keyword, (why, impossible) in TASK_KEYWORDS.items():
             if getattr(task, keyword, None) and (impossible or not asked):
                 return _at(task, f"uses {why}")
+    if lookups := controller_only_lookups(play):
+        return controller_lookups(lookups)
     if asked:
         return None
     for keyword, why in PLAY_KEYWORDS.items():
@@ -156,6 +162,24 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
         if read := _read(text, OTHER_HOSTS | CONTROLLER):
             return f"a template of the play reads {read}"
     return None
+
+
+def controller_only_lookups(play: Play) -> set[str]:
+    """The lookups of `CONTROLLER_ONLY` a play's tasks, handlers or variables call."""
+    tasks = play.tasks + play.handlers
+    named = {t.loop_with for t in tasks} | named_in([play.vars, play.vars_files, play.role_vars,
+                                                    play.role_defaults])
+    for task in tasks:
+        named |= named_in([getattr(task, name) for name in EVALUATED])
+    return named & CONTROLLER_ONLY
+
+
+def controller_lookups(lookups: set[str]) -> str:
+    return f"the lookup {', '.join(sorted(lookups))}, which runs on the controller"
+
+
+def runs_linearly(play: Play, why: str) -> str:
+    return f"play '{play.name}': {LINEAR} ({why})"
 
 
 def runs_on_hosts(play: Play, registry: Registry) -> bool:

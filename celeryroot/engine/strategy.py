@@ -94,6 +94,13 @@ class Run:
         return self.start.takes(task) and self.selection.takes(task)
 
 
+def throttled(hosts: list[str], most: int) -> list[list[str]]:
+    """``throttle``: the hosts in groups of at most ``most`` (0: one group)."""
+    if not most:
+        return [hosts]
+    return [hosts[i:i + most] for i in range(0, len(hosts), most)]
+
+
 class PlayBatch:
     """One play on one batch of hosts (in a bundle: on its one host, with
     the controller's batch as ``play_hosts``)."""
@@ -179,7 +186,7 @@ class PlayBatch:
             return
         smart = str(self.play.gather_facts).lower() == "smart"
         targets = [h for h in active if not (smart and h in self.state.facts)]
-        task = Task(name="Gathering Facts", module="setup", args={}, where=self.play.where,
+        task = Task(name="Gathering Facts", module="setup", args=dict(self.play.fact_args), where=self.play.where,
                     check_mode=False)
         self.run_task(task, active, only=targets)
 
@@ -241,7 +248,8 @@ class PlayBatch:
         while pending:
             attempt += 1
             retry = []
-            for host, res in self._attempt(task, pending):
+            for host, res in (pair for group in throttled(pending, task.throttle)
+                              for pair in self._attempt(task, group)):
                 if task.until is not None:
                     res["attempts"] = attempt
                     if attempt <= task.retries and not res.get("unreachable") and \
