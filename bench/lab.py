@@ -87,17 +87,19 @@ def host_names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i:04d}" for i in range(count)]
 
 
-#: How a controller runs a play: "linear" is the default strategy, task by
-#: task; "bundles" sends each host its whole play in one message, switched on
-#: by ``bundles: true`` in the celeryroot.yaml of celeryroot-play's working
-#: directory (the play itself is the same file).
+#: How a controller runs a play: "linear", task by task; "bundles", each
+#: host its whole play in one message. Each is asked for by ``bundles:`` in
+#: the celeryroot.yaml of celeryroot-play's working directory (the play
+#: itself is the same file; unasked, a play that does not depend on other
+#: hosts would run as bundles: engine/execution.py).
 MODES = ("linear", "bundles")
 
 
 def mode_dirs(workdir: Path) -> dict[str, Path]:
-    """A working directory per mode; only the bundles one has a celeryroot.yaml."""
+    """A working directory per mode, with its celeryroot.yaml."""
     dirs = {mode: fresh_dir(workdir / f"cwd-{mode}") for mode in MODES}
-    (dirs["bundles"] / "celeryroot.yaml").write_text("bundles: true\n")
+    for mode, directory in dirs.items():
+        (directory / "celeryroot.yaml").write_text(f"bundles: {str(mode == 'bundles').lower()}\n")
     return dirs
 
 

@@ -14,6 +14,7 @@ import ssl
 import sys
 
 from kombu.exceptions import OperationalError
+from redis.sentinel import MasterNotFoundError
 
 from .config import masked
 
@@ -66,6 +67,10 @@ def reason(exc: BaseException) -> str:
     if refused:
         return refused
     for seen in _causes(exc):
+        if isinstance(seen, MasterNotFoundError):
+            # Its text goes on with the repr of every Sentinel's client.
+            head, _, unanswered = str(seen).partition(" : ")
+            return head + ("; not every Sentinel answered" if unanswered else "")
         if isinstance(seen, OSError) and seen.strerror:
             return seen.strerror
     return str(exc).rstrip(".")

@@ -31,26 +31,22 @@ from typing import Any, ClassVar
 
 REQUIRED = dataclasses.MISSING
 #: Ansible's boolean words (module_utils.parsing.convert_bool), in any case:
-#: the one set for module arguments, play and task keywords and the bool filter.
+#: the one set for module arguments, play and task keywords (the bool
+#: filter knows fewer: celeryroot/lang/filters/strings.py).
 BOOLEANS = {"y": True, "yes": True, "on": True, "1": True, "true": True, "t": True,
             "n": False, "no": False, "off": False, "0": False, "false": False, "f": False}
-FILTER_WORDS = {"yes", "on", "true", "1", "no", "off", "false", "0"}
 
 
-def boolean(value: Any, strict: bool = True) -> bool:
-    """``value`` read as Ansible reads a boolean; anything else is a
-    ValueError. Not ``strict`` is the bool filter: as ansible-core's, it
-    knows only yes/on/true/1 and no/off/false/0 and takes the rest as false."""
+def boolean(value: Any) -> bool:
+    """``value`` read as Ansible reads a boolean; anything else is a ValueError."""
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower() if isinstance(value, (str, int, float)) else None
     if isinstance(value, float) and value in (0.0, 1.0):
         word = str(int(value))
-    if word in BOOLEANS and (strict or word in FILTER_WORDS):
+    if word in BOOLEANS:
         return BOOLEANS[word]
-    if strict:
-        raise ValueError(f"expected a boolean (yes/no/true/false), got '{value}'")
-    return False
+    raise ValueError(f"expected a boolean (yes/no/true/false), got '{value}'")
 
 
 class ModuleFailure(Exception):

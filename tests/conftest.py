@@ -17,8 +17,8 @@ import pytest
 
 # The Redis server and the workers are support.py's, shared with the
 # benchmark; test files import them from here or from there alike.
-from support import (ROOT, SITE_MODULES, RedisServer, Workers, controller_env, free_port, shared_pki,  # noqa: F401
-                     wait_for)
+from support import (ROOT, SITE_MODULES, PostgreSQLServer, RedisServer, Workers, controller_env,  # noqa: F401
+                     free_port, shared_pki, wait_for)
 
 
 def pytest_configure(config):
@@ -51,14 +51,31 @@ def faults():
     return record
 
 
+#: Timelines a test measured (tests/test_sentinel.py): a title and its (seconds, event) lines.
+TIMELINES: list[tuple[str, list[tuple[float, str]]]] = []
+
+
+@pytest.fixture
+def timeline():
+    """``timeline(title, [(seconds, event), …])`` records when things
+    happened in a test, for the end of the session."""
+    def record(title: str, events: list[tuple[float, str]]) -> None:
+        TIMELINES.append((title, sorted(events, key=lambda event: event[0])))
+    return record
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not FAULTS:
-        return
     write = terminalreporter.write_line
-    write("")
-    write("faults (tests/test_faults.py)                      runs survived lost ran-late ran-twice")
-    for fault, *counts in FAULTS:
-        write(f"{fault:<50} " + " ".join(f"{n:>{w}}" for n, w in zip(counts, (4, 8, 4, 8, 9))))
+    if FAULTS:
+        write("")
+        write("faults (tests/test_faults.py, test_sentinel.py)    runs survived lost ran-late ran-twice")
+        for fault, *counts in FAULTS:
+            write(f"{fault:<50} " + " ".join(f"{n:>{w}}" for n, w in zip(counts, (4, 8, 4, 8, 9))))
+    for title, events in TIMELINES:
+        write("")
+        write(title)
+        for seconds, event in events:
+            write(f"{seconds:>+8.2f} s  {event}")
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +83,24 @@ def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """A private PostgreSQL cluster, started once for the tests that ask for it."""
+    server = PostgreSQLServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history(request, tmp_path):
+    """Where a test's runs are recorded, in each store: a SQLite file of its
+    own, or a database of its own on the session's PostgreSQL (its URL with
+    the password)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "runs.db")
+    return request.getfixturevalue("postgresql_server").database()
 
 
 FLEET = ("web1", "web2", "db1")

@@ -92,6 +92,79 @@ class RedisServer:
         self.proc.wait(10)
 
 
+class PostgreSQLServer:
+    """A private PostgreSQL cluster on a free port, in a directory of its
+    own under the system's temp directory, for the run history's tests:
+    superuser ``celeryroot`` with a password (scram-sha-256 over TCP on
+    127.0.0.1). PostgreSQL refuses to run as root, so as root the cluster
+    belongs to Debian's ``postgres`` user (the package creates it), and its
+    directory to that user: the tests' own temp directories are root's, 0700.
+    `database` makes an empty database, one per test."""
+
+    USER, PASSWORD = "celeryroot", "pg-history-pw-5150"
+
+    def __init__(self):
+        import glob
+        import pwd
+
+        # Debian's layout, one directory per major version: the newest.
+        found = sorted((Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+                       key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()])
+        bindir = found[-1].parent if found else None
+        if bindir is None and shutil.which("initdb"):
+            bindir = Path(shutil.which("initdb")).parent
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run the "
+                               "README's test command (make test), which installs the postgresql package")
+        self.pg_ctl = str(bindir / "pg_ctl")
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.dir = Path(tempfile.mkdtemp(prefix="celeryroot-pg-"))
+        if self.as_owner:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+        self.data = self.dir / "data"
+        pwfile = self.dir / "pw"
+        pwfile.write_text(self.PASSWORD + "\n")
+        if self.as_owner:
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        self._owner([str(bindir / "initdb"), "-D", str(self.data), "-U", self.USER, "--pwfile", str(pwfile),
+                     "--auth", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync"])
+        self.port = free_port()
+        self._owner([self.pg_ctl, "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.dir / "log"),
+                     "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"])
+        self.url = f"postgresql://{self.USER}:{self.PASSWORD}@127.0.0.1:{self.port}/postgres"
+
+    def _owner(self, argv: list[str]) -> None:
+        proc = subprocess.run(self.as_owner + argv, capture_output=True, text=True, timeout=120, cwd=self.dir)
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(argv)} failed: {proc.stdout}{proc.stderr}")
+
+    def database(self) -> str:
+        """The URL of a new, empty database."""
+        import psycopg
+
+        name = "t" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def stop(self) -> None:
+        try:
+            self._owner([self.pg_ctl, "stop", "-m", "fast", "-w", "-D", str(self.data)])
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def broker_client(url: str) -> redis.Redis:
+    """A plain client of the broker at ``url``; behind Sentinels celeryroot's
+    own, which follows the primary through a failover."""
+    if url.startswith("sentinel://"):
+        from celeryroot.messages import redis_client
+
+        return redis_client(url)
+    return redis.Redis.from_url(url)
+
+
 def alive(client: redis.Redis, hosts) -> set[str]:
     """Those of ``hosts`` whose heartbeat is live, as the controller judges it."""
     from celeryroot.controller.liveness import Liveness
@@ -223,7 +296,7 @@ class Workers:
         self.command = list(command)
         self.pki = pki or shared_pki()
         self.procs: dict[str, subprocess.Popen] = {}
-        self.client = redis.Redis.from_url(broker_url)
+        self.client = broker_client(broker_url)
 
     def start(self, *hosts: str, wait: bool = True, broker_url: str | None = None, env: dict | None = None,
               timeout: float = 30) -> dict[str, float]:

@@ -104,6 +104,14 @@ CASES = [
      ", ".join(["1"] * 10001) + "]\n", [], r"site\.yaml:4:13: the loop has 10001 items"),
     ("with_items too long", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n      with_items: [" +
      ", ".join(["1"] * 10001) + "]\n", [], r"site\.yaml:4:19: the loop has 10001 items"),
+    ("unknown with_ loop", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n      with_itmes: [1]\n", [],
+     r"site\.yaml:4:7: unknown loop 'with_itmes': there is no lookup 'itmes'; did you mean 'with_items'\?"),
+    ("with_ of no lookup", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n      with_k8s: [1]\n", [],
+     r"site\.yaml:4:7: unknown loop 'with_k8s': there is no lookup 'k8s' \(celeryroot has loop and with_csvfile"),
+    ("a failing with_ lookup", "- hosts: web\n  tasks:\n    - debug: msg={{ item }}\n"
+                               "      with_sequence: start=5 end=1\n", [],
+     r"site\.yaml:3:7: task 'debug' for host 'ghost1': with_sequence: lookup\('sequence'\): sequence: to count "
+     r"backwards make stride negative"),
     ("retries without end", "- hosts: web\n  tasks:\n    - command: 'false'\n      register: r\n"
                             "      until: r.rc == 0\n      retries: 100000\n      delay: 0\n", [],
      r"site\.yaml:6:16: 'retries' is 100000; celeryroot retries a task at most 1000 times"),

@@ -35,11 +35,17 @@ def ansible_playbook() -> Path:
 
 class Run:
     """One tool's run of a playbook: its exit status, the status of every
-    task result in order (``(kind, task, status)``), and the files under
-    its ``out`` directory."""
+    task result in order (``(kind, task, status)``), each result's ``msg``
+    (a debug task's value) in the same order, the files under its ``out``
+    directory, and what each loop's items said, task by task
+    (``(task, [{"msg", "label", "index"}, …])``, the tool's directory in
+    them written as ``WORKDIR``; a skipped item's ``msg`` is "(skipped)")."""
 
-    def __init__(self, rc: int, statuses: list[tuple], files: dict, output: str):
+    def __init__(self, rc: int, statuses: list[tuple], files: dict, output: str, messages: list,
+                 items: list | None = None):
         self.rc, self.statuses, self.files, self.output = rc, statuses, files, output
+        self.messages = messages
+        self.items = items or []
 
     def __repr__(self) -> str:
         return f"Run(rc={self.rc}, statuses={self.statuses}, output={self.output[-3000:]!r})"
@@ -58,18 +64,27 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, 
                           capture_output=True, text=True, cwd=workdir, env=env, timeout=300)
     lines = [json.loads(line) for line in statuses.read_text().splitlines()] if statuses.exists() else []
     return Run(proc.returncode, [(r["kind"], r["task"], r["status"]) for r in lines], _files(workdir),
-               proc.stdout + proc.stderr)
+               proc.stdout + proc.stderr, [r.get("msg") for r in lines],
+               _neutral_items([(r["task"], r["items"]) for r in lines], workdir))
 
 
 def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
     out = local_play(book, "-i", "localhost,", *args, env=environ)
     # Ansible's callbacks name a role's task without the role ("web : x" is
     # x), and hear of no result of a meta task (which here is named meta).
+    tasks = [t for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
+             if "localhost" in t["hosts"] and t["task"]["name"] != "meta"]
     statuses = [("handler" if t["task"]["kind"] == "running handler" else t["task"]["kind"],
-                 t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"]))
-                for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
-                if "localhost" in t["hosts"] and t["task"]["name"] != "meta"]
-    return Run(out.rc, statuses, _files(workdir), out.stdout[-3000:] + out.stderr)
+                 t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"])) for t in tasks]
+    items = [(t["task"]["name"].split(" : ", 1)[-1],
+              [{"msg": "(skipped)" if r.get("skipped") else r.get("msg"), "label": r.get("_label"), "index": r.get(r.get("ansible_index_var"))}
+               for r in t["hosts"]["localhost"].get("results", [])]) for t in tasks]
+    return Run(out.rc, statuses, _files(workdir), out.stdout[-3000:] + out.stderr,
+               [t["hosts"]["localhost"].get("msg") for t in tasks], _neutral_items(items, workdir))
+
+
+def _neutral_items(items: list, workdir: Path) -> list:
+    return json.loads(json.dumps(items).replace(str(workdir), "WORKDIR"))
 
 
 def _files(workdir: Path) -> dict:

@@ -1,5 +1,6 @@
 """The run history (celeryroot-runs): real runs on real workers over a real
-Redis, recorded in a real SQLite file, read back with the command."""
+Redis, recorded in a real SQLite file or a real PostgreSQL database (the
+``history`` fixture gives each in turn), read back with the command."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from conftest import RedisServer, Workers, controller_env, wait_for, write
+from conftest import PostgreSQLServer, RedisServer, Workers, controller_env, wait_for, write
+
+from celeryroot.controller.history import History
 
 RUN_LINE = r"run ([0-9a-f]{12}): "
 
@@ -48,8 +52,8 @@ def ids(db, *args: str) -> list[str]:
     return [r["id"] for r in runs(db, "list", "--json", *args)["runs"]]
 
 
-def test_a_run_is_recorded_and_shown(fleet, play, tmp_path):
-    db = tmp_path / "runs.db"
+def test_a_run_is_recorded_and_shown(fleet, play, tmp_path, history):
+    db = history
     book = write(tmp_path / "site.yaml", SITE)
     out = play(book, "--diff", inventory=inventory(tmp_path, "web1", "web2"), json_out=False,
                env={"CELERYROOT_HISTORY": str(db)})
@@ -59,7 +63,8 @@ def test_a_run_is_recorded_and_shown(fleet, play, tmp_path):
     run_id = re.match(RUN_LINE, lines[0]).group(1)
     assert lines[0] == f"run {run_id}: celeryroot-play {book} -i {tmp_path}/inv.yaml --diff", lines[0]
     assert re.fullmatch(rf"run {run_id}: finished, exit 2, [0-9.]+ s; celeryroot-runs show {run_id}", lines[-1])
-    assert oct(db.stat().st_mode & 0o777) == "0o600"
+    if "://" not in db:
+        assert oct((tmp_path / "runs.db").stat().st_mode & 0o777) == "0o600"
 
     doc = runs(db, "show", run_id[:5], "--json")  # the start of an id will do
     assert doc["id"] == run_id and doc["state"] == "finished" and doc["exit_status"] == 2, doc
@@ -74,6 +79,9 @@ def test_a_run_is_recorded_and_shown(fleet, play, tmp_path):
         ("check db", "web1"): "skipped", ("check db", "web2"): "failed"}
     assert any("hello web1" in (d.get("after") or "") for d in got["write motd", "web1"]["result"]["diff"])
     assert [r["play"] for r in doc["results"]] == ["all"] * 4
+    # Each result with when its task started for the host (ISO 8601 strings of one form compare as times).
+    assert all(doc["started"] <= r["started"] <= r["at"] <= doc["ended"] for r in doc["results"]), doc["results"]
+    assert got["write motd", "web2"]["at"] <= got["check db", "web2"]["started"]
 
     shown = runs(db, "show", run_id)
     assert shown.startswith(f"run {run_id}: finished, exit 2\n  command   celeryroot-play {book}"), shown
@@ -85,8 +93,8 @@ def test_a_run_is_recorded_and_shown(fleet, play, tmp_path):
     assert runs(db, "show", "ffffffffffff", rc=1) == ""
 
 
-def test_list_filters_by_host_and_failure(fleet, play, tmp_path):
-    db = tmp_path / "runs.db"
+def test_list_filters_by_host_and_failure(fleet, play, tmp_path, history):
+    db = history
     book = write(tmp_path / "site.yaml", SITE)
     env = {"CELERYROOT_HISTORY": str(db)}
     hosts = inventory(tmp_path, "web1", "web2", "db1")
@@ -126,9 +134,9 @@ SLOW = """
 """
 
 
-def test_an_interrupted_run_is_recorded_as_interrupted(workers, redis_server, tmp_path):
+def test_an_interrupted_run_is_recorded_as_interrupted(workers, redis_server, tmp_path, history):
     workers.start("halt1")
-    db = tmp_path / "runs.db"
+    db = history
     proc = slow_run(tmp_path, redis_server.url, db, "halt1")
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=30)
@@ -176,9 +184,9 @@ def test_a_run_that_lost_its_broker_is_recorded_as_interrupted(tmp_path):
     assert doc["recap"]["lost1"]["unreachable"] == 1 and doc["failed_hosts"] == ["lost1"], doc
 
 
-def test_a_run_killed_outright_shows_as_lost(workers, redis_server, tmp_path):
+def test_a_run_killed_outright_shows_as_lost(workers, redis_server, tmp_path, history):
     workers.start("kill1")
-    db = tmp_path / "runs.db"
+    db = history
     proc = slow_run(tmp_path, redis_server.url, db, "kill1")
     run_id = wait_for(lambda: ids(db), 10, "the run's record")[0]
     proc.kill()
@@ -214,38 +222,54 @@ NO_LOG = f"""
 """
 
 
-def test_a_no_log_secret_is_not_in_the_database(fleet, play, tmp_path):
-    db = tmp_path / "runs.db"
+def stored(db) -> bytes:
+    """All the history holds: a SQLite file's bytes (its WAL and
+    shared-memory files too, if any are left), or every row of PostgreSQL's
+    tables."""
+    if "://" not in db:
+        files = [f for f in sorted(Path(db).parent.glob(Path(db).name + "*"))]
+        assert files
+        return b"".join(f.read_bytes() for f in files)
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        return repr([conn.execute(f"SELECT * FROM {table}").fetchall()
+                     for table in ("runs", "run_hosts", "results")]).encode()
+
+
+def test_a_no_log_secret_is_not_in_the_database(fleet, play, tmp_path, history):
+    db = history
     out = play(write(tmp_path / "nolog.yaml", NO_LOG), "--diff", "-vvv", "-e", "db_password=pw-history-77",
                inventory=inventory(tmp_path, "web1"), env={"CELERYROOT_HISTORY": str(db)})
     assert out.rc == 0, out
     assert (tmp_path / "hosts/web1/secret").read_text() == SECRET  # the tasks did run
     doc = runs(db, "show", out.doc["run_id"], "--json")
     assert len(doc["results"]) == 5 and doc["recap"]["web1"]["ignored"] == 1, doc
-    files = list(tmp_path.glob("runs.db*"))  # the WAL and shared-memory files too, if any are left
-    assert files and all(SECRET.encode() not in f.read_bytes() for f in files), files
+    kept = stored(db)
+    assert b"hidden command" in kept  # what it holds is readable here
+    assert SECRET.encode() not in kept
     # nor an extra var named like a secret, given on the command line
     assert "-e db_password=********" in " ".join(doc["command"]), doc["command"]
-    assert all(b"pw-history-77" not in f.read_bytes() for f in files), files
+    assert b"pw-history-77" not in kept
 
 
-def test_old_runs_are_pruned_when_a_run_starts(fleet, play, tmp_path):
-    db = tmp_path / "runs.db"
+def test_old_runs_are_pruned_when_a_run_starts(fleet, play, tmp_path, history):
+    db = history
     write(tmp_path / "celeryroot.yaml", "history_days: 30\n")  # in the controller's working directory
     book = write(tmp_path / "site.yaml", SITE)
     hosts = inventory(tmp_path, "web1")
     env = {"CELERYROOT_HISTORY": str(db)}
     old, recent = (play(book, inventory=hosts, env=env).doc["run_id"] for _ in range(2))
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE runs SET started = started - 40 * 86400 WHERE id = ?", (old,))
-        conn.execute("UPDATE runs SET started = started - 20 * 86400 WHERE id = ?", (recent,))
-    conn.close()
+    store = History(db).store  # either store, through the same statements
+    with store.transaction():
+        store.change("UPDATE runs SET started = started - 40 * 86400 WHERE id = ?", (old,))
+        store.change("UPDATE runs SET started = started - 20 * 86400 WHERE id = ?", (recent,))
     latest = play(book, inventory=hosts, env=env).doc["run_id"]
     assert ids(db) == [latest, recent]
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM results WHERE run = ?", (old,)).fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM run_hosts WHERE run = ?", (old,)).fetchone() == (0,)
-    conn.close()
+    for table in ("results", "run_hosts"):
+        assert store.rows(f"SELECT count(*) AS n FROM {table} WHERE run = ?", (old,))[0]["n"] == 0, table
+        assert store.rows(f"SELECT count(*) AS n FROM {table} WHERE run = ?", (recent,))[0]["n"] > 0, table
+    store.close()
 
 
 def test_an_embedded_run_is_recorded(local_play, tmp_path):
@@ -265,3 +289,119 @@ def test_an_embedded_run_is_recorded(local_play, tmp_path):
     doc = runs(db, "show", run_id, "--json")
     assert doc["command"] == ["celeryroot", "localhost", "-i", "localhost,", "-m", "ping"], doc
     assert doc["playbook"] is None and [r["task"] for r in doc["results"]] == ["ping"], doc
+
+
+PAUSE = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: pause
+      command: sleep 2
+"""
+
+
+def test_two_controllers_record_into_one_history_at_once(workers, redis_server, tmp_path, history):
+    """As a team's controllers do on one PostgreSQL database (and runs side
+    by side on one SQLite file): both runs are there, each whole."""
+    workers.start("side1", "side2")
+    book = write(tmp_path / "pause.yaml", PAUSE)
+    env = {**controller_env(redis_server.url), "CELERYROOT_HISTORY": history}
+    procs = [subprocess.Popen([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i",
+                               str(inventory(tmp_path / host, host)), "--json"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+             for host in ("side1", "side2")]
+    outs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outs
+    run_ids = {json.loads(stdout)["run_id"] for stdout, _ in outs}
+    listed = runs(history, "list", "--json")["runs"]
+    assert {r["id"] for r in listed} == run_ids, listed
+    first, second = sorted(listed, key=lambda r: r["started"])
+    assert second["started"] < first["ended"], listed  # they did overlap
+    for run in listed:
+        assert run["state"] == "finished" and run["hosts"] == 1, run
+        assert [r["status"] for r in runs(history, "show", run["id"], "--json")["results"]] == ["changed"]
+
+
+def test_a_postgresql_password_is_never_shown(fleet, play, tmp_path, postgresql_server):
+    url = postgresql_server.database()
+    password = PostgreSQLServer.PASSWORD
+    book = write(tmp_path / "site.yaml", SITE)
+    out = play(book, "-v", inventory=inventory(tmp_path, "web1"), json_out=False, env={"CELERYROOT_HISTORY": url})
+    assert out.rc == 0 and password not in out.stdout + out.stderr, out
+    listed = runs(url, "list")
+    assert password not in listed and password not in runs(url, "show", listed.splitlines()[1].split()[0])
+    assert password.encode() not in stored(url)
+
+    # A history that refuses the password: the run goes on unrecorded, and says where, masked.
+    wrong = url.replace(password, "wrong-" + password)
+    out = play(book, inventory=inventory(tmp_path, "web1"), json_out=False, env={"CELERYROOT_HISTORY": wrong})
+    assert out.rc == 0 and "not recorded" in out.stdout, out
+    assert f"[WARNING]: cannot record this run in postgresql://{PostgreSQLServer.USER}:****@" in out.stdout + out.stderr
+    assert password not in out.stdout + out.stderr, out
+    proc = subprocess.run([sys.executable, "-m", "celeryroot.cli.runs", "list"], capture_output=True, text=True,
+                          env={**controller_env(), "CELERYROOT_HISTORY": wrong}, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith("ERROR! the run history postgresql://"), proc
+    assert password not in proc.stdout + proc.stderr, proc
+
+
+def test_controllers_opening_a_new_history_at_once_create_it_once(postgresql_server):
+    """Each controller creates the tables it needs when it opens the
+    history; several doing it at once on a new database must not collide
+    (PostgreSQL's catalog would refuse the second CREATE TABLE)."""
+    import threading
+
+    url, errors, ready = postgresql_server.database(), [], threading.Barrier(6)
+
+    def open_it():
+        ready.wait()
+        try:
+            History(url).close()
+        except Exception as exc:  # noqa: BLE001 - any is the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert History(url).runs() == []
+
+
+def test_a_user_that_may_only_read_and_write_the_tables_records_runs(postgresql_server):
+    """A team's database user need not be allowed to create tables once
+    they are there (PostgreSQL 15 lets no one but the owner create in
+    ``public``)."""
+    import psycopg
+
+    url = postgresql_server.database()
+    History(url).close()  # the owner made them
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE ops_writer LOGIN PASSWORD 'w-pw-31'")
+        conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ops_writer")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    writer = url.replace(f"{PostgreSQLServer.USER}:{PostgreSQLServer.PASSWORD}@", "ops_writer:w-pw-31@")
+    history = History(writer)
+    history.begin("0123456789ab", ["celeryroot-play", "site.yaml"], None, False)
+    history.finish("0123456789ab", "finished", 0)
+    assert [r["id"] for r in history.runs()] == ["0123456789ab"]
+    history.close()
+
+
+def test_a_history_written_before_results_had_their_start_is_read(tmp_path):
+    db = tmp_path / "runs.db"
+    with sqlite3.connect(db) as conn:  # the results table as it was
+        conn.executescript("""
+            CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, playbook TEXT, digest TEXT,
+                check_mode INTEGER NOT NULL, user TEXT NOT NULL, controller TEXT NOT NULL, pid INTEGER NOT NULL,
+                started REAL NOT NULL, ended REAL, state TEXT NOT NULL, reason TEXT, exit_status INTEGER, recap TEXT);
+            CREATE TABLE results (run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+                play TEXT NOT NULL, task TEXT NOT NULL, host TEXT NOT NULL, status TEXT NOT NULL,
+                result TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (run, seq));
+            INSERT INTO runs VALUES ('0123456789ab', '["celeryroot-play", "x.yaml"]', NULL, NULL, 0, 'ops', 'c', 1,
+                1000.0, 1002.0, 'finished', NULL, 0, NULL);
+            INSERT INTO results VALUES ('0123456789ab', 1, 'all', 'ping', 'web1', 'ok', '{}', 1001.0);
+        """)
+    conn.close()
+    (result,) = runs(db, "show", "0123", "--json")["results"]
+    assert result["started"] is None and result["at"] == "1970-01-01T00:16:41.000Z", result

@@ -41,7 +41,7 @@ CASES = [
     ("{{ missing | d(ports) }}", [80, 443]),
     # bool and int
     ("{{ 'yes' | bool }}", True), ("{{ 'Off' | bool }}", False), ("{{ 'TRUE' | bool }}", True),
-    ("{{ 1 | bool }}", True), ("{{ 2 | bool }}", False), ("{{ 'y' | bool }}", False), ("{{ nothing | bool }}", None),
+    ("{{ 1 | bool }}", True), ("{{ 2 | bool }}", False), ("{{ 'y' | bool }}", False), ("{{ nothing | bool }}", False),
     ("{{ n | int + 1 }}", 43), ("{{ 'x' | int }}", 0), ("{{ '0x1F' | int(base=16) }}", 31),
     ("{{ '12.7' | float | round | int }}", 13),
     # strings, paths, encodings
@@ -59,12 +59,12 @@ CASES = [
     ("{{ nothing | ternary('y', 'n', 'none') }}", "none"),
     # regular expressions
     ("{{ s | regex_replace('o', '0') }}", "Hell0 W0rld"),
-    ("{{ 'abc123' | regex_replace('^([a-z]+)(\\\\d+)$', '\\\\2-\\\\1') }}", "123-abc"),
+    ("{{ 'abc123' | regex_replace('^([a-z]+)(\\d+)$', '\\2-\\1') }}", "123-abc"),
     ("{{ s | regex_replace('WORLD', 'there', ignorecase=true) }}", "Hello there"),
-    ("{{ 'abc123' | regex_search('\\\\d+') }}", "123"),
-    ("{{ 'abc123' | regex_search('([a-z]+)(?P<num>\\\\d+)', '\\\\1', '\\\\g<num>') }}", ["abc", "123"]),
-    ("{{ 'nothing here' | regex_search('\\\\d+') }}", None),
-    ("{{ 'a1b22c333' | regex_findall('\\\\d+') }}", ["1", "22", "333"]),
+    ("{{ 'abc123' | regex_search('\\d+') }}", "123"),
+    ("{{ 'abc123' | regex_search('([a-z]+)(?P<num>\\d+)', '\\1', '\\g<num>') }}", ["abc", "123"]),
+    ("{{ 'nothing here' | regex_search('\\d+') }}", None),
+    ("{{ 'a1b22c333' | regex_findall('\\d+') }}", ["1", "22", "333"]),
     ("{{ 'a.b*' | regex_escape }}", "a\\.b\\*"),
     # JSON and YAML
     ("{{ d | to_json }}", '{"a": 1, "b": {"c": 2}}'),
@@ -72,8 +72,8 @@ CASES = [
     ("{{ {'b': [1, 2], 'a': 'yes', 'c': {'x': 'on', 'z': ''}} | to_nice_yaml }}",
      "a: 'yes'\nb:\n- 1\n- 2\nc:\n    x: 'on'\n    z: ''\n"),
     ("{{ {'b': [1, 2], 'a': 'yes', 'c': {'x': 1}} | to_yaml }}", "a: 'yes'\nb: [1, 2]\nc: {x: 1}\n"),
-    ("{{ 'a: 1\\nb: [x, yes]' | from_yaml }}", {"a": 1, "b": ["x", True]}),
-    ("{{ '---\\nmode: 0640\\nx: on\\ny: y' | from_yaml }}", {"mode": 0o640, "x": True, "y": "y"}),
+    ("{{ 'a: 1\nb: [x, yes]' | from_yaml }}", {"a": 1, "b": ["x", True]}),
+    ("{{ '---\nmode: 0640\nx: on\ny: y' | from_yaml }}", {"mode": 0o640, "x": True, "y": "y"}),
     ("{{ '{\"k\": [1]}' | from_json }}", {"k": [1]}),
     # dictionaries and lists
     ("{{ d | combine({'b': {'x': 3}}) }}", {"a": 1, "b": {"x": 3}}),
@@ -154,7 +154,7 @@ ERRORS = [
     ("{{ '1' is version('2', 'bigger') }}", "invalid operator"),
     ("{{ 'x.y' is version('1', version_type='pep440') }}", "'x.y' is not a PEP 440 version"),
     ("{{ '1.2.3.4' is version('1', strict=true) }}", "is not a strict version"),
-    ("{{ '1' is version('1', version_type='semver') }}", "version_type must be one of loose, strict, pep440"),
+    ("{{ '1' is version('1', version_type='calver') }}", "version_type must be one of loose, strict, semver, semantic, pep440"),
     ("{{ 'abc' | dict2items }}", "dict2items requires a dictionary"),
     ("{{ lookup('nope', 'x') }}", "lookup plugin 'nope' not found"),
     ("{{ lookup('env', 'HOME', bogus=1) }}", "unexpected keyword argument 'bogus'"),

@@ -16,9 +16,10 @@ THREE = "web1,web2,db1"
 @pytest.fixture(autouse=True, params=["linear", "bundles"])
 def strategy(request, tmp_path):
     """Every playbook here runs both ways, and must mean the same: linearly
-    from the controller, and as whole-play bundles run by each worker."""
-    if request.param == "bundles":
-        write(tmp_path / "celeryroot.yaml", "bundles: true\n")
+    from the controller, and as whole-play bundles run by each worker
+    (``bundles:`` in the configuration asks for one or the other, where a
+    play does not say; unsaid, each play would choose: test_bundles.py)."""
+    write(tmp_path / "celeryroot.yaml", f"bundles: {str(request.param == 'bundles').lower()}\n")
     return request.param
 
 
@@ -286,6 +287,40 @@ def test_loops_register_and_loop_control(fleet, play, tmp_path, fleet_inventory)
     assert len(out.results("loop_control")["db1"]["results"]) == 2
 
 
+def test_lookups_are_the_controllers_both_ways(fleet, play, tmp_path, fleet_inventory, strategy):
+    """A play that calls a lookup of the controller's own (its environment,
+    its commands, its password files, the inventory's names), in a task or
+    in a template it renders, runs linearly even when bundles are on, so
+    each means what it means in Ansible."""
+    book = write(tmp_path / "lookups.yml", """
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: a directory
+      file: path={{ root }} state=directory
+    - name: the controller's environment and commands
+      copy: {content: "{{ lookup('env', 'CR_ON_CONTROLLER') }} {{ lookup('pipe', 'echo piped') }}", dest: "{{ root }}/env"}
+    - name: every host of a pattern
+      command: touch {{ root }}/{{ item }}
+      with_inventory_hostnames: "db:web1"
+    - name: a password kept beside the playbook
+      copy: {content: "{{ lookup('password', 'credentials/' ~ inventory_hostname) }}", dest: "{{ root }}/pw"}
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: a template that calls one
+      template: {src: env.j2, dest: "{{ root }}/templated"}
+""")
+    write(tmp_path / "templates/env.j2", "{{ lookup('env', 'CR_ON_CONTROLLER') }}\n")
+    out = play(book, inventory=fleet_inventory, env={"CR_ON_CONTROLLER": "controller"})
+    assert out.rc == 0, out
+    for host in ("web1", "web2"):
+        root = tmp_path / "hosts" / host
+        assert read(root / "env") == "controller piped" and read(root / "templated") == "controller\n"
+        assert sorted(p.name for p in root.iterdir()) == ["db1", "db2", "env", "pw", "templated", "web1"]
+        assert read(root / "pw") + "\n" == read(tmp_path / "credentials" / host)
+
+
 def test_until_retries_changed_when_failed_when(fleet, play, tmp_path, fleet_inventory):
     book = write(tmp_path / "until.yml", """
 - hosts: web2
@@ -470,6 +505,33 @@ def test_any_errors_fatal_and_run_once(fleet, play, tmp_path, fleet_inventory):
     assert set(out.results("once")) == {"web1"}
     for host in ("web1", "web2", "db1"):
         assert read(tmp_path / "hosts" / host) == "web1\n"
+
+
+def test_any_errors_fatal_on_a_block_stops_every_host_after_its_task(fleet, play, tmp_path, fleet_inventory):
+    """On a task or block, as on the play: the failing task ends on every
+    host, then the play stops for all (a run_once keeps the bundles run
+    linear too, where bundles cannot stop the other hosts)."""
+    book = write(tmp_path / "fatal.yml", """
+- hosts: web1,web2,db1
+  gather_facts: false
+  tasks:
+    - name: once
+      command: "true"
+      run_once: true
+    - block:
+        - name: db1 fails
+          command: "{{ 'false' if inventory_hostname == 'db1' else 'true' }}"
+      any_errors_fatal: true
+    - name: nobody gets here
+      command: sh -c 'echo no > {{ root }}'
+""")
+    write(tmp_path / "hosts/.keep", "")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 2, out
+    assert set(out.results("db1 fails")) == {"web1", "web2", "db1"}
+    assert "NO MORE HOSTS LEFT: any_errors_fatal: task 'db1 fails' failed on a host" in " ".join(out.doc["notices"])
+    for host in ("web1", "web2", "db1"):
+        assert not (tmp_path / "hosts" / host).exists()
 
 
 def test_import_playbook_start_at_task_and_syntax_check(fleet, play, tmp_path, fleet_inventory):

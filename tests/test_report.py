@@ -77,13 +77,15 @@ def _run(tmp_path, module: str, *args: str) -> subprocess.CompletedProcess:
     env["CELERYROOT_HISTORY"] = str(tmp_path / "runs.db")
     proc = subprocess.run([sys.executable, "-m", f"celeryroot.cli.{module}", *args], capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=60)
-    # The run's first and last lines name it, and the embedded mode says so
-    # next; Ansible has none of them. The ad-hoc command says the run's on stderr.
+    # The run's first and last lines name it, the embedded mode says so
+    # next, and each play how it runs; Ansible has none of them. The ad-hoc command says the run's on stderr.
     run_line = r"run [0-9a-f]{12}: .*\n"
     assert re.search(rf"\A{run_line}", proc.stdout if module == "play" else proc.stderr), proc
     assert re.search(rf"{run_line}\Z", proc.stdout if module == "play" else proc.stderr), proc
     proc.stdout = re.sub(rf"\A{run_line}|{run_line}\Z", "", proc.stdout).removeprefix(
         "embedded local mode: no broker configured, running an in-process broker and worker\n")
+    # Under each PLAY banner, how the play runs (linear or bundles) and why: celeryroot's own line.
+    proc.stdout = re.sub(r"(?m)^play '.*': (whole-play bundles|linear) \(.*\)\n", "", proc.stdout)
     return proc
 
 

@@ -79,7 +79,8 @@ def test_the_controller_refuses_a_broker_its_ca_did_not_sign(tls_server, pki, tm
         write(tmp_path / "p.yaml", BOOK), inventory=inventory(tmp_path, "tls1"), json_out=False)
     one_line_error(out, "ERROR! cannot reach the broker: rediss://localhost:",
                    "TLS: the broker's certificate is not accepted: self-signed certificate in certificate chain")
-    assert out.seconds < 4, "a refused certificate is no reason to wait for the broker"
+    # One line, so no "retrying for 5 s" before it: a refused certificate is
+    # no reason to wait for the broker (said by the output, not a clock).
 
 
 def test_the_controller_refuses_a_name_the_certificate_does_not_hold(tls_server, pki, tmp_path):

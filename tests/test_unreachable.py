@@ -112,7 +112,9 @@ def test_an_unreachable_broker_is_said_and_fails_within_the_wait(tmp_path, comma
     assert proc.stderr == (f"cannot reach the broker at {shown} (Connection refused); retrying for 5 s…\n"
                            f"ERROR! cannot reach the broker: {shown} did not answer within 5 s "
                            f"(Connection refused)\n"), proc.stderr
-    assert 5 <= elapsed < 8, elapsed
+    # It waited the 5 s it said, and then gave up (the upper bound is loose:
+    # a loaded machine starts the interpreter slowly; tests do not time).
+    assert 5 <= elapsed < 30, elapsed
 
 
 def test_a_worker_waits_for_its_broker_and_says_so_once(tmp_path):

@@ -19,7 +19,7 @@ import pytest
 from conftest import SITE_MODULES, RedisServer, wait_for, write
 from support import TEST_WORKER, worker_env
 from celeryroot.beats import STOPPED, decode
-from celeryroot.config import heartbeat_key
+from celeryroot.config import client_name, heartbeat_key
 
 PASSWORD = "s3cret-pw-9"
 
@@ -70,6 +70,29 @@ def test_ready_means_heartbeat_and_consuming(workers, play, tmp_path, record_pro
     out = play(book, "--timeout", "15", inventory=inventory(tmp_path, "ready1"))
     assert out.rc == 0 and out.stats["ready1"]["changed"] == 1, out
     assert (tmp_path / "hosts/ready1").is_dir()
+
+
+def connections_of(client, host: str) -> list[str]:
+    """The last command of each of ``host``'s worker's connections (CLIENT LIST, by name)."""
+    return sorted(c["cmd"] for c in client.client_list() if c["name"] == client_name(host))
+
+
+def test_a_worker_holds_few_redis_connections_all_named_for_its_host(workers, play, tmp_path):
+    """A fleet shares one broker's maxclients. Idle, a worker holds kombu's
+    two for its queue (BRPOP, and the one that declared it) and its own for
+    heartbeats; once it has answered, the rpc backend's two (kombu's, for
+    replies) join them, and its leases and reply expiries go on its own."""
+    workers.start("conn1")
+    wait_for(lambda: len(connections_of(workers.client, "conn1")) == 3, 10, "the worker's connections")
+    assert len(connections_of(workers.client, "conn1")) == 3
+    book = write(tmp_path / "p.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                      "    - name: dir\n      file: path={{ root }} state=directory\n"
+                                      "- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n"
+                                      "    - name: again\n      file: path={{ root }} state=directory\n")
+    for _ in range(2):
+        out = play(book, "--timeout", "15", inventory=inventory(tmp_path, "conn1"))
+        assert out.rc == 0 and out.stats["conn1"]["failed"] == 0, out
+    assert len(connections_of(workers.client, "conn1")) == 5, connections_of(workers.client, "conn1")
 
 
 def test_sigterm_stops_an_idle_worker_and_its_heartbeat_says_so(workers, record_property):

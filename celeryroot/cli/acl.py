@@ -2,6 +2,7 @@
 
     celeryroot acl -i inventory.yaml --passwords /root/celeryroot-passwords.yaml > /etc/redis/users.acl
     celeryroot acl -i inventory.yaml --passwords pw.yaml --format commands | redis-cli --user admin --askpass
+    celeryroot acl -i inventory.yaml --passwords pw.yaml --for-broker eu1 > eu1-users.acl
 
 Each host of the inventory gets a Redis user of its own name, the controller
 one named "controller", and the default user is turned off. Passwords come
@@ -18,6 +19,12 @@ only add its name to the set of workers. So it cannot read another
 host's tasks (rendered
 templates and variables) nor any run's results, delete or forge anything,
 list keys, or flush, configure or script the server.
+
+With several brokers (``brokers:`` in celeryroot.yaml), ``--for-broker NAME``
+prints the ACL of that broker alone: the controller and only the hosts it
+serves (their ``celeryroot_broker``, else the stable hash), so a host's
+user exists only on its own broker. The passwords file may be the same
+for every broker.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ WORKER = (
     "sadd", "smembers",  # its queue's binding tables
     "set", "get", "del",  # its heartbeat
     "time",  # the broker's clock, which stamps its heartbeat
+    "client|setname",  # each of its connections named for the host (config.client_name)
 )
 
 #: What the controller sends: messages to host queues (it declares no
@@ -104,6 +112,20 @@ def users_of(inventory) -> list[str]:
             raise InputError(Where(inventory.source), f"host {host!r} has the name of a Redis user the ACL "
                                                       f"defines itself; rename the host")
     return hosts
+
+
+def served_by(name: str, inventory, hosts: list[str], config_path: str | None) -> list[str]:
+    """Those of ``hosts`` whose broker is ``name`` (controller/brokers.py)."""
+    from ..config import load_config
+    from ..controller.brokers import routes
+    from ..lang.source import InputError
+
+    fleet = load_config(None, config_path).brokers
+    if name not in fleet:
+        raise InputError(None, f"--for-broker {name}: no such broker in brokers: of celeryroot.yaml "
+                               f"({', '.join(sorted(fleet)) or 'none configured'})")
+    route = routes(fleet, inventory, hosts)
+    return [h for h in hosts if route[h] == name]
 
 
 # -- the passwords file ------------------------------------------------------
@@ -164,13 +186,19 @@ def parse_args(argv) -> argparse.Namespace:
                    help="YAML file of NAME: PASSWORD (mode 0600), created or completed as needed")
     p.add_argument("--format", choices=("acl", "commands"), default="acl",
                    help="acl: a file for Redis' aclfile (default); commands: ACL SETUSER lines for redis-cli")
+    p.add_argument("--for-broker", metavar="NAME", default=None,
+                   help="only the hosts the broker NAME of brokers: in celeryroot.yaml serves")
+    p.add_argument("--config", default=None, help="configuration file instead of the default ones")
     return p.parse_args(argv)
 
 
 def run(opts) -> int:
     from ..lang.inventories import load_inventory
 
-    hosts = users_of(load_inventory(opts.inventory))
+    inventory = load_inventory(opts.inventory)
+    hosts = users_of(inventory)
+    if opts.for_broker is not None:
+        hosts = served_by(opts.for_broker, inventory, hosts, opts.config)
     rules = acl_rules(hosts, load_passwords(opts.passwords, [CONTROLLER, *hosts]))
     if opts.format == "commands":
         # redis-cli splits a line at spaces: a selector is one quoted argument.

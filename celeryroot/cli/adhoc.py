@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import guarded, parse_run, run_options, timeouts
+from .options import end, guarded, parse_run, run_options, started, starting, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,8 +50,9 @@ def adhoc_playbook(pattern: str, module: str, args: str | None, registry, base: 
             raise InputError(at, f"-a {args!r}: not a valid JSON mapping: {exc}") from None
     # Relative paths (copy's src, lookups) resolve against the working directory, as in Ansible.
     task = parse_task({module: raw}, at, registry, scope=Scope(search=(str(base.resolve()),)))
+    # One task is one message per host either way: a bundle would add its files and gain nothing.
     ad_hoc = Play(name=f"Ad-hoc: {module} on {pattern}", hosts=pattern, where=at, sections=[[task]],
-                  gather_facts=False)
+                  gather_facts=False, strategy="linear")
     return Playbook(base / "<ad-hoc>", [ad_hoc])
 
 
@@ -71,6 +72,7 @@ def run(opts) -> int:
         print(f"  hosts ({len(targets[0])}):\n" + "".join(f"    {h}\n" for h in targets[0]), end="")
         return 0
     report = make_report("json" if opts.json else "adhoc", opts.verbose, opts.diff, module=opts.module_name)
+    started()
     return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
 
 
@@ -86,7 +88,9 @@ def main(argv=None) -> int:
         import importlib
 
         return importlib.import_module(SUBCOMMANDS[argv[0]], __package__).main(argv[1:])
-    return guarded(run, parse_args(argv))
+    # Once the run has ended (its report written, its services released), the process ends here.
+    starting()
+    end(guarded(run, parse_args(argv)))
 
 
 

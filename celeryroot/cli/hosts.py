@@ -9,8 +9,11 @@ down (it lapsed or its worker stopped; remembered for 30 days) or never
 seen, with the age of its last heartbeat, the worker's celeryroot and
 Python versions, the host's uptime and load average, how many messages
 wait in its queue, and the run its worker is busy with. Live workers the
-inventory does not list are shown apart. One Redis round trip reads them
-all (controller/presence.py), whatever the number of hosts.
+inventory does not list are shown apart. One Redis round trip per broker
+reads them all (controller/presence.py), whatever the number of hosts; with
+several brokers (``brokers:`` in celeryroot.yaml) each host is looked for on
+its own, and a broker that does not answer is one line on stderr (its hosts
+are left out, exit 1).
 """
 
 from __future__ import annotations
@@ -40,21 +43,39 @@ def parse_args(argv) -> argparse.Namespace:
 def run(opts) -> int:
     import os
 
-    from ..config import load_config
+    from ..config import load_config, masked
+    from ..controller.brokers import routes, split
     from ..controller.presence import presence
     from ..lang.inventories import load_inventory
     from ..lang.source import InputError, Where
     from ..messages import redis_client
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     config = load_config(opts.broker, opts.config, opts.insecure)
     if config.embedded:
         raise InputError(None, "celeryroot hosts reads the workers' heartbeats in Redis: no broker is configured "
                                "(--broker, CELERYROOT_BROKER_URL or broker_url in celeryroot.yaml)")
     sources = opts.inventory or (["inventory.yaml"] if os.path.exists("inventory.yaml") else [])
-    hosts = load_inventory(sources).match(opts.pattern, Where("celeryroot hosts"))
-    listed, unlisted = presence(redis_client(config.broker_url), hosts)
+    inventory = load_inventory(sources)
+    hosts = inventory.match(opts.pattern, Where("celeryroot hosts"))
+    route = routes(config.fleet, inventory, hosts)
+    # Every broker is asked, even one none of the pattern's hosts uses: its unlisted workers count too.
+    parts = {name: [] for name in config.fleet} | split(route, hosts)
+    listed, unlisted, status = {}, [], 0
+    for name, part in parts.items():
+        try:
+            found, others = presence(redis_client(config.fleet[name]), part)
+        except RedisConnectionError as exc:
+            print(f"celeryroot hosts: broker {name} ({masked(config.fleet[name])}) did not answer ({exc}); "
+                  f"its {len(part)} hosts are left out", file=sys.stderr)
+            status = 1
+            continue
+        listed.update((p.host, p) for p in found)
+        unlisted += others
+    listed = [listed[h] for h in hosts if h in listed]
+    unlisted.sort(key=lambda p: p.host)
     print(json.dumps(document(listed, unlisted), indent=2) if opts.json else table(listed, unlisted))
-    return 0
+    return status
 
 
 def document(listed, unlisted) -> dict:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import guarded, parse_run, run_options, timeouts
+from .options import end, guarded, parse_run, run_options, started, starting, timeouts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,8 +22,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parse_run(p, argv)
 
 
-def main(argv=None) -> int:
-    return guarded(run, parse_args(argv))
+def main(argv=None) -> None:
+    """Once the run has ended (its report written, its services released), the process ends here."""
+    starting()
+    end(guarded(run, parse_args(argv)))
 
 
 def run(opts) -> int:
@@ -38,17 +40,35 @@ def run(opts) -> int:
 
     playbook_path = Path(opts.playbook)
     config, registry, inventory, extra_vars = load_context(opts, playbook_path.parent)
-    playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []))
+    listing_only = opts.syntax_check or opts.list_hosts or opts.list_tasks or opts.list_tags
+    playbook = load_playbook(playbook_path, registry, extra_vars, config.options.get("roles_path", []),
+                             ask=_no_prompt if listing_only else _terminal_prompt())
     # group_vars/ and host_vars/ beside the playbook outrank the inventory's, as in Ansible.
     load_vars_dirs(inventory, playbook.directory)
     limit = inventory.match(opts.limit, Where("--limit")) if opts.limit else None
     selection = Selection(limit, split(opts.tags), split(opts.skip_tags), opts.start_at_task)
     targets = preflight(playbook, inventory, registry, selection, extra_vars, opts.check)
-    if opts.syntax_check or opts.list_hosts or opts.list_tasks or opts.list_tags:
+    if listing_only:
         print(listing(opts, playbook, targets, selection))
         return 0
     report = make_report("json" if opts.json else None, opts.verbose, opts.diff)
+    started()
     return execute(opts, timeouts(opts), report, config, registry, inventory, playbook, extra_vars, selection, targets)
+
+
+def _terminal_prompt():
+    """How ``vars_prompt`` asks: on the terminal, or (None) not at all when
+    there is none (lang/prompts.py then takes defaults or stops)."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return lambda shown, private: getpass.getpass(shown) if private else input(shown)
+
+
+def _no_prompt(shown: str, private: bool) -> str:
+    """Listing and checking ask nothing, as Ansible: a prompt takes its default."""
+    return ""
 
 
 def listing(opts, playbook, targets: dict, selection) -> str:

@@ -3,19 +3,24 @@
     celeryroot-runs list                    # the 20 latest runs
     celeryroot-runs list --host web1 --failed --limit 5
     celeryroot-runs show 9f2c4e1a7b3d       # its command, playbook, results, diffs and recap (or: show 9f2c)
+    celeryroot-runs show 9f2c --html run.html   # the same as one page, with a timeline of each host's tasks
 
 The history is CELERYROOT_HISTORY, else history_db in celeryroot.yaml, else
-~/.local/share/celeryroot/runs.db; every celeryroot-play and celeryroot run
-is recorded there, with an id its report shows in its first and last lines.
+~/.local/share/celeryroot/runs.db: a SQLite file, or a postgresql:// URL
+for a history a team's controllers share. Every celeryroot-play and
+celeryroot run is recorded there, with an id its report shows in its first
+and last lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .options import guarded
 
@@ -35,39 +40,69 @@ def parse_args(argv=None) -> argparse.Namespace:
     show = sub.add_parser("show", help="one run: its results, diffs and recap")
     show.add_argument("id", help="the run's id, or the start of it")
     show.add_argument("-v", "--verbose", action="count", default=0, help="module messages and output")
-    show.add_argument("--json", action="store_true", help="one JSON document")
+    shown = show.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="one JSON document")
+    shown.add_argument("--html", metavar="FILE", default=None,
+                       help="one self-contained HTML page written to FILE (- for stdout): the run, its recap, "
+                            "a timeline of each host's tasks and the diffs")
     return p.parse_args(argv)
 
 
 def run(opts) -> int:
     from ..config import load_config
-    from ..controller.history import History, history_path
+    from ..controller.history import History, history_location
+    from ..controller.stores import HistoryError, is_url, shown
+    from ..lang.source import InputError
 
-    path = history_path(load_config(None, opts.config).options)
-    if not path.exists():
+    location = history_location(load_config(None, opts.config).options)
+    if not is_url(location) and not Path(location).expanduser().exists():
         if opts.command == "show":
-            print(f"ERROR! no run {opts.id!r}: no run is recorded in {path} yet", file=sys.stderr)
+            print(f"ERROR! no run {opts.id!r}: no run is recorded in {location} yet", file=sys.stderr)
             return 1
-        print(json.dumps({"runs": []}) if opts.json else f"no run is recorded in {path} yet")
+        print(json.dumps({"runs": []}) if opts.json else f"no run is recorded in {location} yet")
         return 0
-    history = History(path)
     try:
-        if opts.command == "list":
-            runs = history.runs(opts.limit or None, opts.host, opts.failed)
-            print(json.dumps({"runs": [_dated(r) for r in runs]}, indent=2) if opts.json else _table(runs))
-        else:
-            found = history.run(opts.id)
-            print(json.dumps(_dated(found), indent=2, default=str) if opts.json else _shown(found, opts.verbose))
-    finally:
-        history.close()
+        history = History(location)
+        try:
+            if opts.command == "list":
+                runs = history.runs(opts.limit or None, opts.host, opts.failed)
+                print(json.dumps({"runs": [_dated(r) for r in runs]}, indent=2) if opts.json else _table(runs))
+            else:
+                found = history.run(opts.id)
+                if opts.html is not None:
+                    _write_page(found, opts.html)
+                else:
+                    print(json.dumps(_dated(found), indent=2, default=str) if opts.json else
+                          _shown(found, opts.verbose))
+        finally:
+            history.close()
+    except HistoryError as exc:
+        raise InputError(None, f"the run history {shown(location)}: {exc}") from exc
     return 0
+
+
+def _write_page(run: dict, target: str) -> None:
+    """The page, to ``target`` or stdout; a new file is private (0600), as
+    the history is: results hold what modules printed."""
+    from ..lang.source import InputError
+    from ..report.html import page
+
+    text = page(run)
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise InputError(None, f"cannot write the page to {target}: {exc.strerror}") from None
 
 
 def _dated(run: dict) -> dict:
     """A run as its JSON document shows it: times in ISO 8601, UTC."""
     out = dict(run, started=_iso(run["started"]), ended=_iso(run["ended"]))
     if "results" in out:
-        out["results"] = [dict(r, at=_iso(r["at"])) for r in out["results"]]
+        out["results"] = [dict(r, started=_iso(r["started"]), at=_iso(r["at"])) for r in out["results"]]
     return out
 
 

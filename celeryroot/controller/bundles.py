@@ -1,6 +1,7 @@
 """Whole-play bundles: one message carries a host's whole play.
 
-With ``strategy: free`` (or ``bundles: true`` in celeryroot.yaml) the
+For a play that runs as bundles (engine/execution.py decides: by default
+every play that does not depend on other hosts, and ``strategy: free``) the
 controller sends each host its play in one message: the task tree, handlers,
 the host's own variables and groups, the files its templates and copies read, and the host's part of the run's state (engine/state.py:
 registered results, facts, check-mode overlay, failure, handlers left
@@ -12,7 +13,8 @@ part again, as the play left it, encoded by the same codec
 (engine/codec.py) and merged by `RunState.merge`.
 
 A bundle knows only its own host: ``hostvars`` holds the host itself, and
-``run_once`` is not available (such plays run linearly). The lists of other
+``run_once`` is not available (such plays run linearly; so do, unless
+bundles were asked for, plays that read ``hostvars`` or ``play_hosts``). The lists of other
 hosts' names (``groups``, ``play_hosts`` and the like: variables.HOST_LISTS)
 travel only to a play that may read them, by a look at its templates before
 it is sent: in every host's message they would make a play's bytes grow with
@@ -22,8 +24,10 @@ the square of the fleet.
 from __future__ import annotations
 
 from ..engine.codec import collect_sources, decode_state, encode_play, encode_state, source_texts
+from ..engine.execution import controller_lookups, runs_linearly
 from ..engine.strategy import PlayBatch
 from ..host.facts import facts_to_vars
+from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.tasks import Task
 from ..lang.templating import reads_any
 from ..lang.variables import HOST_LISTS
@@ -43,9 +47,13 @@ class BundleBatch(PlayBatch):
         """Each host of ``active`` runs the play whole on its worker; their
         progress is reported as it streams in, their final answers merged."""
         run = self.run_
+        common = self._common()
+        controller_only = named_in(list(source_texts(common["sources"]))) & CONTROLLER_ONLY
+        if controller_only:  # a template of the play's calls one (its tasks were looked at in strategy.py)
+            run.report.notice(runs_linearly(self.play, controller_lookups(controller_only)))
+            return super().run_on(active)
         self._report_missing(active)
         self.sent_facts: dict[str, dict | None] = {}
-        common = self._common()
         reads_hosts = self._reads_host_lists(common)
         payloads = {host: [self._bundle(host, common, reads_hosts)] for host in active}
         for reply in run.dispatcher.step(payloads, PLAY_TASK):
@@ -98,12 +106,16 @@ class BundleBatch(PlayBatch):
     def _progress(self, host: str, event: dict) -> None:
         report = self.run_.report
         if "notice" in event:
-            report.notice(f"{host}: {event['notice']}")
+            # Notices that name their host already (handlers recalled) say it once.
+            text = event["notice"]
+            report.notice(text if text.startswith(f"{host}: ") else f"{host}: {text}")
         elif "task" in event:
             report.task_start(event["task"], [host], event["kind"])
         elif "retry" in event:
             report.host_retry(host, event["title"], event["result"], event["retry"])
         elif "result" in event:
+            # The counts so far: the final answer replaces them, a play cut short keeps them.
+            self.state.stats.hosts[host].update(event.get("counts", {}))
             report.host_result(host, event["title"], event["result"])
 
     def _merge(self, host: str, final: dict) -> None:

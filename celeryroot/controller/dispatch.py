@@ -16,8 +16,14 @@ A broker lost mid-run is waited for as long as at the start (kombu's
 retries, bounded by the broker wait), then the run goes on: replies kept in
 Redis meanwhile are read; a task under way whose reply does not come within
 ``timeout`` of the reconnection is given up as unknown (the broker may have
-lost the reply with a restart), never taken for done. If the broker stays
-away, `BrokerLost` ends the run with the hosts under way named.
+lost the reply with a restart or a failover), never taken for done. If the
+broker stays away, `BrokerLost` ends the run with the hosts under way named.
+
+Over several brokers (controller/brokers.py) each is a `Link`, reached at
+the start and drained in turn; one that does not answer at the start, or
+is lost for good mid-run, costs only its own hosts (unreachable, a task
+under way there of unknown outcome); `BrokerLost` only when it was the
+last one up.
 
 Every message leaves sealed to its host and signed (envelope.py); a reply
 counts only if its host's own certificate signed it: a forged or unsigned
@@ -27,25 +33,23 @@ one is a security error for that host, never its result.
 from __future__ import annotations
 
 import itertools
-import socket
 import time
 import uuid
-from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
-from kombu import Consumer, Exchange, Queue
-
-from kombu.exceptions import OperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-
-from ..broker import BrokerLost, BrokerUnreachable, reach
-from ..config import HEARTBEAT_TTL, REPLY_PREFIX, masked
+from ..broker import BrokerLost, BrokerUnreachable
+from ..config import HEARTBEAT_TTL
 from ..engine.replies import Reply
 from ..envelope import Forged
-from ..messages import RUN_TASK, queue_for, task_id_for
+from ..messages import RUN_TASK, publish_task, queue_for, task_id_for
+from .brokers import split
 
 #: How often, while waiting, the controller looks at heartbeats.
 LIVENESS_EVERY = HEARTBEAT_TTL / 3
+#: How long one wait for replies lasts: with several brokers, each is
+#: drained in turn for a short while, so a reply on one waits little for the others.
+DRAIN_ONE, DRAIN_EACH = 0.5, 0.05
 
 
 def new_run_id() -> str:
@@ -54,56 +58,54 @@ def new_run_id() -> str:
 
 
 class Dispatcher:
-    """One connection, one producer and one reply consumer for a whole run."""
+    """A whole run's messages over its brokers: ``links`` by name
+    (controller/link.py, one connection, producer and reply consumer each),
+    ``route`` each host's broker name (controller/brokers.py)."""
 
-    def __init__(self, app, liveness, seal, timeout: float = 30.0, broker_wait: float = 5.0,
-                 run_id: str | None = None):
-        self.app = app
+    def __init__(self, links: dict, route: dict[str, str], seal, timeout: float = 30.0,
+                 broker_wait: float = 5.0, run_id: str | None = None):
+        self.links = links
+        self.route = route
         self.seal = seal
-        self.liveness = liveness
         self.timeout = timeout
         self.broker_wait = broker_wait
         self.run_id = run_id or new_run_id()
         self.seq = itertools.count()
-        self.reply_queue = Queue(REPLY_PREFIX + self.run_id, Exchange(""), routing_key=REPLY_PREFIX + self.run_id,
-                                 durable=False, auto_delete=True)
-        self._inbox: deque = deque()
         self._pending: dict[str, str] = {}
-        self.reconnected: float | None = None
-        #: The hosts' run locks (controller/lease.py); None: no lock is taken.
-        self.locks = None
 
     def __enter__(self) -> "Dispatcher":
-        self.connection = self.app.connection_for_write()
-        reach(self.connection, self.app.conf.broker_url, self.broker_wait)
-        self._attach()
+        """Reach every broker; one that does not answer leaves its hosts
+        unreachable, unless none answers (the run cannot begin)."""
+        links = list(self.links.values())
+        if len(links) == 1:  # in this thread, which Ctrl-C interrupts at once
+            opened = [self._open(links[0])]
+        else:  # all at once: brokers that are down cost the wait once, not once each
+            with ThreadPoolExecutor(len(links)) as pool:
+                opened = list(pool.map(self._open, links))
+        failed = [exc for exc in opened if exc is not None]
+        if len(failed) == len(self.links):
+            self.__exit__()
+            raise failed[0]
         return self
 
-    def _attach(self) -> None:
-        self.producer = self.app.amqp.Producer(self.connection)
-        self.consumer = Consumer(self.connection, queues=[self.reply_queue], callbacks=[self._on_reply],
-                                 accept=["json"], no_ack=True)
-        self.consumer.consume()
-
-    def _reconnect(self, exc: Exception) -> None:
-        url = self.app.conf.broker_url
-        self.connection.collect()  # the lost socket's channels; the next connect makes new ones
+    def _open(self, link) -> BrokerUnreachable | None:
         try:
-            reach(self.connection, url, self.broker_wait)
-        except BrokerUnreachable:
-            raise BrokerLost(f"lost the broker at {masked(url)} mid-run ({exc}) and it did not come back "
-                             f"within {self.broker_wait:g} s") from None
-        self._attach()
-        self.reconnected = time.monotonic()
+            link.open(self.broker_wait)
+        except BrokerUnreachable as exc:
+            link.down = f"its broker {link.name} is unreachable: {exc}"
+            return exc
+        return None
 
     def __exit__(self, *exc) -> None:
-        try:
-            self.consumer.cancel()
-            self.reply_queue.bind(self.connection.default_channel).delete()
-        except (OperationalError, RedisConnectionError):
-            pass  # a broker lost for good: the reply queue lapses there by itself (REPLY_TTL)
-        finally:
-            self.connection.release()
+        for link in self.links.values():
+            link.close()
+
+    @property
+    def up(self) -> list:
+        return [link for link in self.links.values() if link.down is None]
+
+    def link_of(self, host: str):
+        return self.links[self.route[host]]
 
     @property
     def waiting(self) -> set[str]:
@@ -113,68 +115,83 @@ class Dispatcher:
     def absent(self, hosts: list[str]) -> dict[str, str]:
         """Those of ``hosts`` no task can be sent to, and why."""
         why = {h: self.seal.unknown[h] for h in hosts if h in self.seal.unknown}
-        alive = self.liveness.live([h for h in hosts if h not in why])
+        why.update({h: self.link_of(h).down for h in hosts if h not in why and self.link_of(h).down})
+        alive = self.live([h for h in hosts if h not in why])
         why.update({h: "no live worker for this host (no heartbeat)" for h in hosts if h not in alive and h not in why})
         return {h: why[h] for h in hosts if h in why}
 
-    def claim(self, hosts: list[str]) -> dict[str, str]:
-        """Take the run lock of ``hosts``; those another run holds, with its holder."""
-        return self.locks.claim(hosts) if self.locks is not None else {}
+    def live(self, hosts: list[str]) -> set[str]:
+        """Those of ``hosts`` with a live heartbeat on their broker."""
+        return {h for name, part in split(self.route, hosts).items() for h in self.links[name].liveness.live(part)}
 
-    def _on_reply(self, body, message) -> None:
-        self._inbox.append(body)
+    def claim(self, hosts: list[str]) -> dict[str, str]:
+        """Take the run lock of ``hosts`` on their brokers; those another run holds, with its holder."""
+        held: dict[str, str] = {}
+        for name, part in split(self.route, hosts).items():
+            if self.links[name].locks is not None:
+                held.update(self.links[name].locks.claim(part))
+        return held
 
     def step(self, payloads: dict[str, list], task: str = RUN_TASK) -> Iterator[Reply]:
         """Send each host ``task`` with its arguments; yield each host's reply
         (and a bundle's progress) as it arrives."""
         pending: dict[str, str] = {}
-        # One Redis pipeline for the whole step (kombu's publish batch); the
-        # short argsrepr spares Celery a repr of every payload, and keeps
-        # rendered arguments out of message headers. Nothing is declared
-        # (declare=[]): Celery sends a task for a direct exchange's queue to
-        # the anonymous exchange, an LPUSH onto the queue's list, so the
-        # binding kombu would declare (a transaction of LLEN, one of two
-        # SADDs, and a new Redis client each, per host and connection)
-        # routes nothing; the worker declares its own queue as it starts.
-        with self.producer.batch():
-            for host, args in payloads.items():
-                tid = task_id_for(self.run_id, next(self.seq), host)
-                sealed = self.seal.seal_task(host, tid, task, self.reply_queue.name, args, self.timeout)
-                self.app.send_task(task, args=sealed, queue=queue_for(host), declare=[], task_id=tid,
-                                   expires=self.timeout, reply_to=self.reply_queue.name, producer=self.producer,
-                                   argsrepr="(celeryroot)", kwargsrepr="{}")
-                pending[tid] = host
+        for name, hosts in split(self.route, payloads).items():
+            pending.update(self._send(self.links[name], {h: payloads[h] for h in hosts}, task))
         sent = time.monotonic()
         started: set[str] = set()
         checked = sent
         self._pending = pending
         while pending:
-            self._drain(0.5)
-            while self._inbox:
-                reply = self._interpret(self._inbox.popleft(), pending, started)
-                if reply:
-                    yield reply
+            yield from self._receive(pending, started)
             now = time.monotonic()
             late = [t for t in pending if t not in started] if now - sent > self.timeout else []
             for task_id in late:
                 yield Reply(pending.pop(task_id), unreachable=f"no answer within {self.timeout:g}s (worker down?)")
-            if self.reconnected is not None and now - max(self.reconnected, sent) > self.timeout:
-                for task_id in list(pending):
+            for task_id, host in list(pending.items()):
+                link = self.link_of(host)
+                if link.down is not None:
+                    yield Reply(pending.pop(task_id), unreachable=f"{link.down}; its outcome is unknown")
+                elif link.reconnected is not None and now - max(link.reconnected, sent) > self.timeout:
                     yield Reply(pending.pop(task_id), unreachable="the broker was lost while the task ran and no "
                                                                   "answer came after: its outcome is unknown")
-            # A restarted Redis has lost the heartbeats: give the workers one TTL to set them again.
-            settled = self.reconnected is None or now - self.reconnected > HEARTBEAT_TTL
-            if pending and settled and now - checked > LIVENESS_EVERY:
+            if pending and now - checked > LIVENESS_EVERY:
                 checked = now
-                yield from self._lapsed(pending)
+                yield from self._lapsed(pending, now)
 
-    def _drain(self, wait: float) -> None:
-        try:
-            self.connection.drain_events(timeout=wait)
-        except socket.timeout:
-            pass
-        except (OperationalError, RedisConnectionError, ConnectionError) as exc:
-            self._reconnect(exc)
+    def _send(self, link, payloads: dict[str, list], task: str) -> dict[str, str]:
+        """Send one broker's hosts their messages; their task ids."""
+        pending = {}
+        # One Redis pipeline for the broker's part of the step (kombu's
+        # publish batch). Nothing is declared (messages.publish_task): the
+        # binding kombu would declare (a transaction of LLEN, one of two
+        # SADDs, and a new Redis client each, per host and connection) would
+        # route nothing; the worker declares its own queue as it starts.
+        reply_to = link.reply_queue.name
+        with link.producer.batch():
+            for host, args in payloads.items():
+                tid = task_id_for(self.run_id, next(self.seq), host)
+                sealed = self.seal.seal_task(host, tid, task, reply_to, args, self.timeout)
+                publish_task(link.producer, task, tid, sealed, queue_for(host).name, reply_to, self.timeout)
+                pending[tid] = host
+        return pending
+
+    def _receive(self, pending: dict[str, str], started: set[str]) -> Iterator[Reply]:
+        """The replies that came within one wait, from every broker still up.
+        A broker lost for good ends the run if it was the last one up; else
+        its hosts' tasks are given up (`step`)."""
+        up = self.up
+        for link in up:
+            try:
+                link.drain(DRAIN_ONE if len(up) == 1 else DRAIN_EACH, self.broker_wait)
+            except BrokerLost as exc:
+                if len(self.up) == 1:
+                    raise
+                link.down = str(exc)
+            while link.inbox:
+                reply = self._interpret(link.inbox.popleft(), pending, started)
+                if reply:
+                    yield reply
 
     def _interpret(self, body: dict, pending: dict[str, str], started: set[str]) -> Reply | None:
         task_id = body.get("task_id")
@@ -202,9 +219,20 @@ class Dispatcher:
         error = answer if isinstance(answer, dict) else {}
         return Reply(host, error=f"worker error: {error.get('exc_type', '')} {error.get('exc_message', '')}")
 
-    def _lapsed(self, pending: dict[str, str]) -> Iterator[Reply]:
-        alive = self.liveness.live(list(pending.values()))
+    def _lapsed(self, pending: dict[str, str], now: float) -> Iterator[Reply]:
+        # A restarted Redis has lost the heartbeats: give the workers one TTL to set them again.
+        settled = [h for h in pending.values()
+                   if (at := self.link_of(h).reconnected) is None or now - at > HEARTBEAT_TTL]
+        asked = time.monotonic()
+        alive = self.live(settled)
+        if time.monotonic() - asked > LIVENESS_EVERY:
+            # The read waited out a broker (a Sentinel failover: redis_client
+            # retries), during which no worker could beat: judge nothing yet,
+            # and count from now as from a reconnection.
+            for link in self.up:
+                link.reconnected = time.monotonic()
+            return
         for task_id, host in list(pending.items()):
-            if host not in alive:
+            if host in settled and host not in alive:
                 del pending[task_id]
                 yield Reply(host, unreachable="the host's worker stopped answering (heartbeat lapsed)")

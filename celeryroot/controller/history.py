@@ -1,46 +1,47 @@
-"""Every run the controller makes, kept in SQLite (``celeryroot-runs``).
+"""Every run the controller makes, kept in its run history (``celeryroot-runs``).
 
-One file on the controller's machine: ``CELERYROOT_HISTORY``, else
-``history_db`` in celeryroot.yaml, else ``$XDG_DATA_HOME/celeryroot/runs.db``
-(``~/.local/share/celeryroot/runs.db``). It is opened in WAL mode, so runs
-started side by side write to it at once, and made private (0600 in a 0700
-directory): results hold what modules printed. Runs older than
-``history_days`` (90 by default; 0 keeps them all) are pruned when a run
-starts.
+The history is ``CELERYROOT_HISTORY``, else ``history_db`` in
+celeryroot.yaml, else ``$XDG_DATA_HOME/celeryroot/runs.db``
+(``~/.local/share/celeryroot/runs.db``): a SQLite file's path, or a
+``postgresql://`` URL for a database several controllers share (stores.py
+has the two). Runs older than ``history_days`` (90 by default; 0 keeps them
+all) are pruned when a run starts.
 
 A run is a row of ``runs`` (its command line, playbook and its sha256, who
 started it, when it started and ended, how: ``finished``, ``interrupted``
 by a signal or a lost broker, or ``error`` when it could not go on, and its
 recap), a row of ``run_hosts`` per targeted host, and a row of ``results``
-per host and task as the report got it: a ``no_log`` result is already
-censored by the engine, so nothing it hid is written here. The results
-arrive through `Recorder`, a report sink.
+per host and task as the report got it, with when the task started for
+that host and when its result came (the page's timeline): a ``no_log``
+result is already censored by the engine, so nothing it hid is written
+here. The results arrive through `Recorder`, a report sink.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from pathlib import Path
 
 from ..lang.source import InputError, Where
+from .stores import HistoryError, Store, open_store, shown
 
 DEFAULT_DAYS = 90
 
+#: One schema for both stores; ``{…}`` are a store's dialect (stores.py).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
+    id TEXT PRIMARY KEY,{ordinal_column}
     command TEXT NOT NULL,
     playbook TEXT,
     digest TEXT,
     check_mode INTEGER NOT NULL,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     controller TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    started REAL NOT NULL,
-    ended REAL,
+    started {real} NOT NULL,
+    ended {real},
     state TEXT NOT NULL,
     reason TEXT,
     exit_status INTEGER,
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS results (
     host TEXT NOT NULL,
     status TEXT NOT NULL,
     result TEXT NOT NULL,
-    at REAL NOT NULL,
+    at {real} NOT NULL,
+    started {real},
     PRIMARY KEY (run, seq)
 );
 """
@@ -72,13 +74,14 @@ RUNNING, FINISHED, INTERRUPTED, ERROR = "running", "finished", "interrupted", "e
 LOST = "lost"
 
 
-def history_path(options: dict) -> Path:
+def history_location(options: dict) -> str:
+    """Where the history is: a file's path or a postgresql:// URL."""
     if os.environ.get("CELERYROOT_HISTORY"):
-        return Path(os.environ["CELERYROOT_HISTORY"])
+        return os.environ["CELERYROOT_HISTORY"]
     if options.get("history_db"):
-        return Path(str(options["history_db"])).expanduser()
+        return str(options["history_db"])
     data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data) / "celeryroot" / "runs.db"
+    return str(Path(data) / "celeryroot" / "runs.db")
 
 
 def retention_days(options: dict) -> float:
@@ -101,22 +104,21 @@ def outcome(res: dict) -> str:
 
 
 class History:
-    """The runs file, open. Every method is one transaction."""
+    """The history, open: one `Store`, SQLite or PostgreSQL, behind the same
+    queries. Every method is one transaction."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        _make_private(path)
-        # A run that meets another's write waits for it rather than failing.
-        self.db = sqlite3.connect(path, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # WAL with NORMAL: a commit is not fsynced, yet never corrupts the file.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+    def __init__(self, location: str):
+        self.where = shown(location)
+        self.store: Store = open_store(location)
+        schema = SCHEMA.format(ordinal_column=self.store.ordinal_column, real=self.store.real)
+        try:
+            self.store.create([s for s in schema.split(";") if s.strip()])
+        except HistoryError:
+            self.store.close()
+            raise
 
     def close(self) -> None:
-        self.db.close()
+        self.store.close()
 
     # -- writing a run
 
@@ -124,9 +126,9 @@ class History:
         """Forget the runs started more than ``days`` ago; how many."""
         if not days:
             return 0
-        with self.db:
+        with self.store.transaction():
             cut = (now or time.time()) - days * 86400
-            return self.db.execute("DELETE FROM runs WHERE started < ?", (cut,)).rowcount
+            return self.store.change("DELETE FROM runs WHERE started < ?", (cut,))
 
     def begin(self, run_id: str, command: list[str], playbook: Path | None, check: bool) -> None:
         import getpass
@@ -138,38 +140,48 @@ class History:
 
             digest = hashlib.sha256(playbook.read_bytes()).hexdigest()
             playbook = playbook.resolve()
-        with self.db:
-            self.db.execute(
-                "INSERT INTO runs (id, command, playbook, digest, check_mode, user, controller, pid, started, state)"
+        with self.store.transaction():
+            self.store.change(
+                'INSERT INTO runs (id, command, playbook, digest, check_mode, "user", controller, pid, started, state)'
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, json.dumps(command), str(playbook) if playbook else None, digest, int(check),
                  getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), RUNNING))
 
     def add(self, run_id: str, hosts: list[str], results: list[tuple], failing: set[str]) -> None:
         """Targeted ``hosts``, ``results`` rows (seq, play, task, host,
-        status, result JSON, time) and the ``failing`` hosts so far."""
-        with self.db:
-            self.db.executemany("INSERT OR IGNORE INTO run_hosts (run, host) VALUES (?, ?)",
-                                [(run_id, h) for h in hosts])
-            self.db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(run_id, *row) for row in results])
-            self.db.executemany("UPDATE run_hosts SET failed = 1 WHERE run = ? AND host = ?",
-                                [(run_id, h) for h in failing])
+        status, result JSON, time of the result, time the task started for
+        the host) and the ``failing`` hosts so far."""
+        with self.store.transaction():
+            self.store.change_many("INSERT INTO run_hosts (run, host) VALUES (?, ?) ON CONFLICT (run, host) DO NOTHING",
+                                   [(run_id, h) for h in hosts])
+            self.store.change_many("INSERT INTO results (run, seq, play, task, host, status, result, at, started)"
+                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run_id, *row) for row in results])
+            self.store.change_many("UPDATE run_hosts SET failed = 1 WHERE run = ? AND host = ?",
+                                   [(run_id, h) for h in failing])
 
     def recap(self, run_id: str, summary: dict[str, dict]) -> None:
         """The recap's counters; a host failed if it failed or was unreachable there."""
-        with self.db:
-            self.db.execute("UPDATE runs SET recap = ? WHERE id = ?", (json.dumps(summary), run_id))
-            self.db.executemany("INSERT INTO run_hosts (run, host, failed) VALUES (?, ?, ?)"
-                                " ON CONFLICT (run, host) DO UPDATE SET failed = excluded.failed",
-                                [(run_id, h, int(bool(c["failed"] or c["unreachable"]))) for h, c in summary.items()])
+        with self.store.transaction():
+            self.store.change("UPDATE runs SET recap = ? WHERE id = ?", (json.dumps(summary), run_id))
+            self.store.change_many("INSERT INTO run_hosts (run, host, failed) VALUES (?, ?, ?)"
+                                   " ON CONFLICT (run, host) DO UPDATE SET failed = excluded.failed",
+                                   [(run_id, h, int(bool(c["failed"] or c["unreachable"])))
+                                    for h, c in summary.items()])
 
     def finish(self, run_id: str, state: str, exit_status: int | None, reason: str | None = None) -> None:
-        with self.db:
-            self.db.execute("UPDATE runs SET ended = ?, state = ?, exit_status = ?, reason = ? WHERE id = ?",
-                            (time.time(), state, exit_status, reason, run_id))
+        with self.store.transaction():
+            self.store.change("UPDATE runs SET ended = ?, state = ?, exit_status = ?, reason = ? WHERE id = ?",
+                              (time.time(), state, exit_status, reason, run_id))
 
     # -- reading
+
+    def _runs_sql(self, where: list[str]) -> str:
+        """Runs with their count of hosts and their failed hosts, in order."""
+        return ("SELECT r.*, (SELECT count(*) FROM run_hosts h WHERE h.run = r.id) AS hosts,"
+                f" (SELECT {self.store.joined_hosts} FROM (SELECT host FROM run_hosts h"
+                "  WHERE h.run = r.id AND h.failed = 1 ORDER BY host) AS f) AS failed_hosts FROM runs r"
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + f" ORDER BY r.started DESC, r.{self.store.ordinal} DESC")
 
     def runs(self, limit: int | None = 20, host: str | None = None, failed: bool = False) -> list[dict]:
         """The latest runs first: those ``host`` took part in, and with
@@ -179,38 +191,33 @@ class History:
         where, args = [], []
         if host is not None:
             where.append("EXISTS (SELECT 1 FROM run_hosts h WHERE h.run = r.id AND h.host = ?"
-                         + (" AND h.failed)" if failed else ")"))
+                         + (" AND h.failed = 1)" if failed else ")"))
             args.append(host)
         elif failed:
             where.append("(r.state != 'finished' OR r.exit_status != 0"
-                         " OR EXISTS (SELECT 1 FROM run_hosts h WHERE h.run = r.id AND h.failed))")
-        sql = ("SELECT r.*, (SELECT count(*) FROM run_hosts h WHERE h.run = r.id) AS hosts,"
-               " (SELECT group_concat(host, ' ') FROM (SELECT host FROM run_hosts h"
-               "  WHERE h.run = r.id AND h.failed ORDER BY host)) AS failed_hosts FROM runs r"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY r.started DESC, r.rowid DESC")
+                         " OR EXISTS (SELECT 1 FROM run_hosts h WHERE h.run = r.id AND h.failed = 1))")
+        sql = self._runs_sql(where)
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_run_document(row) for row in self.db.execute(sql, args)]
+        return [_run_document(row) for row in self.store.rows(sql, args)]
 
     def run(self, prefix: str) -> dict:
         """The run whose id is or starts with ``prefix``, with its results in order."""
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = self.db.execute("SELECT r.*, (SELECT count(*) FROM run_hosts h WHERE h.run = r.id) AS hosts,"
-                               " (SELECT group_concat(host, ' ') FROM (SELECT host FROM run_hosts h"
-                               "  WHERE h.run = r.id AND h.failed ORDER BY host)) AS failed_hosts"
-                               " FROM runs r WHERE r.id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
+        rows = self.store.rows(self._runs_sql(["r.id LIKE ? ESCAPE '\\'"]) + " LIMIT 2", (pattern,))
         if not rows:
-            raise InputError(None, f"no run {prefix!r} in {self.path}")
+            raise InputError(None, f"no run {prefix!r} in {self.where}")
         if len(rows) > 1:
             raise InputError(None, f"run id {prefix!r} is ambiguous: give more of it")
         doc = _run_document(rows[0])
         doc["results"] = [{"seq": r["seq"], "play": r["play"], "task": r["task"], "host": r["host"],
-                           "status": r["status"], "at": r["at"], "result": json.loads(r["result"])}
-                          for r in self.db.execute("SELECT * FROM results WHERE run = ? ORDER BY seq", (doc["id"],))]
+                           "status": r["status"], "started": r["started"], "at": r["at"],
+                            "result": json.loads(r["result"])}
+                          for r in self.store.rows("SELECT * FROM results WHERE run = ? ORDER BY seq", (doc["id"],))]
         return doc
 
 
-def _run_document(row: sqlite3.Row) -> dict:
+def _run_document(row) -> dict:
     return {"id": row["id"], "command": json.loads(row["command"]), "playbook": row["playbook"],
             "sha256": row["digest"], "check": bool(row["check_mode"]), "user": row["user"],
             "controller": row["controller"], "pid": row["pid"], "started": row["started"], "ended": row["ended"],
@@ -219,7 +226,7 @@ def _run_document(row: sqlite3.Row) -> dict:
             "recap": json.loads(row["recap"]) if row["recap"] else None}
 
 
-def _state(row: sqlite3.Row) -> str:
+def _state(row) -> str:
     """A run left "running" by a controller that is gone (killed outright) is lost."""
     if row["state"] != RUNNING:
         return row["state"]
@@ -236,25 +243,23 @@ def _state(row: sqlite3.Row) -> str:
     return RUNNING
 
 
-def _make_private(path: Path) -> None:
-    """The directory 0700 and the file 0600 before SQLite opens it (its WAL
-    and shared-memory files take the database file's mode)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-
-
 def start_recording(options: dict, run_id: str, command: list[str], playbook: Path | None, check: bool,
                     warn) -> "Recorder":
     """The recorder of a new run, after pruning old ones. A history that
     cannot be opened is said through ``warn``, and the run goes on unrecorded."""
     days = retention_days(options)
-    path = history_path(options)
+    location = history_location(options)
     try:
-        history = History(path)
+        history = History(location)
+    except (HistoryError, OSError) as exc:
+        warn(f"[WARNING]: cannot record this run in {shown(location)}: {exc}")
+        return Recorder(None, run_id, warn)
+    try:
         history.prune(days)
         history.begin(run_id, command, playbook, check)
-    except (sqlite3.Error, OSError) as exc:
-        warn(f"[WARNING]: cannot record this run in {path}: {exc}")
+    except (HistoryError, OSError) as exc:
+        warn(f"[WARNING]: cannot record this run in {history.where}: {exc}")
+        history.close()
         history = None
     return Recorder(history, run_id, warn)
 
@@ -275,6 +280,8 @@ class Recorder:
         self.hosts: list[str] = []
         self.rows: list[tuple] = []
         self.failing: set[str] = set()
+        #: When each host's current task started for it (a bundle's hosts each at their own pace).
+        self.starts: dict[str, float] = {}
         self.flushed = time.monotonic()
 
     def _safely(self, method: str, *args) -> None:
@@ -282,8 +289,8 @@ class Recorder:
             return
         try:
             getattr(self.history, method)(self.run_id, *args)
-        except sqlite3.Error as exc:
-            self.warn(f"[WARNING]: the run history ({self.history.path}) failed: {exc}; the run goes on unrecorded")
+        except HistoryError as exc:
+            self.warn(f"[WARNING]: the run history ({self.history.where}) failed: {exc}; the run goes on unrecorded")
             self.history = None
 
     def flush(self) -> None:
@@ -303,7 +310,12 @@ class Recorder:
         self.play = play.name
         self.hosts = list(hosts)
 
+    def play_execution(self, play, execution) -> None:
+        self.notice(execution.line(play))
+
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
+        now = time.time()
+        self.starts.update(dict.fromkeys(hosts, now))
         if time.monotonic() - self.flushed >= self.every:
             self.flush()
 
@@ -313,8 +325,10 @@ class Recorder:
     def host_result(self, host: str, title: str, res: dict) -> None:
         self.seq += 1
         word = outcome(res)
+        now = time.time()
         self.rows.append((self.seq, self.play, title, host, word,
-                          json.dumps(res, default=str, ensure_ascii=False, separators=(",", ":")), time.time()))
+                          json.dumps(res, default=str, ensure_ascii=False, separators=(",", ":")), now,
+                          self.starts.pop(host, now)))
         if word in ("failed", "unreachable"):
             self.failing.add(host)
         if len(self.rows) >= self.batch or time.monotonic() - self.flushed >= self.every:

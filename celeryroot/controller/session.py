@@ -56,14 +56,14 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
         # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.
-        services = _services(run_id, config, registry, hosts, timeouts, opts) if hosts \
+        services = _services(run_id, config, registry, inventory, hosts, timeouts, opts) if hosts \
             else nullcontext((None, None, None, False))
         dispatcher, facts, pending, embedded = stack.enter_context(services)
         begun = Begun(run_id, opts, report, config, playbook, embedded)
         report = begun.report
         run = Run(inventory, registry, report, mode, extra_vars, selection, RunState(pending=pending),
-                  dispatcher=dispatcher, facts=facts, bundles=bool(config.options.get("bundles", False)),
-                  bundle_batch=BundleBatch)
+                  dispatcher=dispatcher, facts=facts, strategy=opts.strategy,
+                  bundles=config.options.get("bundles"), bundle_batch=BundleBatch)
         stats = run.state.stats
         try:
             try:
@@ -125,47 +125,60 @@ def _under_way(dispatcher) -> str:
 
 
 @contextmanager
-def _services(run_id: str, config, registry, hosts: set[str], timeouts: tuple[float, float], opts):
+def _services(run_id: str, config, registry, inventory, hosts: set[str], timeouts: tuple[float, float], opts):
     """The dispatcher, fact cache and pending-handler memory of a run: in
-    Redis beside the broker, or in memory beside the embedded worker (and
-    whether it is that one).
-    Over Redis the controller's key and every host's certificate are
-    loaded first: a host without one fails the run before any is contacted."""
-    from ..config import EMBEDDED_BROKER
+    Redis beside each host's broker, or in memory beside the embedded worker
+    (and whether it is that one).
+    Over Redis every host's broker is chosen, the controller's key and every
+    host's certificate loaded first: a host without them fails the run
+    before any is contacted."""
+    from ..config import EMBEDDED_BROKER, SOLE_BROKER
     from ..engine.pending import PendingHandlers
     from ..envelope import Unsealed
+    from ..keys import MemoryKeys
     from ..pki import pki_dir
     from ..lang.source import InputError
-    from ..messages import make_app, redis_client
-    from ..worker.embedded import LOCAL_HOSTS, embedded_worker
+    from ..messages import redis_client
+    from .brokers import ByHost, routes
     from .dispatch import Dispatcher
     from .factcache import fact_cache
     from .lease import Lease, RunLocks
+    from .link import Link
     from .liveness import Everyone, Liveness
 
     host_timeout, broker_wait = timeouts
     with ExitStack() as stack:
         if config.embedded:
+            # Only here: the embedded worker brings Celery's worker side and its backend.
+            from ..worker.embedded import LOCAL_HOSTS, embedded_worker
+
             if not hosts <= LOCAL_HOSTS:
                 others = ", ".join(sorted(hosts - LOCAL_HOSTS))
                 raise InputError(None, f"no broker configured, so only localhost can be managed (embedded mode); "
                                        f"this run targets {others}. Set --broker, CELERYROOT_BROKER_URL or "
                                        f"broker_url in celeryroot.yaml.")
             seal = Unsealed()
-            broker_url, keys = EMBEDDED_BROKER, stack.enter_context(embedded_worker(registry, config.options))
-            liveness = Everyone()
+            keys = stack.enter_context(embedded_worker(registry, config.options))
+            links = {SOLE_BROKER: Link(SOLE_BROKER, EMBEDDED_BROKER, keys, Everyone(), run_id)}
+            route = dict.fromkeys(hosts, SOLE_BROKER)
         else:
+            route = routes(config.fleet, inventory, sorted(hosts))
             seal = controller_seal(pki_dir(opts.pki, config.options), hosts)
-            broker_url, keys = config.broker_url, redis_client(config.broker_url)
-            liveness = Liveness(keys)
-        dispatcher = stack.enter_context(Dispatcher(make_app(broker_url), liveness, seal, host_timeout,
-                                                    broker_wait, run_id))
-        if not config.embedded:  # the embedded worker ends with this process
+            links = {}
+            for name in sorted(set(route.values())):
+                client = redis_client(config.fleet[name], wait=broker_wait)
+                links[name] = Link(name, config.fleet[name], client, Liveness(client), run_id)
+        dispatcher = stack.enter_context(Dispatcher(links, route, seal, host_timeout, broker_wait, run_id))
+        for link in dispatcher.up if not config.embedded else ():  # the embedded worker ends with this process
             # --check changes nothing: it takes no lock and waits for none.
             if not opts.check:
-                dispatcher.locks = RunLocks(keys, dispatcher.run_id, opts.lock_timeout)
-            stack.enter_context(Lease(keys, dispatcher.run_id, locks=dispatcher.locks))
-        yield dispatcher, fact_cache(config, keys), PendingHandlers(keys), config.embedded
+                link.locks = RunLocks(link.client, run_id, opts.lock_timeout)
+            stack.enter_context(Lease(link.client, run_id, locks=link.locks))
+        # A broker down from the start serves none of its hosts: memory stands in for their stores.
+        stores = {name: link.client if link.down is None else MemoryKeys() for name, link in links.items()}
+        facts = ByHost(route, {name: fact_cache(config, keys) for name, keys in stores.items()})
+        pending = ByHost(route, {name: PendingHandlers(keys) for name, keys in stores.items()})
+        yield dispatcher, facts, pending, config.embedded
 
 
 def controller_seal(directory: Path, hosts: set[str]):

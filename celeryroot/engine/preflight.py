@@ -25,7 +25,7 @@ from ..lang.tasks import Task
 from ..registry import Registry
 from ..lang.source import InputError
 from ..lang.deferred import Deferred
-from ..lang.templating import TemplateFailure
+from ..lang.templating import TemplateFailure, cause
 from ..lang.variables import HostVars
 from .selection import Selection, StartAt
 from .step import Mode, prepare
@@ -33,6 +33,9 @@ from .step import Mode, prepare
 
 
 FACT_VARIABLE = re.compile(r"'ansible_\w+' is undefined")
+#: How Python names the stand-in when a filter or function cannot take it
+#: (``range(fact)``, ``fact | round``): the value is unknown until the run.
+STAND_IN = re.compile(r"\bDeferred\b")
 
 
 def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, selection: Selection,
@@ -85,9 +88,16 @@ def _check_task(task: Task, variables: dict, above: dict, mode: Mode, registry: 
         message = exc.message if isinstance(exc, UndefinedError) else str(exc)
         if facts_later and FACT_VARIABLE.search(message):
             return  # a fact: known once the play has gathered facts
+        if STAND_IN.search(message):
+            return  # computed from what only the run knows: the run judges it
         raise InputError(task.where, f"task '{task.title}' for host '{variables['inventory_hostname']}': "
                                      f"{message}") from None
     except ArgError as exc:
         raise InputError(task.arg_where.get(exc.name or "", task.where),
                          f"task '{task.title}' for host '{variables['inventory_hostname']}': "
                          f"{task.module}: {arg_problem(task, exc)}") from None
+    except Exception as exc:  # a check must end in a message, never a traceback
+        if STAND_IN.search(str(exc)):
+            return
+        raise InputError(task.where, f"task '{task.title}' for host '{variables['inventory_hostname']}': "
+                                     f"cannot be checked before the run: {cause(exc)}") from None

@@ -19,7 +19,10 @@ out: they run on the controller outside bundles.
 
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
+from contextlib import contextmanager
 
 from ..host.sysops import CommandChange
 from ..module import ArgError, Context, ModuleFailure, Plan, build_args, on_host
@@ -51,12 +54,49 @@ def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
     if refusal is not None:
         res, predicted = result(FAILED, refusal), set()
     else:
-        res, predicted = _run(cls, call, overlay, variables or {}, args)
+        try:
+            with time_limit(call.get("timeout")):
+                res, predicted = _run(cls, call, overlay, variables or {}, args)
+        except TimedOut as exc:
+            res, predicted = result(FAILED, str(exc), timedout={"period": exc.seconds}), set()
     if call.get("no_log"):
         res = censored(res)
     if guarded:
         guard.ran(call, res)
     return res, predicted
+
+
+class TimedOut(BaseException):
+    """A task's ``timeout`` ran out. A BaseException, so that no module's
+    ``except Exception`` takes it for its own failure and carries on."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"Timed out after {seconds} second(s).")  # Ansible's words
+        self.seconds = seconds
+
+
+@contextmanager
+def time_limit(seconds: int | None):
+    """Stop the code inside after ``seconds`` with `TimedOut`: a command it
+    waits for is killed on the way out (subprocess kills its child on any
+    exception). A worker runs its tasks in its main thread (the solo pool),
+    where an alarm signal can interrupt them; elsewhere (the embedded local
+    mode's worker thread) there is no way to stop a call, and the limit is
+    not enforced."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ring(signum, frame):
+        raise TimedOut(seconds)
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[dict, set[str]]:

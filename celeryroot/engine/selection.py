@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -28,7 +29,7 @@ class Selection:
         if self.limit is not None:
             allowed = set(self.limit)
             hosts = [h for h in hosts if h in allowed]
-        return hosts
+        return ordered(hosts, play.order)
 
     def takes(self, task: Task) -> bool:
         return selected(set(task.tags), self.only_tags, self.skip_tags)
@@ -67,6 +68,17 @@ class StartAt:
     def pending(self) -> str | None:
         """The name still to reach, or None once the run has started."""
         return None if self.reached else self.selection.start_at
+
+
+def ordered(hosts: list[str], order: str) -> list[str]:
+    """A play's hosts in its ``order`` (inventory order is the pattern's)."""
+    if order in ("sorted", "reverse_sorted"):
+        return sorted(hosts, reverse=order == "reverse_sorted")
+    if order == "reverse_inventory":
+        return hosts[::-1]
+    if order == "shuffle":
+        return random.sample(hosts, len(hosts))
+    return list(hosts)
 
 
 def batches(hosts: list[str], serial: list[str]) -> list[list[str]]:

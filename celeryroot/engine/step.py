@@ -16,11 +16,12 @@ from jinja2 import UndefinedError
 
 from ..module import ArgError, build_args, to_wire
 from ..lang.deferred import Deferred, contains_deferred
+from ..lang.keywords import whole_number
 from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
 from ..result import FAILED, SKIPPED, censored, combine_items, result
-from ..lang.templating import TemplateFailure, condition, lazy, render
+from ..lang.templating import Lazy, TemplateFailure, condition, lazy, loop_lookup, loop_terms, names_read, render
 from ..lang.variables import OMIT
 
 
@@ -32,9 +33,9 @@ class Mode:
     contacted with `Deferred` stand-ins for what only the run knows
     (registered results, set_fact, facts). One pipeline, so preflight cannot
     accept or reject what the step would not; where they must differ, it is
-    here: a bad task raises instead of failing, a false ``when`` (perhaps a
-    stand-in's) does not spare the arguments their check, and a loop is
-    checked with its first item.
+    here: a bad task raises instead of failing, a ``when`` spares the task
+    its check only when it is false already (it reads no stand-in, see
+    `_known`), and a loop is checked with its first item.
     """
 
     check: bool = False
@@ -81,7 +82,7 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: 
 
 def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prepared:
     if task.loop is None:
-        if not condition(task.when, variables) and not mode.deferred:
+        if _skips(task, variables, mode):
             return Prepared(done=_skipped(task))
         prepared = Prepared()
         _add_call(prepared, task, variables, mode, registry)
@@ -90,20 +91,55 @@ def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
     prepared = Prepared(items=items)
     for index, item in enumerate(items):
         scope = {**variables, task.loop_var: item}
-        if not condition(task.when, scope) and not mode.deferred:
-            prepared.decided[index] = {**_skipped(task), task.loop_var: item, "item": item,
-                                       "_label": _label(task, scope)}
-            continue
         if task.index_var:
             scope[task.index_var] = index
+        if _skips(task, scope, mode):
+            prepared.decided[index] = {**_skipped(task), **_item_keys(task, scope, index)}
+            continue
         _add_call(prepared, task, scope, mode, registry)
         prepared.calls[-1]["index"] = index
     return prepared
 
 
+def _skips(task: Task, variables: dict, mode: Mode) -> bool:
+    """Whether ``when`` is false. Preflight evaluates it too (an undefined
+    variable in it is an error either way) but skips the task only when
+    the answer cannot change by the run: a task that may run is checked."""
+    if condition(task.when, variables):
+        return False
+    return not mode.deferred or _known(task.when, variables)
+
+
+def _known(expression, variables: dict, seen: frozenset = frozenset()) -> bool:
+    """Whether ``expression`` reads nothing only the run knows: no stand-in
+    (a registered result, set_fact, facts), directly or through a
+    variable's template, no fact not gathered yet (``ansible_*``), and no
+    ``hostvars`` (which hold other hosts' results)."""
+    names = names_read(expression, expression=True)
+    if names is None:
+        return False
+    for name in names - seen:
+        if name not in variables:
+            if name.startswith("ansible_"):
+                return False
+            continue
+        value = variables[name]
+        if name == "hostvars" or contains_deferred(value):
+            return False
+        if isinstance(value, Lazy) and not _known(value.raw, variables, seen | names):
+            return False
+    return True
+
+
 def _items(task: Task, variables: dict, mode: Mode) -> list:
     """The loop's items; in deferred mode, the first (or a stand-in) is enough."""
-    items = render(task.loop, variables)
+    if task.loop_with is None:
+        items = render(task.loop, variables)
+    else:
+        terms = loop_terms(task.loop_with, task.loop, variables)
+        if mode.deferred and contains_deferred(terms):
+            return [Deferred()]
+        items = loop_lookup(task.loop_with, terms, variables, task.module)
     if isinstance(items, list):
         check_loop_size(items)
         return (items[:1] or [Deferred()]) if mode.deferred else items
@@ -122,11 +158,24 @@ def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, regis
         args = cls.on_controller_prepare(args, variables, task.search)
     call = {"module": task.module, "args": raw if args is None else to_wire(args), "check": mode.check,
             "diff": mode.diff, "no_log": task.no_log}
+    if task.timeout:
+        call["timeout"] = _seconds(task, variables)
     if task.environment:
         call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
     prepared.calls.append(call)
     prepared.scopes.append(variables)
     prepared.args.append(args)
+
+
+def _seconds(task: Task, variables: dict):
+    """The task's ``timeout`` for this host (a stand-in passes, for preflight)."""
+    value = render(task.timeout, variables)
+    if contains_deferred(value):
+        return None
+    try:
+        return whole_number("timeout", value)
+    except ValueError as exc:
+        raise TemplateFailure(str(exc)) from None
 
 
 def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:
@@ -140,7 +189,7 @@ def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict)
         for call, scope, item_result in zip(prepared.calls, prepared.scopes, results):
             item = prepared.items[call["index"]]
             judged = _judge(task, item_result, scope)
-            by_index[call["index"]] = {**judged, task.loop_var: item, "item": item, "_label": _label(task, scope)}
+            by_index[call["index"]] = {**judged, **_item_keys(task, scope, call["index"])}
         res = combine_items([by_index[i] for i in sorted(by_index)])
     if res["failed"] and task.ignore_errors:
         res = {**res, "ignored": True}
@@ -168,6 +217,16 @@ def _judge(task: Task, res: dict, variables: dict) -> dict:
     except (TemplateFailure, UndefinedError) as exc:
         return result(FAILED, f"{task.where}: {exc}")
     return {**res, **result(status, res.get("msg", ""))}
+
+
+def _item_keys(task: Task, scope: dict, index: int) -> dict:
+    """What an item's result says of its item, as Ansible's: the loop
+    variable (and ``item``), the index variable, and the label."""
+    keys = {task.loop_var: scope[task.loop_var], "item": scope[task.loop_var], "ansible_loop_var": task.loop_var,
+            "_label": _label(task, scope)}
+    if task.index_var:
+        keys.update({task.index_var: index, "ansible_index_var": task.index_var})
+    return keys
 
 
 def _label(task: Task, scope: dict):

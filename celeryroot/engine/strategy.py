@@ -18,6 +18,7 @@ from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
+from .execution import BUNDLES, choose, runs_on_hosts
 from .runner import run_call
 from .state import RunState
 from .stats import Stats
@@ -33,8 +34,8 @@ class Run:
     with it; a bundle on its host, a single play."""
 
     def __init__(self, inventory: Inventory, registry: Registry, report, mode: Mode, extra_vars: dict,
-                 selection: Selection, state: RunState, dispatcher=None, facts=None, bundles: bool = False,
-                 bundle_batch=None, may_go=None, guard=None):
+                 selection: Selection, state: RunState, dispatcher=None, facts=None, strategy: str | None = None,
+                 bundles: bool | None = None, bundle_batch=None, may_go=None, guard=None):
         self.inventory = inventory
         self.registry = registry
         #: Sends calls to the hosts; None inside a bundle on its host, where
@@ -47,7 +48,10 @@ class Run:
         self.state = state
         self.fact_cache = facts
         self.start = StartAt(selection)
-        #: Send whole plays as bundles even where the play does not say free.
+        #: ``--strategy`` (it outranks a play's own), and ``bundles:`` in the
+        #: configuration (a play's own outranks it); None for neither: each
+        #: play then runs as bundles where that means the same (execution.py).
+        self.strategy = strategy
         self.bundles = bundles
         #: The batch that sends whole plays (the controller's); None where
         #: there is no one to send them to (inside a bundle).
@@ -74,10 +78,11 @@ class Run:
         for host in hosts:
             self.state.stats.touch(host)
         batch_class = PlayBatch
-        if (play.strategy == "free" or self.bundles) and self.bundle_batch is not None:
-            if any(t.run_once for t in play.tasks):
-                self.report.notice(f"play '{play.name}' uses run_once, which needs every host: running it linearly")
-            else:
+        if hosts and self.bundle_batch is not None:
+            execution = choose(play, self.strategy, self.bundles, self.registry, self.inventory, hosts,
+                               self.extra_vars)
+            self.report.play_execution(play, execution)
+            if execution.mode == BUNDLES:
                 batch_class = self.bundle_batch
         for batch in batches(hosts, play.serial):
             if not batch_class(self, play, batch).run():
@@ -87,6 +92,13 @@ class Run:
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
         return self.start.takes(task) and self.selection.takes(task)
+
+
+def throttled(hosts: list[str], most: int) -> list[list[str]]:
+    """``throttle``: the hosts in groups of at most ``most`` (0: one group)."""
+    if not most:
+        return [hosts]
+    return [hosts[i:i + most] for i in range(0, len(hosts), most)]
 
 
 class PlayBatch:
@@ -145,10 +157,7 @@ class PlayBatch:
         self._remember_pending()
 
     def _needs_workers(self) -> bool:
-        if self.run_.dispatcher is None:
-            return False
-        return bool(self.play.gather_facts) or any(
-            not self.run_.registry.get(t.module).on_controller for t in self.play.tasks + self.play.handlers)
+        return self.run_.dispatcher is not None and runs_on_hosts(self.play, self.run_.registry)
 
     def _report_missing(self, active: list[str]) -> None:
         """Hosts the dispatcher cannot reach (no heartbeat, no certificate)
@@ -179,7 +188,7 @@ class PlayBatch:
         # Facts a module such as getent set are not the gathered ones.
         targets = [h for h in active if not (smart and self.state.facts.get(h, {}).get("ansible_facts", {})
                                              .get("module_setup"))]
-        task = Task(name="Gathering Facts", module="setup", args={}, where=self.play.where,
+        task = Task(name="Gathering Facts", module="setup", args=dict(self.play.fact_args), where=self.play.where,
                     check_mode=False)
         self.run_task(task, active, only=targets)
 
@@ -248,11 +257,13 @@ class PlayBatch:
         if task.module == "meta":
             self._meta(task, hosts, active)
             return
+        out_before = len(self.state.out)
         pending, attempt = hosts, 0
         while pending:
             attempt += 1
             retry = []
-            for host, res in self._attempt(task, pending):
+            for host, res in (pair for group in throttled(pending, task.throttle)
+                              for pair in self._attempt(task, group)):
                 if task.until is not None:
                     res["attempts"] = attempt
                     if attempt <= task.retries and not res.get("unreachable") and \
@@ -266,6 +277,8 @@ class PlayBatch:
             if retry:
                 time.sleep(task.delay)
             pending = retry
+        if task.any_errors_fatal and len(self.state.out) > out_before:
+            self._abort(f"any_errors_fatal: task '{task.title}' failed on a host, so the play stops for every host")
         self._check_failures()
 
     def _attempt(self, task: Task, hosts: list[str]):

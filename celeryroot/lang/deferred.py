@@ -1,6 +1,9 @@
 """Values the controller cannot know before the run: a ``register``ed
-result, when preflight renders and checks a task ahead of the hosts.
-Templates render them as a marker that preflight recognises."""
+result or a fact, when preflight renders and checks a task ahead of the
+hosts. Templates render them as a marker that preflight recognises, and
+arithmetic or an ordering on one is one again (``ansible_memtotal_mb * 2``
+is as unknown as the fact), so a template of them renders instead of
+failing on a value that is not there yet."""
 
 from __future__ import annotations
 
@@ -39,6 +42,14 @@ class Deferred:
 
     def __len__(self) -> int:
         return 0
+
+    def _unknown(self, *other) -> "Deferred":
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _unknown
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _unknown
+    __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = __round__ = _unknown
+    __lt__ = __le__ = __gt__ = __ge__ = _unknown
 
 
 DEFERRED_TEXT = "\x00deferred\x00"

@@ -16,7 +16,7 @@ def candidates(name: str, search: tuple[str, ...], subdir: str) -> list[str]:
     name = os.path.expanduser(name)
     if os.path.isabs(name):
         return [name]
-    return [os.path.join(d, where, name) for d in search for where in (subdir, "")]
+    return list(dict.fromkeys(os.path.join(d, where, name) for d in search for where in (subdir, "")))
 
 
 def find(name: str, search: tuple[str, ...], subdir: str) -> str | None:

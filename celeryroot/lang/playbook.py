@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import Registry
+from .arguments import validate_args
+from . import keywords
+from .prompts import answer_prompts
 from .roles import Roles
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, load_yaml, plain, type_name,
                      value_where, where)
@@ -22,8 +25,12 @@ from .templating import TemplateFailure, render
 PLAY_KEYS = {"name", "hosts", "vars", "vars_files", "tags", "tasks", "pre_tasks", "post_tasks", "roles",
              "handlers", "gather_facts", "check_mode", "diff", "no_log", "ignore_errors", "serial",
              "max_fail_percentage", "any_errors_fatal", "strategy", "force_handlers", "become", "environment",
-             "run_once"}
+             "run_once", "gather_subset", "gather_timeout", "fact_path", "order", "vars_prompt"} | keywords.INHERITED
 STRATEGIES = ("linear", "free")
+#: ``order``: how a play's hosts are ordered (Ansible's words).
+ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
+#: Play keywords that are arguments of the facts gathering (the ``setup`` module's).
+FACT_KEYWORDS = ("gather_subset", "gather_timeout", "fact_path")
 
 
 @dataclass
@@ -42,11 +49,17 @@ class Play:
     serial: list = field(default_factory=list)
     max_fail_percentage: float | None = None
     any_errors_fatal: bool = False
-    strategy: str = "linear"
+    #: As written; None when the play does not say (the run then chooses:
+    #: engine/execution.py).
+    strategy: str | None = None
     force_handlers: bool = False
     role_defaults: dict = field(default_factory=dict)
     role_vars: dict = field(default_factory=dict)
     vars_files: dict = field(default_factory=dict)
+    order: str = "inventory"
+    #: Arguments of the play's facts gathering: ``module_defaults`` for
+    #: setup, then gather_subset, gather_timeout and fact_path.
+    fact_args: dict = field(default_factory=dict)
 
     @property
     def tasks(self) -> list[Task]:
@@ -70,12 +83,15 @@ class Playbook:
 
 
 def load_playbook(path: str | Path, registry: Registry, extra_vars: dict | None = None,
-                  roles_path: list[str] = ()) -> Playbook:
+                  roles_path: list[str] = (), ask=None) -> Playbook:
+    """``ask(prompt, private)``: how a ``vars_prompt`` without an answer in
+    ``extra_vars`` is asked (None: there is no one to ask; see prompts.py)."""
     path = Path(path)
-    return Playbook(path, _load_plays(path, registry, extra_vars or {}, list(roles_path), seen=()))
+    return Playbook(path, _load_plays(path, registry, extra_vars or {}, list(roles_path), (), ask))
 
 
-def _load_plays(path: Path, registry: Registry, extra_vars: dict, roles_path: list[str], seen: tuple) -> list[Play]:
+def _load_plays(path: Path, registry: Registry, extra_vars: dict, roles_path: list[str], seen: tuple,
+                ask=None) -> list[Play]:
     if path.resolve() in seen:
         raise InputError(Where(str(path)), "import_playbook loops back to this file")
     node = load_yaml(path)
@@ -87,13 +103,14 @@ def _load_plays(path: Path, registry: Registry, extra_vars: dict, roles_path: li
         at = item_where(plays_node, index)
         if isinstance(play_node, dict) and "import_playbook" in play_node:
             target = path.parent / str(play_node["import_playbook"])
-            plays += _load_plays(target, registry, extra_vars, roles_path, seen + (path.resolve(),))
+            plays += _load_plays(target, registry, extra_vars, roles_path, seen + (path.resolve(),), ask)
             continue
-        plays.append(_parse_play(play_node, at, path.parent, registry, extra_vars, roles_path))
+        plays.append(_parse_play(play_node, at, path.parent, registry, extra_vars, roles_path, ask))
     return plays
 
 
-def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dict, roles_path: list[str]) -> Play:
+def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dict, roles_path: list[str],
+                ask=None) -> Play:
     node = expect_mapping(node, at, "a play")
     _reject_unknown(node, PLAY_KEYS, "play keyword")
     if "hosts" not in node:
@@ -110,9 +127,11 @@ def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dic
                 any_errors_fatal=bool(_optional_bool(node, "any_errors_fatal")),
                 force_handlers=bool(_optional_bool(node, "force_handlers")))
     _rollout(play, node)
+    play.vars.update(answer_prompts(node, extra_vars, ask))
     play.vars_files = _vars_files(node, base, {**play.vars, **extra_vars})
     scope_node = {k: node[k] for k in ("tags", "no_log", "ignore_errors", "environment", "run_once") if k in node}
-    scope = Scope(search=(str(base.resolve()),)).inner(scope_node)
+    scope = Scope(search=(str(base.resolve()),)).inner(scope_node).inherit(node)
+    play.fact_args = _fact_args(node, scope, registry, at)
     roles = Roles(base, roles_path)
     loader = Loader(registry, {**play.vars, **play.vars_files, **extra_vars}, roles)
     from_roles: list = []
@@ -144,10 +163,32 @@ def _rollout(play: Play, node) -> None:
             play.max_fail_percentage = float(node["max_fail_percentage"])
         except (TypeError, ValueError):
             raise InputError(value_where(node, "max_fail_percentage"), "'max_fail_percentage' must be a number") from None
-    strategy = str(node.get("strategy", "linear"))
-    if strategy not in STRATEGIES:
-        raise InputError(value_where(node, "strategy"), f"unknown strategy '{strategy}' (use: {', '.join(STRATEGIES)})")
-    play.strategy = strategy
+    if "strategy" in node:
+        strategy = str(node["strategy"])
+        if strategy not in STRATEGIES:
+            raise InputError(value_where(node, "strategy"),
+                             f"unknown strategy '{strategy}' (use: {', '.join(STRATEGIES)})")
+        play.strategy = strategy
+    order = str(node.get("order", "inventory"))
+    if order not in ORDERS:
+        raise InputError(value_where(node, "order"), f"unknown order '{order}' (use: {', '.join(ORDERS)})")
+    play.order = order
+
+
+def _fact_args(node, scope: Scope, registry: Registry, at: Where) -> dict:
+    """What the play's facts gathering passes to ``setup``, checked as its
+    arguments are (a bad gather_subset is an error at its place)."""
+    args: dict = {}
+    where: dict = {}
+    for name, arg, value, arg_at in scope.overrides.get("module_defaults", ()):
+        if registry.resolve(name) == "setup":
+            args[arg], where[arg] = value, arg_at
+    for key in FACT_KEYWORDS:
+        if key in node:
+            args[key], where[key] = plain(node[key]), value_where(node, key)
+    validate_args(Task(name="Gathering Facts", module="setup", args=dict(args), where=at, arg_where=where),
+                  registry.get("setup"))
+    return args
 
 
 def _vars_files(node, base: Path, variables: dict) -> dict:

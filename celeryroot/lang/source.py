@@ -27,6 +27,14 @@ BOOL_TAG = "tag:yaml.org,2002:bool"
 #: PyYAML's YAML 1.1 booleans: unlike the spec (and ruamel), ``y`` and ``n``
 #: stay strings, so ``y: 1`` is a key named y, as in Ansible.
 PYYAML_BOOL = RegExp(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
+FLOAT_TAG = "tag:yaml.org,2002:float"
+#: PyYAML's YAML 1.1 floats: a dot always, a sign in an exponent, so
+#: ``1e3`` and ``1.5e3`` are strings, as in Ansible.
+PYYAML_FLOAT = RegExp(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
 
 
 class AnsibleResolver(VersionedResolver):
@@ -46,6 +54,8 @@ class AnsibleResolver(VersionedResolver):
                 if version in versions:
                     if tag == BOOL_TAG and version == (1, 1):
                         regexp, first = PYYAML_BOOL, list("yYnNtTfFoO")
+                    elif tag == FLOAT_TAG and version == (1, 1):
+                        regexp = PYYAML_FLOAT
                     self.add_version_implicit_resolver(version, tag, regexp, first)
         return self._version_implicit_resolver[version]
 

@@ -17,21 +17,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import keywords
 from .arguments import module_args, validate_args
 from .files import find
+from .lookups import LOOKUPS
 from ..module import boolean, names_and_aliases, spec_fields
 from ..registry import Registry
 from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
                      plain, type_name, value_where, warn, where)
-from .templating import TemplateFailure, is_template, render
+from .templating import TemplateFailure, render
 
+#: ``loop``, and ``with_NAME`` for every lookup NAME (which makes its items).
+LOOP_KEYS = {"loop"} | {f"with_{name}" for name in LOOKUPS}
 TASK_KEYS = {"name", "tags", "when", "notify", "register", "ignore_errors", "args", "vars", "no_log",
-             "loop", "with_items", "with_list", "with_dict", "loop_control", "changed_when", "failed_when",
-             "check_mode", "diff", "environment", "until", "retries", "delay", "run_once", "become",
-             "any_errors_fatal"}
+             "loop_control", "changed_when", "failed_when", "check_mode", "diff", "environment", "until",
+             "retries", "delay", "run_once", "become", "any_errors_fatal"} | LOOP_KEYS | keywords.INHERITED | \
+    keywords.TASK_ONLY
 HANDLER_KEYS = TASK_KEYS | {"listen"}
 BLOCK_KEYS = {"name", "block", "rescue", "always", "tags", "when", "vars", "no_log", "ignore_errors",
-              "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"}
+              "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"} | keywords.INHERITED | \
+    keywords.TASK_ONLY
 INCLUDES = {"import_tasks", "include_tasks", "include", "import_role", "include_role"}
 LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
 #: How deep imports and roles may nest (a role's dependencies count, and
@@ -68,6 +73,8 @@ class Task:
     vars: dict = field(default_factory=dict)
     no_log: bool = False
     loop: Any = None
+    #: The lookup whose items a ``with_NAME`` loop runs over (``loop`` its terms).
+    loop_with: str | None = None
     loop_var: str = "item"
     label: Any = None
     index_var: str | None = None
@@ -77,6 +84,13 @@ class Task:
     retries: int = 3
     delay: float = 5.0
     run_once: bool = False
+    #: A failure of this task on any host stops the play for every host.
+    any_errors_fatal: bool = False
+    #: Seconds the module call may take before it is stopped and fails
+    #: (None: no limit); a template is rendered for each host.
+    timeout: int | str | None = None
+    #: At most this many hosts run the task at once (0: no limit).
+    throttle: int = 0
     check_mode: bool | None = None
     diff: bool | None = None
     environment: dict = field(default_factory=dict)
@@ -123,14 +137,27 @@ class Scope:
     def inner(self, node: dict, **more) -> "Scope":
         """The scope for the children of ``node`` (a block, role or import)."""
         overrides = dict(self.overrides)
-        for key in ("no_log", "ignore_errors", "check_mode", "diff", "run_once"):
+        for key in ("no_log", "ignore_errors", "check_mode", "diff", "run_once", "any_errors_fatal"):
             if key in node:
                 overrides[key] = _optional_bool(node, key)
         if "environment" in node:
             overrides["environment"] = {**overrides.get("environment", {}), **plain(node["environment"])}
         return replace(self, tags=self.tags + _tags(node, "tags"), when=self.when + tuple(_when(node)),
                        vars={**self.vars, **plain(expect_mapping(node.get("vars"), value_where(node, "vars"),
-                                                                 "vars"))}, overrides=overrides, **more)
+                                                                 "vars"))}, overrides=overrides, **more).inherit(node)
+
+    def inherit(self, node: dict) -> "Scope":
+        """The scope with ``node``'s keywords of `keywords.INHERITED`."""
+        overrides = dict(self.overrides)
+        _inherit(overrides, keywords.read(node))
+        return replace(self, overrides=overrides)
+
+
+def _inherit(overrides: dict, own: dict) -> None:
+    """A node's own ``timeout``/``throttle`` replace its parent's; its
+    ``module_defaults`` come after the parent's, so they win per argument."""
+    for key, value in own.items():
+        overrides[key] = overrides.get(key, []) + value if key == "module_defaults" else value
 
 
 class Loader:
@@ -192,7 +219,7 @@ class Loader:
     def _include(self, node, key: str, at: Where, scope: Scope) -> list:
         kind = self.registry.resolve(key)
         allowed = {"name", "tags", "when", "vars", "apply", "no_log", "ignore_errors", "check_mode", "diff",
-                   "environment", key}
+                   "environment", key} | keywords.INHERITED
         _reject_unknown(node, allowed, f"keyword of {kind}")
         inner = scope.inner(node)
         spec = node[key]
@@ -238,6 +265,9 @@ def walk(nodes: list):
 def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEYS,
                scope: Scope = Scope()) -> Task:
     node = expect_mapping(node, at, "a task")
+    for key in node:
+        if isinstance(key, str) and key.startswith("with_") and key not in allowed:
+            raise InputError(key_where(node, key), _unknown_loop_message(key, allowed))
     module_keys = [k for k in node if k not in allowed]
     if not module_keys:
         raise InputError(at, "the task names no module (e.g. 'file:', 'command:')")
@@ -250,6 +280,8 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
     cls = registry.get(key)
     if cls is None:
         raise InputError(key_where(node, key), _unknown_key_message(key, allowed, registry))
+    flags = dict(scope.overrides)
+    _inherit(flags, keywords.read(node))
     args, arg_where = module_args(node[key], node, key, cls)
     _lint(cls, node[key])
     extra = node.get("args")
@@ -259,15 +291,31 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
         for k in extra:
             arg_where[str(k)] = key_where(extra, k)
         args.update(plain(extra))
+    _apply_defaults(args, arg_where, flags.get("module_defaults", ()), registry.resolve(key), registry, cls)
     if cls.collect_args:
         declared = {f.name for f in spec_fields(cls.Args)}
         collected = {k: args.pop(k) for k in list(args) if k not in declared}
         args[cls.collect_args] = {**args.get(cls.collect_args, {}), **collected}
     task = Task(name=str(node.get("name") or ""), module=registry.resolve(key), args=args, where=at,
                 arg_where=arg_where, search=scope.search, role=scope.role)
-    _task_keywords(task, node, scope)
+    _task_keywords(task, node, scope, flags)
     validate_args(task, cls)
     return task
+
+
+def _apply_defaults(args: dict, arg_where: dict, defaults, module: str, registry: Registry, cls) -> None:
+    """``module_defaults``: arguments the task does not give itself (by any
+    of their names), the innermost default winning."""
+    spelling = names_and_aliases(cls.Args)
+    chosen: dict = {}
+    for name, arg, value, at in defaults:
+        if registry.resolve(name) == module:
+            chosen[spelling.get(arg, arg)] = (arg, value, at)
+    given = {spelling.get(k, k) for k in args}
+    for canonical_name, (arg, value, at) in chosen.items():
+        if canonical_name not in given:
+            args[arg] = value
+            arg_where[arg] = at
 
 
 def _lint(cls, raw) -> None:
@@ -289,7 +337,14 @@ def _unknown_key_message(key: str, allowed: set[str], registry: Registry) -> str
     return f"unknown module or task keyword '{key}'{hint}"
 
 
-def _task_keywords(task: Task, node, scope: Scope) -> None:
+def _unknown_loop_message(key: str, allowed: set[str]) -> str:
+    loops = sorted(k for k in allowed if k.startswith("with_"))
+    close = difflib.get_close_matches(key[5:], [k[5:] for k in loops], n=1, cutoff=0.7)
+    hint = f"; did you mean 'with_{close[0]}'?" if close else ""
+    return f"unknown loop '{key}': there is no lookup '{key[5:]}'{hint} (celeryroot has loop and {', '.join(loops)})"
+
+
+def _task_keywords(task: Task, node, scope: Scope, flags: dict) -> None:
     task.tags = tuple(dict.fromkeys(scope.tags + _tags(node, "tags")))
     task.when = list(scope.when) + _when(node)
     task.notify = _strings(node, "notify")
@@ -299,15 +354,17 @@ def _task_keywords(task: Task, node, scope: Scope) -> None:
         if not isinstance(reg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", reg):
             raise InputError(value_where(node, "register"), f"'register' must be a variable name, got {reg!r}")
         task.register = reg
-    flags = {**scope.overrides}
-    for key in ("ignore_errors", "no_log", "check_mode", "diff", "run_once"):
+    for key in ("ignore_errors", "no_log", "check_mode", "diff", "run_once", "any_errors_fatal"):
         if key in node:
             flags[key] = _optional_bool(node, key)
     task.ignore_errors = bool(flags.get("ignore_errors"))
     task.no_log = bool(flags.get("no_log"))
     task.run_once = bool(flags.get("run_once"))
+    task.any_errors_fatal = bool(flags.get("any_errors_fatal"))
     task.check_mode = flags.get("check_mode")
     task.diff = flags.get("diff")
+    task.timeout = flags.get("timeout") or None
+    task.throttle = flags.get("throttle", 0)
     task.environment = {**flags.get("environment", {}),
                         **plain(expect_mapping(node.get("environment"), value_where(node, "environment"),
                                                "environment"))}
@@ -330,16 +387,12 @@ def _task_keywords(task: Task, node, scope: Scope) -> None:
 
 
 def _loop_keywords(task: Task, node) -> None:
-    loops = [k for k in ("loop", "with_items", "with_list", "with_dict") if k in node]
+    loops = [k for k in node if k in LOOP_KEYS]
     if len(loops) > 1:
         raise InputError(key_where(node, loops[1]), f"a task takes one loop, got {' and '.join(loops)}")
     if loops:
         task.loop = plain(node[loops[0]])
-        if loops[0] == "with_items" and isinstance(task.loop, list):
-            task.loop = _flatten_once(task.loop)
-        if loops[0] == "with_dict":
-            task.loop = (f"{{{{ {task.loop.strip()[2:-2].strip()} | dict2items }}}}" if is_template(task.loop)
-                         else [{"key": k, "value": v} for k, v in (task.loop or {}).items()])
+        task.loop_with = loops[0][len("with_"):] if loops[0] != "loop" else None
         if isinstance(task.loop, list):
             try:
                 check_loop_size(task.loop)
@@ -350,13 +403,6 @@ def _loop_keywords(task: Task, node) -> None:
     task.loop_var = str(control.get("loop_var", "item"))
     task.label = plain(control.get("label"))
     task.index_var = control.get("index_var")
-
-
-def _flatten_once(items: list) -> list:
-    out = []
-    for item in items:
-        out.extend(item if isinstance(item, list) else [item])
-    return out
 
 
 def _reject_unknown(node: dict, allowed: set[str], what: str) -> None:

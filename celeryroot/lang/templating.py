@@ -23,6 +23,7 @@ from typing import Any
 
 from jinja2 import (ChainableUndefined, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError,
                     Undefined, UndefinedError)
+from jinja2.lexer import Lexer
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
@@ -123,13 +124,43 @@ class LazyContext(Context):
         return value
 
 
+class BackslashLexer(Lexer):
+    r"""Jinja's lexer, but a backslash in a string constant inside ``{{ }}``
+    stays a backslash, as in ansible-core: YAML has already read the text's
+    escapes once, so ``"{{ x | regex_replace('(\\d+)', '<\\1>') }}"`` in a
+    double-quoted YAML string means the regex ``(\d+)`` and the group
+    ``\1`` (Jinja alone would make ``'\1'`` the character U+0001)."""
+
+    def tokeniter(self, source, name, filename=None, state=None):
+        inside = state == "variable"  # a bare expression starts inside
+        for lineno, token, value in super().tokeniter(source, name, filename, state):
+            if token in ("variable_begin", "variable_end"):
+                inside = token == "variable_begin"
+            elif inside and token == "string":
+                value = value.replace("\\", "\\\\")  # Jinja's unescaping gives the text back
+            yield lineno, token, value
+
+
 class AnsibleEnvironment(SandboxedEnvironment):
     """Jinja with Ansible's filters, tests and lookups, and template files
     rendered with the file and line of an error (the template lookup reaches
-    this through its context's environment)."""
+    this through its context's environment).
+
+    With ``keep_backslashes``, string constants keep their backslashes
+    (`BackslashLexer`): so are templates in a playbook's values read, but
+    not conditions (``when:``) nor template files, as in ansible-core."""
 
     intercepted_binops = frozenset({"*", "**"})
     context_class = LazyContext
+    keep_backslashes = False
+
+    @property
+    def lexer(self) -> Lexer:
+        if not self.keep_backslashes:
+            return super().lexer
+        if "_backslash_lexer" not in self.__dict__:
+            self._backslash_lexer = BackslashLexer(self)
+        return self._backslash_lexer
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         _check_size(operator, left, right)
@@ -140,6 +171,7 @@ class AnsibleEnvironment(SandboxedEnvironment):
         it, then in the search path's ``templates/`` folders and the folders."""
         folders = [os.path.dirname(path)] + [os.path.join(d, "templates") for d in search] + list(search)
         env = self.overlay(loader=FileSystemLoader(folders))
+        env.keep_backslashes = False
         try:
             return env.get_template(os.path.basename(path)).render(variables)
         except TemplateFailure:
@@ -191,6 +223,9 @@ def _environment() -> AnsibleEnvironment:
 
 
 ENV = _environment()
+#: Where a playbook's values render: `BackslashLexer`'s string constants.
+VALUES = ENV.overlay()
+VALUES.keep_backslashes = True
 
 
 @lru_cache(maxsize=4096)
@@ -214,12 +249,12 @@ def single_expression(text: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _compile_template(text: str):
-    return ENV.from_string(text)
+    return VALUES.from_string(text)
 
 
 @lru_cache(maxsize=4096)
-def _compile_expression(text: str):
-    return ENV.compile_expression(text, undefined_to_none=False)
+def _compile_expression(text: str, env: AnsibleEnvironment = ENV):
+    return env.compile_expression(text, undefined_to_none=False)
 
 
 def is_template(value: Any) -> bool:
@@ -247,13 +282,37 @@ def reads_any(value: Any, names: frozenset, expressions: bool = False) -> bool:
 @lru_cache(maxsize=4096)
 def _names_in(text: str) -> frozenset | None:
     """The variables a template reads from its context (Jinja's own
-    analysis); None when it does not parse."""
-    from jinja2 import meta
+    analysis), and the globals it calls (``lookup``: Jinja's analysis
+    leaves them out); None when it does not parse."""
+    from jinja2 import meta, nodes
 
     try:
-        return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
+        tree = ENV.parse(text)
     except TemplateError:
         return None
+    return frozenset(meta.find_undeclared_variables(tree)) | \
+        {n.name for n in tree.find_all(nodes.Name) if n.name in ENV.globals}
+
+
+def names_read(value: Any, expression: bool = False) -> frozenset | None:
+    """The variables the templates in ``value`` read (a plain string is a
+    bare expression with ``expression``, as ``when:`` is); None when one
+    does not parse, and so may read anything."""
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        found: set = set()
+        for item in value:
+            names = names_read(item, expression)
+            if names is None:
+                return None
+            found |= names
+        return frozenset(found)
+    if not isinstance(value, str):
+        return frozenset()
+    if is_template(value):
+        return _names_in(value)
+    return _names_in("{{ " + value + " }}") if expression else frozenset()
 
 
 _PLAIN_NAMES = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
@@ -290,7 +349,7 @@ def render(value: Any, variables: dict) -> Any:
             return fast
         try:
             if expression is not None:
-                result = _native(_compile_expression(expression)(**variables))
+                result = _native(_compile_expression(expression, VALUES)(**variables))
                 # Ansible gives a string back the newline Jinja dropped:
                 # "{{ motd }}\n" ends with one, "{{ 5 }}\n" is still 5.
                 return result + "\n" if isinstance(result, str) and value.endswith("\n") else result
@@ -310,12 +369,53 @@ def render(value: Any, variables: dict) -> Any:
     return value
 
 
-def evaluate(expression: str, variables: dict) -> Any:
-    """Evaluate a bare expression (``when:``, ``debug: var=``)."""
-    expression = expression.strip()
-    expression = single_expression(expression) or expression
+def loop_terms(name: str, raw: Any, variables: dict) -> Any:
+    """The terms of ``with_NAME: raw``, rendered. ``with_first_found`` drops
+    those that use an undefined variable, as Ansible's does: a file named
+    after a fact the host lacks is no candidate, not an error."""
+    if name != "first_found":
+        return render(raw, variables)
+
+    def defined(value):
+        if isinstance(value, dict):
+            return {k: v for k, v in ((k, defined(v)) for k, v in value.items()) if v is not _DROPPED}
+        if isinstance(value, list):
+            return [v for v in map(defined, value) if v is not _DROPPED]
+        try:
+            return render(value, variables)
+        except UndefinedFailure:
+            return _DROPPED
+
+    terms = defined(raw)
+    return [] if terms is _DROPPED else terms
+
+
+_DROPPED = object()
+
+
+def loop_lookup(name: str, terms: Any, variables: dict, module: str) -> list:
+    """The items of ``with_NAME: terms`` (terms rendered already), the lookup
+    run with the task's variables as a template would run it."""
+    context = ENV.context_class(ENV, variables, None, {}, ENV.globals)
     try:
-        return _native(_compile_expression(expression)(**variables))
+        return lookups.loop_items(context, name, terms, module)
+    except TemplateFailure:
+        raise
+    except UndefinedError as exc:
+        raise UndefinedFailure(exc.message) from None
+    except Exception as exc:
+        raise TemplateFailure(f"with_{name}: {exc if isinstance(exc, TemplateError) else cause(exc)}") from None
+
+
+def evaluate(expression: str, variables: dict) -> Any:
+    """Evaluate a bare expression (``when:``, ``debug: var=``). Its string
+    constants' backslashes are escapes, as in ansible-core; in one written
+    as a template (``when: "{{ … }}"``) they stay, as in any template."""
+    expression = expression.strip()
+    inner = single_expression(expression)
+    env, expression = (ENV, expression) if inner is None else (VALUES, inner)
+    try:
+        return _native(_compile_expression(expression, env)(**variables))
     except (UndefinedError, TemplateFailure):
         raise
     except TemplateError as exc:
@@ -345,6 +445,15 @@ def condition(expression: Any, variables: dict) -> bool:
 
 
 def _native(value: Any) -> Any:
+    """``value``, unless it is undefined or holds an undefined value
+    (``[x.missing]``, ``names | map('extract', hostvars, 'nope')``): then
+    the error that names the missing variable, as Ansible's."""
     if isinstance(value, StrictUndefined):
         str(value)  # raises with the name of the missing variable
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _native(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _native(item)
     return value

@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from ..host.facts import gather, subset_names
+from ..host.localfacts import FACT_PATH, local_facts
 from ..module import Module, Plan, arg
 
 
@@ -46,10 +47,13 @@ class Setup(Module):
                                            "min part (platform, distribution, ...); '!x' leaves one out.")
         filter: list[str] = arg([], convert=_patterns,
                                 doc="Only return facts whose names match these shell patterns.")
-        gather_timeout: int = arg(10, doc="Seconds the one program run (ip) may take.")
+        gather_timeout: int = arg(10, doc="Seconds each program run (ip, an executable local fact) may take.")
+        fact_path: str = arg(FACT_PATH, doc="Where local facts are: each NAME.fact file (JSON or INI, or an "
+                                            "executable printing either) is ansible_local.NAME.")
 
     def plan(self) -> Plan:
         facts = gather(self.args.gather_subset, self.args.gather_timeout)
+        facts["local"] = local_facts(self.args.fact_path, self.args.gather_timeout)
         if self.args.filter:
             # Ansible matches patterns against prefixed names; ours carry no prefix.
             patterns = [p.removeprefix("ansible_") for p in self.args.filter]

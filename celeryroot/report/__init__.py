@@ -2,7 +2,8 @@
 
 Every report gets the same events, in order: ``run_start`` (the run's id
 and command line) from the session; from the strategy ``notice``,
-``play_start``, ``task_start``, ``host_retry`` (an ``until`` attempt that
+``play_start``, ``play_execution`` (how the play runs, linear or
+bundles, and why: engine/execution.py), ``task_start``, ``host_retry`` (an ``until`` attempt that
 will be tried again), ``host_result`` (once per host and task),
 ``play_end``, then ``recap``; and ``run_end`` (how the run ended) last.
 """
@@ -47,6 +48,9 @@ class Reports:
 
     def play_start(self, play, hosts: list[str]) -> None:
         self._each("play_start", play, hosts)
+
+    def play_execution(self, play, execution) -> None:
+        self._each("play_execution", play, execution)
 
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         self._each("task_start", title, hosts, kind)

@@ -58,6 +58,9 @@ class AdhocReport:
     def play_start(self, play, hosts: list[str]) -> None:
         pass
 
+    def play_execution(self, play, execution) -> None:
+        pass  # a command, not a play: as ansible's ad-hoc output, no play lines
+
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         pass
 

@@ -72,6 +72,9 @@ class JsonReport:
         self.seen: dict[tuple, int] = {}
         self.current: dict[str, dict] = {}
 
+    def play_execution(self, play, execution) -> None:
+        self.plays[-1]["play"]["execution"] = {"mode": execution.mode, "why": execution.why}
+
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         for host in hosts:
             n = self.seen[(host, kind, title)] = self.seen.get((host, kind, title), 0) + 1

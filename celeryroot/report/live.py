@@ -84,6 +84,9 @@ class LiveReport:
         self.console.print()
         self.console.print(Text(f"PLAY [{play.name}]", style="bold"), Text(f"  {len(hosts)} host(s)", style="dim"))
 
+    def play_execution(self, play, execution) -> None:
+        self.notice(execution.line(play))
+
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         if not self.fleet or title != self.task:
             self.console.print(Text(f"{kind} [{title}]", style="bold blue"))

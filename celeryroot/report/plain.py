@@ -32,6 +32,9 @@ class PlainReport:
         self._print(banner("PLAY", play.name))
         self.shown = None
 
+    def play_execution(self, play, execution) -> None:
+        self.notice(execution.line(play))
+
     def task_start(self, title: str, hosts: list[str], kind: str = "TASK") -> None:
         self.kinds[title] = kind
 

@@ -64,7 +64,7 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
     with app.connection_for_read() as connection:
         # Said once here; a service waits for its broker as long as it takes.
         reach(connection, broker_url, None, say=log.warning)
-    heartbeat = Heartbeat(broker_url, host)
+    heartbeat = Heartbeat(app.keys, host)
     line = ready_line(broker_url, host, registry, policy)
 
     @signals.worker_ready.connect(weak=False)

@@ -23,13 +23,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from ..config import EMBEDDED_BROKER, lease_key
-from ..engine.runner import run_calls
+from ..config import EMBEDDED_BROKER, client_name, lease_key
 from ..envelope import Refused, Unsealed
 from ..messages import PLAY_TASK, RUN_TASK, make_app, redis_client, run_of
 from ..registry import Registry
 from .audit import AuditLog
-from .bundle import run_bundle
 from .policy import ModulePolicy
 from .replies import BACKEND
 
@@ -47,8 +45,14 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
     # The backend (worker/replies.py) signs every reply with it, Celery's own STARTED too.
     app.seal = seal or Unsealed()
     # The embedded worker lives in its controller's process: no lease to check.
-    lease = Leases(redis_client(broker_url)) if broker_url != EMBEDDED_BROKER else None
-    gate = Gate(app.seal, lease, policy, audit)
+    embedded = broker_url == EMBEDDED_BROKER
+    # One connection, named for the host, for what the worker asks of Redis
+    # itself: its heartbeat (a thread of its own), the runs' leases, its
+    # replies' expiry. Beside it only kombu's: a fleet shares maxclients.
+    # (Not from conf.broker_url: behind Sentinels that is kombu's URL,
+    # without the primary's name.)
+    app.keys = None if embedded else redis_client(broker_url, client_name(host), connections=1)
+    gate = Gate(app.seal, None if embedded else Leases(app.keys), policy, audit)
     _register_run(app, registry, gate)
     for name in [n for n in app.tasks if n.startswith("celery.")]:
         app.tasks.unregister(name)
@@ -56,12 +60,16 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
 
 
 def _register_run(app, registry: Registry, gate: "Gate") -> None:
+    # The engine (and Jinja2, the language) load with the first admitted
+    # message, not on the way to ready: a fleet's workers mostly wait.
     @app.task(name=RUN_TASK, ignore_result=False, bind=True)
     def run(self, *envelope) -> dict:
         try:
             calls, overlay = gate.admit(self.request, envelope)
         except Refused as exc:
             return {"refused": f"refused: {exc}"}
+        from ..engine.runner import run_calls
+
         return run_calls(registry, calls, overlay, gate.guard(self.request))
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
@@ -72,6 +80,8 @@ def _register_run(app, registry: Registry, gate: "Gate") -> None:
             (bundle,) = gate.admit(request, envelope)
         except Refused as exc:
             return {"refused": f"refused: {exc}"}
+        from .bundle import run_bundle
+
         progress = Progress(lambda events: self.backend.store_result(
             request.id, {"events": events}, "PROGRESS", request=request))
         try:

@@ -21,10 +21,14 @@ from ..lang.inventory import Group, Host, Inventory
 
 
 class ProgressReport:
-    """Hands each result and notice to ``emit`` as it happens."""
+    """Hands each result and notice to ``emit`` as it happens; a result with
+    the host's recap counts as they are after it (``counts``), so a play cut
+    short (the host lost, the run interrupted) is counted as far as it went,
+    as the linear run counts it."""
 
-    def __init__(self, emit):
+    def __init__(self, emit, counts: dict | None = None):
         self.emit = emit
+        self.counts = counts
 
     def notice(self, text: str) -> None:
         self.emit({"notice": text})
@@ -36,7 +40,7 @@ class ProgressReport:
         self.emit({"retry": left, "title": title, "result": res})
 
     def host_result(self, host: str, title: str, res: dict) -> None:
-        self.emit({"result": res, "title": title})
+        self.emit({"result": res, "title": title, "counts": dict(self.counts or {})})
 
     def play_start(self, play, hosts) -> None:
         pass
@@ -61,7 +65,8 @@ def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None) -> dict:
         inventory = _inventory(host, bundle["inventory_vars"], bundle["groups"])
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
         state = RunState.of(host, decode_state(bundle["state"]))
-        run = Run(inventory, registry, ProgressReport(emit), Mode(**bundle["mode"]), bundle["extra_vars"],
+        report = ProgressReport(emit, state.stats.hosts[host])
+        run = Run(inventory, registry, report, Mode(**bundle["mode"]), bundle["extra_vars"],
                   selection, state, may_go=may_go, guard=guard)
         PlayBatch(run, play, [host], play_hosts=bundle["play_hosts"]).run()
         return encode_state(state.part(host, state.pending.pending(host)))

@@ -16,7 +16,7 @@ import time
 from .. import __version__
 from ..beats import HEARTBEAT_KEEP, STOPPED, UP, WORKERS, Beat, broker_time
 from ..config import HEARTBEAT_TTL, heartbeat_key
-from ..messages import redis_client, run_of
+from ..messages import run_of
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,10 @@ class Heartbeat(threading.Thread):
     """Keep this host's record fresh while the worker runs; `working` and
     `done` (from the worker's task signals) tell it which run it serves."""
 
-    def __init__(self, broker_url: str, host: str, every: float = HEARTBEAT_TTL / 3):
+    def __init__(self, client, host: str, every: float = HEARTBEAT_TTL / 3):
+        """``client``: the worker's Redis client (worker/app.py), shared with its tasks."""
         super().__init__(name="celeryroot-heartbeat", daemon=True)
-        self.client = redis_client(broker_url)
+        self.client = client
         self.host = host
         self.key = heartbeat_key(host)
         self.every = every

@@ -17,16 +17,14 @@ envelope; the message says only ``SEALED``.
 from __future__ import annotations
 
 import logging
-from functools import cached_property
 
 from celery.backends.rpc import RPCBackend
 from celery.states import READY_STATES
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ..config import EMBEDDED_BROKER, REPLY_TTL
+from ..config import REPLY_TTL
 from ..envelope import SEALED
-from ..messages import redis_client
 
 log = logging.getLogger("celeryroot.worker")
 
@@ -45,9 +43,9 @@ class ReplyBackend(RPCBackend):
                 SEALED, None
         try:
             super().store_result(task_id, sent, sent_state, traceback=traceback, request=request, **kwargs)
-            if self.app.conf.broker_url != EMBEDDED_BROKER:
+            if self.app.keys is not None:  # None: the embedded mode, no Redis
                 # The LPUSH made the queue if the run's controller is gone: it then lapses.
-                self.keys.expire(self.destination_for(task_id, request)[0], REPLY_TTL)
+                self.app.keys.expire(self.destination_for(task_id, request)[0], REPLY_TTL)
         except (OperationalError, RedisConnectionError) as exc:
             log.warning("the %s reply of task %s is lost: the broker did not answer for %d s (%s)",
                         state, task_id, REPLY_PATIENCE, exc)
@@ -55,10 +53,6 @@ class ReplyBackend(RPCBackend):
             if state in READY_STATES:
                 seal.done(task_id)
         return result
-
-    @cached_property
-    def keys(self):
-        return redis_client(self.app.conf.broker_url)
 
 
 #: The setting that names this backend (Celery loads it by name, with the rpc URL).

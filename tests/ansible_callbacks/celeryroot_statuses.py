@@ -1,6 +1,12 @@
 """An ansible-playbook callback for tests/test_differential.py: every task
-result as one JSON line, ``{"kind", "task", "host", "status"}``, appended to
-the file named by $CELERYROOT_STATUSES, in the order the results come.
+result as one JSON line, ``{"kind", "task", "host", "status", "msg", "items"}``,
+appended to the file named by $CELERYROOT_STATUSES, in the order the results
+come. ``msg`` is the result's own (a debug task's rendered value), so
+tests/test_filters.py can compare values; ``items`` holds what each item of
+a loop says: ``msg`` (but for a skipped one, whose reason the two tools word
+differently), its label and its index (``loop_control.index_var``), as the
+report shows them. ansible-core's json callback lives in a collection
+(ansible.posix) that is not installed.
 
 Loaded by ansible-core only (ANSIBLE_CALLBACK_PLUGINS), never by celeryroot.
 """
@@ -19,7 +25,10 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result, status):
         kind = "handler" if type(result.task).__name__ == "Handler" else "task"
-        line = {"kind": kind, "task": result.task_name, "host": result.host.name, "status": status}
+        items = [{"msg": "(skipped)" if r.get("skipped") else r.get("msg"), "label": r.get("_ansible_item_label", r.get(r.get("ansible_loop_var"))),
+                  "index": r.get(r.get("ansible_index_var"))} for r in result.result.get("results", [])]
+        line = {"kind": kind, "task": result.task_name, "host": result.host.name, "status": status,
+                "msg": result.result.get("msg"), "items": items}
         with open(os.environ["CELERYROOT_STATUSES"], "a") as out:
             out.write(json.dumps(line) + "\n")
 

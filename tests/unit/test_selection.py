@@ -121,3 +121,17 @@ def test_no_hosts_is_no_batch():
 def test_serial_is_read_from_the_play(tmp_path, text, expected):
     play = load(tmp_path, f"- hosts: all\n  serial: {text}\n  tasks: []\n")[0]
     assert [str(s) for s in play.serial] == expected
+
+
+def test_order_and_throttle_split_hosts_as_ansible_does():
+    from celeryroot.engine.selection import ordered
+    from celeryroot.engine.strategy import throttled
+
+    hosts = ["web2", "db1", "web1"]
+    assert ordered(hosts, "inventory") == hosts
+    assert ordered(hosts, "reverse_inventory") == ["web1", "db1", "web2"]
+    assert ordered(hosts, "sorted") == ["db1", "web1", "web2"]
+    assert ordered(hosts, "reverse_sorted") == ["web2", "web1", "db1"]
+    assert sorted(ordered(hosts, "shuffle")) == sorted(hosts)
+    assert throttled(hosts, 0) == [hosts]
+    assert throttled(hosts, 2) == [["web2", "db1"], ["web1"]]

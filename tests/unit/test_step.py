@@ -3,6 +3,11 @@ each module call is rendered to, before anything is sent."""
 
 from __future__ import annotations
 
+import pytest
+from jinja2 import UndefinedError
+
+from celeryroot.lang.deferred import Deferred, contains_deferred
+from celeryroot.lang.templating import Lazy, TemplateFailure, render
 from celeryroot.lang.variables import OMIT
 
 from celeryroot.engine.step import Mode, prepare
@@ -48,7 +53,7 @@ def test_with_items_flattens_one_level_and_with_dict_gives_key_value(tmp_path):
   debug: msg="{{ item.key }}={{ item.value }}"
   with_dict: {x: 1, y: 2}
 """)
-    assert flat.loop == ["a", "b", "c", ["d"]]
+    assert expand(flat).items == ["a", "b", "c", ["d"]]
     assert [a["msg"] for a in _args(expand(pairs))] == ["x=1", "y=2"]
 
 
@@ -145,3 +150,33 @@ def test_variables_of_variables_reach_the_module_rendered(tmp_path):
     (call,) = prepare(task, hostvars.for_host("web1"), Mode(), REGISTRY, hostvars.above("web1")).calls
     assert (call["args"]["name"], call["args"]["state"], call["args"]["enabled"]) == \
         ("nginx-from-task", "restarted", True)
+
+
+def _preflight(task, variables: dict):
+    """The step as preflight runs it: deferred, stand-ins for what only the run knows."""
+    return prepare(task, variables, Mode(deferred=True), REGISTRY)
+
+
+def test_preflight_skips_a_task_only_when_its_when_is_false_already(tmp_path):
+    known, by_result, by_var, by_fact = tasks(tmp_path, """
+- debug: msg={{ nope }}
+  when: off_switch
+- debug: msg={{ nope }}
+  when: r.rc == 0
+- debug: msg={{ nope }}
+  when: derived
+- debug: msg={{ nope }}
+  when: ansible_os_family is defined
+""")
+    variables = {"off_switch": False, "r": Deferred(), "derived": Lazy("{{ r.rc > 1 }}")}
+    assert _preflight(known, variables).done["skipped"] is True
+    for task in (by_result, by_var, by_fact):  # may run: checked, so the undefined variable is found
+        with pytest.raises((TemplateFailure, UndefinedError)):
+            _preflight(task, variables)
+
+
+def test_arithmetic_on_a_stand_in_is_a_stand_in():
+    facts = {"ansible_facts": Deferred()}
+    for template in ("{{ ansible_facts.memtotal_mb * 2 }}", "{{ 2 ** ansible_facts.x - 1 }}",
+                     "{{ (ansible_facts.x / 2) | round }}", "{{ ansible_facts.x > 3 }}", "{{ -ansible_facts.x % 4 }}"):
+        assert contains_deferred(render(template, facts)), template

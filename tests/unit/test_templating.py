@@ -30,7 +30,8 @@ def test_render_walks_mappings_and_lists_and_leaves_other_values():
     assert render({"k": ["{{ a }}", 3, None, {"d": "{{ n + 1 }}"}]}, VARS) == {"k": ["x", 3, None, {"d": 8}]}
 
 
-@pytest.mark.parametrize("text", ["{{ missing }}", "x/{{ b.nope }}", "{{ b.c.deeper }}"])
+@pytest.mark.parametrize("text", ["{{ missing }}", "x/{{ b.nope }}", "{{ b.c.deeper }}", "{{ [b.nope] }}",
+                                  "{{ {'k': [1, b.nope]} }}", "{{ ['c', 'x'] | map('extract', b) | list }}"])
 def test_an_undefined_name_is_a_template_failure(text):
     with pytest.raises(TemplateFailure) as caught:
         render(text, VARS)
@@ -89,3 +90,13 @@ def test_variables_that_refer_to_each_other_in_a_circle_are_an_error():
         render("{{ loop }}", LAZY)
     with pytest.raises(TemplateFailure, match="a -> b -> a"):
         render("{{ a }}", {"a": Lazy("{{ b }}"), "b": Lazy("{{ a }}")})
+
+
+def test_string_constants_in_a_value_keep_their_backslashes_as_in_ansible():
+    """YAML read the escapes once; ansible-core does not let Jinja read them
+    again in a value's ``{{ }}``, but does in a condition (``when:``)."""
+    assert render(r"{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\1') }}", {}) == "able"
+    assert render(r"{{ 'a\tb' | length }}", {}) == 4
+    assert render(r"<{{ 'a\\b' | length }}>{% if 'a\tb' | length == 3 %}!{% endif %}", {}) == "<4>!"
+    assert condition(r"'a\tb' | length == 3", {})
+    assert not condition(r"{{ 'a\tb' | length == 3 }}", {})  # a template all the same
