@@ -5,26 +5,45 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 
 from ..host import dpkg
 from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
 from ..host.proc import run
-from ..host.sysops import CommandChange, attribute_text
+from ..host.sysops import CommandChange, attribute_text, run_checked
 
 #: apt-get's words for "dpkg's or the lists' lock is held by someone else".
 LOCKED = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory")
+UPGRADES = ("no", "yes", "safe", "full", "dist")
+#: The commands apt runs around an update (they may write anywhere), cleared
+#: for the update of a copy of the lists.
+UPDATE_HOOKS = ("Pre-Invoke", "Post-Invoke", "Post-Invoke-Success")
 OPS = {"install": "installed", "reinstall": "installed", "upgrade": "upgraded", "downgrade": "upgraded",
        "remove": "removed", "purge": "removed"}
+
+
+def _upgrade_word(value) -> str:
+    """``upgrade: yes`` arrives as a boolean from YAML; the words stay words."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    word = str(value).strip().lower()
+    return {"true": "yes", "false": "no"}.get(word, word)
 
 
 class Apt(Module):
     """Install, upgrade or remove Debian packages with apt-get.
 
     ``state=present`` installs what is missing (``name=version`` pins a
-    version), ``latest`` upgrades to the candidate version, ``absent``
-    removes (``purge`` also removes configuration files). Installed state
+    version), ``latest`` upgrades to the candidate version (only those
+    already installed with ``only_upgrade``), ``absent`` removes
+    (``purge`` also removes configuration files). ``deb`` installs a
+    ``.deb`` file on the host, with its dependencies, unless that version
+    is installed. ``upgrade`` upgrades every installed package: ``yes`` or
+    ``safe`` never removes one (``apt-get upgrade --with-new-pkgs``),
+    ``full`` or ``dist`` may (``apt-get dist-upgrade``). Installed state
     is read with ``dpkg-query``; what apt-get would do is read from
     ``apt-get -s``, so ``--check`` names every package it would install,
     upgrade or remove, dependencies included. apt-get runs
@@ -41,6 +60,9 @@ class Apt(Module):
     environment or the task's ``environment:`` to use another apt.conf
     (other sources, a proxy); ``update_cache`` records its time on the
     lists directory (``Dir::State::Lists``) for ``cache_valid_time``.
+    ``update_cache`` is ``changed`` only when the lists change: the update
+    is first run into a scratch copy of the lists (hard links, apt's
+    update hooks cleared), which is also how ``--check`` predicts it.
 
     Example:
         - apt: name=nginx state=present update_cache=yes cache_valid_time=3600
@@ -48,6 +70,8 @@ class Apt(Module):
             name: [curl, "openssl=3.0.11-1~deb12u2"]
             install_recommends: no
         - apt: name=telnet state=absent purge=yes autoremove=yes
+        - apt: deb=/tmp/tool_1.2_amd64.deb
+        - apt: upgrade=dist update_cache=yes
     """
 
     name = "apt"
@@ -58,6 +82,10 @@ class Apt(Module):
                                      doc="Package names, a list or comma-separated; NAME=VERSION pins a version.")
         state: str = arg("present", choices=("present", "absent", "latest"),
                          doc="present: installed; latest: at the candidate version; absent: removed.")
+        deb: str | None = arg(None, host_path=True, doc="A .deb file on the host to install (with state=present).")
+        upgrade: str = arg("no", convert=_upgrade_word, choices=UPGRADES,
+                           doc="Upgrade every installed package: yes/safe never removes one, full/dist may.")
+        only_upgrade: bool = arg(False, doc="With a name: upgrade only the packages already installed.")
         update_cache: bool | None = arg(None, aliases=("update-cache",),
                                         doc="Run apt-get update first (default: yes when cache_valid_time is set).")
         cache_valid_time: int = arg(0, doc="Seconds a previous update stays fresh enough to skip update_cache.")
@@ -72,8 +100,18 @@ class Apt(Module):
         lock_timeout: int = arg(120, doc="Seconds to wait for dpkg's lock held by another process.")
 
         def check(self) -> None:
-            if not (self.name or self.update_cache or self.cache_valid_time or self.autoremove):
-                raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
+            given = [n for n, v in (("name", self.name is not None), ("deb", self.deb is not None),
+                                    ("upgrade", self.upgrade != "no")) if v]
+            if not (given or self.update_cache or self.cache_valid_time or self.autoremove):
+                raise ArgError("name", "one of 'name', 'deb', 'upgrade', 'update_cache' or 'autoremove' "
+                                       "is required")
+            if len(given) > 1:
+                raise ArgError(given[1], f"parameters are mutually exclusive: '{given[0]}'|'{given[1]}' "
+                                         "(use one task for each)")
+            if self.deb is not None and "://" in self.deb:
+                raise ArgError("deb", "argument 'deb': a URL is not supported; fetch the file first (get_url)")
+            if self.deb is not None and self.state != "present":
+                raise ArgError("state", "deb installs a file: state must be present")
             if self.state == "latest" and any("=" in n for n in self.name or ()):
                 raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
 
@@ -91,13 +129,21 @@ class Apt(Module):
         argv = None
         if a.name:
             argv = self._package_command(reasons)
-        elif a.autoremove:
+        elif a.deb is not None:
+            argv = self._deb_command(reasons)
+        elif a.upgrade != "no":
+            verb = ("upgrade", "--with-new-pkgs") if a.upgrade in ("yes", "safe") else ("dist-upgrade",)
+            argv = (*self._apt_get(), *verb, *self._install_flags(), *(["--auto-remove"] if a.autoremove else []))
+        elif a.name is None and a.autoremove:
             argv = (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
         steps = self._simulate(argv) if argv else []
         if steps:
             changes.append(_package_change(steps, argv, a.lock_timeout))
         elif argv:
-            reasons.append(self._nothing_to_do() if a.name else "no package to autoremove")
+            reasons.append(self._nothing_to_do() if a.name else "no package to upgrade" if a.upgrade != "no"
+                           else "no package to autoremove")
+        elif a.name == ():
+            reasons.append("no package named")
         data = {name: {} for name in ("installed", "upgraded", "removed")}
         for step in steps:
             data[OPS[step.op]][step.name] = step.version()
@@ -109,8 +155,33 @@ class Apt(Module):
         if self.args.cache_valid_time and age < self.args.cache_valid_time:
             reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {self.args.cache_valid_time})")
             return []
-        return [ListsUpdate("update the package lists", argv=("apt-get", "-q", "update"),
-                            lock_timeout=self.args.lock_timeout, lists=lists)]
+        before, after = lists_state(lists), self._updated_copy(lists)
+        if before == after:
+            reasons.append("package lists are up to date")
+            return []
+        return [ListsUpdate("update the package lists", before=attribute_text(before), after=attribute_text(after),
+                            path=lists, argv=("apt-get", "-q", "update"), lock_timeout=self.args.lock_timeout,
+                            lists=lists)]
+
+    def _updated_copy(self, lists: str) -> dict:
+        """The lists' state after an update, observed on a copy: hard links
+        of the lists beside them (apt replaces a list by renaming a new file
+        over it, never writing into it), apt's own binary caches off and its
+        update hooks cleared, so nothing of the host's changes."""
+        scratch = tempfile.mkdtemp(prefix=".celeryroot-lists-", dir=os.path.dirname(lists.rstrip("/")))
+        try:
+            os.chmod(scratch, 0o755)  # apt downloads as _apt, into partial/
+            copy = os.path.join(scratch, "lists")
+            run_checked(["cp", "-al", "--", lists, copy])
+            config = os.path.join(scratch, "apt.conf")
+            with open(config, "w") as fh:
+                fh.write("".join(f"#clear APT::Update::{hook};\n" for hook in UPDATE_HOOKS))
+            AptGet("update a copy of the package lists", lock_timeout=self.args.lock_timeout, argv=(
+                "apt-get", "-q", "-c", config, f"-o=Dir::State::Lists={copy}/", "-o=Dir::Cache::pkgcache=",
+                "-o=Dir::Cache::srcpkgcache=", "update")).run(self.ctx.environment)
+            return lists_state(copy)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _package_command(self, reasons: list[str]) -> tuple[str, ...] | None:
         """The apt-get command for the packages still to change, or None."""
@@ -127,10 +198,27 @@ class Apt(Module):
             verb = ["install", *self._install_flags()]
         else:
             targets, verb = list(a.name), ["install", *self._install_flags()]
+        if a.only_upgrade and a.state != "absent":
+            targets = [spec for spec, (n, _) in zip(a.name, wanted) if spec in targets and n in have and have[n].present]
+            verb.append("--only-upgrade")
         if not targets:
             reasons.append(self._nothing_to_do())
             return None
         return (*self._apt_get(), *verb, *(["--auto-remove"] if a.autoremove else []), "--", *targets)
+
+    def _deb_command(self, reasons: list[str]) -> tuple[str, ...] | None:
+        """``apt-get install FILE`` unless the file's version is installed
+        (a path with a slash, so apt takes it as a file, not a name)."""
+        path = os.path.abspath(self.args.deb)
+        done = run(["dpkg-deb", "--showformat=${Package}\t${Version}", "--show", path])
+        if done.rc != 0:
+            raise ModuleFailure(f"cannot read the package {path}: {done.stderr.strip()}", **done.data())
+        name, version = done.stdout.strip().split("\t")
+        have = dpkg.query([name], self.env()).get(name)
+        if have and have.present and have.version == version:
+            reasons.append(f"{name} {version} ({path}): installed")
+            return None
+        return (*self._apt_get(), "install", *self._install_flags(), "--", path)
 
     def _nothing_to_do(self) -> str:
         names = ", ".join(self.args.name)
@@ -204,6 +292,18 @@ class ListsUpdate(AptGet):
         # cache_valid_time needs the time of the last update itself.
         os.utime(self.lists)
         return {**out, "cache_updated": True, "cache_update_time": int(time.time())}
+
+
+def lists_state(lists: str) -> dict[str, str]:
+    """What the lists directory holds: each list's size and time (apt sets
+    a list's time from its source), the lock and partial downloads left out."""
+    state = {}
+    with os.scandir(lists) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and entry.name != "lock":
+                st = entry.stat(follow_symlinks=False)
+                state[entry.name] = f"{st.st_size} bytes, {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(st.st_mtime))}"
+    return dict(sorted(state.items()))
 
 
 def _split(spec: str) -> tuple[str, str | None]:
