@@ -10,7 +10,8 @@ PIP_LOG := $(VENV)/pip.log
 PIP := $(PY) -m pip install --disable-pip-version-check
 # Debian packages the tests use: Redis itself; apt-ftparchive for the test
 # package repository; Debian's python3 for the SysV test daemon; useradd and
-# update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts.
+# update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts;
+# cron for its crontab command (the cron module).
 # systemd-container depends on the same version of systemd, so installing it
 # can upgrade the machine's systemd (the README says so).
 # ansible-playbook, which tests/test_differential.py runs beside celeryroot,
@@ -18,7 +19,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 # Where it cannot be installed (no index), those tests say so and skip.
 ANSIBLE_VENV ?= .venv-ansible
 ANSIBLE_PLAYBOOK := $(abspath $(ANSIBLE_VENV))/bin/ansible-playbook
-TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux
+TEST_PACKAGES := redis-server apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux cron
 
 .PHONY: base test system-packages ansible bench
 base: $(PY)
