@@ -125,6 +125,17 @@ def test_new_versions(fleet, play, repo, tmp_path):
     purge(["crtest-hello"])
 
 
+def test_package_is_apt_here(fleet, play, repo, tmp_path):
+    env = f"environment: {{APT_CONFIG: '{repo.apt_config}'}}"
+    for step in [
+        SysCase("package", "package: name=crtest-app state=present use=apt",
+                then={"crtest-app": "installed 1.0", "crtest-lib": "installed 1.0"}),
+        SysCase("package-absent", "package:\n  name: [crtest-app, crtest-lib]\n  state: absent",
+                then={"crtest-app": None, "crtest-lib": None}),
+    ]:
+        run_three(play, tmp_path, step, packages, task_extra=env)
+
+
 class HeldLock:
     """dpkg's frontend lock held by this test process for ``seconds``, as
     another apt-get or unattended-upgrades would hold it."""
@@ -214,3 +225,12 @@ def test_check_mode_predicts_the_service_of_a_package_it_would_install(workers, 
 ], ids=["state", "latest-pinned", "nothing", "upgrade-with-name", "deb-url", "upgrade-word", "lock-timeout"])
 def test_bad_arguments_fail_on_the_controller(play, tmp_path, args, name, needle):
     bad_argument_fails(play, tmp_path, "apt", args, name, needle)
+
+
+@pytest.mark.parametrize("args,name,needle", [
+    ({"name": "crtest-hello", "state": "present", "use": "dnf"}, "use", "not a package manager celeryroot has"),
+    ({"name": "crtest-hello"}, "state", "missing required"),
+    ({"name": "crtest-hello=1.0", "state": "latest"}, "name", "not allowed with state=latest"),
+], ids=["use", "state", "latest-pinned"])
+def test_package_refuses_what_apt_cannot_do(play, tmp_path, args, name, needle):
+    bad_argument_fails(play, tmp_path, "package", args, name, needle)
