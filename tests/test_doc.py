@@ -9,7 +9,8 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("command", "copy", "debug", "file", "lineinfile", "ping", "shell", "template")
+BUILTINS = ("command", "copy", "debug", "file", "lineinfile", "ping", "shell", "template",
+            "apt", "cron", "hostname", "package", "package_facts", "service_facts", "sysctl")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
