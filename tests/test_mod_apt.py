@@ -97,7 +97,8 @@ def test_steps(fleet, play, repo, tmp_path):
 
 def test_new_versions(fleet, play, repo, tmp_path):
     """A .deb file installed, a newer version published in the repository,
-    the lists updated (changed now), and upgrades to it."""
+    the lists updated (changed now) and the package upgraded in one task,
+    and upgrades to it."""
     env = f"environment: {{APT_CONFIG: '{repo.apt_config}'}}"
 
     def observe() -> dict:
@@ -107,10 +108,12 @@ def test_new_versions(fleet, play, repo, tmp_path):
     steps = [
         SysCase("deb", f"apt: deb={old}", then={"crtest-hello": "installed 1.0"},
                 diff="-crtest-hello: absent\n+crtest-hello: 1.0"),
-        SysCase("update-published", "apt: update_cache=yes", diff="Packages"),
+        SysCase("update-published", "apt: name=crtest-hello state=latest update_cache=yes",
+                then={"crtest-hello": "installed 3.0"}, diff="Packages"),
+        SysCase("deb-downgrade", f"apt: deb={old} allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
         SysCase("only-upgrade", "apt:\n  name: [crtest-hello, crtest-app]\n  state: latest\n  only_upgrade: yes",
                 then={"crtest-hello": "installed 3.0", "crtest-app": None}),
-        SysCase("deb-downgrade", f"apt: deb={old} allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
+        SysCase("deb-downgrade-again", f"apt: deb={old} allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
         SysCase("full-upgrade", "apt: upgrade=full", then={"crtest-hello": "installed 3.0"}),
         SysCase("deb-missing", f"apt: deb={tmp_path}/nothing.deb", fails="cannot read the package"),
     ]
@@ -119,6 +122,8 @@ def test_new_versions(fleet, play, repo, tmp_path):
         if step.id == "update-published":
             repo.publish(hello("3.0"))
         results[step.id] = run_three(play, tmp_path, step, observe, task_extra=env)
+    # The check ran before the update: it predicted from the lists the update would bring.
+    assert results["update-published"]["check"]["upgraded"] == {"crtest-hello": "1.0 -> 3.0"}
     assert results["update-published"]["apply"]["cache_updated"] is True
     assert time.time() - os.stat(repo.lists).st_mtime < 600
     assert results["full-upgrade"]["apply"]["upgraded"] == {"crtest-hello": "1.0 -> 3.0"}

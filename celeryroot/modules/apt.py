@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -122,21 +123,12 @@ class Apt(Module):
 
     def plan(self) -> Plan:
         a = self.args
-        changes, reasons = [], []
-        update = a.update_cache if a.update_cache is not None else a.cache_valid_time > 0
-        if update:
-            changes += self._cache_change(reasons)
-        argv = None
-        if a.name:
-            argv = self._package_command(reasons)
-        elif a.deb is not None:
-            argv = self._deb_command(reasons)
-        elif a.upgrade != "no":
-            verb = ("upgrade", "--with-new-pkgs") if a.upgrade in ("yes", "safe") else ("dist-upgrade",)
-            argv = (*self._apt_get(), *verb, *self._install_flags(), *(["--auto-remove"] if a.autoremove else []))
-        elif a.name is None and a.autoremove:
-            argv = (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
-        steps = self._simulate(argv) if argv else []
+        reasons: list[str] = []
+        with contextlib.ExitStack() as scratch:
+            changes, lists = self._cache_change(reasons, scratch)
+            argv = self._command(reasons)
+            # After an update, apt-get would decide from the new lists.
+            steps = self._simulate(argv, lists) if argv else []
         if steps:
             changes.append(_package_change(steps, argv, a.lock_timeout))
         elif argv:
@@ -145,29 +137,52 @@ class Apt(Module):
         elif a.name == ():
             reasons.append("no package named")
         data = {name: {} for name in ("installed", "upgraded", "removed")}
+        data["cache_updated"] = any(isinstance(change, ListsUpdate) for change in changes)
         for step in steps:
             data[OPS[step.op]][step.name] = step.version()
         return Plan(changes, reason="; ".join(reasons), data=data)
 
-    def _cache_change(self, reasons: list[str]) -> list[CommandChange]:
+    def _command(self, reasons: list[str]) -> tuple[str, ...] | None:
+        """The apt-get command for what the task asks, or None when it is done."""
+        a = self.args
+        if a.name:
+            return self._package_command(reasons)
+        if a.deb is not None:
+            return self._deb_command(reasons)
+        if a.upgrade != "no":
+            verb = ("upgrade", "--with-new-pkgs") if a.upgrade in ("yes", "safe") else ("dist-upgrade",)
+            return (*self._apt_get(), *verb, *self._install_flags(), *(["--auto-remove"] if a.autoremove else []))
+        if a.name is None and a.autoremove:
+            return (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
+        return None
+
+    def _cache_change(self, reasons: list[str], scratch: contextlib.ExitStack) -> tuple[list[CommandChange],
+                                                                                         str | None]:
+        """The update, if it would change the lists, and where the lists it
+        would leave are (a copy, which ``scratch`` removes), else None."""
+        a = self.args
+        if not (a.update_cache if a.update_cache is not None else a.cache_valid_time > 0):
+            return [], None
         lists = self._lists()
         age = time.time() - os.stat(lists).st_mtime
-        if self.args.cache_valid_time and age < self.args.cache_valid_time:
-            reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {self.args.cache_valid_time})")
-            return []
-        before, after = lists_state(lists), self._updated_copy(lists)
+        if a.cache_valid_time and age < a.cache_valid_time:
+            reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {a.cache_valid_time})")
+            return [], None
+        copy = scratch.enter_context(self._updated_copy(lists))
+        before, after = lists_state(lists), lists_state(copy)
         if before == after:
             reasons.append("package lists are up to date")
-            return []
+            return [], None
         return [ListsUpdate("update the package lists", before=attribute_text(before), after=attribute_text(after),
-                            path=lists, argv=("apt-get", "-q", "update"), lock_timeout=self.args.lock_timeout,
-                            lists=lists)]
+                            path=lists, argv=("apt-get", "-q", "update"), lock_timeout=a.lock_timeout,
+                            lists=lists)], copy
 
-    def _updated_copy(self, lists: str) -> dict:
-        """The lists' state after an update, observed on a copy: hard links
-        of the lists beside them (apt replaces a list by renaming a new file
-        over it, never writing into it), apt's own binary caches off and its
-        update hooks cleared, so nothing of the host's changes."""
+    @contextlib.contextmanager
+    def _updated_copy(self, lists: str):
+        """The lists as an update would leave them, in a copy: hard links of
+        the lists beside them (apt replaces a list by renaming a new file
+        over it, never writing into it), updated with apt's binary caches
+        off and its update hooks cleared, so nothing of the host's changes."""
         scratch = tempfile.mkdtemp(prefix=".celeryroot-lists-", dir=os.path.dirname(lists.rstrip("/")))
         try:
             os.chmod(scratch, 0o755)  # apt downloads as _apt, into partial/
@@ -177,9 +192,8 @@ class Apt(Module):
             with open(config, "w") as fh:
                 fh.write("".join(f"#clear APT::Update::{hook};\n" for hook in UPDATE_HOOKS))
             AptGet("update a copy of the package lists", lock_timeout=self.args.lock_timeout, argv=(
-                "apt-get", "-q", "-c", config, f"-o=Dir::State::Lists={copy}/", "-o=Dir::Cache::pkgcache=",
-                "-o=Dir::Cache::srcpkgcache=", "update")).run(self.ctx.environment)
-            return lists_state(copy)
+                "apt-get", "-q", "-c", config, *_lists_options(copy), "update")).run(self.ctx.environment)
+            yield copy
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -236,8 +250,9 @@ class Apt(Module):
         options = [o.strip() for o in self.args.dpkg_options.split(",") if o.strip()]
         return ("apt-get", "-y", "-q", *(f"-o=Dpkg::Options::=--{o}" for o in options))
 
-    def _simulate(self, argv: tuple[str, ...]) -> list[dpkg.Step]:
-        done = run([argv[0], "-s", *argv[1:]], env=self.env())
+    def _simulate(self, argv: tuple[str, ...], lists: str | None) -> list[dpkg.Step]:
+        """What ``argv`` would do; ``lists``: with the lists of that directory."""
+        done = run([argv[0], "-s", *(_lists_options(lists) if lists else ()), *argv[1:]], env=self.env())
         if done.rc != 0:
             errors = [line for line in done.stderr.splitlines() if line.startswith("E:")] or [done.stderr]
             raise ModuleFailure(f"apt-get cannot do it: {' '.join(errors)}", **done.data())
@@ -291,7 +306,13 @@ class ListsUpdate(AptGet):
         # A source that did not change leaves the lists untouched;
         # cache_valid_time needs the time of the last update itself.
         os.utime(self.lists)
-        return {**out, "cache_updated": True, "cache_update_time": int(time.time())}
+        return {**out, "cache_update_time": int(time.time())}
+
+
+def _lists_options(lists: str) -> tuple[str, ...]:
+    """apt reading the lists in ``lists`` (a copy), its binary caches of
+    the host's lists neither read nor rewritten."""
+    return (f"-o=Dir::State::Lists={lists}/", "-o=Dir::Cache::pkgcache=", "-o=Dir::Cache::srcpkgcache=")
 
 
 def lists_state(lists: str) -> dict[str, str]:
