@@ -80,6 +80,8 @@ STEPS = [
     SysCase("cron-file-remove", cron(name="crtest", cron_file="crtest-cron", state="absent"),
             then={"cron_file": None}),
     SysCase("missing-user", cron(name="x", job="true", user="crtest-nobody"), fails="does not exist"),
+    SysCase("missing-directory", cron(**{**JOB, "cron_file": "/nonexistent-crtest/jobs", "user": "root"}),
+            fails="does not exist"),
 ]
 
 
@@ -115,3 +117,20 @@ def test_a_crontab_ansible_wrote_stays_ok(fleet, play, cron_user, tmp_path):
 ], ids=["job", "special-and-fields", "cron-file-user", "special-word", "name"])
 def test_bad_arguments_fail_on_the_controller(play, tmp_path, args, name, needle):
     bad_argument_fails(play, tmp_path, "cron", args, name, needle)
+
+
+def test_check_mode_predicts_the_job_of_a_user_an_earlier_task_creates(fleet, play, tmp_path, fleet_inventory):
+    book = tmp_path / "new-user.yaml"
+    book.write_text(f"""
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - name: user
+      user: name=crtest-cron-new create_home=no
+    - name: job
+      cron: name=crtest minute=0 hour=0 day=1 month=1 job=true user=crtest-cron-new
+""")
+    out = play(book, "--check", inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert out.results("job")["web1"]["changed"], out.results("job")
+    assert subprocess.run(["id", "crtest-cron-new"], capture_output=True).returncode != 0

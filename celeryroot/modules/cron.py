@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 from dataclasses import dataclass
 
 from ..host.fileops import content_change, new_content, read_bytes_or_none, write_file
@@ -93,14 +94,22 @@ class Cron(Module):
         return self.args.user or pwd.getpwuid(os.geteuid()).pw_name
 
     def read(self) -> str | None:
-        """The crontab's text; None when there is none."""
+        """The crontab's text; None when there is none (or, in check mode,
+        when an earlier task would install cron or create the user)."""
         if self.path:
             data = read_bytes_or_none(self.path)
+            parent = os.path.dirname(self.path)
+            if data is None and not (os.path.isdir(parent) or self.ctx.would_exist(Created.path(parent))):
+                raise ModuleFailure(f"{parent} does not exist (is cron installed?)")
             return None if data is None else data.decode("utf-8", "surrogateescape")
         if find_user(self.user) is None:
             if self.ctx.would_exist(Created.user(self.user)):
                 return None
             raise ModuleFailure(f"user '{self.user}' does not exist on this host")
+        if shutil.which("crontab") is None:
+            if self.ctx.would_exist(Created.package("cron")):
+                return None
+            raise ModuleFailure("there is no crontab command on this host (install the cron package)")
         done = run(["crontab", "-u", self.user, "-l"])
         if done.rc == 0:
             return done.stdout + "\n" if done.stdout else ""
