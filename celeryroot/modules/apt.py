@@ -188,6 +188,7 @@ class Apt(Module):
             os.chmod(scratch, 0o755)  # apt downloads as _apt, into partial/
             copy = os.path.join(scratch, "lists")
             run_checked(["cp", "-al", "--", lists, copy])
+            _own_lock_and_partial(lists, copy)
             config = os.path.join(scratch, "apt.conf")
             with open(config, "w") as fh:
                 fh.write("".join(f"#clear APT::Update::{hook};\n" for hook in UPDATE_HOOKS))
@@ -307,6 +308,22 @@ class ListsUpdate(AptGet):
         # cache_valid_time needs the time of the last update itself.
         os.utime(self.lists)
         return {**out, "cache_update_time": int(time.time())}
+
+
+def _own_lock_and_partial(lists: str, copy: str) -> None:
+    """The copy's lock and partial downloads of its own: a lock shared by
+    a hard link is one lock (the copy's update would wait for the host's,
+    and stop it), and apt resumes a partial download by writing into it."""
+    lock = os.path.join(copy, "lock")
+    if os.path.lexists(lock):
+        os.unlink(lock)
+    partial, original = os.path.join(copy, "partial"), os.path.join(lists, "partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    if os.path.isdir(original):
+        st = os.stat(original)
+        os.mkdir(partial)
+        os.chown(partial, st.st_uid, st.st_gid)
+        os.chmod(partial, st.st_mode & 0o7777)
 
 
 def _lists_options(lists: str) -> tuple[str, ...]:
