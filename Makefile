@@ -19,7 +19,8 @@ COMPILE := $(PY) -m compileall -q celeryroot
 # update-rc.d; systemd-nspawn, debootstrap and iproute2 for the test hosts;
 # headless chromium, which reads and draws celeryroot-runs' HTML page;
 # PostgreSQL for the run history's shared store (a private cluster per test
-# session; its libpq is what psycopg loads).
+# session; its libpq is what psycopg loads); cron for its crontab command
+# (the cron module).
 # systemd-container depends on the same version of systemd, so installing it
 # can upgrade the machine's systemd (the README says so).
 # ansible-playbook, which tests/test_differential.py runs beside celeryroot,
@@ -27,7 +28,7 @@ COMPILE := $(PY) -m compileall -q celeryroot
 # Where it cannot be installed (no index), those tests say so and skip.
 ANSIBLE_VENV ?= .venv-ansible
 ANSIBLE_PLAYBOOK := $(abspath $(ANSIBLE_VENV))/bin/ansible-playbook
-TEST_PACKAGES := redis-server redis-sentinel apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium postgresql
+TEST_PACKAGES := redis-server redis-sentinel apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium postgresql cron
 
 .PHONY: base test system-packages ansible bench
 base: $(PY)

@@ -6,6 +6,8 @@ run never touches a real package):
 - ``crtest-hello`` 1.0 and 2.0, with a conffile ``/etc/crtest-hello.conf``
   (so ``remove`` leaves ``config-files`` until ``purge``);
 - ``crtest-app`` 1.0, which depends on ``crtest-lib`` 1.0;
+- ``crtest-hello`` 3.0, built by `Repo.publish` when a test wants a
+  newer version to appear in the repository (upgrade, update_cache);
 - ``crtest-daemon`` 1.0: the SysV test daemon (tests/sysvdaemon) with its
   init script, for a play that installs a package and then starts its
   service.
@@ -46,11 +48,15 @@ def _daemon_package(port: int) -> Package:
     ), conffiles=("/etc/init.d/crtest-daemon", "/etc/default/crtest-daemon"))
 
 
+def hello(version: str) -> Package:
+    return Package("crtest-hello", version, files=(("etc/crtest-hello.conf", f"version={version}\n", 0o644),
+                                                   ("usr/share/crtest-hello/version", f"{version}\n", 0o644)),
+                   conffiles=("/etc/crtest-hello.conf",))
+
+
 def packages(daemon_port: int) -> list[Package]:
     return [
-        *(Package("crtest-hello", v, files=(("etc/crtest-hello.conf", f"version={v}\n", 0o644),
-                                            ("usr/share/crtest-hello/version", f"{v}\n", 0o644)),
-                  conffiles=("/etc/crtest-hello.conf",)) for v in ("1.0", "2.0")),
+        hello("1.0"), hello("2.0"),
         Package("crtest-lib", "1.0", files=(("usr/share/crtest-lib/lib", "lib\n", 0o644),)),
         Package("crtest-app", "1.0", depends="crtest-lib (>= 1.0)",
                 files=(("usr/share/crtest-app/app", "app\n", 0o644),)),
@@ -94,15 +100,7 @@ class Repo:
         build.mkdir()
         for pkg in packages(daemon_port):
             build_deb(pkg, build, pool)
-        index = subprocess.run(["apt-ftparchive", "packages", "."], cwd=pool, check=True,
-                               capture_output=True, text=True).stdout
-        (pool / "Packages").write_text(index)
-        # Captured, then written: apt-ftparchive release hashes every file in
-        # the folder, so a Release redirected into it would hash itself.
-        release = subprocess.run(["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Label={LABEL}",
-                                  "-o", f"APT::FTPArchive::Release::Origin={LABEL}", "release", "."],
-                                 cwd=pool, check=True, capture_output=True, text=True).stdout
-        (pool / "Release").write_text(release)
+        _index(pool)
         sources = workdir / "sources.list"
         sources.write_text(f"deb [trusted=yes] file:{pool} ./\n")
         lists = workdir / "lists"
@@ -115,6 +113,16 @@ class Repo:
             f'Dir::State::Lists "{lists}";\n')
         return cls(pool, config, lists, daemon_port)
 
+    def publish(self, pkg: Package) -> Path:
+        """Add a package to the repository (its index and Release anew), as
+        a new version appears on a mirror; returns its .deb."""
+        deb = build_deb(pkg, self.pool.parent / "build", self.pool)
+        _index(self.pool)
+        return deb
+
+    def deb(self, name: str, version: str) -> Path:
+        return self.pool / f"{name}_{version}_all.deb"
+
     def env(self) -> dict:
         return {"APT_CONFIG": str(self.apt_config)}
 
@@ -122,6 +130,18 @@ class Repo:
         subprocess.run(["apt-get", "update", "-q"], env={"APT_CONFIG": str(self.apt_config),
                                                       "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
                        check=True, capture_output=True)
+
+
+def _index(pool: Path) -> None:
+    index = subprocess.run(["apt-ftparchive", "packages", "."], cwd=pool, check=True,
+                           capture_output=True, text=True).stdout
+    (pool / "Packages").write_text(index)
+    # Captured, then written: apt-ftparchive release hashes every file in
+    # the folder, so a Release redirected into it would hash itself.
+    release = subprocess.run(["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Label={LABEL}",
+                              "-o", f"APT::FTPArchive::Release::Origin={LABEL}", "release", "."],
+                             cwd=pool, check=True, capture_output=True, text=True).stdout
+    (pool / "Release").write_text(release)
 
 
 def purge(names: list[str]) -> None:

@@ -9,8 +9,9 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("blockinfile", "command", "copy", "debug", "file", "find", "getent", "lineinfile", "ping", "replace", "shell",
-            "slurp", "stat", "template", "wait_for")
+BUILTINS = ("apt", "blockinfile", "command", "copy", "cron", "debug", "file", "find", "getent", "hostname",
+            "lineinfile", "package", "package_facts", "ping", "replace", "service_facts", "shell", "slurp", "stat",
+            "sysctl", "template", "wait_for")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import bad_argument_fails, free_port, wait_for, write
-from debrepo import Repo, purge
+from debrepo import Repo, hello, purge
 from systable import SysCase, run_three
 import sysvdaemon
 from sysvdaemon import answer
@@ -48,14 +48,20 @@ def repo(tmp_path_factory):
 
 
 STEPS = [
-    SysCase("update-cache", "apt: update_cache=yes cache_valid_time=600"),
+    # The repository has not changed since the last update: nothing to do,
+    # though the lists are older than cache_valid_time.
+    SysCase("update-cache", "apt: update_cache=yes cache_valid_time=600", changed=False),
+    SysCase("no-names", "apt:\n  name: []", changed=False),
     SysCase("pin", "apt: name=crtest-hello=1.0", then={"crtest-hello": "installed 1.0"},
             diff="-crtest-hello: absent\n+crtest-hello: 1.0"),
     SysCase("latest", "apt: name=crtest-hello state=latest", then={"crtest-hello": "installed 2.0"},
             diff="-crtest-hello: 1.0\n+crtest-hello: 2.0"),
     SysCase("present-any-version", "apt: name=crtest-hello", changed=False, then={"crtest-hello": "installed 2.0"}),
     SysCase("downgrade", "apt: name=crtest-hello=1.0 allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
-    SysCase("remove", "apt: name=crtest-hello state=absent", then={"crtest-hello": "config-files 1.0"}),
+    SysCase("upgrade", "apt: upgrade=yes", then={"crtest-hello": "installed 2.0"},
+            diff="-crtest-hello: 1.0\n+crtest-hello: 2.0"),
+    SysCase("dist-upgrade-nothing", "apt: upgrade=dist", changed=False),
+    SysCase("remove", "apt: name=crtest-hello state=absent", then={"crtest-hello": "config-files 2.0"}),
     SysCase("purge", "apt: name=crtest-hello state=absent purge=yes", then={"crtest-hello": None}),
     SysCase("dependency", "apt:\n  name: [crtest-app]\n  install_recommends: no",
             then={"crtest-app": "installed 1.0", "crtest-lib": "installed 1.0"}),
@@ -65,21 +71,74 @@ STEPS = [
 ]
 
 
+def lists(repo) -> dict:
+    """Each list's size and time, and the time of the last update."""
+    return {"lists": {entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns) for entry in os.scandir(repo.lists)
+                      if entry.is_file()}, "lists updated": os.stat(repo.lists).st_mtime}
+
+
 def test_steps(fleet, play, repo, tmp_path):
     env = f"environment: {{APT_CONFIG: '{repo.apt_config}'}}"
 
     def observe() -> dict:
-        return {**packages(), "lists updated": os.stat(repo.lists).st_mtime}
+        return {**packages(), **lists(repo)}
 
     results = {}
     for step in STEPS:
         results[step.id] = run_three(play, tmp_path, step, observe, task_extra=env)
-    assert time.time() - os.stat(repo.lists).st_mtime < 600
+    assert time.time() - os.stat(repo.lists).st_mtime > 3000, "an update that changed nothing keeps its time"
+    assert results["update-cache"]["apply"]["msg"] == "package lists are up to date"
     assert results["latest"]["apply"]["upgraded"] == {"crtest-hello": "1.0 -> 2.0"}
+    assert results["upgrade"]["check"]["upgraded"] == {"crtest-hello": "1.0 -> 2.0"}
     assert results["dependency"]["check"]["installed"] == {"crtest-app": "1.0", "crtest-lib": "1.0"}
     assert results["dependency"]["apply"]["installed"] == {"crtest-app": "1.0", "crtest-lib": "1.0"}
     assert results["autoremove"]["apply"]["removed"] == {"crtest-app": "1.0", "crtest-lib": "1.0"}
-    assert results["update-cache"]["apply"]["cache_updated"] is True
+
+
+def test_new_versions(fleet, play, repo, tmp_path):
+    """A .deb file installed, a newer version published in the repository,
+    the lists updated (changed now) and the package upgraded in one task,
+    and upgrades to it."""
+    env = f"environment: {{APT_CONFIG: '{repo.apt_config}'}}"
+
+    def observe() -> dict:
+        return {**packages(), **lists(repo)}
+
+    old = repo.deb("crtest-hello", "1.0")
+    steps = [
+        SysCase("deb", f"apt: deb={old}", then={"crtest-hello": "installed 1.0"},
+                diff="-crtest-hello: absent\n+crtest-hello: 1.0"),
+        SysCase("update-published", "apt: name=crtest-hello state=latest update_cache=yes",
+                then={"crtest-hello": "installed 3.0"}, diff="Packages"),
+        SysCase("deb-downgrade", f"apt: deb={old} allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
+        SysCase("only-upgrade", "apt:\n  name: [crtest-hello, crtest-app]\n  state: latest\n  only_upgrade: yes",
+                then={"crtest-hello": "installed 3.0", "crtest-app": None}),
+        SysCase("deb-downgrade-again", f"apt: deb={old} allow_downgrade=yes", then={"crtest-hello": "installed 1.0"}),
+        SysCase("full-upgrade", "apt: upgrade=full", then={"crtest-hello": "installed 3.0"}),
+        SysCase("deb-missing", f"apt: deb={tmp_path}/nothing.deb", fails="cannot read the package"),
+    ]
+    results = {}
+    for step in steps:
+        if step.id == "update-published":
+            repo.publish(hello("3.0"))
+        results[step.id] = run_three(play, tmp_path, step, observe, task_extra=env)
+    # The check ran before the update: it predicted from the lists the update would bring.
+    assert results["update-published"]["check"]["upgraded"] == {"crtest-hello": "1.0 -> 3.0"}
+    assert results["update-published"]["apply"]["cache_updated"] is True
+    assert time.time() - os.stat(repo.lists).st_mtime < 600
+    assert results["full-upgrade"]["apply"]["upgraded"] == {"crtest-hello": "1.0 -> 3.0"}
+    purge(["crtest-hello"])
+
+
+def test_package_is_apt_here(fleet, play, repo, tmp_path):
+    env = f"environment: {{APT_CONFIG: '{repo.apt_config}'}}"
+    for step in [
+        SysCase("package", "package: name=crtest-app state=present use=apt",
+                then={"crtest-app": "installed 1.0", "crtest-lib": "installed 1.0"}),
+        SysCase("package-absent", "package:\n  name: [crtest-app, crtest-lib]\n  state: absent",
+                then={"crtest-app": None, "crtest-lib": None}),
+    ]:
+        run_three(play, tmp_path, step, packages, task_extra=env)
 
 
 class HeldLock:
@@ -164,7 +223,19 @@ def test_check_mode_predicts_the_service_of_a_package_it_would_install(workers, 
     ({"name": "crtest-hello", "state": "installed"}, "state", "must be one of"),
     ({"name": "crtest-hello=1.0", "state": "latest"}, "name", "not allowed with state=latest"),
     ({"purge": True}, "name", "is required"),
+    ({"name": "crtest-hello", "upgrade": "yes"}, "upgrade", "mutually exclusive"),
+    ({"deb": "http://example.org/x.deb"}, "deb", "URL is not supported"),
+    ({"upgrade": "sometimes"}, "upgrade", "must be one of"),
     ({"name": "crtest-hello", "lock_timeout": "soon"}, "lock_timeout", "integer"),
-], ids=["state", "latest-pinned", "nothing", "lock-timeout"])
+], ids=["state", "latest-pinned", "nothing", "upgrade-with-name", "deb-url", "upgrade-word", "lock-timeout"])
 def test_bad_arguments_fail_on_the_controller(play, tmp_path, args, name, needle):
     bad_argument_fails(play, tmp_path, "apt", args, name, needle)
+
+
+@pytest.mark.parametrize("args,name,needle", [
+    ({"name": "crtest-hello", "state": "present", "use": "dnf"}, "use", "not a package manager celeryroot has"),
+    ({"name": "crtest-hello"}, "state", "missing required"),
+    ({"name": "crtest-hello=1.0", "state": "latest"}, "name", "not allowed with state=latest"),
+], ids=["use", "state", "latest-pinned"])
+def test_package_refuses_what_apt_cannot_do(play, tmp_path, args, name, needle):
+    bad_argument_fails(play, tmp_path, "package", args, name, needle)

@@ -92,3 +92,18 @@ def _direction(old: str | None, new: str) -> str:
 
 def compare(a: str, op: str, b: str) -> bool:
     return run(["dpkg", "--compare-versions", a, op, b]).rc == 0
+
+
+def installed_packages(env: dict | None = None) -> dict[str, list[dict]]:
+    """Every package whose files are on the host, as Ansible's package_facts
+    has them: ``{name: [{name, version, arch, category, source}]}``, one
+    entry per installed architecture."""
+    done = run(["dpkg-query", "-W", "-f=${db:Status-Status}\t${Package}\t${Version}\t${Architecture}\t${Section}\n"],
+               env=env)
+    found: dict[str, list[dict]] = {}
+    for line in done.stdout.splitlines():
+        status, name, version, arch, section = line.split("\t")
+        if status in PRESENT:
+            found.setdefault(name, []).append({"name": name, "version": version, "arch": arch,
+                                               "category": section, "source": "apt"})
+    return found

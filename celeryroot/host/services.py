@@ -142,3 +142,71 @@ def backend(use: str = "auto", pattern: str | None = None):
             raise ModuleFailure(f"systemd is not the running init on this host (PID 1 is {pid1()})")
         return Systemd()
     return SysV(pattern)
+
+
+# -- every service at once (service_facts) ----------------------------------
+
+#: systemd's words that say more than the unit file's state (Ansible keeps them).
+UNHEALTHY = ("not-found", "masked", "failed")
+
+
+def all_services() -> dict[str, dict]:
+    """Every service of the running init, as Ansible's service_facts names
+    them: ``{name: {name, state, status, source}}`` (sysv has no status)."""
+    return _systemd_services() if running_init() == "systemd" else _sysv_services()
+
+
+def _systemd_services() -> dict[str, dict]:
+    found = {}
+    units = run(["systemctl", "list-units", "--no-pager", "--no-legend", "--plain", "--all", "--type=service"])
+    for line in units.stdout.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or not fields[0].endswith(".service"):
+            continue
+        bad = next((word for word in fields[1:4] if word in UNHEALTHY), None)
+        found[fields[0]] = {"name": fields[0], "state": "running" if fields[3] == "running" else "stopped",
+                            "status": bad or fields[2], "source": "systemd"}
+    files = run(["systemctl", "list-unit-files", "--no-pager", "--no-legend", "--type=service"])
+    unlisted = []
+    for line in files.stdout.splitlines():
+        fields = line.split()
+        if len(fields) < 2 or not fields[0].endswith(".service"):
+            continue
+        name, status = fields[:2]
+        if name not in found:
+            unlisted.append(name)
+            found[name] = {"name": name, "state": "unknown", "status": status, "source": "systemd"}
+        elif found[name]["status"] not in UNHEALTHY:
+            found[name]["status"] = status
+    # Units that are not loaded (templates, disabled ones): their state in one call.
+    for name, state in _active_states(unlisted).items():
+        found[name]["state"] = state
+    return found
+
+
+def _active_states(units: list[str]) -> dict[str, str]:
+    if not units:
+        return {}
+    done = run(["systemctl", "show", "--property=Id,ActiveState", "--", *units])
+    states, unit = {}, None
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition("=")
+        if key == "Id":
+            unit = value
+        elif key == "ActiveState" and unit in units:
+            states[unit] = value
+    return states
+
+
+def _sysv_services() -> dict[str, dict]:
+    """``service --status-all``: ``[ + ]`` running, ``[ - ]`` stopped
+    (it names a script without a status, ``[ ? ]``, on stderr: left out, as
+    Ansible leaves it out)."""
+    done = run(["service", "--status-all"])
+    found = {}
+    for line in done.stdout.splitlines():
+        mark, _, name = line.strip().partition("]")
+        state = {"[ +": "running", "[ -": "stopped"}.get(mark.strip())
+        if state and name.strip():
+            found[name.strip()] = {"name": name.strip(), "state": state, "source": "sysv"}
+    return found

@@ -21,19 +21,21 @@ from .proc import Completed, run
 @dataclass(frozen=True)
 class CommandChange(Change):
     """A change that is one command; a module may subclass it to run it its
-    own way (apt waits for dpkg's lock)."""
+    own way (apt waits for dpkg's lock). ``stdin`` is fed to it (the new
+    crontab for ``crontab -``)."""
 
     argv: tuple[str, ...] = ()
+    stdin: str | None = None
 
     def run(self, env: dict) -> dict:
         """Run the command with the task's ``environment:``; its output is
         result data. A non-zero exit status fails the module."""
-        return run_checked(self.argv, env).data()
+        return run_checked(self.argv, env, stdin=self.stdin).data()
 
 
-def run_checked(argv: list[str] | tuple[str, ...], env: dict | None = None) -> Completed:
+def run_checked(argv: list[str] | tuple[str, ...], env: dict | None = None, stdin: str | None = None) -> Completed:
     """Run a command; a non-zero exit status fails the module with its output."""
-    done = run(list(argv), env=env)
+    done = run(list(argv), env=env, stdin=stdin)
     if done.rc != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise ModuleFailure(f"{' '.join(argv)} failed (rc {done.rc})" + (f": {detail[-1]}" if detail else ""),

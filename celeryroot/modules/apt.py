@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 
 from ..host import dpkg
 from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
 from ..host.proc import run
-from ..host.sysops import CommandChange, attribute_text
+from ..host.sysops import CommandChange, attribute_text, run_checked
 
 #: apt-get's words for "dpkg's or the lists' lock is held by someone else".
 LOCKED = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory")
+UPGRADES = ("no", "yes", "safe", "full", "dist")
+#: The commands apt runs around an update (they may write anywhere), cleared
+#: for the update of a copy of the lists.
+UPDATE_HOOKS = ("Pre-Invoke", "Post-Invoke", "Post-Invoke-Success")
 OPS = {"install": "installed", "reinstall": "installed", "upgrade": "upgraded", "downgrade": "upgraded",
        "remove": "removed", "purge": "removed"}
+
+
+def _upgrade_word(value) -> str:
+    """``upgrade: yes`` arrives as a boolean from YAML; the words stay words."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    word = str(value).strip().lower()
+    return {"true": "yes", "false": "no"}.get(word, word)
 
 
 class Apt(Module):
     """Install, upgrade or remove Debian packages with apt-get.
 
     ``state=present`` installs what is missing (``name=version`` pins a
-    version), ``latest`` upgrades to the candidate version, ``absent``
-    removes (``purge`` also removes configuration files). Installed state
+    version), ``latest`` upgrades to the candidate version (only those
+    already installed with ``only_upgrade``), ``absent`` removes
+    (``purge`` also removes configuration files). ``deb`` installs a
+    ``.deb`` file on the host, with its dependencies, unless that version
+    is installed. ``upgrade`` upgrades every installed package: ``yes`` or
+    ``safe`` never removes one (``apt-get upgrade --with-new-pkgs``),
+    ``full`` or ``dist`` may (``apt-get dist-upgrade``). Installed state
     is read with ``dpkg-query``; what apt-get would do is read from
     ``apt-get -s``, so ``--check`` names every package it would install,
     upgrade or remove, dependencies included. apt-get runs
@@ -41,6 +61,9 @@ class Apt(Module):
     environment or the task's ``environment:`` to use another apt.conf
     (other sources, a proxy); ``update_cache`` records its time on the
     lists directory (``Dir::State::Lists``) for ``cache_valid_time``.
+    ``update_cache`` is ``changed`` only when the lists change: the update
+    is first run into a scratch copy of the lists (hard links, apt's
+    update hooks cleared), which is also how ``--check`` predicts it.
 
     Example:
         - apt: name=nginx state=present update_cache=yes cache_valid_time=3600
@@ -48,6 +71,8 @@ class Apt(Module):
             name: [curl, "openssl=3.0.11-1~deb12u2"]
             install_recommends: no
         - apt: name=telnet state=absent purge=yes autoremove=yes
+        - apt: deb=/tmp/tool_1.2_amd64.deb
+        - apt: upgrade=dist update_cache=yes
     """
 
     name = "apt"
@@ -58,6 +83,10 @@ class Apt(Module):
                                      doc="Package names, a list or comma-separated; NAME=VERSION pins a version.")
         state: str = arg("present", choices=("present", "absent", "latest"),
                          doc="present: installed; latest: at the candidate version; absent: removed.")
+        deb: str | None = arg(None, host_path=True, doc="A .deb file on the host to install (with state=present).")
+        upgrade: str = arg("no", convert=_upgrade_word, choices=UPGRADES,
+                           doc="Upgrade every installed package: yes/safe never removes one, full/dist may.")
+        only_upgrade: bool = arg(False, doc="With a name: upgrade only the packages already installed.")
         update_cache: bool | None = arg(None, aliases=("update-cache",),
                                         doc="Run apt-get update first (default: yes when cache_valid_time is set).")
         cache_valid_time: int = arg(0, doc="Seconds a previous update stays fresh enough to skip update_cache.")
@@ -72,8 +101,18 @@ class Apt(Module):
         lock_timeout: int = arg(120, doc="Seconds to wait for dpkg's lock held by another process.")
 
         def check(self) -> None:
-            if not (self.name or self.update_cache or self.cache_valid_time or self.autoremove):
-                raise ArgError("name", "one of 'name', 'update_cache' or 'autoremove' is required")
+            given = [n for n, v in (("name", self.name is not None), ("deb", self.deb is not None),
+                                    ("upgrade", self.upgrade != "no")) if v]
+            if not (given or self.update_cache or self.cache_valid_time or self.autoremove):
+                raise ArgError("name", "one of 'name', 'deb', 'upgrade', 'update_cache' or 'autoremove' "
+                                       "is required")
+            if len(given) > 1:
+                raise ArgError(given[1], f"parameters are mutually exclusive: '{given[0]}'|'{given[1]}' "
+                                         "(use one task for each)")
+            if self.deb is not None and "://" in self.deb:
+                raise ArgError("deb", "argument 'deb': a URL is not supported; fetch the file first (get_url)")
+            if self.deb is not None and self.state != "present":
+                raise ArgError("state", "deb installs a file: state must be present")
             if self.state == "latest" and any("=" in n for n in self.name or ()):
                 raise ArgError("name", "argument 'name': a version (NAME=VERSION) is not allowed with state=latest")
 
@@ -84,33 +123,80 @@ class Apt(Module):
 
     def plan(self) -> Plan:
         a = self.args
-        changes, reasons = [], []
-        update = a.update_cache if a.update_cache is not None else a.cache_valid_time > 0
-        if update:
-            changes += self._cache_change(reasons)
-        argv = None
-        if a.name:
-            argv = self._package_command(reasons)
-        elif a.autoremove:
-            argv = (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
-        steps = self._simulate(argv) if argv else []
+        reasons: list[str] = []
+        with contextlib.ExitStack() as scratch:
+            changes, lists = self._cache_change(reasons, scratch)
+            argv = self._command(reasons)
+            # After an update, apt-get would decide from the new lists.
+            steps = self._simulate(argv, lists) if argv else []
         if steps:
             changes.append(_package_change(steps, argv, a.lock_timeout))
         elif argv:
-            reasons.append(self._nothing_to_do() if a.name else "no package to autoremove")
+            reasons.append(self._nothing_to_do() if a.name else "no package to upgrade" if a.upgrade != "no"
+                           else "no package to autoremove")
+        elif a.name == ():
+            reasons.append("no package named")
         data = {name: {} for name in ("installed", "upgraded", "removed")}
+        data["cache_updated"] = any(isinstance(change, ListsUpdate) for change in changes)
         for step in steps:
             data[OPS[step.op]][step.name] = step.version()
         return Plan(changes, reason="; ".join(reasons), data=data)
 
-    def _cache_change(self, reasons: list[str]) -> list[CommandChange]:
+    def _command(self, reasons: list[str]) -> tuple[str, ...] | None:
+        """The apt-get command for what the task asks, or None when it is done."""
+        a = self.args
+        if a.name:
+            return self._package_command(reasons)
+        if a.deb is not None:
+            return self._deb_command(reasons)
+        if a.upgrade != "no":
+            verb = ("upgrade", "--with-new-pkgs") if a.upgrade in ("yes", "safe") else ("dist-upgrade",)
+            return (*self._apt_get(), *verb, *self._install_flags(), *(["--auto-remove"] if a.autoremove else []))
+        if a.name is None and a.autoremove:
+            return (*self._apt_get(), "autoremove", *(["--purge"] if a.purge else []))
+        return None
+
+    def _cache_change(self, reasons: list[str], scratch: contextlib.ExitStack) -> tuple[list[CommandChange],
+                                                                                         str | None]:
+        """The update, if it would change the lists, and where the lists it
+        would leave are (a copy, which ``scratch`` removes), else None."""
+        a = self.args
+        if not (a.update_cache if a.update_cache is not None else a.cache_valid_time > 0):
+            return [], None
         lists = self._lists()
         age = time.time() - os.stat(lists).st_mtime
-        if self.args.cache_valid_time and age < self.args.cache_valid_time:
-            reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {self.args.cache_valid_time})")
-            return []
-        return [ListsUpdate("update the package lists", argv=("apt-get", "-q", "update"),
-                            lock_timeout=self.args.lock_timeout, lists=lists)]
+        if a.cache_valid_time and age < a.cache_valid_time:
+            reasons.append(f"package lists updated {int(age)}s ago (cache_valid_time {a.cache_valid_time})")
+            return [], None
+        copy = scratch.enter_context(self._updated_copy(lists))
+        before, after = lists_state(lists), lists_state(copy)
+        if before == after:
+            reasons.append("package lists are up to date")
+            return [], None
+        return [ListsUpdate("update the package lists", before=attribute_text(before), after=attribute_text(after),
+                            path=lists, argv=("apt-get", "-q", "update"), lock_timeout=a.lock_timeout,
+                            lists=lists)], copy
+
+    @contextlib.contextmanager
+    def _updated_copy(self, lists: str):
+        """The lists as an update would leave them, in a copy: hard links of
+        the lists beside them (apt replaces a list by renaming a new file
+        over it, never writing into it), updated with apt's binary caches
+        off and its update hooks cleared, so nothing of the host's changes."""
+        scratch = tempfile.mkdtemp(prefix=".celeryroot-lists-", dir=os.path.dirname(lists.rstrip("/")))
+        try:
+            os.chmod(scratch, 0o755)  # apt downloads as _apt, into partial/
+            copy = os.path.join(scratch, "lists")
+            run_checked(["cp", "-al", "--", lists, copy])
+            _own_lock_and_partial(lists, copy)
+            config = os.path.join(scratch, "apt.conf")
+            with open(config, "w") as fh:
+                fh.write("".join(f"#clear APT::Update::{hook};\n" for hook in UPDATE_HOOKS))
+            AptGet("update a copy of the package lists", lock_timeout=self.args.lock_timeout, argv=(
+                "apt-get", "-q", "-c", config, *_lists_options(copy), "update")).run(self.ctx.environment)
+            yield copy
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _package_command(self, reasons: list[str]) -> tuple[str, ...] | None:
         """The apt-get command for the packages still to change, or None."""
@@ -127,10 +213,27 @@ class Apt(Module):
             verb = ["install", *self._install_flags()]
         else:
             targets, verb = list(a.name), ["install", *self._install_flags()]
+        if a.only_upgrade and a.state != "absent":
+            targets = [spec for spec, (n, _) in zip(a.name, wanted) if spec in targets and n in have and have[n].present]
+            verb.append("--only-upgrade")
         if not targets:
             reasons.append(self._nothing_to_do())
             return None
         return (*self._apt_get(), *verb, *(["--auto-remove"] if a.autoremove else []), "--", *targets)
+
+    def _deb_command(self, reasons: list[str]) -> tuple[str, ...] | None:
+        """``apt-get install FILE`` unless the file's version is installed
+        (a path with a slash, so apt takes it as a file, not a name)."""
+        path = os.path.abspath(self.args.deb)
+        done = run(["dpkg-deb", "--showformat=${Package}\t${Version}", "--show", path])
+        if done.rc != 0:
+            raise ModuleFailure(f"cannot read the package {path}: {done.stderr.strip()}", **done.data())
+        name, version = done.stdout.strip().split("\t")
+        have = dpkg.query([name], self.env()).get(name)
+        if have and have.present and have.version == version:
+            reasons.append(f"{name} {version} ({path}): installed")
+            return None
+        return (*self._apt_get(), "install", *self._install_flags(), "--", path)
 
     def _nothing_to_do(self) -> str:
         names = ", ".join(self.args.name)
@@ -148,8 +251,9 @@ class Apt(Module):
         options = [o.strip() for o in self.args.dpkg_options.split(",") if o.strip()]
         return ("apt-get", "-y", "-q", *(f"-o=Dpkg::Options::=--{o}" for o in options))
 
-    def _simulate(self, argv: tuple[str, ...]) -> list[dpkg.Step]:
-        done = run([argv[0], "-s", *argv[1:]], env=self.env())
+    def _simulate(self, argv: tuple[str, ...], lists: str | None) -> list[dpkg.Step]:
+        """What ``argv`` would do; ``lists``: with the lists of that directory."""
+        done = run([argv[0], "-s", *(_lists_options(lists) if lists else ()), *argv[1:]], env=self.env())
         if done.rc != 0:
             errors = [line for line in done.stderr.splitlines() if line.startswith("E:")] or [done.stderr]
             raise ModuleFailure(f"apt-get cannot do it: {' '.join(errors)}", **done.data())
@@ -203,7 +307,41 @@ class ListsUpdate(AptGet):
         # A source that did not change leaves the lists untouched;
         # cache_valid_time needs the time of the last update itself.
         os.utime(self.lists)
-        return {**out, "cache_updated": True, "cache_update_time": int(time.time())}
+        return {**out, "cache_update_time": int(time.time())}
+
+
+def _own_lock_and_partial(lists: str, copy: str) -> None:
+    """The copy's lock and partial downloads of its own: a lock shared by
+    a hard link is one lock (the copy's update would wait for the host's,
+    and stop it), and apt resumes a partial download by writing into it."""
+    lock = os.path.join(copy, "lock")
+    if os.path.lexists(lock):
+        os.unlink(lock)
+    partial, original = os.path.join(copy, "partial"), os.path.join(lists, "partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    if os.path.isdir(original):
+        st = os.stat(original)
+        os.mkdir(partial)
+        os.chown(partial, st.st_uid, st.st_gid)
+        os.chmod(partial, st.st_mode & 0o7777)
+
+
+def _lists_options(lists: str) -> tuple[str, ...]:
+    """apt reading the lists in ``lists`` (a copy), its binary caches of
+    the host's lists neither read nor rewritten."""
+    return (f"-o=Dir::State::Lists={lists}/", "-o=Dir::Cache::pkgcache=", "-o=Dir::Cache::srcpkgcache=")
+
+
+def lists_state(lists: str) -> dict[str, str]:
+    """What the lists directory holds: each list's size and time (apt sets
+    a list's time from its source), the lock and partial downloads left out."""
+    state = {}
+    with os.scandir(lists) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and entry.name != "lock":
+                st = entry.stat(follow_symlinks=False)
+                state[entry.name] = f"{st.st_size} bytes, {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(st.st_mtime))}"
+    return dict(sorted(state.items()))
 
 
 def _split(spec: str) -> tuple[str, str | None]:

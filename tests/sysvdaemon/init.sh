@@ -30,6 +30,7 @@ case "$1" in
     stop) stop ;;
     restart|force-reload) stop; start ;;
     reload) start-stop-daemon --stop --signal HUP --quiet --pidfile "$PIDFILE" ;;
-    status) start-stop-daemon --status --pidfile "$PIDFILE" ;;
+    # It says so, as LSB scripts do: service --status-all takes a silent status for "not running".
+    status) start-stop-daemon --status --pidfile "$PIDFILE" && echo "$NAME is running" ;;
     *) echo "Usage: /etc/init.d/$NAME {start|stop|restart|reload|force-reload|status}" >&2; exit 3 ;;
 esac
