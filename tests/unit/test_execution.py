@@ -53,7 +53,7 @@ def test_a_play_of_per_host_tasks_runs_as_bundles(tmp_path):
     ("  tasks:\n" + TASK + "      when: ansible_play_hosts | length > 2\n", "of other hosts"),
     ("  tasks:\n" + TASK + "      loop: \"{{ play_hosts }}\"\n", "of other hosts"),
     ("  tasks:\n" + TASK + "      when: inventory_hostname == ansible_play_batch[0]\n", "of other hosts"),
-    ("  tasks:\n    - command: echo {{ lookup('env', 'HOME') }}\n", "reads lookup, of the controller"),
+    ("  tasks:\n    - command: echo {{ lookup('env', 'HOME') }}\n", "the lookup env, which runs on the controller"),
     ("  vars:\n    first: \"{{ play_hosts[0] }}\"\n  tasks:\n" + TASK, "the play vars read play_hosts"),
     ("  vars:\n    here: \"{{ playbook_dir }}/here\"\n  tasks:\n" + TASK, "the play vars read playbook_dir"),
     ("  tasks:\n    - copy: content={{ playbook_dir }} dest=/tmp/x\n", "reads playbook_dir, of the controller"),
