@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -64,6 +65,16 @@ class ArgError(ValueError):
     def __init__(self, name: str | None, message: str):
         super().__init__(message)
         self.name = name
+
+
+def regex(value) -> str:
+    """An argument that is a regular expression (``convert=regex``): one
+    that does not compile is refused where the argument is checked."""
+    try:
+        re.compile(str(value))
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return str(value)
 
 
 def arg(default: Any = REQUIRED, *, choices: tuple = (), aliases: tuple = (),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..host.fileinfo import ALGORITHMS, file_checksum, file_info
 from ..host.fileops import mode_arg, resolve_mode
-from ..module import Module, Plan, arg
+from ..module import Module, Plan, arg, regex
 
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -26,14 +26,6 @@ def _quantity(units: dict, what: str):
             raise ValueError(f"failed to process {what} '{value}' (a number with one of {', '.join(units)})")
         return int(found[1]) * units[found[2] or next(iter(units))]
     return convert
-
-
-def _regex(value) -> str:
-    try:
-        re.compile(str(value))
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return str(value)
 
 
 class Find(Module):
@@ -74,7 +66,7 @@ class Find(Module):
         excludes: list[str] | None = arg(None, aliases=("exclude",), doc="Base names to leave out "
                                                                          "(globs, or regular expressions).")
         use_regex: bool = arg(False, doc="patterns and excludes are regular expressions, not globs.")
-        contains: str | None = arg(None, convert=_regex, doc="Regular expression a line of a file must start "
+        contains: str | None = arg(None, convert=regex, doc="Regular expression a line of a file must start "
                                                              "with (file_type file only).")
         read_whole_file: bool = arg(False, doc="Search contains anywhere in the whole file, not at line starts.")
         encoding: str | None = arg(None, doc="Encoding of the files contains reads (default UTF-8).")

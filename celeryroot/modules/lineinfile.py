@@ -8,17 +8,9 @@ from dataclasses import dataclass
 
 from ..host.fileops import (AttributeArgs, attribute_changes, content_change, new_content, read_bytes_or_none,
                             stat_or_none, validate_arg, write_file)
-from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg, regex
 
 ENCODING = ("utf-8", "surrogateescape")  # keeps bytes that are not UTF-8 as they were
-
-
-def _regex(value) -> str:
-    try:
-        re.compile(str(value))
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return str(value)
 
 
 class Lineinfile(Module):
@@ -53,7 +45,7 @@ class Lineinfile(Module):
     class Args(AttributeArgs):
         path: str = arg(aliases=("dest", "destfile", "name"), host_path=True, doc="The file to edit.")
         line: str | None = arg(None, aliases=("value",), doc="The line to insert or replace (state=present).")
-        regexp: str | None = arg(None, aliases=("regex",), convert=_regex,
+        regexp: str | None = arg(None, aliases=("regex",), convert=regex,
                                  doc="Python regular expression searched in each line.")
         search_string: str | None = arg(None, doc="Literal text searched in each line (instead of regexp).")
         state: str = arg("present", choices=("present", "absent"), doc="Whether the line should be there.")
@@ -79,7 +71,7 @@ class Lineinfile(Module):
                 raise ArgError("line", "one of 'line', 'search_string' or 'regexp' is required with state=absent")
             for name in ("insertafter", "insertbefore"):
                 try:
-                    _regex(getattr(self, name) or "")
+                    regex(getattr(self, name) or "")
                 except ValueError as exc:
                     raise ArgError(name, f"argument '{name}': {exc}") from None
 

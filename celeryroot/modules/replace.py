@@ -9,15 +9,7 @@ from dataclasses import dataclass
 
 from ..host.fileops import (AttributeArgs, attribute_changes, content_change, new_content, read_bytes_or_none,
                             stat_or_none, validate_arg, write_file)
-from ..module import Created, Module, ModuleFailure, Plan, arg
-
-
-def _regex(value) -> str:
-    try:
-        re.compile(str(value))
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return str(value)
+from ..module import Created, Module, ModuleFailure, Plan, arg, regex
 
 
 def _encoding(value) -> str:
@@ -61,11 +53,11 @@ class Replace(Module):
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):
         path: str = arg(aliases=("dest", "destfile", "name"), host_path=True, doc="The file to edit.")
-        regexp: str = arg(convert=_regex, doc="Python regular expression (MULTILINE) to replace.")
+        regexp: str = arg(convert=regex, doc="Python regular expression (MULTILINE) to replace.")
         replace: str = arg("", doc="Replacement for each match, with \\1 or \\g<1> backreferences; "
                                    "empty removes the matches.")
-        after: str | None = arg(None, convert=_regex, doc="Only replace after the first match of this (DOTALL).")
-        before: str | None = arg(None, convert=_regex, doc="Only replace before the first match of this (DOTALL).")
+        after: str | None = arg(None, convert=regex, doc="Only replace after the first match of this (DOTALL).")
+        before: str | None = arg(None, convert=regex, doc="Only replace before the first match of this (DOTALL).")
         backup: bool = arg(False, doc="Keep a timestamped copy of the old file (returned as backup_file).")
         validate: str | None = arg(None, convert=validate_arg, doc="Command checking the new file, %s for its path.")
         encoding: str = arg("utf-8", convert=_encoding, doc="Character encoding of the file.")

@@ -10,20 +10,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-from ..module import ArgError, Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Module, ModuleFailure, Plan, arg, regex
 
 #: /proc/net/tcp's connection states by their hexadecimal codes.
 TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
               "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN",
               "0B": "CLOSING"}
-
-
-def _regex(value) -> str:
-    try:
-        re.compile(str(value))
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return str(value)
 
 
 class WaitFor(Module):
@@ -62,7 +54,7 @@ class WaitFor(Module):
         state: str = arg("started", choices=("started", "stopped", "present", "absent", "drained"),
                          doc="What to wait for: started/stopped (a port, or a file present/absent), "
                              "present/absent (a file), drained (no active connection to port).")
-        search_regex: str | None = arg(None, convert=_regex, doc="Regular expression the file's text, or what "
+        search_regex: str | None = arg(None, convert=regex, doc="Regular expression the file's text, or what "
                                                                  "the port sends, must match.")
         timeout: int = arg(300, doc="Seconds to wait at most.")
         delay: int = arg(0, doc="Seconds to wait before the first check.")
