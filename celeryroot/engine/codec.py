@@ -87,8 +87,8 @@ def decode_state(doc: dict) -> HostState:
 
 # -- what a bundle reads from the controller's disk ---------------------------
 
-def collect_sources(play: Play) -> dict[str, dict[str, str]]:
-    """``{search_dir: {relative_path: base64}}``: the templates/ and files/
+def collect_sources(play: Play) -> dict[str, dict[str, list]]:
+    """``{search_dir: {relative_path: [mode, base64]}}``: the templates/ and files/
     folders of every directory the play's tasks look in, and the files
     named by a static ``src`` directly in one."""
     tasks = play.tasks + play.handlers
@@ -107,34 +107,36 @@ def collect_sources(play: Play) -> dict[str, dict[str, str]]:
             if total > SOURCES_LIMIT:
                 raise ValueError(f"the play's templates and files exceed {SOURCES_LIMIT >> 20} MiB; "
                                  f"run it with strategy: linear")
-            files[str(path.relative_to(base))] = base64.b64encode(data).decode()
+            # The mode travels too: copy's mode=preserve gives the source's.
+            files[str(path.relative_to(base))] = [path.stat().st_mode & 0o7777, base64.b64encode(data).decode()]
     return out
 
 
-def source_texts(sources: dict[str, dict[str, str]]):
+def source_texts(sources: dict[str, dict[str, list]]):
     """The text of each file of a bundle that is text (a template may be any of them)."""
     for files in sources.values():
-        for data in files.values():
+        for _, data in files.values():
             try:
                 yield base64.b64decode(data).decode()
             except UnicodeDecodeError:
                 continue  # not text, so no template
 
 
-def unpack_sources(sources: dict[str, dict[str, str]], into: str) -> dict[str, str]:
+def unpack_sources(sources: dict[str, dict[str, list]], into: str) -> dict[str, str]:
     """Write the bundle's files under ``into``; map each controller directory
     to its local copy."""
     mapping = {}
     for index, (directory, files) in enumerate(sources.items()):
         local = os.path.join(into, str(index))
         os.makedirs(local, exist_ok=True)
-        for relative, data in files.items():
+        for relative, (mode, data) in files.items():
             path = os.path.join(local, relative)
             if os.path.commonpath([local, os.path.abspath(path)]) != local:
                 continue  # never write outside the bundle's own folder
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as fh:
                 fh.write(base64.b64decode(data))
+            os.chmod(path, int(mode))
         mapping[directory] = local
     return mapping
 
