@@ -125,7 +125,8 @@ def test_throttle_runs_at_most_that_many_hosts_at_once(fleet, play, tmp_path, fl
 """)
     out = play(book, inventory=fleet_inventory)
     assert out.rc == 0, out
-    assert "uses throttle, which limits how many hosts run a task at once: running it linearly" in out.stdout
+    (execution,) = [p["play"]["execution"] for p in out.doc["plays"]]
+    assert execution["mode"] == "linear" and "uses throttle" in execution["why"], execution
     events = [line.split()[1:] for line in sorted(spans.read_text().splitlines(), key=lambda l: float(l.split()[0]))]
     running = 0
     for _, what in events:
