@@ -272,6 +272,20 @@ def push(client: redis.Redis, queue: str, task: str, args: list, task_id: str, r
     client.lpush(queue, json.dumps(message))
 
 
+#: A play whose middle task runs long enough to lose a host (its worker,
+#: its broker) under it: "after" tells whether the host went on.
+SLOW_PLAY = """
+- hosts: all
+  tasks:
+    - name: dir
+      file: path={{ root }} state=directory
+    - name: slow
+      command: sleep 3
+    - name: after
+      file: path={{ root }}/after state=directory
+"""
+
+
 def touch_calls(path: Path) -> list:
     """The arguments of a celeryroot.run task that creates ``path``."""
     return [[{"module": "file", "args": {"path": str(path), "state": "touch"}, "check": False, "diff": False,

@@ -14,6 +14,7 @@ more about a module than its code does.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +55,13 @@ def run_three(play, workdir: Path, case: SysCase, observe, host: str = "web1", t
             assert res["changed"] == (case.changed and (phase != "again" or case.always)), (phase, res)
         if phase == "check":
             assert observe() == before, "--check changed the host"
+    # A Type=simple unit is "started" once forked, before its daemon listens:
+    # the state it reaches is looked for a few seconds, not at one instant.
+    deadline = time.monotonic() + 10
     state = observe()
+    while {k: state.get(k) for k in case.then} != case.then and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = observe()
     assert {k: state.get(k) for k in case.then} == case.then, state
     if case.diff is not None:
         from celeryroot.report.text import unified

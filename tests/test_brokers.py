@@ -12,6 +12,7 @@ import pytest
 from celeryroot.config import heartbeat_key
 from celeryroot.controller.brokers import hashed
 from conftest import Play, RedisServer, Workers, controller_env, wait_for, write
+from support import SLOW_PLAY
 
 #: Hosts by the broker their inventory names; HASHED's broker is the hash's.
 NAMED = {"eu-a": "eu1", "eu-b": "eu1", "us-a": "us1"}
@@ -161,16 +162,7 @@ def test_a_broker_lost_mid_run_costs_only_its_own_hosts(two, tmp_path_factory, t
     workers = Workers(doomed.url, tmp_path_factory.mktemp("doomed-workers"))
     workers.start(*hosts_of("us1"))
     inventory = setup(tmp_path, {"eu1": servers["eu1"].url, "us1": doomed.url})
-    book = write(tmp_path / "slow.yaml", """
-- hosts: all
-  tasks:
-    - name: dir
-      file: path={{ root }} state=directory
-    - name: slow
-      command: sleep 3
-    - name: after
-      file: path={{ root }}/after state=directory
-""")
+    book = write(tmp_path / "slow.yaml", SLOW_PLAY)
     argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "5"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                             env=controller_env())

@@ -157,6 +157,45 @@ def test_a_message_signed_before_the_worker_started_runs_nothing(target, tmp_pat
     assert not marker.exists()
 
 
+class _Touch:
+    """Unpickled, runs ``touch PATH``: Celery's classic remote code execution
+    when a worker accepts pickle."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.path}",)
+
+
+def test_a_pickled_message_is_never_unpickled(target, tmp_path):
+    """A message of content type pickle, its body a payload that runs a
+    command when unpickled, pushed into the host's queue under a live lease:
+    the worker takes it off the queue and runs nothing (it accepts JSON only,
+    and signed envelopes in it)."""
+    import base64
+    import pickle
+
+    marker = tmp_path / "pwned-pickle"
+    run_id = uuid.uuid4().hex[:12]
+    lease(target.client, run_id)
+    task_id = f"{run_id}.0.sec1"
+    queue = "celeryroot.host.sec1"
+    message = {"body": base64.b64encode(pickle.dumps(_Touch(marker))).decode(), "content-encoding": "binary",
+               "content-type": "application/x-python-serialize",
+               "headers": {"lang": "py", "task": "celeryroot.run", "id": task_id, "root_id": task_id,
+                           "retries": 0, "argsrepr": "", "kwargsrepr": "{}", "origin": "attacker"},
+               "properties": {"correlation_id": task_id, "reply_to": "celeryroot.reply.x", "delivery_mode": 2,
+                              "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0,
+                              "body_encoding": "base64", "delivery_tag": str(uuid.uuid4())}}
+    target.client.lpush(queue, json.dumps(message))
+    wait_for(lambda: target.client.llen(queue) == 0, 15, "the worker to take the message")
+    time.sleep(1)
+    assert not marker.exists(), "a pickled message was unpickled"
+
+
 def test_the_worker_serves_on_after_refusals(target, tmp_path, play):
     """After every attack above, a real run still works, and the refusals were counted."""
     inventory = write(tmp_path / "inv.yaml", "all:\n  hosts:\n    sec1:\n")

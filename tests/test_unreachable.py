@@ -13,7 +13,7 @@ import redis
 
 from celeryroot.config import heartbeat_key
 from conftest import RedisServer, free_port, wait_for, write
-from support import worker_env
+from support import SLOW_PLAY, worker_env
 
 INVENTORY = """
 all:
@@ -45,16 +45,7 @@ def test_host_without_worker_is_unreachable_at_once_and_others_carry_on(workers,
 def test_worker_lost_mid_play_becomes_unreachable_within_bound(workers, redis_server, tmp_path, how):
     workers.start("steady", "victim")
     inv = inventory(tmp_path, "steady", "victim")
-    book = write(tmp_path / "p.yaml", """
-- hosts: all
-  tasks:
-    - name: dir
-      file: path={{ root }} state=directory
-    - name: slow
-      command: sleep 3
-    - name: after
-      file: path={{ root }}/after state=directory
-""")
+    book = write(tmp_path / "p.yaml", SLOW_PLAY)
     argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inv), "--json", "--timeout", "20",
             "--broker", redis_server.url]
     started = time.monotonic()

@@ -17,6 +17,7 @@ import math
 import os
 import re
 import traceback
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -347,21 +348,13 @@ def render(value: Any, variables: dict) -> Any:
         expression = single_expression(value)
         if expression is None and (fast := _substitute(value, variables)) is not None:
             return fast
-        try:
+        with _failures(f"template error in {_excerpt(value)}"):
             if expression is not None:
                 result = _native(_compile_expression(expression, VALUES)(**variables))
                 # Ansible gives a string back the newline Jinja dropped:
                 # "{{ motd }}\n" ends with one, "{{ 5 }}\n" is still 5.
                 return result + "\n" if isinstance(result, str) and value.endswith("\n") else result
             return _compile_template(value).render(variables)
-        except TemplateFailure:
-            raise
-        except UndefinedError as exc:
-            raise UndefinedFailure(exc.message) from None
-        except TemplateError as exc:
-            raise TemplateFailure(f"template error in {_excerpt(value)}: {exc}") from None
-        except Exception as exc:
-            raise TemplateFailure(f"template error in {_excerpt(value)}: {cause(exc)}") from None
     if isinstance(value, dict):
         return {k: render(v, variables) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -397,14 +390,22 @@ def loop_lookup(name: str, terms: Any, variables: dict, module: str) -> list:
     """The items of ``with_NAME: terms`` (terms rendered already), the lookup
     run with the task's variables as a template would run it."""
     context = ENV.context_class(ENV, variables, None, {}, ENV.globals)
-    try:
+    with _failures(f"with_{name}"):
         return lookups.loop_items(context, name, terms, module)
+
+
+@contextmanager
+def _failures(what: str):
+    """Whatever rendering raises, as a `TemplateFailure` saying ``what``
+    failed (an undefined variable as `UndefinedFailure`), never a traceback."""
+    try:
+        yield
     except TemplateFailure:
         raise
     except UndefinedError as exc:
         raise UndefinedFailure(exc.message) from None
     except Exception as exc:
-        raise TemplateFailure(f"with_{name}: {exc if isinstance(exc, TemplateError) else cause(exc)}") from None
+        raise TemplateFailure(f"{what}: {exc if isinstance(exc, TemplateError) else cause(exc)}") from None
 
 
 def evaluate(expression: str, variables: dict) -> Any:
