@@ -207,16 +207,19 @@ def test_the_worker_serves_on_after_refusals(target, tmp_path, play):
     assert "refused so far" in target.workers.log("sec1")
 
 
-def test_a_forged_reply_is_a_security_error_not_a_result(target, tmp_path, redis_server):
+@pytest.mark.parametrize("strategy", ["linear", "bundles"])
+def test_a_forged_reply_is_a_security_error_not_a_result(target, tmp_path, redis_server, strategy):
     """While sec1 runs a slow task, replies for it are pushed into the run's
-    reply queue: unsigned, and signed by another host (sec2)."""
+    reply queue: unsigned, and signed by another host (sec2). Either way
+    of running the play reports the refusal on the task sec1 was running."""
     from celeryroot import pki
     from celeryroot.envelope import HostSeal
 
     inventory = write(tmp_path / "inv.yaml", "all:\n  hosts:\n    sec1:\n")
     book = write(tmp_path / "p.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
                                       "    - name: slow\n      command: sleep 3\n")
-    proc = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json",
+                             *(["--strategy", "linear"] if strategy == "linear" else [])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                             env=controller_env(redis_server.url))
     # (the attacks above left leases of their own, valued "test")
@@ -237,7 +240,9 @@ def test_a_forged_reply_is_a_security_error_not_a_result(target, tmp_path, redis
     stdout, stderr = proc.communicate(timeout=60)
     doc = json.loads(stdout)
     assert proc.returncode == 2, stdout + stderr
-    msg = doc["plays"][0]["tasks"][0]["hosts"]["sec1"]["msg"]
+    assert doc["plays"][0]["play"]["execution"]["mode"] == strategy
+    [task] = doc["plays"][0]["tasks"]
+    msg = task["hosts"]["sec1"]["msg"]
     assert "SECURITY ERROR" in msg and ("unsigned reply" in msg or "not signed by sec1" in msg), msg
     assert "FORGED" not in stdout
 

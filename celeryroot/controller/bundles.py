@@ -54,6 +54,8 @@ class BundleBatch(PlayBatch):
             return super().run_on(active)
         self._report_missing(active)
         self.sent_facts: dict[str, dict | None] = {}
+        #: Per host, the task it began and has not answered yet ("" once it answered).
+        self.running: dict[str, str] = {}
         reads_hosts = self._reads_host_lists(common)
         payloads = {host: [self._bundle(host, common, reads_hosts)] for host in active}
         for reply in run.dispatcher.step(payloads, PLAY_TASK):
@@ -61,7 +63,7 @@ class BundleBatch(PlayBatch):
                 for event in reply.progress["events"]:
                     self._progress(reply.host, event)
             elif reply.unreachable or reply.error:
-                lost = Task(name="(whole play)", module="ping", args={}, where=self.play.where)
+                lost = Task(name=self._lost_at(reply.host), module="ping", args={}, where=self.play.where)
                 run.report.task_start(lost.title, [reply.host])
                 self._done(lost, reply.host, result(UNREACHABLE, reply.unreachable) if reply.unreachable
                            else result(FAILED, reply.error), active)
@@ -69,6 +71,14 @@ class BundleBatch(PlayBatch):
                 self._merge(reply.host, reply.final)
         run.start.reaches(self.play.tasks)
         self._check_failures()
+
+    def _lost_at(self, host: str) -> str:
+        """Where a host lost mid-play is reported: the task it was running,
+        as linear would; the play's first task when it never began one."""
+        if host not in self.running:
+            first = "Gathering Facts" if self.play.gather_facts else getattr(next(iter(self.play.tasks), None), "title", None)
+            return first or "(whole play)"
+        return self.running[host] or "(rest of the play)"
 
     def _common(self) -> dict:
         """The parts of a bundle every host of the batch shares."""
@@ -110,12 +120,15 @@ class BundleBatch(PlayBatch):
             text = event["notice"]
             report.notice(text if text.startswith(f"{host}: ") else f"{host}: {text}")
         elif "task" in event:
+            self.running[host] = event["task"]
             report.task_start(event["task"], [host], event["kind"])
         elif "retry" in event:
             report.host_retry(host, event["title"], event["result"], event["retry"])
         elif "result" in event:
             # The counts so far: the final answer replaces them, a play cut short keeps them.
             self.state.stats.hosts[host].update(event.get("counts", {}))
+            if self.running.get(host) == event["title"]:
+                self.running[host] = ""
             report.host_result(host, event["title"], event["result"])
 
     def _merge(self, host: str, final: dict) -> None:
