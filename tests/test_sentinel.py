@@ -286,17 +286,17 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, bundles, faults, ti
     """``unreplicated``: the replica is cut off from the primary and the
     controller frozen (SIGSTOP) before the hosts answer, so their replies
     die with the primary; those hosts are reported unreachable, not ok.
-    ``bundles``: the play goes to each host whole (its progress and its
-    lease checks cross the failover)."""
-    if bundles:
-        write(tmp_path / "celeryroot.yaml", "bundles: true\n")
+    ``bundles``: the play goes to each host whole, as it does by default
+    (its progress and its lease checks cross the failover); else
+    ``--strategy linear``."""
     hosts = tmp_path / "hosts"
     inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n" + "".join(
         f"    {h}:\n      root: {hosts / h}\n" for h in HOSTS))
     for host in HOSTS:
         (hosts / host).mkdir(parents=True)
     book = write(tmp_path / "play.yaml", PLAY)
-    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "10"]
+    argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inventory), "--json", "--timeout", "10",
+            *([] if bundles else ["--strategy", "linear"])]
     broker = SentinelBroker(tmp_path, inventory)
     workers = Workers(broker.url("admin"), tmp_path)
     env = controller_env(broker.url("controller"))
@@ -304,6 +304,7 @@ def test_a_sentinel_failover_mid_run(tmp_path, unreplicated, bundles, faults, ti
         for host in HOSTS:  # each as its own Redis user
             workers.start(host, broker_url=broker.url(host))
         rc, doc, killed, marks = across_a_failover(broker, workers, argv, env, tmp_path, unreplicated)
+        assert doc["plays"][0]["play"]["execution"]["mode"] == ("bundles" if bundles else "linear")
         ended = time.monotonic()
         counts = {h: ran(hosts, h) for h in HOSTS}
         time.sleep(1)
