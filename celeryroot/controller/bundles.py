@@ -64,7 +64,8 @@ class BundleBatch(PlayBatch):
                     self._progress(reply.host, event)
             elif reply.unreachable or reply.error:
                 lost = Task(name=self._lost_at(reply.host), module="ping", args={}, where=self.play.where)
-                run.report.task_start(lost.title, [reply.host])
+                if not self.running.get(reply.host):  # else its progress began the task in the report
+                    run.report.task_start(lost.title, [reply.host])
                 self._done(lost, reply.host, result(UNREACHABLE, reply.unreachable) if reply.unreachable
                            else result(FAILED, reply.error), active)
             else:
