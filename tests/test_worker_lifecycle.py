@@ -78,21 +78,22 @@ def connections_of(client, host: str) -> list[str]:
 
 
 def test_a_worker_holds_few_redis_connections_all_named_for_its_host(workers, play, tmp_path):
-    """A fleet shares one broker's maxclients. Idle, a worker holds kombu's
-    two for its queue (BRPOP, and the one that declared it) and its own for
-    heartbeats; once it has answered, the rpc backend's two (kombu's, for
-    replies) join them, and its leases and reply expiries go on its own."""
+    """A fleet shares one broker's maxclients: a worker holds two, kombu's
+    BRPOP on its queue and its own (heartbeats, leases, replies), idle and
+    once it has answered linear tasks and a bundle."""
     workers.start("conn1")
-    wait_for(lambda: len(connections_of(workers.client, "conn1")) == 3, 10, "the worker's connections")
-    assert len(connections_of(workers.client, "conn1")) == 3
+    wait_for(lambda: len(connections_of(workers.client, "conn1")) == 2, 10, "the worker's connections")
+    assert connections_of(workers.client, "conn1")[0] == "brpop", connections_of(workers.client, "conn1")
     book = write(tmp_path / "p.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
                                       "    - name: dir\n      file: path={{ root }} state=directory\n"
                                       "- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n"
                                       "    - name: again\n      file: path={{ root }} state=directory\n")
     for _ in range(2):
+        out = play(book, "--timeout", "15", "--strategy", "linear", inventory=inventory(tmp_path, "conn1"))
+        assert out.rc == 0 and out.stats["conn1"]["failed"] == 0, out
         out = play(book, "--timeout", "15", inventory=inventory(tmp_path, "conn1"))
         assert out.rc == 0 and out.stats["conn1"]["failed"] == 0, out
-    assert len(connections_of(workers.client, "conn1")) == 5, connections_of(workers.client, "conn1")
+    assert len(connections_of(workers.client, "conn1")) == 2, connections_of(workers.client, "conn1")
 
 
 def test_sigterm_stops_an_idle_worker_and_its_heartbeat_says_so(workers, record_property):

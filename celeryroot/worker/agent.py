@@ -36,13 +36,19 @@ log = logging.getLogger("celeryroot.worker")
 QUIET_LOGGERS = ("celery.worker.consumer.connection", "celery.apps.worker")
 
 
-class Reconnected(bootsteps.StartStopStep):
-    """Say when the consumer is connected again after losing the broker
-    (Celery's own line is quiet, and the loss is logged as a warning)."""
+class Consuming(bootsteps.StartStopStep):
+    """Once the consumer consumes its queue (at start, and again after the
+    broker was lost): say when it is connected again (Celery's own line is
+    quiet, and the loss is logged as a warning), and close the connection
+    kombu declared the queue with. kombu keeps that one in a pool of its
+    own beside its BRPOP's, and with no ack emulation nothing uses it again
+    until the next declare: closed, the worker holds two connections (its
+    BRPOP and app.keys), where a fleet shares the broker's maxclients."""
 
-    requires = ("celery.worker.consumer.connection:Connection",)
+    requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def start(self, c) -> None:
+        c.task_consumer.channel.pool.disconnect()
         if c.restart_count:  # 0 on the first start, which the ready line reports
             log.info("reconnected to broker %s", masked(c.app.conf.broker_url))
 
@@ -60,7 +66,7 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
     the modules ``policy`` allows, recording them in ``audit``; ``start()``
     runs it until it is stopped."""
     app = worker_app(broker_url, host, registry, seal, policy, audit)
-    app.steps["consumer"].add(Reconnected)
+    app.steps["consumer"].add(Consuming)
     with app.connection_for_read() as connection:
         # Said once here; a service waits for its broker as long as it takes.
         reach(connection, broker_url, None, say=log.warning)
