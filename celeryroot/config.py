@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .lang.source import InputError, Where, expect_mapping, load_yaml, plain, value_where, warn, where
+from .lang.source import InputError, Where, expect_mapping, plain, value_where, warn, where
 
 CONFIG_FILES = (Path("celeryroot.yaml"), Path("/etc/celeryroot/celeryroot.yaml"))
 EMBEDDED_BROKER = "memory://"
@@ -78,6 +78,8 @@ def load_config(broker: str | None = None, path: str | None = None, insecure: bo
     options: dict = {}
     source = "default"
     if files:
+        from .lang.yamlread import load_yaml  # ruamel: only where a file is read (a worker mostly has none)
+
         node = load_yaml(files[0])
         options = plain(expect_mapping(node, where(node), "configuration file"))
         source = str(files[0])

@@ -30,7 +30,8 @@ def celeryroot_acl(*args: str, cwd) -> subprocess.CompletedProcess:
 
 
 def read_passwords(path) -> dict[str, str]:
-    from celeryroot.lang.source import load_yaml, plain
+    from celeryroot.lang.source import plain
+    from celeryroot.lang.yamlread import load_yaml
 
     return plain(load_yaml(path))
 

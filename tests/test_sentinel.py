@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from celeryroot.lang.source import load_yaml, plain
+from celeryroot.lang.source import plain
+from celeryroot.lang.yamlread import load_yaml
 
 from conftest import RedisServer, Workers, controller_env, free_port, wait_for, write
 from support import heartbeat_age

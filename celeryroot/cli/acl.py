@@ -143,7 +143,8 @@ def load_passwords(path: Path, users: list[str]) -> dict[str, str]:
 
 
 def _read_passwords(path: Path) -> dict[str, str]:
-    from ..lang.source import InputError, Where, expect_mapping, load_yaml, value_where, where
+    from ..lang.source import InputError, Where, expect_mapping, value_where, where
+    from ..lang.yamlread import load_yaml
 
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:

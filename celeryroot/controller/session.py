@@ -201,7 +201,8 @@ def controller_seal(directory: Path, hosts: set[str]):
 
 def parse_extra_vars(values: list[str]) -> dict:
     """``-e k=v k2=v2``, ``-e '{"k": 1}'`` or ``-e @vars.yaml``, later ones winning."""
-    from ..lang.source import InputError, expect_mapping, load_yaml, plain, where
+    from ..lang.source import InputError, expect_mapping, plain, where
+    from ..lang.yamlread import load_yaml
 
     out: dict = {}
     for value in values:

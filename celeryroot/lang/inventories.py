@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .inventory import Inventory
 from .inventory_ini import SECTION, add_ini
-from .source import InputError, Where, expect_mapping, load_yaml, plain, read_text, warn, where
+from .source import InputError, Where, expect_mapping, plain, read_text, warn, where
+from .yamlread import load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .source import (InputError, Where, expect_mapping, key_where, load_yaml, plain, type_name,
-                     value_where, where)
+from .source import InputError, Where, expect_mapping, key_where, plain, type_name, value_where, where
+from .yamlread import load_yaml
 
 GROUP_KEYS = ("hosts", "children", "vars")
 IMPLICIT_LOCALHOST = "localhost"

@@ -17,8 +17,8 @@ from .arguments import validate_args
 from . import keywords
 from .prompts import answer_prompts
 from .roles import Roles
-from .source import (InputError, Where, expect_list, expect_mapping, item_where, load_yaml, plain, type_name,
-                     value_where, where)
+from .source import InputError, Where, expect_list, expect_mapping, item_where, plain, type_name, value_where, where
+from .yamlread import load_yaml
 from .tasks import HANDLER_KEYS, Loader, Scope, Task, _optional_bool, _reject_unknown, _tags, walk
 from .templating import TemplateFailure, render
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .source import InputError, Where, expect_list, expect_mapping, item_where, load_yaml, plain, where
+from .source import InputError, Where, expect_list, expect_mapping, item_where, plain, where
+from .yamlread import load_yaml
 from .tasks import HANDLER_KEYS, Scope
 
 ROLE_ENTRY_KEYS = {"role", "name", "tags", "when", "vars"}

@@ -23,8 +23,9 @@ from .files import find
 from .lookups import LOOKUPS
 from ..module import boolean, names_and_aliases, spec_fields
 from ..registry import Registry
-from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, load_yaml,
-                     plain, type_name, value_where, warn, where)
+from .source import (InputError, Where, expect_list, expect_mapping, item_where, key_where, plain, type_name,
+                     value_where, warn, where)
+from .yamlread import load_yaml
 from .templating import TemplateFailure, render
 
 #: ``loop``, and ``with_NAME`` for every lookup NAME (which makes its items).

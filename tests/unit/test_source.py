@@ -2,7 +2,8 @@
 
 import pytest
 
-from celeryroot.lang.source import load_yaml, plain
+from celeryroot.lang.source import plain
+from celeryroot.lang.yamlread import load_yaml
 
 
 @pytest.mark.parametrize("start", ["", "---\n", "--- # a comment\n", "%YAML 1.1\n---\n", "%YAML 1.2\n---\n"])

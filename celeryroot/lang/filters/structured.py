@@ -30,7 +30,7 @@ def to_yaml(value, indent=2, default_flow_style=None, sort_keys=True, width=80, 
     YAML 1.1 booleans quoted (``'yes'``, ``'on'``; ``y`` is a string)."""
     from ruamel.yaml import YAML
 
-    from ..source import AnsibleResolver
+    from ..yamlread import AnsibleResolver
 
     yaml = YAML(typ="safe", pure=True)
     yaml.Resolver = AnsibleResolver
@@ -106,7 +106,7 @@ def _yaml_reader():
     ``---`` or ``%YAML`` says, with PyYAML's booleans."""
     from ruamel.yaml import YAML
 
-    from ..source import AnsibleResolver
+    from ..yamlread import AnsibleResolver
 
     yaml = YAML(typ="safe", pure=True)
     yaml.Resolver = AnsibleResolver
