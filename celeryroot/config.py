@@ -323,6 +323,25 @@ def heartbeat_key(host: str) -> str:
     return HOST_PREFIX + host + "/heartbeat"
 
 
+def drift_keys(host: str) -> tuple[str, str, str]:
+    """A host's drift checks (worker/drift.py), under its own prefix so its
+    worker may read them: the set of their names, and the prefixes of each
+    one's sealed schedule and of its signed result (``PREFIX + NAME``)."""
+    base = HOST_PREFIX + host + "/drift"
+    return base, base + ".schedule/", base + ".result/"
+
+
+#: The states a drift outcome is signed in (envelope.py: a reply's state):
+#: a check's outcome, sealed to the controller; a schedule refused, signed only.
+DRIFT_OUTCOME, DRIFT_REFUSED = "DRIFT", "REFUSED"
+
+
+def drift_outcome_id(name: str) -> str:
+    """What a drift check's outcome is signed as by its host: the controller
+    takes it only as the outcome of the schedule of that name."""
+    return "celeryroot.drift." + name
+
+
 def lease_key(run_id: str) -> str:
     return LEASE_PREFIX + run_id
 
