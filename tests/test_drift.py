@@ -177,3 +177,72 @@ def test_no_check_while_a_run_holds_the_host(redis_server, workers, host, tmp_pa
     assert found(redis_server.url, tmp_path, inventory)["state"] == "never checked"
     client.delete(lock_key(HOST))
     next_check(redis_server.url, tmp_path, inventory, None, "drifted")
+
+
+# -- the envelope of a schedule and of its outcome, in process ----------------
+
+def seals(tmp_path):
+    """The session's controller, drift1's and drift2's host seals, and a controller of another CA."""
+    from celeryroot import pki
+    from celeryroot.envelope import ControllerSeal, HostSeal
+    from support import Pki
+
+    ours = shared_pki()
+    trust = pki.Trust(ours.directory)
+    hosts = {h: pki.host_certificate(ours.directory, trust, h) for h in (HOST, "drift2") if ours.host(h)}
+    controller = ControllerSeal(pki.controller_identity(ours.directory, trust), hosts, {})
+    rogue_dir = Pki(tmp_path / "rogue").directory
+    rogue = ControllerSeal(pki.controller_identity(rogue_dir, pki.Trust(rogue_dir)), hosts, {})
+    host = {h: HostSeal(pki.load_identity(ours.host(h), "host"), pki.Trust(ours.host(h)), h) for h in hosts}
+    return controller, rogue, host
+
+
+def tampered(sealed: dict) -> dict:
+    box = bytearray(sealed["box"].encode())
+    box[5] = ord("A") if box[5] != ord("A") else ord("B")
+    return {**sealed, "box": box.decode()}
+
+
+ORDERS = [{"name": "site", "every": 2, "plays": []}]
+FORGERIES = {
+    "another CA's controller": (lambda c, r: r.seal_task(HOST, "site", "celeryroot.drift", "x", ORDERS, 60)[0],
+                                "not a trusted controller"),
+    "sealed to another host": (lambda c, r: c.seal_task("drift2", "site", "celeryroot.drift", "x", ORDERS, 60)[0],
+                               "for host 'drift2'"),
+    "another schedule's name": (lambda c, r: c.seal_task(HOST, "other", "celeryroot.drift", "x", ORDERS, 60)[0],
+                                "not the celeryroot.drift 'site'"),
+    "a task, not a schedule": (lambda c, r: c.seal_task(HOST, "site", "celeryroot.play", "x", ORDERS, 60)[0],
+                               "not the celeryroot.drift 'site'"),
+    "expired": (lambda c, r: c.seal_task(HOST, "site", "celeryroot.drift", "x", ORDERS, -1)[0], "expired"),
+    "altered": (lambda c, r: tampered(c.seal_task(HOST, "site", "celeryroot.drift", "x", ORDERS, 60)[0]),
+                "does not verify"),
+}
+
+
+@pytest.mark.parametrize("forge,why", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_forged_schedule_is_refused(tmp_path, forge, why):
+    from celeryroot.envelope import Refused
+
+    controller, rogue, host = seals(tmp_path)
+    with pytest.raises(Refused, match=why):
+        host[HOST].open_standing("celeryroot.drift", "site", forge(controller, rogue))
+
+
+def test_a_schedule_opens_again_and_again_and_its_outcome_only_as_its_hosts(tmp_path):
+    from celeryroot.config import DRIFT_OUTCOME, drift_outcome_id
+    from celeryroot.controller.drift import outcome
+
+    controller, _, host = seals(tmp_path)
+    sealed = controller.seal_task(HOST, "site", "celeryroot.drift", "x", ORDERS, 60)[0]
+    for _ in range(2):  # unlike a task, read at every check
+        orders, peer, sender = host[HOST].open_standing("celeryroot.drift", "site", sealed)
+    assert orders == ORDERS
+    found = {"state": "in sync", "at": 1.0, "since": None, "every": 2, "changed": [], "failed": []}
+    ours = host[HOST].seal_reply(drift_outcome_id("site"), DRIFT_OUTCOME, found, peer=peer)
+    assert outcome(controller, HOST, "site", json.dumps(ours).encode(), 2.0).state == "in sync"
+    # drift2's outcome passed off as drift1's, and drift1's of another schedule as this one's.
+    theirs = host["drift2"].seal_reply(drift_outcome_id("site"), DRIFT_OUTCOME, found, peer=peer)
+    other = host[HOST].seal_reply(drift_outcome_id("other"), DRIFT_OUTCOME, found, peer=peer)
+    for forged in (theirs, other, {"state": "in sync"}):
+        read = outcome(controller, HOST, "site", json.dumps(forged).encode(), 2.0)
+        assert read.state == "unreadable" and "SECURITY ERROR" in read.why, read

@@ -208,11 +208,12 @@ def table(found, diff: bool = False) -> str:
                 out.append(f"--- {d.host} {d.name}: {change['play']} / {change['task']}: {change['msg']}")
                 if change["diff"]:
                     out.append(unified(change["diff"]).rstrip("\n"))
-    return "\n".join(out)
+    # What a host wrote reaches the operator's terminal: no escape sequences from it.
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "?", "\n".join(out))
 
 
 def _row(d) -> tuple[str, ...]:
-    checked = "-" if d.at is None else f"{_duration(d.now - d.at)} ago"
+    checked = "-" if d.at is None else f"{_duration(d.now - d.at)} ago" + (" (late)" if d.late else "")
     since = "-" if d.since is None else f"{_duration(d.now - d.since)} ago"
     changes = str(len(d.changed)) if d.at is not None else "-"
     return d.host, d.name, d.state, checked, since, changes

@@ -32,6 +32,9 @@ from ..messages import DRIFT_TASK, PLAY_TASK
 VALIDITY = 365 * 86400
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NEVER_CHECKED = "never checked"
+#: Seconds beyond two intervals before a host's last check is called late
+#: (a worker looks for due checks every 2 s; a check takes its time).
+LATE_GRACE = 30
 UNREADABLE = "unreadable"
 #: What a host may say its state is; anything else is shown as unreadable.
 STATES = ("in sync", "drifted", "check failed")
@@ -139,11 +142,17 @@ class Drift:
     failed: list = field(default_factory=list)
     why: str | None = None
 
+    @property
+    def late(self) -> bool:
+        """Not checked for two intervals and more (its worker down, or held
+        back by a long run): what it says may be old news."""
+        return self.at is not None and bool(self.every) and self.now - self.at > 2 * self.every + LATE_GRACE
+
     def document(self) -> dict:
         age = None if self.at is None else round(self.now - self.at, 1)
         since = None if self.since is None else round(self.now - self.since, 1)
         return {"host": self.host, "name": self.name, "state": self.state, "checked": self.at, "age": age,
-                "since": self.since, "drifted_for": since, "every": self.every, "changed": self.changed,
+                "since": self.since, "drifted_for": since, "every": self.every, "late": self.late, "changed": self.changed,
                 "failed": self.failed, "why": self.why}
 
 

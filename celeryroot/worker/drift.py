@@ -28,7 +28,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..beats import HEARTBEAT_KEEP, broker_time
 from ..config import DRIFT_OUTCOME, DRIFT_REFUSED, HEARTBEAT_TTL, drift_keys, drift_outcome_id, lock_key
@@ -56,7 +56,8 @@ class Schedule:
     checked: float | None = None  # monotonic
     since: float | None = None
     drifted: tuple = ()
-    every: float = field(default=3600.0)
+    state: str | None = None
+    every: float = 3600.0
 
 
 class DriftChecks(threading.Thread):
@@ -175,6 +176,10 @@ class DriftChecks(threading.Thread):
             known.since = now
         known.drifted, known.checked = drifted, time.monotonic()
         state_ = FAILED if failed else DRIFTED if changed else IN_SYNC
+        if state_ != known.state:  # said once per change, not every check
+            log.info("drift check %s: %s (%d tasks would change, %d failed)", name, state_, len(changed),
+                     len(failed))
+        known.state = state_
         self._publish(name, DRIFT_OUTCOME, {"state": state_, "at": now, "since": known.since, "every": known.every,
                                         "changed": changed, "failed": failed}, known.controller)
 
