@@ -24,6 +24,7 @@ drifted.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -35,6 +36,7 @@ from ..config import DRIFT_OUTCOME, DRIFT_REFUSED, HEARTBEAT_TTL, drift_keys, dr
 from ..engine.step import Mode
 from ..envelope import Refused
 from ..messages import DRIFT_TASK
+from ..result import item_diffs
 from .app import Guard
 
 log = logging.getLogger("celeryroot.worker")
@@ -148,7 +150,10 @@ class DriftChecks(threading.Thread):
         guard = Guard(self.policy, self.audit, drift_outcome_id(name), DRIFT_TASK, known.sender)
         changed, failed, state = [], [], None
         for play in known.orders["plays"]:
-            bundle = play["bundle"] if state is None else {**play["bundle"], "state": state}
+            # A copy: the play's run may change what it was given (its variables), and the next check must not see it.
+            bundle = copy.deepcopy(play["bundle"])
+            if state is not None:
+                bundle["state"] = state
             events: list[dict] = []
             try:
                 state = run_bundle(self.registry, bundle, events.append, may_go=self._may_go, guard=guard,
@@ -167,7 +172,7 @@ class DriftChecks(threading.Thread):
                 if res["failed"] and not res.get("ignored"):
                     failed.append(entry)
                 elif res["changed"]:
-                    changed.append({**entry, "diff": res.get("diff") or []})
+                    changed.append({**entry, "diff": item_diffs(res)})
         now = broker_time(self.client.time())
         drifted = tuple((c["play"], c["task"]) for c in changed)
         if not drifted:
