@@ -61,6 +61,18 @@ class Schedule:
     state: str | None = None
     every: float = 3600.0
 
+    def found(self, changed: list[dict], failed: list[dict], now: float) -> dict:
+        """A check's outcome, as published; ``since`` is kept while the same tasks stay drifted."""
+        drifted = tuple((c["play"], c["task"]) for c in changed)
+        if not drifted:
+            self.since = None
+        elif drifted != self.drifted or self.since is None:
+            self.since = now
+        self.drifted, self.checked = drifted, time.monotonic()
+        self.state = FAILED if failed else DRIFTED if changed else IN_SYNC
+        return {"state": self.state, "at": now, "since": self.since, "every": self.every, "changed": changed,
+                "failed": failed}
+
 
 class DriftChecks(threading.Thread):
     """The worker's drift schedules: looked for every ``every`` seconds,
@@ -150,7 +162,7 @@ class DriftChecks(threading.Thread):
         guard = Guard(self.policy, self.audit, drift_outcome_id(name), DRIFT_TASK, known.sender)
         changed, failed, state = [], [], None
         for play in known.orders["plays"]:
-            # A copy: the play's run may change what it was given (its variables), and the next check must not see it.
+            # A copy: a play's run may change what it is given (its variables); the next check must not see it.
             bundle = copy.deepcopy(play["bundle"])
             if state is not None:
                 bundle["state"] = state
@@ -161,32 +173,17 @@ class DriftChecks(threading.Thread):
             except Exception as exc:  # a bad bundle is its check's failure, not the worker's
                 failed.append({"play": play["name"], "task": "(whole play)", "msg": f"{exc!r}"})
                 break
-            if self.interrupted:
-                log.info("drift check %s stopped for task %s; it is tried again later", name, self.task)
+            if self.interrupted or self.stopping.is_set():  # half a check is no outcome
+                if self.interrupted:
+                    log.info("drift check %s stopped for task %s; it is tried again later", name, self.task)
                 return
-            for event in events:
-                res = event.get("result")
-                if res is None:
-                    continue
-                entry = {"play": play["name"], "task": event["title"], "msg": res.get("msg", "")}
-                if res["failed"] and not res.get("ignored"):
-                    failed.append(entry)
-                elif res["changed"]:
-                    changed.append({**entry, "diff": item_diffs(res)})
-        now = broker_time(self.client.time())
-        drifted = tuple((c["play"], c["task"]) for c in changed)
-        if not drifted:
-            known.since = None
-        elif drifted != known.drifted or known.since is None:
-            known.since = now
-        known.drifted, known.checked = drifted, time.monotonic()
-        state_ = FAILED if failed else DRIFTED if changed else IN_SYNC
-        if state_ != known.state:  # said once per change, not every check
-            log.info("drift check %s: %s (%d tasks would change, %d failed)", name, state_, len(changed),
+            findings(play["name"], events, changed, failed)
+        before = known.state
+        outcome = known.found(changed, failed, broker_time(self.client.time()))
+        if known.state != before:  # said once per change, not at every check
+            log.info("drift check %s: %s (%d tasks would change, %d failed)", name, known.state, len(changed),
                      len(failed))
-        known.state = state_
-        self._publish(name, DRIFT_OUTCOME, {"state": state_, "at": now, "since": known.since, "every": known.every,
-                                        "changed": changed, "failed": failed}, known.controller)
+        self._publish(name, DRIFT_OUTCOME, outcome, known.controller)
 
     def _may_go(self) -> bool:
         return not (self.interrupted or self.stopping.is_set())
@@ -194,3 +191,17 @@ class DriftChecks(threading.Thread):
     def _publish(self, name: str, state: str, outcome, controller) -> None:
         sealed = self.seal.seal_reply(drift_outcome_id(name), state, outcome, peer=controller)
         self.client.set(self.result_prefix + name, json.dumps(sealed), ex=HEARTBEAT_KEEP)
+
+
+def findings(play: str, events: list[dict], changed: list[dict], failed: list[dict]) -> None:
+    """The results among a play's ``events``: each task that would change
+    (with its diffs) joins ``changed``, each that failed ``failed``."""
+    for event in events:
+        res = event.get("result")
+        if res is None:
+            continue
+        entry = {"play": play, "task": event["title"], "msg": res.get("msg", "")}
+        if res["failed"] and not res.get("ignored"):
+            failed.append(entry)
+        elif res["changed"]:
+            changed.append({**entry, "diff": item_diffs(res)})
