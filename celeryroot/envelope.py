@@ -192,6 +192,17 @@ class HostSeal:
         head["sig"] = _b64(self.identity.key.sign(_canonical(head), _SIGNATURE))
         return head
 
+    def own_note(self, note_id: str, sealed) -> object | None:
+        """What this host signed in the clear as ``note_id`` (`seal_reply`
+        without a peer): a note a worker leaves for the next one on this
+        host (worker/drift.py); None for anything else."""
+        try:
+            head = dict(sealed)
+            self.identity.key.public_key().verify(_unb64(head.pop("sig")), _canonical(head), _SIGNATURE)
+        except (KeyError, TypeError, ValueError, InvalidSignature):
+            return None
+        return head.get("clear") if head.get("from") == self.host and head.get("id") == note_id else None
+
     def done(self, task_id: str) -> None:
         self.peers.pop(task_id, None)
         self.senders.pop(task_id, None)

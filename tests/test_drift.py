@@ -105,6 +105,11 @@ def test_drift_in_sync_drifted_fixed(redis_server, workers, host, tmp_path, play
     again = next_check(url, tmp_path, inventory, drifted["checked"], "drifted")
     assert again["since"] == drifted["since"] and again["checked"] > drifted["checked"]
     assert (root / "motd").read_text() == "hand edited\n"
+    # A new worker takes up the drift its last one noted: it is not new.
+    workers.stop([HOST])
+    workers.start(HOST)
+    again = next_check(url, tmp_path, inventory, again["checked"], "drifted")
+    assert again["since"] == drifted["since"]
 
     table = drift(url, tmp_path, "-i", str(inventory), "--diff")
     assert table.returncode == 2, table
@@ -239,10 +244,26 @@ def test_a_schedule_opens_again_and_again_and_its_outcome_only_as_its_hosts(tmp_
     assert orders == ORDERS
     found = {"state": "in sync", "at": 1.0, "since": None, "every": 2, "changed": [], "failed": []}
     ours = host[HOST].seal_reply(drift_outcome_id("site"), DRIFT_OUTCOME, found, peer=peer)
-    assert outcome(controller, HOST, "site", json.dumps(ours).encode(), 2.0).state == "in sync"
+    assert outcome(controller, HOST, "site", json.dumps({"outcome": ours}).encode(), 2.0).state == "in sync"
     # drift2's outcome passed off as drift1's, and drift1's of another schedule as this one's.
     theirs = host["drift2"].seal_reply(drift_outcome_id("site"), DRIFT_OUTCOME, found, peer=peer)
     other = host[HOST].seal_reply(drift_outcome_id("other"), DRIFT_OUTCOME, found, peer=peer)
     for forged in (theirs, other, {"state": "in sync"}):
-        read = outcome(controller, HOST, "site", json.dumps(forged).encode(), 2.0)
+        read = outcome(controller, HOST, "site", json.dumps({"outcome": forged}).encode(), 2.0)
         assert read.state == "unreadable" and "SECURITY ERROR" in read.why, read
+
+
+def test_a_host_takes_up_only_its_own_notes(tmp_path):
+    """The note beside an outcome (since when, for which schedule) is taken
+    up by the next worker only if this host signed it, for this schedule."""
+    from celeryroot.config import drift_outcome_id
+
+    _, _, host = seals(tmp_path)
+    note = {"schedule": "f" * 64, "since": 1.0, "drifted": "d" * 64}
+    ours = host[HOST].seal_reply(drift_outcome_id("site"), "NOTE", note)
+    assert host[HOST].own_note(drift_outcome_id("site"), ours) == note
+    assert host[HOST].own_note(drift_outcome_id("other"), ours) is None
+    assert host[HOST].own_note(drift_outcome_id("site"), host["drift2"].seal_reply(
+        drift_outcome_id("site"), "NOTE", note)) is None
+    assert host[HOST].own_note(drift_outcome_id("site"), {**ours, "clear": {**note, "since": 0.0}}) is None
+    assert host[HOST].own_note(drift_outcome_id("site"), None) is None

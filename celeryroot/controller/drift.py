@@ -178,9 +178,9 @@ def outcome(seal, host: str, name: str, raw: bytes | None, now: float) -> Drift:
     if raw is None:
         return Drift(host, name, NEVER_CHECKED, now)
     try:
-        body = {"status": SEALED, "result": json.loads(raw), "task_id": drift_outcome_id(name)}
+        body = {"status": SEALED, "result": json.loads(raw)["outcome"], "task_id": drift_outcome_id(name)}
         state, found = seal.open_reply(host, body)
-    except (ValueError, AttributeError, Forged) as exc:
+    except (ValueError, AttributeError, KeyError, TypeError, Forged) as exc:
         return Drift(host, name, UNREADABLE, now, why=f"SECURITY ERROR: {exc}")
     if state == DRIFT_REFUSED:
         return Drift(host, name, "check failed", now, why=f"the host {found}")

@@ -25,6 +25,7 @@ drifted.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import threading
@@ -51,19 +52,22 @@ class Schedule:
     outcome of its last check."""
 
     raw: bytes
+    #: Its bytes' SHA-256: a note of another push's drift is not this one's.
+    fingerprint: str = ""
     orders: dict | None = None
     controller: object = None
     sender: str | None = None
     refused: str | None = None
     checked: float | None = None  # monotonic
     since: float | None = None
-    drifted: tuple = ()
+    #: The digest of the tasks that would change, in the note kept with the outcome.
+    drifted: str = ""
     state: str | None = None
     every: float = 3600.0
 
     def found(self, changed: list[dict], failed: list[dict], now: float) -> dict:
         """A check's outcome, as published; ``since`` is kept while the same tasks stay drifted."""
-        drifted = tuple((c["play"], c["task"]) for c in changed)
+        drifted = digest([[c["play"], c["task"]] for c in changed]) if changed else ""
         if not drifted:
             self.since = None
         elif drifted != self.drifted or self.since is None:
@@ -126,7 +130,7 @@ class DriftChecks(threading.Thread):
         for name, raw in current.items():
             known = self.schedules.get(name)
             if known is None or known.raw != raw:
-                known = self.schedules[name] = self._open(name, raw)
+                known = self.schedules[name] = self._open(name, raw, noted=known is None)
                 if known.refused:
                     self._publish(name, DRIFT_REFUSED, known.refused, None)
             if known.refused is None and self._due(known):
@@ -134,8 +138,10 @@ class DriftChecks(threading.Thread):
                 if not self._busy():
                     self.check(name, known)
 
-    def _open(self, name: str, raw: bytes) -> Schedule:
-        known = Schedule(raw)
+    def _open(self, name: str, raw: bytes, noted: bool) -> Schedule:
+        """A schedule read for the first time (``noted``: by this worker,
+        which then takes up the drift its last worker noted) or pushed again."""
+        known = Schedule(raw, hashlib.sha256(raw).hexdigest())
         try:
             (orders,), known.controller, known.sender = self.seal.open_standing(DRIFT_TASK, name, json.loads(raw))
             known.orders, known.every = orders, float(orders["every"])
@@ -144,7 +150,22 @@ class DriftChecks(threading.Thread):
             log.warning("refused drift schedule %s: %s", name, exc)
             if self.audit is not None:
                 self.audit.refused(drift_outcome_id(name), DRIFT_TASK, str(exc))
+            return known
+        if noted:
+            self._take_up(name, known)
         return known
+
+    def _take_up(self, name: str, known: Schedule) -> None:
+        """Since when the schedule has drifted, as this host's last worker
+        noted it beside its outcome (signed by this host, for this very
+        schedule): a restart does not make an old drift new."""
+        try:
+            note = self.seal.own_note(drift_outcome_id(name), json.loads(self.client.get(
+                self.result_prefix + name) or "{}").get("note"))
+        except (ValueError, AttributeError):
+            return
+        if isinstance(note, dict) and note.get("schedule") == known.fingerprint:
+            known.since, known.drifted = note.get("since"), note.get("drifted") or ""
 
     def _due(self, known: Schedule) -> bool:
         return known.checked is None or time.monotonic() - known.checked >= known.every
@@ -183,13 +204,18 @@ class DriftChecks(threading.Thread):
         if known.state != before:  # said once per change, not at every check
             log.info("drift check %s: %s (%d tasks would change, %d failed)", name, known.state, len(changed),
                      len(failed))
-        self._publish(name, DRIFT_OUTCOME, outcome, known.controller)
+        self._publish(name, DRIFT_OUTCOME, outcome, known.controller, known)
 
     def _may_go(self) -> bool:
         return not (self.interrupted or self.stopping.is_set())
 
-    def _publish(self, name: str, state: str, outcome, controller) -> None:
-        sealed = self.seal.seal_reply(drift_outcome_id(name), state, outcome, peer=controller)
+    def _publish(self, name: str, state: str, outcome, controller, known: Schedule | None = None) -> None:
+        """The outcome, sealed to the controller; beside it, signed only, the
+        note the next worker takes up (digests, no task's name)."""
+        sealed = {"outcome": self.seal.seal_reply(drift_outcome_id(name), state, outcome, peer=controller)}
+        if known is not None:
+            sealed["note"] = self.seal.seal_reply(drift_outcome_id(name), "NOTE", {
+                "schedule": known.fingerprint, "since": known.since, "drifted": known.drifted})
         self.client.set(self.result_prefix + name, json.dumps(sealed), ex=HEARTBEAT_KEEP)
 
 
@@ -205,3 +231,7 @@ def findings(play: str, events: list[dict], changed: list[dict], failed: list[di
             failed.append(entry)
         elif res["changed"]:
             changed.append({**entry, "diff": item_diffs(res)})
+
+
+def digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
