@@ -184,6 +184,26 @@ def test_no_check_while_a_run_holds_the_host(redis_server, workers, host, tmp_pa
     next_check(redis_server.url, tmp_path, inventory, None, "drifted")
 
 
+def test_a_real_task_stops_a_check(redis_server, workers, host, tmp_path, play):
+    """A task that arrives while a check runs stops the check before its
+    next task (what it found is dropped); the check is made again once
+    the run let go of the host."""
+    root, inventory, _ = host
+    slow = write(tmp_path / "slow.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                         "    - wait_for: timeout=6\n"
+                                         "    - copy: content=x dest={{ root }}/motd\n")
+    real = write(tmp_path / "real.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                         "    - file: path={{ root }}/real state=directory\n")
+    assert drift(redis_server.url, tmp_path, "push", str(slow), "-i", str(inventory), "--every", "2s").returncode == 0
+    time.sleep(2.5)  # the worker looked (every 2 s): the check waits in wait_for
+    ran = play(real, "-i", str(inventory))
+    assert ran.rc == 0, ran
+    wait_for(lambda: "drift check slow stopped for task" in workers.log(HOST), 10, "the check to stop")
+    line = next_check(redis_server.url, tmp_path, inventory, None, "drifted")
+    assert [c["task"] for c in line["changed"]] == ["copy"]
+    assert (root / "real").is_dir() and not (root / "motd").exists()
+
+
 # -- the envelope of a schedule and of its outcome, in process ----------------
 
 def seals(tmp_path):
