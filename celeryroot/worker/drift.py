@@ -19,7 +19,9 @@ published as nothing). Each outcome is signed by this host and sealed to
 the controller that pushed the schedule: the tasks that would change,
 their diffs (a ``no_log`` task's result is censored by the runner), the
 failures, when it was checked and since when the same tasks have stayed
-drifted.
+drifted. Beside it, signed only, a note for the worker after this one
+(digests of the schedule and of the drifted tasks, and since when), so a
+restart does not make an old drift new.
 """
 
 from __future__ import annotations
