@@ -325,8 +325,10 @@ def heartbeat_key(host: str) -> str:
 
 def drift_keys(host: str) -> tuple[str, str, str]:
     """A host's drift checks (worker/drift.py), under its own prefix so its
-    worker may read them: the set of their names, and the prefixes of each
-    one's sealed schedule and of its signed result (``PREFIX + NAME``)."""
+    worker may read them: a hash of their names, each to the SHA-256 of its
+    schedule (so a worker reads a schedule only when it changed), and the
+    prefixes of each one's sealed schedule and of its signed outcome
+    (``PREFIX + NAME``)."""
     base = HOST_PREFIX + host + "/drift"
     return base, base + ".schedule/", base + ".result/"
 

@@ -71,7 +71,7 @@ def host(redis_server, workers, tmp_path):
     yield root, inventory, book
     client = redis_server.client
     names_key, schedules, outcomes = drift_keys(HOST)
-    for name in client.smembers(names_key):
+    for name in client.hkeys(names_key):
         client.delete(schedules + name.decode(), outcomes + name.decode())
     client.delete(names_key, lock_key(HOST))
 
@@ -154,7 +154,7 @@ def test_forged_schedules_run_nothing(redis_server, workers, host, tmp_path):
     naked = {"name": "naked", "every": 2, "plays": [{"name": "x", "bundle": {"host": HOST}}]}
     client.set(schedules + "stolen", stolen)
     client.set(schedules + "naked", json.dumps(naked))
-    client.sadd(names_key, "stolen", "naked")
+    client.hset(names_key, mapping={"stolen": "1", "naked": "1"})
     wait_for(lambda: client.get(outcomes + "stolen") and client.get(outcomes + "naked"), 15, "the refusals")
     time.sleep(2.5)  # another tick: still nothing run
     assert [r for r in workers.audit(HOST) if r["event"] == "call"] == []
@@ -167,7 +167,7 @@ def test_forged_schedules_run_nothing(redis_server, workers, host, tmp_path):
     assert all("refused" in line["why"] for line in lines)
     for name in ("stolen",):
         client.delete(drift_keys("other1")[1] + name)
-    client.srem(drift_keys("other1")[0], "stolen")
+    client.hdel(drift_keys("other1")[0], "stolen")
 
 
 def test_no_check_while_a_run_holds_the_host(redis_server, workers, host, tmp_path):

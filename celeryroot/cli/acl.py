@@ -53,7 +53,8 @@ SESSION = ("hello", "auth", "ping", "multi", "exec", "discard", "watch", "unwatc
 WORKER = (
     "brpop", "llen",  # its queue
     "sadd", "smembers",  # its queue's binding tables
-    "set", "get", "del",  # its heartbeat
+    "set", "get", "del",  # its heartbeat, its drift outcomes
+    "hgetall",  # its drift schedules' names
     "time",  # the broker's clock, which stamps its heartbeat
     "client|setname",  # each of its connections named for the host (config.client_name)
 )
@@ -62,9 +63,9 @@ WORKER = (
 #: binding there: controller/dispatch.py), its reply queue, leases, run
 #: locks (redis-py Locks: Lua scripts that GET, DEL and PEXPIRE), heartbeats
 #: (read against the broker's clock), the set of known workers (only pruned),
-#: facts and pending handlers (a set per host).
+#: facts and pending handlers (a set per host), drift schedules (a hash per host).
 CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "sadd", "srem", "smembers", "get", "mget", "set", "del",
-                       "pexpire", "evalsha", "script|load", "time")
+                       "pexpire", "evalsha", "script|load", "time", "hset", "hdel", "hkeys")
 
 
 def host_rule(host: str, secret: str) -> list[str]:

@@ -17,6 +17,7 @@ that schedule (`ControllerSeal.open_reply`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -101,10 +102,11 @@ def push(clients: dict, route: dict[str, str], others: dict[str, list[str]], sea
         names, schedules, outcomes = drift_keys(host)
         orders = {"name": name, "every": every, "plays": plays}
         (sealed,) = seal.seal_task(host, name, DRIFT_TASK, outcomes + name, [orders], VALIDITY)
+        raw = json.dumps(sealed).encode()
         pipe = pipes[route[host]]
-        pipe.set(schedules + name, json.dumps(sealed))
+        pipe.set(schedules + name, raw)
         pipe.delete(outcomes + name)
-        pipe.sadd(names, name)
+        pipe.hset(names, name, hashlib.sha256(raw).hexdigest())
     for broker, hosts in others.items():
         for host in hosts:
             _drop(pipes[broker], host, name)
@@ -122,7 +124,7 @@ def remove(client, hosts: list[str], name: str) -> int:
 
 def _drop(pipe, host: str, name: str) -> None:
     names, schedules, outcomes = drift_keys(host)
-    pipe.srem(names, name)
+    pipe.hdel(names, name)
     pipe.delete(schedules + name)
     pipe.delete(outcomes + name)
 
@@ -163,7 +165,7 @@ def status(client, seal, hosts: list[str]) -> list[Drift]:
     pipe = client.pipeline(transaction=False)
     pipe.time()
     for host in hosts:
-        pipe.smembers(drift_keys(host)[0])
+        pipe.hkeys(drift_keys(host)[0])
     now_reply, *members = pipe.execute()
     now = broker_time(now_reply)
     pairs = [(host, name.decode()) for host, names in zip(hosts, members) for name in sorted(names)]

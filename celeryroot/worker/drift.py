@@ -54,7 +54,8 @@ class Schedule:
     outcome of its last check."""
 
     raw: bytes
-    #: Its bytes' SHA-256: a note of another push's drift is not this one's.
+    #: What the hash of names said of it when it was last read (a hint:
+    #: the schedule is read again when it changes).
     fingerprint: str = ""
     orders: dict | None = None
     controller: object = None
@@ -122,19 +123,21 @@ class DriftChecks(threading.Thread):
 
     def tick(self) -> None:
         """Read the schedules; check those that are due, one after another."""
-        names = sorted(n.decode() for n in self.client.smembers(self.names_key))
-        pipe = self.client.pipeline(transaction=False)
-        for name in names:
-            pipe.get(self.schedule_prefix + name)
-        current = {n: raw for n, raw in zip(names, pipe.execute()) if raw is not None}
-        for name in set(self.schedules) - set(current):
+        hints = {n.decode(): h.decode() for n, h in self.client.hgetall(self.names_key).items()}
+        for name in set(self.schedules) - set(hints):
             del self.schedules[name]  # removed (celeryroot drift remove)
-        for name, raw in current.items():
+        for name, hint in sorted(hints.items()):
             known = self.schedules.get(name)
-            if known is None or known.raw != raw:
-                known = self.schedules[name] = self._open(name, raw, noted=known is None)
-                if known.refused:
-                    self._publish(name, DRIFT_REFUSED, known.refused, None)
+            # A schedule is read again only when its hint changed: it may be large, and is looked for often.
+            if known is None or known.fingerprint != hint:
+                raw = self.client.get(self.schedule_prefix + name)
+                if raw is None:
+                    continue
+                if known is None or known.raw != raw:
+                    known = self.schedules[name] = self._open(name, raw, noted=known is None)
+                    if known.refused:
+                        self._publish(name, DRIFT_REFUSED, known.refused, None)
+                known.fingerprint = hint  # a hint that lies (it is not signed) only makes it read again
             if known.refused is None and self._due(known):
                 self.interrupted = False  # before looking: a task from now on stops the check
                 if not self._busy():
@@ -143,7 +146,7 @@ class DriftChecks(threading.Thread):
     def _open(self, name: str, raw: bytes, noted: bool) -> Schedule:
         """A schedule read for the first time (``noted``: by this worker,
         which then takes up the drift its last worker noted) or pushed again."""
-        known = Schedule(raw, hashlib.sha256(raw).hexdigest())
+        known = Schedule(raw)
         try:
             (orders,), known.controller, known.sender = self.seal.open_standing(DRIFT_TASK, name, json.loads(raw))
             known.orders, known.every = orders, float(orders["every"])
@@ -166,7 +169,7 @@ class DriftChecks(threading.Thread):
                 self.result_prefix + name) or "{}").get("note"))
         except (ValueError, AttributeError):
             return
-        if isinstance(note, dict) and note.get("schedule") == known.fingerprint:
+        if isinstance(note, dict) and note.get("schedule") == hashlib.sha256(known.raw).hexdigest():
             known.since, known.drifted = note.get("since"), note.get("drifted") or ""
 
     def _due(self, known: Schedule) -> bool:
@@ -217,7 +220,7 @@ class DriftChecks(threading.Thread):
         sealed = {"outcome": self.seal.seal_reply(drift_outcome_id(name), state, outcome, peer=controller)}
         if known is not None:
             sealed["note"] = self.seal.seal_reply(drift_outcome_id(name), "NOTE", {
-                "schedule": known.fingerprint, "since": known.since, "drifted": known.drifted})
+                "schedule": hashlib.sha256(known.raw).hexdigest(), "since": known.since, "drifted": known.drifted})
         self.client.set(self.result_prefix + name, json.dumps(sealed), ex=HEARTBEAT_KEEP)
 
 
