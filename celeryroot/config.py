@@ -326,11 +326,12 @@ def heartbeat_key(host: str) -> str:
 def drift_keys(host: str) -> tuple[str, str, str]:
     """A host's drift checks (worker/drift.py), under its own prefix so its
     worker may read them: a hash of their names, each to the SHA-256 of its
-    schedule (so a worker reads a schedule only when it changed), and the
-    prefixes of each one's sealed schedule and of its signed outcome
-    (``PREFIX + NAME``)."""
+    schedule (so a worker reads a schedule only when it changed); the
+    prefix of each one's sealed schedule (``PREFIX + NAME``); a hash of
+    their signed outcomes by name (so ``celeryroot drift`` reads a host's
+    names and outcomes in one round trip)."""
     base = HOST_PREFIX + host + "/drift"
-    return base, base + ".schedule/", base + ".result/"
+    return base, base + ".schedule/", base + ".outcomes"
 
 
 #: The states a drift outcome is signed in (envelope.py: a reply's state):

@@ -72,8 +72,8 @@ def host(redis_server, workers, tmp_path):
     client = redis_server.client
     names_key, schedules, outcomes = drift_keys(HOST)
     for name in client.hkeys(names_key):
-        client.delete(schedules + name.decode(), outcomes + name.decode())
-    client.delete(names_key, lock_key(HOST))
+        client.delete(schedules + name.decode())
+    client.delete(names_key, outcomes, lock_key(HOST))
 
 
 def test_drift_in_sync_drifted_fixed(redis_server, workers, host, tmp_path, play):
@@ -127,9 +127,12 @@ def test_drift_in_sync_drifted_fixed(redis_server, workers, host, tmp_path, play
     # The secret never leaves the host in the clear, nor in what the controller opens.
     full = drift(url, tmp_path, "-i", str(inventory), "--json", "--diff").stdout + table.stdout
     assert SECRET not in full
-    for key in redis_server.client.keys("*"):
-        if redis_server.client.type(key) == b"string":
-            assert SECRET.encode() not in redis_server.client.get(key), key
+    client = redis_server.client
+    for key in client.keys("*"):
+        kind = client.type(key)
+        values = [client.get(key)] if kind == b"string" else client.hvals(key) if kind == b"hash" else []
+        assert all(SECRET.encode() not in value for value in values), key
+    assert client.hlen(drift_keys(HOST)[2]) == 1
     assert SECRET not in workers.log(HOST)
 
     removed = drift(url, tmp_path, "remove", "site", "-i", str(inventory))
@@ -155,7 +158,7 @@ def test_forged_schedules_run_nothing(redis_server, workers, host, tmp_path):
     client.set(schedules + "stolen", stolen)
     client.set(schedules + "naked", json.dumps(naked))
     client.hset(names_key, mapping={"stolen": "1", "naked": "1"})
-    wait_for(lambda: client.get(outcomes + "stolen") and client.get(outcomes + "naked"), 15, "the refusals")
+    wait_for(lambda: client.hget(outcomes, "stolen") and client.hget(outcomes, "naked"), 15, "the refusals")
     time.sleep(2.5)  # another tick: still nothing run
     assert [r for r in workers.audit(HOST) if r["event"] == "call"] == []
     refused = {r["task_id"]: r["reason"] for r in workers.audit(HOST) if r["event"] == "refused"}

@@ -53,8 +53,8 @@ SESSION = ("hello", "auth", "ping", "multi", "exec", "discard", "watch", "unwatc
 WORKER = (
     "brpop", "llen",  # its queue
     "sadd", "smembers",  # its queue's binding tables
-    "set", "get", "del",  # its heartbeat, its drift outcomes
-    "hgetall",  # its drift schedules' names
+    "set", "get", "del",  # its heartbeat, its drift schedules
+    "hgetall", "hget", "hset", "expire",  # its drift schedules' names, their outcomes
     "time",  # the broker's clock, which stamps its heartbeat
     "client|setname",  # each of its connections named for the host (config.client_name)
 )
@@ -65,7 +65,7 @@ WORKER = (
 #: (read against the broker's clock), the set of known workers (only pruned),
 #: facts and pending handlers (a set per host), drift schedules (a hash per host).
 CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "sadd", "srem", "smembers", "get", "mget", "set", "del",
-                       "pexpire", "evalsha", "script|load", "time", "hset", "hdel", "hkeys")
+                       "pexpire", "evalsha", "script|load", "time", "hset", "hdel", "hkeys", "hgetall")
 
 
 def host_rule(host: str, secret: str) -> list[str]:

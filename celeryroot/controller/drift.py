@@ -10,8 +10,8 @@ keys, where only that host's worker can open them. A play that must run
 linearly (``run_once``, a controller-only lookup …) cannot be checked on
 its host alone: the push stops, naming it.
 
-`status` reads every host's schedules and their outcomes, in two round
-trips per broker, and takes an outcome only if the host signed it for
+`status` reads every host's schedules and their outcomes, in one round
+trip per broker, and takes an outcome only if the host signed it for
 that schedule (`ControllerSeal.open_reply`).
 """
 
@@ -101,11 +101,11 @@ def push(clients: dict, route: dict[str, str], others: dict[str, list[str]], sea
     for host, plays in bundles.items():
         names, schedules, outcomes = drift_keys(host)
         orders = {"name": name, "every": every, "plays": plays}
-        (sealed,) = seal.seal_task(host, name, DRIFT_TASK, outcomes + name, [orders], VALIDITY)
+        (sealed,) = seal.seal_task(host, name, DRIFT_TASK, outcomes, [orders], VALIDITY)
         raw = json.dumps(sealed).encode()
         pipe = pipes[route[host]]
         pipe.set(schedules + name, raw)
-        pipe.delete(outcomes + name)
+        pipe.hdel(outcomes, name)
         pipe.hset(names, name, hashlib.sha256(raw).hexdigest())
     for broker, hosts in others.items():
         for host in hosts:
@@ -126,7 +126,7 @@ def _drop(pipe, host: str, name: str) -> None:
     names, schedules, outcomes = drift_keys(host)
     pipe.hdel(names, name)
     pipe.delete(schedules + name)
-    pipe.delete(outcomes + name)
+    pipe.hdel(outcomes, name)
 
 
 @dataclass
@@ -165,14 +165,15 @@ def status(client, seal, hosts: list[str]) -> list[Drift]:
     pipe = client.pipeline(transaction=False)
     pipe.time()
     for host in hosts:
-        pipe.hkeys(drift_keys(host)[0])
-    now_reply, *members = pipe.execute()
+        names, _, outcomes = drift_keys(host)
+        pipe.hkeys(names)
+        pipe.hgetall(outcomes)
+    now_reply, *replies = pipe.execute()
     now = broker_time(now_reply)
-    pairs = [(host, name.decode()) for host, names in zip(hosts, members) for name in sorted(names)]
-    pipe = client.pipeline(transaction=False)
-    for host, name in pairs:
-        pipe.get(drift_keys(host)[2] + name)
-    return [outcome(seal, host, name, raw, now) for (host, name), raw in zip(pairs, pipe.execute())]
+    found = []
+    for host, names, outcomes in zip(hosts, replies[0::2], replies[1::2]):
+        found += [outcome(seal, host, name.decode(), outcomes.get(name), now) for name in sorted(names)]
+    return found
 
 
 def outcome(seal, host: str, name: str, raw: bytes | None, now: float) -> Drift:

@@ -90,7 +90,7 @@ class DriftChecks(threading.Thread):
         super().__init__(name="celeryroot-drift", daemon=True)
         self.client, self.host, self.seal = client, host, seal
         self.registry, self.policy, self.audit = registry, policy, audit
-        self.names_key, self.schedule_prefix, self.result_prefix = drift_keys(host)
+        self.names_key, self.schedule_prefix, self.outcomes_key = drift_keys(host)
         self.lock_key = lock_key(host)
         self.every = every
         self.stopping = threading.Event()
@@ -165,8 +165,8 @@ class DriftChecks(threading.Thread):
         noted it beside its outcome (signed by this host, for this very
         schedule): a restart does not make an old drift new."""
         try:
-            note = self.seal.own_note(drift_outcome_id(name), json.loads(self.client.get(
-                self.result_prefix + name) or "{}").get("note"))
+            note = self.seal.own_note(drift_outcome_id(name), json.loads(self.client.hget(
+                self.outcomes_key, name) or "{}").get("note"))
         except (ValueError, AttributeError):
             return
         if isinstance(note, dict) and note.get("schedule") == hashlib.sha256(known.raw).hexdigest():
@@ -221,7 +221,10 @@ class DriftChecks(threading.Thread):
         if known is not None:
             sealed["note"] = self.seal.seal_reply(drift_outcome_id(name), "NOTE", {
                 "schedule": hashlib.sha256(known.raw).hexdigest(), "since": known.since, "drifted": known.drifted})
-        self.client.set(self.result_prefix + name, json.dumps(sealed), ex=HEARTBEAT_KEEP)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(self.outcomes_key, name, json.dumps(sealed))
+        pipe.expire(self.outcomes_key, HEARTBEAT_KEEP)  # a host gone for a month is forgotten, as its heartbeat is
+        pipe.execute()
 
 
 def findings(play: str, events: list[dict], changed: list[dict], failed: list[dict]) -> None:
