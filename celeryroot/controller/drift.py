@@ -154,8 +154,8 @@ class Drift:
         age = None if self.at is None else round(self.now - self.at, 1)
         since = None if self.since is None else round(self.now - self.since, 1)
         return {"host": self.host, "name": self.name, "state": self.state, "checked": self.at, "age": age,
-                "since": self.since, "drifted_for": since, "every": self.every, "late": self.late, "changed": self.changed,
-                "failed": self.failed, "why": self.why}
+                "since": self.since, "drifted_for": since, "every": self.every, "late": self.late,
+                "changed": self.changed, "failed": self.failed, "why": self.why}
 
 
 def status(client, seal, hosts: list[str]) -> list[Drift]:
