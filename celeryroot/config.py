@@ -325,6 +325,28 @@ def heartbeat_key(host: str) -> str:
     return HOST_PREFIX + host + "/heartbeat"
 
 
+def drift_keys(host: str) -> tuple[str, str, str]:
+    """A host's drift checks (worker/drift.py), under its own prefix so its
+    worker may read them: a hash of their names, each to the SHA-256 of its
+    schedule (so a worker reads a schedule only when it changed); the
+    prefix of each one's sealed schedule (``PREFIX + NAME``); a hash of
+    their signed outcomes by name (so ``celeryroot drift`` reads a host's
+    names and outcomes in one round trip)."""
+    base = HOST_PREFIX + host + "/drift"
+    return base, base + ".schedule/", base + ".outcomes"
+
+
+#: The states a drift outcome is signed in (envelope.py: a reply's state):
+#: a check's outcome, sealed to the controller; a schedule refused, signed only.
+DRIFT_OUTCOME, DRIFT_REFUSED = "DRIFT", "REFUSED"
+
+
+def drift_outcome_id(name: str) -> str:
+    """What a drift check's outcome is signed as by its host: the controller
+    takes it only as the outcome of the schedule of that name."""
+    return "celeryroot.drift." + name
+
+
 def lease_key(run_id: str) -> str:
     return LEASE_PREFIX + run_id
 

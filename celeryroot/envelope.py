@@ -120,6 +120,39 @@ class HostSeal:
     def open_task(self, request, args: tuple) -> list:
         """The arguments of the message Celery hands the task; `Refused`
         unless it is a task for this host from a trusted controller."""
+        head, controller, name = self._verified(args)
+        if head.get("id") != request.id or head.get("task") != request.task or head.get("reply") != request.reply_to:
+            raise Refused("the message's id, task or reply queue is not the one its controller signed")
+        now = _ms()
+        if head["iat"] < self.started:
+            raise Refused("the message was signed before this worker started (a redelivery?)")
+        while self.seen and next(iter(self.seen.values())) < now:
+            self.seen.popitem(last=False)
+        if request.id in self.seen:
+            raise Refused("the message was run already (replayed)")
+        self.seen[request.id] = head["exp"]
+        opened = self._unboxed(head, request.id)
+        self.peers[request.id] = controller
+        self.senders[request.id] = name
+        return opened
+
+    def open_standing(self, task: str, name: str, sealed) -> tuple[list, ec.EllipticCurvePublicKey, str]:
+        """A standing order (a drift schedule: worker/drift.py) kept in this
+        host's keys: its arguments, the key of the controller that signed it
+        and that controller's name; `Refused` unless a trusted controller
+        signed it for this host, as ``task`` named ``name``, and it has not
+        expired. Unlike a task it is meant to be read again and again, and
+        to outlive the worker that first read it: neither replay nor age is
+        refused, so only what may be run again and changes nothing (check
+        mode) may be such an order."""
+        head, controller, who = self._verified((sealed,))
+        if head.get("task") != task or head.get("id") != name:
+            raise Refused(f"the order is not the {task} {name!r} its controller signed")
+        return self._unboxed(head, name), controller, who
+
+    def _verified(self, args: tuple) -> tuple[dict, ec.EllipticCurvePublicKey, str]:
+        """A message's signed fields, once its signature verifies against a
+        trusted controller, it names this host and has not expired."""
         if len(args) != 1 or not isinstance(args[0], dict) or args[0].get("v") != VERSION:
             raise Refused("the message is not in a signed envelope")
         head = dict(args[0])
@@ -130,41 +163,45 @@ class HostSeal:
             raise Refused("the signature does not verify against the sender's certificate") from None
         if head.get("to") != self.host:
             raise Refused(f"the message is for host {head.get('to')!r}, not this one")
-        if head.get("id") != request.id or head.get("task") != request.task or head.get("reply") != request.reply_to:
-            raise Refused("the message's id, task or reply queue is not the one its controller signed")
-        now = _ms()
-        if not isinstance(head.get("exp"), int) or now > head["exp"]:
+        if not isinstance(head.get("exp"), int) or _ms() > head["exp"]:
             raise Refused("the message has expired")
-        if not isinstance(head.get("iat"), int) or head["iat"] < self.started:
-            raise Refused("the message was signed before this worker started (a redelivery?)")
-        while self.seen and next(iter(self.seen.values())) < now:
-            self.seen.popitem(last=False)
-        if request.id in self.seen:
-            raise Refused("the message was run already (replayed)")
-        self.seen[request.id] = head["exp"]
+        if not isinstance(head.get("iat"), int):
+            raise Refused("the message says not when it was signed")
+        return head, controller, name
+
+    def _unboxed(self, head: dict, message_id: str):
         try:
-            opened = json.loads(_unbox(self.identity.key, head, _TASK + request.id.encode()))
+            return json.loads(_unbox(self.identity.key, head, _TASK + message_id.encode()))
         except (KeyError, ValueError, InvalidTag):
             raise Refused("the message cannot be opened with this host's key") from None
-        self.peers[request.id] = controller
-        self.senders[request.id] = name
-        return opened
 
     def sender(self, task_id: str) -> str | None:
         """The common name of the controller that signed a running task."""
         return self.senders.get(task_id)
 
-    def seal_reply(self, task_id: str, state: str, result) -> dict:
+    def seal_reply(self, task_id: str, state: str, result, peer: ec.EllipticCurvePublicKey | None = None) -> dict:
         """A reply signed by this host; sealed to the task's controller once
-        its envelope was opened (a refusal, or Celery's STARTED, is signed only)."""
+        its envelope was opened (a refusal, or Celery's STARTED, is signed
+        only), or to ``peer``, the controller a standing order came from."""
         head = {"v": VERSION, "from": self.host, "id": task_id, "state": state}
-        peer = self.peers.get(task_id)
+        peer = peer or self.peers.get(task_id)
         if peer is not None:
             head.update(_box(peer, _REPLY + task_id.encode(), _dumps(result)))
         else:
             head["clear"] = result
         head["sig"] = _b64(self.identity.key.sign(_canonical(head), _SIGNATURE))
         return head
+
+    def own_note(self, note_id: str, sealed) -> object | None:
+        """What this host signed in the clear as ``note_id`` (`seal_reply`
+        without a peer): a note a worker leaves for the next one on this
+        host (worker/drift.py); None for anything else."""
+        try:
+            head = dict(sealed)
+            self.identity.key.public_key().verify(_unb64(head.pop("sig")), _canonical(head), _SIGNATURE)
+        except (KeyError, TypeError, ValueError, InvalidSignature):
+            return None
+        return head.get("clear") if head.get("from") == self.host and head.get("id") == note_id else None
 
     def done(self, task_id: str) -> None:
         self.peers.pop(task_id, None)

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 RUN_TASK = "celeryroot.run"
 PLAY_TASK = "celeryroot.play"
+#: What a drift schedule is signed as (worker/drift.py): no worker registers
+#: a task of this name, so a schedule is never delivered as a message.
+DRIFT_TASK = "celeryroot.drift"
 
 
 @lru_cache(maxsize=None)

@@ -35,6 +35,14 @@ def censored(res: dict) -> dict:
     return result(res["status"], CENSORED, censored=True)
 
 
+def item_diffs(res: dict) -> list[dict]:
+    """A result's diffs, its loop items' included."""
+    diffs = list(res.get("diff") or [])
+    for item in res.get("results") or []:
+        diffs += item.get("diff") or []
+    return diffs
+
+
 def combine_items(items: list[dict]) -> dict:
     """One task result out of a loop's per-item results, as Ansible shapes it."""
     if not items:

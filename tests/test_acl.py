@@ -158,6 +158,8 @@ REFUSED = {
     "delete a lease": lambda r: r.delete("celeryroot.lease.anyrun"),
     "read a lease": lambda r: r.get("celeryroot.lease.anyrun"),
     "take a run lock": lambda r: r.set("celeryroot.lock.web7", "x"),
+    "look at another host's run lock": lambda r: r.exists("celeryroot.lock.web77"),
+    "read another host's drift schedule": lambda r: r.get(OTHER + "/drift.schedule/site"),
     "pending handlers": lambda r: r.smembers("celeryroot.handlers.web7"),
     "SCAN": lambda r: r.scan(0),
     "KEYS": lambda r: r.keys("*"),
@@ -209,6 +211,29 @@ def test_celeryroot_hosts_needs_nothing_more_than_the_controllers_user(confined)
                          env=controller_env(confined.url("controller")))
     assert out.returncode == 0, out.stderr
     assert {h["host"]: h["state"] for h in json.loads(out.stdout)["hosts"]} == {h: "up" for h in HOSTS}
+    assert confined.refusals() == []
+
+
+def test_drift_checks_need_nothing_more(confined):
+    """A schedule pushed as the controller, checked by each worker as its own
+    user and read back as the controller: the ACL refuses none of it."""
+    confined.refusals()
+
+    def drift(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "celeryroot.cli.adhoc", "drift", *args, "-i",
+                               str(confined.inventory)], capture_output=True, text=True, cwd=confined.workdir,
+                              env=controller_env(confined.url("controller")))
+
+    book = write(confined.workdir / "site.yaml", FREE)
+    assert drift("push", str(book), "--every", "2s").returncode == 0
+
+    def checked():
+        out = drift("--json")
+        lines = json.loads(out.stdout)["drift"]
+        return len(lines) == len(HOSTS) and all(line["checked"] for line in lines) and lines
+    assert {line["state"] for line in wait_for(checked, 30, "a check on every host", every=0.5)} <= \
+        {"in sync", "drifted"}
+    assert drift("remove", "site").returncode == 0
     assert confined.refusals() == []
 
 

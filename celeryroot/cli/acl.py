@@ -12,9 +12,10 @@ operator hands each host redis://NAME:PASSWORD@REDIS:6379/0 from there. The
 ACL holds only the passwords' SHA-256, never the passwords.
 
 A host's user reaches its own queue celeryroot.host.NAME, its keys
-celeryroot.host.NAME/* (its heartbeat) and its queue's binding tables,
+celeryroot.host.NAME/* (its heartbeat, its drift schedules and their
+outcomes) and its queue's binding tables,
 with the commands a worker sends there and no others; it may only ask
-whether a run's lease exists, only LPUSH and EXPIRE a reply queue, and
+whether a run's lease or its own run lock exists, only LPUSH and EXPIRE a reply queue, and
 only add its name to the set of workers. So it cannot read another
 host's tasks (rendered
 templates and variables) nor any run's results, delete or forge anything,
@@ -52,7 +53,8 @@ SESSION = ("hello", "auth", "ping", "multi", "exec", "discard", "watch", "unwatc
 WORKER = (
     "brpop", "llen",  # its queue
     "sadd", "smembers",  # its queue's binding tables
-    "set", "get", "del",  # its heartbeat
+    "set", "get", "del",  # its heartbeat, its drift schedules
+    "hgetall", "hget", "hset", "expire",  # its drift schedules' names, their outcomes
     "time",  # the broker's clock, which stamps its heartbeat
     "client|setname",  # each of its connections named for the host (config.client_name)
 )
@@ -61,22 +63,24 @@ WORKER = (
 #: binding there: controller/dispatch.py), its reply queue, leases, run
 #: locks (redis-py Locks: Lua scripts that GET, DEL and PEXPIRE), heartbeats
 #: (read against the broker's clock), the set of known workers (only pruned),
-#: facts and pending handlers (a set per host).
+#: facts and pending handlers (a set per host), drift schedules (a hash per host).
 CONTROLLER_COMMANDS = ("lpush", "brpop", "llen", "sadd", "srem", "smembers", "get", "mget", "set", "del",
-                       "pexpire", "evalsha", "script|load", "time")
+                       "pexpire", "evalsha", "script|load", "time", "hset", "hdel", "hkeys", "hgetall")
 
 
 def host_rule(host: str, secret: str) -> list[str]:
     """A host's user, as the words of its ACL rule; ``secret`` is its password's hash."""
     from ..beats import WORKERS
-    from ..config import LEASE_PREFIX, REPLY_PREFIX, host_queue
+    from ..config import LEASE_PREFIX, REPLY_PREFIX, host_queue, lock_key
 
     queue = host_queue(host)
     keys = [queue, queue + "/*", "_kombu.binding." + queue, "_kombu.binding_permanent." + queue]
     # Selectors (Redis 7): each grants its commands on its keys only, so a
     # reply queue can be pushed to and made to lapse, never read or deleted,
-    # and the set of workers only added to.
-    selectors = [f"(%R~{LEASE_PREFIX}* +exists)", f"(%W~{REPLY_PREFIX}* +lpush +expire)",
+    # and the set of workers only added to; its run lock only looked at (a
+    # drift check waits while a run holds the host: worker/drift.py).
+    selectors = [f"(%R~{LEASE_PREFIX}* +exists)", f"(%R~{lock_key(host)} +exists)",
+                 f"(%W~{REPLY_PREFIX}* +lpush +expire)",
                  f"(%W~{WORKERS} +sadd)"]
     return _rule(host, secret, keys, SESSION + WORKER) + selectors
 

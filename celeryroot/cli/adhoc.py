@@ -6,6 +6,7 @@
     celeryroot pki init                             # keys and certificates: cli/pki.py
     celeryroot acl -i inventory.yaml --passwords FILE   # the Redis ACL of the hosts (celeryroot acl -h)
     celeryroot hosts [PATTERN] -i inventory.yaml    # which hosts have a live worker (celeryroot hosts -h)
+    celeryroot drift push PLAYBOOK --every 1h       # hosts check a playbook on a schedule (celeryroot drift -h)
 
 The module call becomes a one-task play, parsed and checked as a playbook's
 task is and run with the exit status of celeryroot-play. It prints as
@@ -79,7 +80,7 @@ def run(opts) -> int:
 #: Commands of their own behind ``celeryroot``, by first argument, each a
 #: module of this package with ``main(argv)``. A host or group of such a
 #: name is still reached as a pattern of one term: ``celeryroot acl, -m ping``.
-SUBCOMMANDS = {"acl": ".acl", "hosts": ".hosts", "pki": ".pki"}
+SUBCOMMANDS = {"acl": ".acl", "drift": ".drift", "hosts": ".hosts", "pki": ".pki"}
 
 
 def main(argv=None) -> int:

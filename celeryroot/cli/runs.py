@@ -143,7 +143,8 @@ def _names(hosts: list[str], shown: int = 3) -> str:
 
 def _shown(run: dict, verbosity: int) -> str:
     """A run as celeryroot-play printed it, after what the history knows of it."""
-    from ..report.text import banner, details, headline, item_diffs, recap_line, unified
+    from ..result import item_diffs
+    from ..report.text import banner, details, headline, recap_line, unified
 
     why = f" ({run['reason']})" if run["reason"] else ""
     exit_status = "" if run["exit_status"] is None else f", exit {run['exit_status']}"

@@ -41,10 +41,13 @@ class Mode:
     check: bool = False
     diff: bool = False
     deferred: bool = False
+    #: Check mode whatever a play or task says (``check_mode: false``
+    #: included): a drift check on its host (worker/drift.py) changes nothing.
+    only_check: bool = False
 
     def within(self, node: Task | Play) -> "Mode":
-        return replace(self, check=self.check if node.check_mode is None else node.check_mode,
-                       diff=self.diff if node.diff is None else node.diff)
+        check = self.check if node.check_mode is None or self.only_check else node.check_mode
+        return replace(self, check=check, diff=self.diff if node.diff is None else node.diff)
 
 
 @dataclass

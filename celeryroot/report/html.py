@@ -15,7 +15,8 @@ import shlex
 from datetime import datetime
 from html import escape
 
-from .text import RECAP_COUNTERS, details, headline, item_diffs, unified
+from ..result import item_diffs
+from .text import RECAP_COUNTERS, details, headline, unified
 
 #: The outcomes (controller/history.py's words), in the legend's order.
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "ignored", "skipped")

@@ -23,7 +23,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .text import (banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, run_line, status_word,
+from ..result import item_diffs
+from .text import (banner, details, fleet_line, headline, recap_line, retry_line, run_line, status_word,
                    unified)
 
 STYLE = {"ok": "green", "changed": "yellow", "fatal": "bold red", "failed": "red", "skipping": "cyan",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .text import banner, details, fleet_line, headline, item_diffs, recap_line, retry_line, run_line, unified
+from ..result import item_diffs
+from .text import banner, details, fleet_line, headline, recap_line, retry_line, run_line, unified
 
 
 class PlainReport:

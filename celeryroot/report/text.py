@@ -88,13 +88,6 @@ def unified(diffs: list[dict]) -> str:
     return "".join(out)
 
 
-def item_diffs(res: dict) -> list[dict]:
-    diffs = list(res.get("diff") or [])
-    for item in res.get("results") or []:
-        diffs += item.get("diff") or []
-    return diffs
-
-
 def banner(kind: str, title: str, width: int = 80) -> str:
     text = f"{kind} [{title}] " if title is not None else f"{kind} "
     return text + "*" * max(3, width - len(text))

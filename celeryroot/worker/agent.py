@@ -25,6 +25,7 @@ from ..messages import queue_for
 from ..registry import Registry
 from .app import worker_app
 from .audit import AuditLog
+from .drift import DriftChecks
 from .heartbeat import Heartbeat
 from .policy import ModulePolicy
 
@@ -71,24 +72,29 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
         # Said once here; a service waits for its broker as long as it takes.
         reach(connection, broker_url, None, say=log.warning)
     heartbeat = Heartbeat(app.keys, host)
+    drift = DriftChecks(app.keys, host, seal, registry, policy, audit)
     line = ready_line(broker_url, host, registry, policy)
 
     @signals.worker_ready.connect(weak=False)
     def _ready(**_):
         heartbeat.start()
+        drift.start()
         log.info(line)
 
     @signals.worker_shutdown.connect(weak=False)
     def _stopped(**_):
+        drift.stop()
         heartbeat.stop()
 
     @signals.task_prerun.connect(weak=False)
     def _working(task_id=None, **_):
+        drift.working(task_id)
         heartbeat.working(task_id)
 
     @signals.task_postrun.connect(weak=False)
     def _done(task_id=None, **_):
         heartbeat.done(task_id)
+        drift.done(task_id)
 
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -49,11 +49,12 @@ class ProgressReport:
         pass
 
 
-def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None) -> dict:
+def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None, mode: Mode | None = None) -> dict:
     """Run one host's play; ``emit`` streams progress; ``may_go()`` says
     whether the run may go on before each task; ``guard`` sees each module
-    call (engine/runner.py). Returns the host's part of the run's state as
-    the play left it (engine/state.py)."""
+    call (engine/runner.py); ``mode``, when given, is the play's whatever
+    the bundle says (a drift check's). Returns the host's part of the run's
+    state as the play left it (engine/state.py)."""
     host = bundle["host"]
     workdir = tempfile.mkdtemp(prefix="celeryroot-bundle-")
     try:
@@ -66,7 +67,7 @@ def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None) -> dict:
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
         state = RunState.of(host, decode_state(bundle["state"]))
         report = ProgressReport(emit, state.stats.hosts[host])
-        run = Run(inventory, registry, report, Mode(**bundle["mode"]), bundle["extra_vars"],
+        run = Run(inventory, registry, report, mode or Mode(**bundle["mode"]), bundle["extra_vars"],
                   selection, state, may_go=may_go, guard=guard)
         PlayBatch(run, play, [host], play_hosts=bundle["play_hosts"]).run()
         return encode_state(state.part(host, state.pending.pending(host)))
