@@ -71,3 +71,12 @@ def test_every_strategy_writes_the_copy(fleet, play, tmp_path, strategy):
 ])
 def test_bad_arguments_fail_on_the_controller(fleet, play, tmp_path, args, name, needle):
     bad_argument_fails(play, tmp_path, "fetch", args, name, needle)
+
+
+def test_embedded_mode_writes_the_copy(local_play, tmp_path):
+    write(tmp_path / "host" / "motd", "local\n")
+    book = write(tmp_path / "f.yaml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: get\n"
+                                      f"      fetch: src={tmp_path}/host/motd dest=out\n")
+    runs = [local_play(book) for _ in range(2)]
+    assert [r.results("get")["localhost"]["changed"] for r in runs] == [True, False], runs
+    assert (tmp_path / "out" / "localhost" / str(tmp_path / "host" / "motd").lstrip("/")).read_text() == "local\n"
