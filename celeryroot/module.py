@@ -191,6 +191,10 @@ class Module:
     #: For modules that take arbitrary keys (set_fact): the argument that
     #: collects every key the spec does not declare.
     collect_args: ClassVar[str | None] = None
+    #: Why a module's results need the controller (fetch writes the file
+    #: its result carries, `on_controller_result`): its plays run linearly,
+    #: where each result comes back to the controller before it is used.
+    needs_controller: ClassVar[str | None] = None
 
     def __init__(self, args, ctx: Context):
         self.args = args
@@ -209,6 +213,14 @@ class Module:
         checked (``Args.check``), so combinations are already known good.
         """
         return args
+
+    @classmethod
+    def on_controller_result(cls, args, res: dict) -> dict:
+        """Act on a result on the controller, before it is judged, registered
+        or reported; return the result to use (without ``result.FOR_CONTROLLER``).
+        ``args`` are the call's, as `on_controller_prepare` made them. Only
+        for a module that sets ``needs_controller``."""
+        return res
 
     @classmethod
     def fact_names(cls, raw_args: dict) -> set[str]:

@@ -18,6 +18,9 @@ from pathlib import Path
 from .module import Module
 
 ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+#: Modules of other collections that are built in here, by their full names
+#: (only these: ``community.general.copy`` is no module of Ansible's).
+COLLECTION_NAMES = {"community.general.ini_file": "ini_file", "ansible.posix.sysctl": "sysctl"}
 #: The built-in modules, named rather than imported: the registry sits
 #: below every room that uses it, the modules above the language they use.
 BUILTIN_PACKAGE = __package__ + ".modules"
@@ -56,6 +59,8 @@ class Registry:
         return self._site
 
     def resolve(self, name: str) -> str:
+        if name in COLLECTION_NAMES:
+            return COLLECTION_NAMES[name]
         for prefix in ANSIBLE_PREFIXES:
             if name.startswith(prefix):
                 return name[len(prefix):]

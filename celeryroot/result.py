@@ -9,6 +9,11 @@ from __future__ import annotations
 
 OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped", "unreachable"
 
+#: A result's key for what only the controller reads (fetch's file, see
+#: ``Module.on_controller_result``): it is taken out before the result is
+#: judged, registered or reported, and a ``no_log`` result keeps it.
+FOR_CONTROLLER = "_for_controller"
+
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
 
@@ -31,8 +36,10 @@ def result(status: str, msg: str = "", **data) -> dict:
 
 
 def censored(res: dict) -> dict:
-    """What remains of a ``no_log`` result: its outcome, nothing it carried."""
-    return result(res["status"], CENSORED, censored=True)
+    """What remains of a ``no_log`` result: its outcome, nothing it carried
+    (but what the controller alone reads)."""
+    kept = {FOR_CONTROLLER: res[FOR_CONTROLLER]} if FOR_CONTROLLER in res else {}
+    return result(res["status"], CENSORED, censored=True, **kept)
 
 
 def item_diffs(res: dict) -> list[dict]:

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("apt", "blockinfile", "command", "copy", "cron", "debug", "file", "find", "getent", "hostname",
-            "lineinfile", "package", "package_facts", "ping", "replace", "service_facts", "shell", "slurp", "stat",
-            "sysctl", "template", "wait_for")
+BUILTINS = ("apt", "blockinfile", "command", "copy", "cron", "debug", "fetch", "file", "find", "get_url", "getent",
+            "hostname", "ini_file", "lineinfile", "package", "package_facts", "ping", "pip", "replace",
+            "service_facts", "shell", "slurp", "stat", "sysctl", "template", "unarchive", "wait_for")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:

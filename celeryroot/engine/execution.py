@@ -111,6 +111,9 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
       ``ansible_play_batch`` shrink as other hosts fail, task by task;
       looked for in the tasks, the play's and extra vars, each host's
       inventory variables and the template files;
+    - a module whose results the controller acts on (``needs_controller``:
+      fetch writes the file it brings back), even when bundles were asked
+      for: a bundle's host uses its results before the controller sees them;
     - a lookup of lookups.CONTROLLER_ONLY (``env``, ``pipe``, ``password``
       …: the controller's environment, commands and files) even when
       bundles were asked for, and ``playbook_dir`` (`CONTROLLER`), which in
@@ -130,6 +133,8 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
         for keyword, (why, impossible) in TASK_KEYWORDS.items():
             if getattr(task, keyword, None) and (impossible or not asked):
                 return _at(task, f"uses {why}")
+        if (cls := registry.get(task.module)) is not None and cls.needs_controller:
+            return _at(task, f"uses {task.module}: {cls.needs_controller}")
     if lookups := controller_only_lookups(play):
         return controller_lookups(lookups)
     if asked:

@@ -293,7 +293,8 @@ class PlayBatch:
         payloads = {}
         for host, ready in prepared.items():
             if ready.done is not None or not ready.calls or here:
-                yield host, finish(task, ready, self._run_here(host, ready), self.vars[host])
+                yield host, finish(task, ready, self._on_controller(task, ready, self._run_here(host, ready)),
+                                   self.vars[host])
             else:
                 payloads[host] = [ready.calls, sorted(self.state.overlay[host])]
         if not payloads:
@@ -304,7 +305,18 @@ class PlayBatch:
                                    else result(FAILED, reply.error))
                 continue
             self.state.overlay[reply.host].update(reply.predicted or ())
-            yield reply.host, finish(task, prepared[reply.host], reply.results, self.vars[reply.host])
+            ready = prepared[reply.host]
+            yield reply.host, finish(task, ready, self._on_controller(task, ready, reply.results),
+                                     self.vars[reply.host])
+
+    def _on_controller(self, task: Task, ready, results: list[dict]) -> list[dict]:
+        """The results of a module that needs the controller (fetch), acted
+        on here; such a module's plays run linearly (execution.py), so this
+        is the controller's process."""
+        cls = self.run_.registry.get(task.module)
+        if cls is None or cls.needs_controller is None:
+            return results
+        return [cls.on_controller_result(args, res) for args, res in zip(ready.args, results)]
 
     def _run_here(self, host: str, ready) -> list[dict]:
         """A task's calls run in this process, with the arguments the step

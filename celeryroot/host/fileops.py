@@ -341,20 +341,38 @@ def current_umask() -> int:
 
 def atomic_write(path: str, data: bytes, *, mode: str | None = None, owner: str | None = None,
                  group: str | None = None, validate: str | None = None) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same directory.
-
-    The temp file is fsynced, given the old file's (or the wanted) mode and
-    ownership, optionally validated (``validate`` with ``%s``), then renamed
-    over ``path``; the directory is fsynced so the rename survives a crash.
-    A failed validation leaves ``path`` untouched.
-    """
-    directory = os.path.dirname(os.path.abspath(path)) or "/"
-    old = stat_or_none(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    """Write ``data`` to ``path`` through a temp file in the same directory
+    (`temp_beside`), then `install` it over ``path``."""
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    install(tmp, path, mode=mode, owner=owner, group=group, validate=validate)
+
+
+def temp_beside(path: str) -> tuple[int, str]:
+    """A new temp file (fd, path) in ``path``'s directory, so that renaming
+    it over ``path`` is atomic (one filesystem)."""
+    directory = os.path.dirname(os.path.abspath(path)) or "/"
+    return tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+
+
+def install(tmp: str, path: str, *, mode: str | None = None, owner: str | None = None,
+            group: str | None = None, validate: str | None = None) -> None:
+    """Rename the written file ``tmp`` (beside ``path``) over ``path``.
+
+    ``tmp`` is fsynced, given the old file's (or the wanted) mode and
+    ownership, optionally validated (``validate`` with ``%s``), then renamed
+    over ``path``; the directory is fsynced so the rename survives a crash.
+    A failure leaves ``path`` untouched and ``tmp`` removed.
+    """
+    directory = os.path.dirname(os.path.abspath(path)) or "/"
+    old = stat_or_none(path)
+    try:
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         if old is not None:
             os.chown(tmp, old.st_uid, old.st_gid)

@@ -10,8 +10,9 @@ shown as the worker received them (those left unset omitted), except:
   outcome is kept (as the controller's report keeps it);
 - an argument named like a secret (``password``, ``passwd``,
   ``passphrase``, ``secret``, ``token`` anywhere in its name) is masked;
-- a file's content (``content``, and ``_content``, the rendered template
-  the controller sends) is replaced by its length.
+- a file's content (``content``, ``_content``, the rendered template
+  the controller sends, and ``_data``, unarchive's archive) is replaced by
+  its length.
 
 A refused message's line has its reason, task id and claimed task name,
 nothing of its payload. Modules that only read variables (``on_controller``:
@@ -48,7 +49,7 @@ log = logging.getLogger("celeryroot.worker")
 DEFAULT_PATH = Path("/var/log/celeryroot/audit.log")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 HIDDEN = "hidden (no_log)"
-_CONTENT_NAMES = ("content", "_content")
+_CONTENT_NAMES = ("content", "_content", "_data")
 #: Characters of a result's message kept (a summary, not the output).
 MSG_LIMIT = 200
 

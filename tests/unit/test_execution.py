@@ -100,3 +100,11 @@ def test_bundles_asked_for_still_run_run_once_linearly_but_not_serial(tmp_path):
     assert once.mode == LINEAR and "uses run_once" in once.why
     serial = execution(tmp_path, "- hosts: all\n  serial: 1\n  tasks:\n" + TASK, "free")
     assert (serial.mode, serial.why) == (BUNDLES, "--strategy free")
+
+
+@pytest.mark.parametrize("strategy", [None, "free"])
+def test_a_play_with_fetch_runs_linearly_even_when_bundles_are_asked_for(tmp_path, strategy):
+    chosen = execution(tmp_path, "- hosts: all\n  tasks:\n" + TASK + "    - name: keys\n"
+                       "      ansible.builtin.fetch: src=/etc/hostname dest=keys/\n", strategy)
+    assert chosen.mode == LINEAR and "task 'keys'" in chosen.why and \
+        "uses fetch: the controller writes the file it brings back" in chosen.why, chosen
