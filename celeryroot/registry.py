@@ -5,6 +5,10 @@ add modules through the ``celeryroot.modules`` entry-point group. A site's own
 modules are ``*.py`` files in a directory of the modules path (the project's
 ``modules/`` beside the playbook for the controller, ``modules_path`` for a
 worker); a later source overrides an earlier one of the same name.
+
+A built-in may answer to a second name (`ALIASES`): the name resolves to
+the module's own, so a task, ``module_defaults`` and a worker's policy all
+see one module under either name.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pathlib import Path
 from .module import Module
 
 ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+#: Other names of built-ins. Ansible 2.14 renamed systemd to systemd_service
+#: and kept the old name; both are the one module here.
+ALIASES = {"systemd_service": "systemd"}
 #: The built-in modules, named rather than imported: the registry sits
 #: below every room that uses it, the modules above the language they use.
 BUILTIN_PACKAGE = __package__ + ".modules"
@@ -56,9 +63,14 @@ class Registry:
         return self._site
 
     def resolve(self, name: str) -> str:
+        """A module's own name for ``name`` (an FQCN or an alias); a site
+        module of an alias's name is that site module."""
         for prefix in ANSIBLE_PREFIXES:
             if name.startswith(prefix):
-                return name[len(prefix):]
+                name = name[len(prefix):]
+                break
+        if name in ALIASES and name not in self.site:
+            return ALIASES[name]
         return name
 
     def get(self, name: str) -> type[Module] | None:
@@ -74,7 +86,8 @@ class Registry:
         return self.get(name) is not None
 
     def names(self) -> list[str]:
-        return sorted(self.classes)
+        """Every module's name and every alias of a built-in."""
+        return sorted({*self.classes, *ALIASES})
 
 
 def _import_builtin(name: str):

@@ -47,6 +47,7 @@ class Hello(Module):
     assert listed["copy"] == "Copy content from the controller into a file on the host, atomically."
     assert listed["stamp"].startswith("Write a one-line"), "the project's modules/ directory is listed"
     assert listed["hello"] == "Say hello from a site module."
+    assert listed["systemd_service"] == "(another name of systemd)"
 
 
 @pytest.mark.parametrize("module", BUILTINS)

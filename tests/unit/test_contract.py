@@ -150,3 +150,20 @@ def test_no_module_spells_an_overlay_name_itself():
         assert not re.search(r"""["'](package|user|group):[^\s"']""", text), path
         assert "def predicts" not in text, path
         assert "self.pending" not in text, path
+
+
+def test_an_alias_is_the_same_module_under_another_name(tmp_path):
+    """systemd_service (Ansible's name since 2.14) is systemd itself, not a copy."""
+    systemd = REGISTRY.get("systemd")
+    for name in ("systemd_service", "ansible.builtin.systemd_service", "ansible.legacy.systemd_service"):
+        assert REGISTRY.resolve(name) == "systemd" and REGISTRY.get(name) is systemd
+    assert "systemd_service" in REGISTRY.names()
+    (tmp_path / "systemd_service.py").write_text(textwrap.dedent("""
+        from celeryroot.module import Module
+
+        class Mine(Module):
+            name = "systemd_service"
+    """))
+    site = Registry([str(tmp_path)])
+    assert site.resolve("systemd_service") == "systemd_service", "a site module of that name is the site's"
+    assert site.get("systemd_service").__name__ == "Mine"
