@@ -104,13 +104,7 @@ class Repo:
         sources = workdir / "sources.list"
         sources.write_text(f"deb [trusted=yes] file:{pool} ./\n")
         lists = workdir / "lists"
-        (lists / "partial").mkdir(parents=True)
-        config = workdir / "apt.conf"
-        config.write_text(
-            f'Dir::Etc::sourcelist "{sources}";\n'
-            'Dir::Etc::sourceparts "-";\n'
-            'APT::Get::List-Cleanup "0";\n'
-            f'Dir::State::Lists "{lists}";\n')
+        config = apt_config(workdir / "apt.conf", sources, "-", lists)
         return cls(pool, config, lists, daemon_port)
 
     def publish(self, pkg: Package) -> Path:
@@ -130,6 +124,18 @@ class Repo:
         subprocess.run(["apt-get", "update", "-q"], env={"APT_CONFIG": str(self.apt_config),
                                                       "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
                        check=True, capture_output=True)
+
+
+def apt_config(path: Path, sources: Path, parts: Path | str, lists: Path, extra: str = "") -> Path:
+    """An APT_CONFIG file: apt reads ``sources`` and the ``*.list`` of
+    ``parts`` ("-": none) and keeps its lists in ``lists`` (made here)."""
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'Dir::Etc::sourcelist "{sources}";\n'
+        f'Dir::Etc::sourceparts "{parts}";\n'
+        'APT::Get::List-Cleanup "0";\n'
+        f'Dir::State::Lists "{lists}";\n' + extra)
+    return path
 
 
 def _index(pool: Path) -> None:

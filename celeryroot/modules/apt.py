@@ -260,8 +260,7 @@ class Apt(Module):
         return dpkg.simulated(done.stdout)
 
     def _lists(self) -> str:
-        done = run(["apt-config", "shell", "LISTS", "Dir::State::Lists/d"], env=self.env())
-        return shlex.split(done.stdout.partition("=")[2])[0] if done.stdout else "/var/lib/apt/lists"
+        return apt_path("Dir::State::Lists/d", "/var/lib/apt/lists", self.ctx.environment)
 
 
 def apt_env(environment: dict) -> dict:
@@ -271,6 +270,22 @@ def apt_env(environment: dict) -> dict:
     from nothing)."""
     inherited = {"APT_CONFIG": os.environ["APT_CONFIG"]} if "APT_CONFIG" in os.environ else {}
     return {**inherited, "DEBIAN_PRIORITY": "critical", **environment}
+
+
+def apt_path(key: str, default: str, environment: dict) -> str:
+    """A path of apt's configuration (``Dir::Etc::sourceparts/d``: a
+    directory, ``/f`` a file), as apt-get run with the task's environment
+    would use it."""
+    done = run(["apt-config", "shell", "VALUE", key], env=apt_env(environment))
+    return shlex.split(done.stdout.partition("=")[2])[0] if done.stdout else default
+
+
+def update_lists(environment: dict, lock_timeout: int) -> dict:
+    """``apt-get update`` now, for a module whose change needs the lists
+    read anew (a source added)."""
+    lists = apt_path("Dir::State::Lists/d", "/var/lib/apt/lists", environment)
+    return ListsUpdate("update the package lists", argv=("apt-get", "-q", "update"), lock_timeout=lock_timeout,
+                       lists=lists).run(environment)
 
 
 @dataclass(frozen=True)
