@@ -115,6 +115,15 @@ class Created:
     def group(name: str) -> str:
         return f"group:{name}"
 
+    @staticmethod
+    def unlisted(package: str) -> str:
+        """A package that would be installed, whose files could not be read:
+        any path may be one of them (`Context.would_exist`)."""
+        return f"{UNLISTED}{package}"
+
+
+UNLISTED = "files-of:"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -167,11 +176,29 @@ class Context:
     vars: dict = field(default_factory=dict, compare=False)
     #: The task's ``environment:``, for the commands a module runs.
     environment: dict = field(default_factory=dict, compare=False)
+    #: The paths `would_exist` took as existing on a guess, for the result's message.
+    assumed: list = field(default_factory=list, compare=False)
 
     def would_exist(self, name: str) -> bool:
         """Whether an earlier task of this check run would create ``name``
-        (made with `Created`, as the change that creates it made it)."""
-        return self.check and name in self.overlay
+        (made with `Created`, as the change that creates it made it).
+
+        A path is taken as existing, and noted in ``assumed``, when an
+        earlier task would install a package whose files could not be
+        read: it may ship the path, and a check must not fail where the
+        real run may well succeed."""
+        if not self.check:
+            return False
+        if name in self.overlay:
+            return True
+        if name.startswith("/") and self.unlisted():
+            self.assumed.append(name)
+            return True
+        return False
+
+    def unlisted(self) -> list[str]:
+        """The packages earlier tasks would install whose files are unknown."""
+        return sorted(n.removeprefix(UNLISTED) for n in self.overlay if n.startswith(UNLISTED))
 
 
 class Module:

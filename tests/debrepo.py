@@ -10,7 +10,10 @@ run never touches a real package):
   newer version to appear in the repository (upgrade, update_cache);
 - ``crtest-daemon`` 1.0: the SysV test daemon (tests/sysvdaemon) with its
   init script, for a play that installs a package and then starts its
-  service.
+  service;
+- ``crtest-tinypkg`` 1.0, which ships a directory of its own,
+  ``/etc/crtest-tinypkg/`` (as haproxy ships ``/etc/haproxy``), for a
+  play that installs it and then writes into it.
 
 `Repo.build` publishes them as ``deb [trusted=yes] file:DIR ./`` and writes
 an APT_CONFIG file that points apt at that source only, with lists of its
@@ -61,6 +64,7 @@ def packages(daemon_port: int) -> list[Package]:
         Package("crtest-app", "1.0", depends="crtest-lib (>= 1.0)",
                 files=(("usr/share/crtest-app/app", "app\n", 0o644),)),
         _daemon_package(daemon_port),
+        Package("crtest-tinypkg", "1.0", files=(("etc/crtest-tinypkg/defaults", "size=tiny\n", 0o644),)),
     ]
 
 
