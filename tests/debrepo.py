@@ -154,6 +154,28 @@ def _index(pool: Path) -> None:
     (pool / "Release").write_text(release)
 
 
+def new_key(home: Path, name: str) -> tuple[bytes, str]:
+    """A signing key made by gpg in its own ``home``: the public key,
+    armored, and its fingerprint."""
+    home.mkdir(mode=0o700, parents=True)
+    gpg = ["gpg", "--homedir", str(home), "--batch"]
+    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", f"{name} <{name}@localhost>", "ed25519", "sign",
+                    "never"], check=True, capture_output=True)
+    public = subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout
+    listed = subprocess.run([*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True, text=True).stdout
+    return public, next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr:"))
+
+
+def sign(pool: Path, home: Path) -> None:
+    """Sign the repository's Release with the key in ``home`` (InRelease,
+    and Release.gpg beside it), so apt takes it only from that key."""
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--yes"]
+    subprocess.run([*gpg, "--clearsign", "-o", str(pool / "InRelease"), str(pool / "Release")], check=True,
+                   capture_output=True)
+    subprocess.run([*gpg, "--armor", "--detach-sign", "-o", str(pool / "Release.gpg"), str(pool / "Release")],
+                   check=True, capture_output=True)
+
+
 def purge(names: list[str]) -> None:
     """Leave dpkg as it was: the test packages purged (dpkg itself, no apt)."""
     subprocess.run(["dpkg", "--purge", *names], capture_output=True)

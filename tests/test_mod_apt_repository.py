@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
-from conftest import bad_argument_fails, free_port
-from debrepo import Repo, apt_config
+from conftest import bad_argument_fails, free_port, write
+from debrepo import Repo, apt_config, new_key, sign
 from systable import SysCase, run_three
 
 
@@ -63,6 +65,92 @@ def test_steps(fleet, play, apt, tmp_path):
     assert results["add"]["apply"]["sources_added"] == [str(apt["parts"] / "crtest.list")]
     assert results["remove"]["apply"]["sources_removed"] == [str(apt["parts"] / "crtest.list")]
     assert results["spelled-otherwise"]["apply"]["msg"] == f"{line} is in {apt['parts'] / 'crtest.list'}"
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory):
+    """A repository signed with a test key (``key``, its ``fpr``), a second
+    key that did not sign it, and apt's directories with a trusted.gpg.d of
+    their own."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed (it signs the test repository)")
+    work = tmp_path_factory.mktemp("aptkeys")
+    repo = Repo.build(work / "repo", daemon_port=free_port())
+    key, fpr = new_key(work / "signer", "signer")
+    other, _ = new_key(work / "other", "other")
+    sign(repo.pool, work / "signer")
+    main, parts, trusted, keyrings = work / "sources.list", work / "sources.list.d", work / "trusted.gpg.d", \
+        work / "keyrings"
+    main.write_text("")
+    for folder in (parts, trusted, keyrings):
+        folder.mkdir()
+    extra = f'Dir::Etc::trustedparts "{trusted}/";\nDir::Etc::trusted "{work}/trusted.gpg";\n'
+    config = apt_config(work / "apt.conf", main, f"{parts}/", work / "lists", extra)
+    write(work / "key.asc", key.decode())
+    binary = subprocess.run(["gpg", "--homedir", str(work / "signer"), "--export"], check=True,
+                            capture_output=True).stdout
+    (work / "key.gpg").write_bytes(binary)
+    return {"work": work, "repo": repo, "key": key, "binary": binary, "fpr": fpr, "other": other,
+            "config": config, "trusted": trusted, "keyrings": keyrings, "lists": work / "lists"}
+
+
+def keys(signed) -> dict:
+    """Every key file's bytes and mode, and whether apt has the signed repository's list."""
+    out = {p.name: (p.read_bytes(), oct(p.stat().st_mode & 0o777))
+           for folder in (signed["trusted"], signed["keyrings"]) for p in sorted(folder.iterdir())}
+    out["listed"] = any("_Packages" in name for name in os.listdir(signed["lists"]))
+    return out
+
+
+def test_keys(fleet, play, signed, tmp_path):
+    env = f"environment: {{APT_CONFIG: '{signed['config']}'}}"
+    work, fpr, key = signed["work"], signed["fpr"], signed["key"]
+    keyring = signed["keyrings"] / "signer.asc"
+    line = f"deb [signed-by={keyring}] file:{signed['repo'].pool} ./"
+    steps = [
+        SysCase("key-data", f"apt_key:\n  data: \"{{{{ lookup('file', '{work}/key.asc') }}}}\"\n  keyring: {keyring}",
+                then={"signer.asc": (key, "0o644")}, diff="BEGIN PGP PUBLIC KEY BLOCK"),
+        SysCase("source-signed-by-it", f"apt_repository: repo='{line}' filename=signed", then={"listed": True}),
+        SysCase("key-file-by-id", f"apt_key: file={work}/key.gpg id=0x{fpr[-16:].lower()}",
+                then={f"{fpr[-16:]}.gpg": (signed["binary"], "0o644")}),
+        SysCase("key-url-default-name", f"apt_key: url=file://{work}/key.asc",
+                then={f"{fpr[-16:]}.asc": (key, "0o644")}),
+        SysCase("wrong-id", f"apt_key: file={work}/key.asc id=DEADBEEF", fails="does not end with id DEADBEEF"),
+        SysCase("not-a-key", f"apt_key: file={signed['repo'].pool}/Release", fails="not an OpenPGP public key"),
+        SysCase("absent-by-id", f"apt_key: id={fpr[-16:]} state=absent",
+                then={f"{fpr[-16:]}.gpg": None, f"{fpr[-16:]}.asc": None}),
+        SysCase("absent-keyring", f"apt_key: keyring={keyring} state=absent", then={"signer.asc": None}),
+    ]
+    results = {}
+    for step in steps:
+        results[step.id] = run_three(play, tmp_path, step, lambda: keys(signed), task_extra=env)
+    assert results["key-data"]["apply"]["fp"] == fpr
+    assert results["key-url-default-name"]["check"]["keyring"] == str(signed["trusted"] / f"{fpr[-16:]}.asc")
+
+
+def test_apt_takes_the_signed_repository_only_with_its_key(signed, tmp_path):
+    """What signed-by means to apt, with lists of their own each time: the
+    signer's key file updates, another key's file is refused."""
+    for name, key, ok in (("signer", signed["key"], True), ("other", signed["other"], False)):
+        keyring = write(tmp_path / f"{name}.asc", key.decode())
+        sources = write(tmp_path / f"{name}.list", f"deb [signed-by={keyring}] file:{signed['repo'].pool} ./\n")
+        config = apt_config(tmp_path / f"{name}.conf", sources, "-", tmp_path / f"lists-{name}")
+        done = subprocess.run(["apt-get", "-q", "update"], env={"APT_CONFIG": str(config), "PATH": os.environ["PATH"]},
+                              capture_output=True, text=True)
+        assert (done.returncode == 0) == ok, done
+        if not ok:
+            assert "NO_PUBKEY" in done.stdout + done.stderr and "is not signed" in done.stderr, done
+
+
+@pytest.mark.parametrize("args,name,needle", [
+    ({"data": "x", "keyserver": "keyserver.ubuntu.com"}, "keyserver", "not supported"),
+    ({"data": "x", "file": "/k.asc"}, "file", "mutually exclusive"),
+    ({"keyring": "/k.asc"}, "data", "is required with state=present"),
+    ({"state": "absent"}, "id", "'id' or 'keyring' is required"),
+    ({"id": "0xNOTHEX", "state": "absent"}, "id", "in hex"),
+], ids=["keyserver", "data-and-file", "no-key", "absent-what", "id-hex"])
+def test_apt_key_bad_arguments_fail_on_the_controller(play, tmp_path, args, name, needle):
+    bad_argument_fails(play, tmp_path, "apt_key", args, name, needle)
 
 
 @pytest.mark.parametrize("args,name,needle", [

@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..host.fileops import (ContentChange, atomic_write, attribute_changes, content_change, mode_arg,
+from ..host.fileops import (ContentChange, Remove, atomic_write, attribute_changes, content_change, mode_arg,
                             read_bytes_or_none, risky_mode, set_attributes, stat_or_none)
 from ..module import ArgError, Change, Created, Module, ModuleFailure, Plan, arg
 from .apt import apt_path, update_lists
@@ -34,11 +34,6 @@ def default_filename(repo: str) -> str:
     text = re.sub(r"\w+://", "", text)
     uri = [word for word in text.split() if word not in TYPES][0]
     return "_".join(re.sub(r"[^a-zA-Z0-9]", " ", uri.split("@", 1)[-1]).split())
-
-
-@dataclass(frozen=True)
-class Removal(Change):
-    """A sources file left with no line, removed (as Ansible removes it)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +104,7 @@ class AptRepository(Module):
                 attribute_changes(target, stat_or_none(target), mode=a.mode, owner=None, group=None) \
                 if target in holders else []
             reason = f"{wanted} is in {holders[0]}" if holders else ""
-        if a.update_cache and any(isinstance(c, (ContentChange, Removal)) for c in changes):
+        if a.update_cache and any(isinstance(c, (ContentChange, Remove)) for c in changes):
             changes.append(Update("update the package lists"))
         return Plan(changes, reason=reason, data={"repo": a.repo, "state": a.state, "file": target})
 
@@ -134,7 +129,7 @@ class AptRepository(Module):
         kept = [line for line in old.decode("utf-8", "surrogateescape").splitlines(keepends=True)
                 if source(line) != wanted]
         if removable and not "".join(kept).strip():
-            return Removal(f"remove {path}", before=old.decode("utf-8", "replace"), after="", path=path)
+            return Remove(f"remove {path}", before=old.decode("utf-8", "replace"), after="", path=path)
         return content_change(path, old, "".join(kept).encode("utf-8", "surrogateescape"))
 
     def apply(self, plan: Plan) -> dict:
@@ -144,9 +139,9 @@ class AptRepository(Module):
             if isinstance(change, ContentChange):
                 new = stat_or_none(change.path) is None
                 atomic_write(change.path, change.data, mode=a.mode or NEW_FILE_MODE if new else None)
-            elif isinstance(change, Removal):
-                os.unlink(change.path)
-            if isinstance(change, (ContentChange, Removal)):
+            elif isinstance(change, Remove):
+                change.perform()
+            if isinstance(change, (ContentChange, Remove)):
                 written.append(change.path)
         set_attributes(plan.changes)
         if any(isinstance(change, Update) for change in plan.changes):
