@@ -273,6 +273,8 @@ class Apt(Module):
         (`Created.unlisted`), so a later task into ``/etc/PACKAGE/``
         predicts ``changed`` instead of failing."""
         added = [s for s in steps if OPS[s.op] in ("installed", "upgraded") and s.after]
+        if not added:
+            return frozenset()
         local = os.path.abspath(self.args.deb) if self.args.deb is not None else None
         local_name = _deb_fields(local)[0] if local else None
         paths = dpkg.shipped([(s.name, s.after) for s in added if s.name != local_name],
