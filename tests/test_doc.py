@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("apt", "apt_key", "apt_repository", "blockinfile", "command", "copy", "cron", "debug", "file", "find", "getent", "hostname",
+BUILTINS = ("apt", "apt_key", "apt_repository", "deb822_repository", "blockinfile", "command", "copy", "cron", "debug", "file", "find", "getent", "hostname",
             "lineinfile", "package", "package_facts", "ping", "replace", "service_facts", "shell", "slurp", "stat",
             "sysctl", "template", "wait_for")
 

@@ -161,3 +161,31 @@ def test_apt_key_bad_arguments_fail_on_the_controller(play, tmp_path, args, name
 ], ids=["ppa", "no-type", "filename-slash", "state"])
 def test_bad_arguments_fail_on_the_controller(play, tmp_path, args, name, needle):
     bad_argument_fails(play, tmp_path, "apt_repository", args, name, needle)
+
+
+def test_deb822_source_with_its_key_inside(fleet, play, signed, tmp_path):
+    """A .sources file whose Signed-By is the armored key itself: apt
+    updates from the signed repository with it; disabled, then removed."""
+    main, parts = write(tmp_path / "apt/sources.list", ""), tmp_path / "apt/sources.list.d"
+    parts.mkdir()
+    config = apt_config(tmp_path / "apt/apt.conf", main, f"{parts}/", tmp_path / "apt/lists")
+    env = f"environment: {{APT_CONFIG: '{config}'}}"
+    pool, key = signed["repo"].pool, signed["key"].decode()
+    folded = "".join(f"\n {line.strip() or '.'}" for line in key.strip().splitlines())
+    text = f"X-Repolib-Name: signed\nTypes: deb\nURIs: file:{pool}\nSuites: ./\n"
+    task = (f"deb822_repository:\n  name: signed\n  uris: file:{pool}\n  suites: ./\n"
+            f"  signed_by: \"{{{{ lookup('file', '{signed['work']}/key.asc') }}}}\"\n")
+
+    def observe() -> dict:
+        out = {p.name: (p.read_text(), oct(p.stat().st_mode & 0o777)) for p in parts.iterdir()}
+        out["listed"] = any("_Packages" in name for name in os.listdir(tmp_path / "apt/lists"))
+        return out
+
+    for step in [
+        SysCase("deb822", task, then={"signed.sources": (f"{text}Signed-By:{folded}\n", "0o644")}),
+        SysCase("update", "apt: update_cache=yes", then={"listed": True}),
+        SysCase("disabled", task + "  enabled: no",
+                then={"signed.sources": (f"{text}Enabled: no\nSigned-By:{folded}\n", "0o644")}),
+        SysCase("absent", "deb822_repository: name=signed state=absent", then={"signed.sources": None}),
+    ]:
+        run_three(play, tmp_path, step, observe, task_extra=env)
