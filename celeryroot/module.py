@@ -119,10 +119,17 @@ class Created:
     def unlisted(package: str) -> str:
         """A package that would be installed, whose files could not be read:
         any path may be one of them (`Context.would_exist`)."""
-        return f"{UNLISTED}{package}"
+        return f"{UNLISTED}:{package}"
+
+    @staticmethod
+    def source(path: str) -> str:
+        """A file of apt's sources that would gain a source: a package
+        apt cannot find yet may come from it."""
+        return f"{SOURCE}:{os.path.abspath(path)}"
 
 
-UNLISTED = "files-of:"
+#: The kinds of names `Context.pending` lists.
+UNLISTED, SOURCE = "files-of", "apt-source"
 
 
 @dataclass(frozen=True)
@@ -191,14 +198,17 @@ class Context:
             return False
         if name in self.overlay:
             return True
-        if name.startswith("/") and self.unlisted():
+        if name.startswith("/") and self.pending(UNLISTED):
             self.assumed.append(name)
             return True
         return False
 
-    def unlisted(self) -> list[str]:
-        """The packages earlier tasks would install whose files are unknown."""
-        return sorted(n.removeprefix(UNLISTED) for n in self.overlay if n.startswith(UNLISTED))
+    def pending(self, kind: str) -> list[str]:
+        """What earlier tasks of this check run would make of a ``kind``
+        (`UNLISTED`: the packages whose files are unknown; `SOURCE`: apt's
+        source files that gain a source)."""
+        prefix = f"{kind}:"
+        return sorted(n.removeprefix(prefix) for n in self.overlay if n.startswith(prefix)) if self.check else []
 
 
 class Module:

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import bad_argument_fails, free_port, write
-from debrepo import Repo, apt_config, new_key, sign
+from debrepo import Repo, apt_config, new_key, purge, sign
 from systable import SysCase, run_three
 
 
@@ -189,3 +189,51 @@ def test_deb822_source_with_its_key_inside(fleet, play, signed, tmp_path):
         SysCase("absent", "deb822_repository: name=signed state=absent", then={"signed.sources": None}),
     ]:
         run_three(play, tmp_path, step, observe, task_extra=env)
+
+
+SOURCE_BOOK = """
+- hosts: aptbox
+  gather_facts: false
+  tasks:
+    - name: the vendor's source
+      apt_repository: repo="deb [trusted=yes] file:{pool} ./" filename=vendor
+    - name: the vendor's package
+      apt: name=crtest-tinypkg
+    - name: its configuration
+      copy: content="size=huge\\n" dest=/etc/crtest-tinypkg/defaults
+"""
+
+
+@pytest.mark.parametrize("way", ["bundles", "linear"])
+def test_check_mode_installs_from_a_source_it_would_add(workers, play, apt, tmp_path, way):
+    """Add a source, install its package, configure it: --check cannot ask
+    apt about a source that is not there yet, so it takes the package as
+    coming from it (its files unknown, so the copy into its directory
+    predicts changed and says why); the real run does it all, then ok."""
+    main, parts = write(tmp_path / "apt/sources.list", ""), tmp_path / "apt/sources.list.d"
+    parts.mkdir()
+    config = apt_config(tmp_path / "apt/apt.conf", main, f"{parts}/", tmp_path / "apt/lists")
+    workers.start("aptbox", env={"APT_CONFIG": str(config)})
+    book = write(tmp_path / "site.yaml", SOURCE_BOOK.format(pool=apt["repo"].pool))
+    inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n    aptbox:\n")
+    tasks = ("the vendor's source", "the vendor's package", "its configuration")
+
+    def run(*flags):
+        out = play(book, *(["--strategy", "linear"] if way == "linear" else []), *flags, inventory=inventory)
+        assert out.rc == 0, out
+        assert [p["play"]["execution"]["mode"] for p in out.doc["plays"]] == [way]
+        return {t: out.results(t)["aptbox"] for t in tasks}
+
+    try:
+        checked = run("--check")
+        assert all(r["changed"] for r in checked.values()), checked
+        assert "from the sources an earlier task would add" in checked["the vendor's package"]["msg"], checked
+        assert "whose files could not be read" in checked["its configuration"]["msg"], checked
+        assert not list(parts.iterdir()) and not os.path.exists("/etc/crtest-tinypkg")
+        applied = run()
+        assert all(r["changed"] for r in applied.values()), applied
+        assert open("/etc/crtest-tinypkg/defaults").read() == "size=huge\n"
+        again = run()
+        assert not any(r["changed"] for r in again.values()), again
+    finally:
+        purge(["crtest-tinypkg"])

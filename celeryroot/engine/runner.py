@@ -25,7 +25,7 @@ import traceback
 from contextlib import contextmanager
 
 from ..host.sysops import CommandChange
-from ..module import ArgError, Context, ModuleFailure, Plan, build_args, on_host
+from ..module import UNLISTED, ArgError, Context, ModuleFailure, Plan, build_args, on_host
 from ..registry import Registry
 from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
@@ -136,7 +136,7 @@ def _assumed(ctx: Context) -> str:
     if not ctx.assumed:
         return ""
     return (f" (assuming {', '.join(sorted(set(ctx.assumed)))} will exist: an earlier task would install "
-            f"{', '.join(ctx.unlisted())}, whose files could not be read)")
+            f"{', '.join(ctx.pending(UNLISTED))}, whose files could not be read)")
 
 
 def _apply(module, plan: Plan) -> dict:

@@ -66,8 +66,9 @@ class Step:
         """The version it ends at, or ``OLD -> NEW`` when it changes version."""
         if self.before and self.after and self.before != self.after:
             return f"{self.before} -> {self.after}"
-        # apt-get -s shows no version when it purges what remove left behind.
-        return self.after or self.before or "config-files"
+        # apt-get -s shows no version when it purges what remove left behind;
+        # a package a check takes from a source not added yet has none known.
+        return self.after or self.before or ("config-files" if self.op == "purge" else "")
 
     def text(self) -> str:
         return f"{self.op} {self.name} {self.version()}".rstrip()

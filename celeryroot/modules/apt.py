@@ -12,13 +12,15 @@ import time
 from dataclasses import dataclass
 
 from ..host import dpkg
-from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
+from ..module import SOURCE, ArgError, Created, Module, ModuleFailure, Plan, arg
 from ..host.proc import run
 from ..host.sysops import CommandChange, attribute_text, run_checked
 
 #: apt-get's words for "dpkg's or the lists' lock is held by someone else".
 LOCKED = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory")
 UPGRADES = ("no", "yes", "safe", "full", "dist")
+#: apt-get's words for a package it does not know (yet).
+UNKNOWN = re.compile(r"E: (?:Unable to locate package (\S+)|Package '([^']+)' has no installation candidate)")
 #: The most paths a check run takes from the packages a task would install
 #: (they travel with every later task of the host's check run).
 MAX_SHIPPED = 5000
@@ -262,8 +264,23 @@ class Apt(Module):
         done = run([argv[0], "-s", *(_lists_options(lists) if lists else ()), *argv[1:]], env=self.env())
         if done.rc != 0:
             errors = [line for line in done.stderr.splitlines() if line.startswith("E:")] or [done.stderr]
+            unseen = self._from_new_sources(errors)
+            if unseen:
+                return unseen
             raise ModuleFailure(f"apt-get cannot do it: {' '.join(errors)}", **done.data())
         return dpkg.simulated(done.stdout)
+
+    def _from_new_sources(self, errors: list[str]) -> list[dpkg.Step]:
+        """In a check run where an earlier task would add apt sources
+        (`Created.source`), the packages apt cannot find yet, taken as
+        installed from them, their versions and files unknown; [] when
+        anything else went wrong."""
+        if not self.ctx.pending(SOURCE) or not self.args.name:
+            return []
+        missing = [UNKNOWN.match(line) for line in errors]
+        if not all(missing):
+            return []
+        return [dpkg.Step("install", m.group(1) or m.group(2), None, None) for m in missing]
 
     def _shipped(self, steps: list[dpkg.Step], lists: str | None) -> frozenset[str]:
         """For a check run, what the packages it would install or upgrade
@@ -272,9 +289,11 @@ class Apt(Module):
         cannot be read, the mark that any path may be theirs
         (`Created.unlisted`), so a later task into ``/etc/PACKAGE/``
         predicts ``changed`` instead of failing."""
-        added = [s for s in steps if OPS[s.op] in ("installed", "upgraded") and s.after]
+        added = [s for s in steps if OPS[s.op] in ("installed", "upgraded")]
         if not added:
             return frozenset()
+        if any(s.after is None for s in added):  # from a source not added yet: no .deb to read
+            return frozenset(Created.unlisted(s.name) for s in added)
         local = os.path.abspath(self.args.deb) if self.args.deb is not None else None
         local_name = _deb_fields(local)[0] if local else None
         paths = dpkg.shipped([(s.name, s.after) for s in added if s.name != local_name],
@@ -407,7 +426,9 @@ def _package_change(steps: list[dpkg.Step], argv: tuple[str, ...], lock_timeout:
     # A package installed or upgraded is there for the later tasks of a
     # check run, and so are its files.
     there = shipped | {Created.package(s.name) for s in steps if OPS[s.op] in ("installed", "upgraded")}
-    return AptGet(", ".join(s.text() for s in steps),
+    unseen = any(s.after is None and OPS[s.op] == "installed" for s in steps)
+    return AptGet(", ".join(s.text() for s in steps) + (" (from the sources an earlier task would add)" if unseen
+                                                          else ""),
                   before=attribute_text({s.name: s.before or ("config-files" if s.op == "purge" else "absent")
                                           for s in steps}),
                   after=attribute_text({s.name: s.after or "absent" for s in steps}),

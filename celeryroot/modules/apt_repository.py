@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import re
@@ -120,7 +121,9 @@ class AptRepository(Module):
         old = read_bytes_or_none(target)
         text = (old or b"").decode("utf-8", "surrogateescape")
         new = (text if not text or text.endswith("\n") else text + "\n") + wanted + "\n"
-        return [content_change(target, old, new.encode("utf-8", "surrogateescape")),
+        change = content_change(target, old, new.encode("utf-8", "surrogateescape"))
+        # A later apt task of a check run may install from the new source.
+        return [dataclasses.replace(change, creates=change.creates | {Created.source(target)}),
                 *attribute_changes(target, stat_or_none(target), mode=self.args.mode, owner=None, group=None)]
 
     @staticmethod

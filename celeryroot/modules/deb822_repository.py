@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -99,7 +100,9 @@ class Deb822Repository(Module):
             raise ModuleFailure(f"the directory of apt's sources {parts} does not exist")
         text = self.text()
         change = content_change(dest, read_bytes_or_none(dest), text.encode())
-        changes = ([change] if change else []) + attribute_changes(dest, st, mode=a.mode, owner=None, group=None)
+        # A later apt task of a check run may install from the new source.
+        changes = [dataclasses.replace(change, creates=change.creates | {Created.source(dest)})] if change else []
+        changes += attribute_changes(dest, st, mode=a.mode, owner=None, group=None)
         return Plan(changes, reason=f"{dest} is as wanted", data={"dest": dest, "repo": text})
 
     def apply(self, plan: Plan) -> dict:
