@@ -100,11 +100,13 @@ class AptRepository(Module):
         if a.state == "absent":
             changes = [self._without(path, wanted, removable=path.startswith(parts)) for path in holders]
             reason = f"no source file has {wanted}"
+        elif not holders:
+            changes, reason = self._added(target, wanted), ""
         else:
-            changes = self._added(target, wanted) if not holders else \
-                attribute_changes(target, stat_or_none(target), mode=a.mode, owner=None, group=None) \
+            # Already there: only the mode of its own file is this task's.
+            changes = attribute_changes(target, stat_or_none(target), mode=a.mode, owner=None, group=None) \
                 if target in holders else []
-            reason = f"{wanted} is in {holders[0]}" if holders else ""
+            reason = f"{wanted} is in {holders[0]}"
         if a.update_cache and any(isinstance(c, (ContentChange, Remove)) for c in changes):
             changes.append(Update("update the package lists"))
         return Plan(changes, reason=reason, data={"repo": a.repo, "state": a.state, "file": target})
@@ -141,7 +143,7 @@ class AptRepository(Module):
         for change in plan.changes:
             if isinstance(change, ContentChange):
                 new = stat_or_none(change.path) is None
-                atomic_write(change.path, change.data, mode=a.mode or NEW_FILE_MODE if new else None)
+                atomic_write(change.path, change.data, mode=(a.mode or NEW_FILE_MODE) if new else None)
             elif isinstance(change, Remove):
                 change.perform()
             if isinstance(change, (ContentChange, Remove)):
