@@ -117,20 +117,27 @@ def installed_packages(env: dict | None = None) -> dict[str, list[dict]]:
     return found
 
 
+#: The most bytes of .debs `shipped` fetches to read their files.
+MAX_DOWNLOAD = 100 << 20
+
+
 def shipped(packages: list[tuple[str, str]], apt_options: tuple[str, ...], env: dict, local: tuple[str, ...] = (),
             seconds: float = 60) -> set[str] | None:
     """The paths the ``.deb`` files of ``packages`` (name, version) hold,
     fetched with ``apt-get download`` into a scratch directory, and of the
     ``local`` ``.deb`` files; None when they cannot all be read within
-    ``seconds`` (no network, a repository that is gone)."""
+    ``seconds`` (no network, a repository that is gone) or weigh more
+    than `MAX_DOWNLOAD` together."""
+    specs = [f"{name}={version}" for name, version in packages]
+    if specs and download_size(specs, apt_options, env) > MAX_DOWNLOAD:
+        return None
     scratch = tempfile.mkdtemp(prefix="celeryroot-debs-")
     deadline = time.monotonic() + seconds
     try:
         if packages:
             # Fetched as root: the scratch directory is not _apt's to write.
-            done = run(["apt-get", "-q", "-o=APT::Sandbox::User=root", *apt_options, "download", "--",
-                        *(f"{name}={version}" for name, version in packages)], cwd=scratch, env=env,
-                       timeout=seconds)
+            done = run(["apt-get", "-q", "-o=APT::Sandbox::User=root", *apt_options, "download", "--", *specs],
+                       cwd=scratch, env=env, timeout=seconds)
             if done.rc != 0:
                 return None
         paths: set[str] = set()
@@ -145,6 +152,14 @@ def shipped(packages: list[tuple[str, str]], apt_options: tuple[str, ...], env: 
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def download_size(specs: list[str], apt_options: tuple[str, ...], env: dict) -> int:
+    """The bytes of the .debs of ``specs`` (NAME=VERSION), from the
+    package index (``Size``); unknown counts as too many."""
+    done = run(["apt-cache", *apt_options, "show", "--", *specs], env=env)
+    sizes = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("Size:")]
+    return sum(sizes) if done.rc == 0 and len(sizes) >= len(specs) else MAX_DOWNLOAD + 1
 
 
 def _member(line: str) -> str:

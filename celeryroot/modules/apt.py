@@ -62,7 +62,7 @@ class Apt(Module):
     counts as present for later tasks of the run (the ``service`` of a
     daemon it ships predicts ``changed`` instead of failing), and so do
     its files, read from its ``.deb`` (``apt-get download`` into a scratch
-    directory, at most 60 s): a template into ``/etc/haproxy/`` after
+    directory, at most 60 s and 100 MiB): a template into ``/etc/haproxy/`` after
     ``apt: name=haproxy`` predicts ``changed``. When the ``.deb`` cannot
     be had, a later task takes any missing path as one the package may
     ship, and its message says so.
@@ -283,13 +283,15 @@ class Apt(Module):
         return [dpkg.Step("install", m.group(1) or m.group(2), None, None) for m in missing]
 
     def _shipped(self, steps: list[dpkg.Step], lists: str | None) -> frozenset[str]:
-        """For a check run, what the packages it would install or upgrade
-        would put on the host (the paths not there yet, at most
+        """For a check run, what the packages it would install would put
+        on the host (the paths not there yet, at most
         `MAX_SHIPPED`, else only their directories), or, when their files
         cannot be read, the mark that any path may be theirs
         (`Created.unlisted`), so a later task into ``/etc/PACKAGE/``
         predicts ``changed`` instead of failing."""
-        added = [s for s in steps if OPS[s.op] in ("installed", "upgraded")]
+        # New packages only: an upgraded one's files are there already, and
+        # a check of upgrade=dist must not fetch the whole upgrade.
+        added = [s for s in steps if s.op == "install"]
         if not added:
             return frozenset()
         if any(s.after is None for s in added):  # from a source not added yet: no .deb to read
