@@ -44,7 +44,7 @@ class Update(Change):
 
 
 class AptRepository(Module):
-    """Add or remove a one-line apt source (``deb [options] URI suite [components]``).
+    """Add or remove a one-line apt source: deb [options] URI suite [components].
 
     ``state=present`` adds ``repo`` to ``/etc/apt/sources.list.d/FILENAME.list``
     unless a source file already has it (``sources.list`` or any ``*.list``
