@@ -20,7 +20,7 @@ COMPILE := $(PY) -m compileall -q celeryroot
 # headless chromium, which reads and draws celeryroot-runs' HTML page;
 # PostgreSQL for the run history's shared store (a private cluster per test
 # session; its libpq is what psycopg loads); cron for its crontab command
-# (the cron module).
+# (the cron module); gpg, which signs the test repository (apt_key, signed-by).
 # systemd-container depends on the same version of systemd, so installing it
 # can upgrade the machine's systemd (the README says so).
 # ansible-playbook, which tests/test_differential.py runs beside celeryroot,
@@ -28,7 +28,7 @@ COMPILE := $(PY) -m compileall -q celeryroot
 # Where it cannot be installed (no index), those tests say so and skip.
 ANSIBLE_VENV ?= .venv-ansible
 ANSIBLE_PLAYBOOK := $(abspath $(ANSIBLE_VENV))/bin/ansible-playbook
-TEST_PACKAGES := redis-server redis-sentinel apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium postgresql cron
+TEST_PACKAGES := redis-server redis-sentinel apt-utils dpkg-dev python3 passwd init-system-helpers systemd-container debootstrap iproute2 procps tmux chromium postgresql cron gpg
 
 .PHONY: base test system-packages ansible bench
 base: $(PY)

@@ -115,6 +115,22 @@ class Created:
     def group(name: str) -> str:
         return f"group:{name}"
 
+    @staticmethod
+    def unlisted(package: str) -> str:
+        """A package that would be installed, whose files could not be read:
+        any path may be one of them (`Context.would_exist`)."""
+        return f"{UNLISTED}:{package}"
+
+    @staticmethod
+    def source(path: str) -> str:
+        """A file of apt's sources that would gain a source: a package
+        apt cannot find yet may come from it."""
+        return f"{SOURCE}:{os.path.abspath(path)}"
+
+
+#: The kinds of names `Context.pending` lists.
+UNLISTED, SOURCE = "files-of", "apt-source"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -167,11 +183,32 @@ class Context:
     vars: dict = field(default_factory=dict, compare=False)
     #: The task's ``environment:``, for the commands a module runs.
     environment: dict = field(default_factory=dict, compare=False)
+    #: The paths `would_exist` took as existing on a guess, for the result's message.
+    assumed: list = field(default_factory=list, compare=False)
 
     def would_exist(self, name: str) -> bool:
         """Whether an earlier task of this check run would create ``name``
-        (made with `Created`, as the change that creates it made it)."""
-        return self.check and name in self.overlay
+        (made with `Created`, as the change that creates it made it).
+
+        A path is taken as existing, and noted in ``assumed``, when an
+        earlier task would install a package whose files could not be
+        read: it may ship the path, and a check must not fail where the
+        real run may well succeed."""
+        if not self.check:
+            return False
+        if name in self.overlay:
+            return True
+        if name.startswith("/") and self.pending(UNLISTED):
+            self.assumed.append(name)
+            return True
+        return False
+
+    def pending(self, kind: str) -> list[str]:
+        """What earlier tasks of this check run would make of a ``kind``
+        (`UNLISTED`: the packages whose files are unknown; `SOURCE`: apt's
+        source files that gain a source)."""
+        prefix = f"{kind}:"
+        return sorted(n.removeprefix(prefix) for n in self.overlay if n.startswith(prefix)) if self.check else []
 
 
 class Module:

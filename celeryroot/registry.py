@@ -5,6 +5,10 @@ add modules through the ``celeryroot.modules`` entry-point group. A site's own
 modules are ``*.py`` files in a directory of the modules path (the project's
 ``modules/`` beside the playbook for the controller, ``modules_path`` for a
 worker); a later source overrides an earlier one of the same name.
+
+A built-in may answer to a second name (`ALIASES`): the name resolves to
+the module's own, so a task, ``module_defaults`` and a worker's policy all
+see one module under either name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 #: Modules of other collections that are built in here, by their full names
 #: (only these: ``community.general.copy`` is no module of Ansible's).
 COLLECTION_NAMES = {"community.general.ini_file": "ini_file", "ansible.posix.sysctl": "sysctl"}
+#: Other names of built-ins. Ansible 2.14 renamed systemd to systemd_service
+#: and kept the old name; both are the one module here.
+ALIASES = {"systemd_service": "systemd"}
 #: The built-in modules, named rather than imported: the registry sits
 #: below every room that uses it, the modules above the language they use.
 BUILTIN_PACKAGE = __package__ + ".modules"
@@ -59,11 +66,16 @@ class Registry:
         return self._site
 
     def resolve(self, name: str) -> str:
+        """A module's own name for ``name`` (an FQCN or an alias); a site
+        module of an alias's name is that site module."""
         if name in COLLECTION_NAMES:
             return COLLECTION_NAMES[name]
         for prefix in ANSIBLE_PREFIXES:
             if name.startswith(prefix):
-                return name[len(prefix):]
+                name = name[len(prefix):]
+                break
+        if name in ALIASES and name not in self.site:
+            return ALIASES[name]
         return name
 
     def get(self, name: str) -> type[Module] | None:
@@ -79,7 +91,8 @@ class Registry:
         return self.get(name) is not None
 
     def names(self) -> list[str]:
-        return sorted(self.classes)
+        """Every module's name and every alias of a built-in."""
+        return sorted({*self.classes, *ALIASES})
 
 
 def _import_builtin(name: str):

@@ -10,7 +10,10 @@ run never touches a real package):
   newer version to appear in the repository (upgrade, update_cache);
 - ``crtest-daemon`` 1.0: the SysV test daemon (tests/sysvdaemon) with its
   init script, for a play that installs a package and then starts its
-  service.
+  service;
+- ``crtest-tinypkg`` 1.0, which ships a directory of its own,
+  ``/etc/crtest-tinypkg/`` (as haproxy ships ``/etc/haproxy``), for a
+  play that installs it and then writes into it.
 
 `Repo.build` publishes them as ``deb [trusted=yes] file:DIR ./`` and writes
 an APT_CONFIG file that points apt at that source only, with lists of its
@@ -61,6 +64,7 @@ def packages(daemon_port: int) -> list[Package]:
         Package("crtest-app", "1.0", depends="crtest-lib (>= 1.0)",
                 files=(("usr/share/crtest-app/app", "app\n", 0o644),)),
         _daemon_package(daemon_port),
+        Package("crtest-tinypkg", "1.0", files=(("etc/crtest-tinypkg/defaults", "size=tiny\n", 0o644),)),
     ]
 
 
@@ -104,13 +108,7 @@ class Repo:
         sources = workdir / "sources.list"
         sources.write_text(f"deb [trusted=yes] file:{pool} ./\n")
         lists = workdir / "lists"
-        (lists / "partial").mkdir(parents=True)
-        config = workdir / "apt.conf"
-        config.write_text(
-            f'Dir::Etc::sourcelist "{sources}";\n'
-            'Dir::Etc::sourceparts "-";\n'
-            'APT::Get::List-Cleanup "0";\n'
-            f'Dir::State::Lists "{lists}";\n')
+        config = apt_config(workdir / "apt.conf", sources, "-", lists)
         return cls(pool, config, lists, daemon_port)
 
     def publish(self, pkg: Package) -> Path:
@@ -132,6 +130,18 @@ class Repo:
                        check=True, capture_output=True)
 
 
+def apt_config(path: Path, sources: Path, parts: Path | str, lists: Path, extra: str = "") -> Path:
+    """An APT_CONFIG file: apt reads ``sources`` and the ``*.list`` of
+    ``parts`` ("-": none) and keeps its lists in ``lists`` (made here)."""
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'Dir::Etc::sourcelist "{sources}";\n'
+        f'Dir::Etc::sourceparts "{parts}";\n'
+        'APT::Get::List-Cleanup "0";\n'
+        f'Dir::State::Lists "{lists}";\n' + extra)
+    return path
+
+
 def _index(pool: Path) -> None:
     index = subprocess.run(["apt-ftparchive", "packages", "."], cwd=pool, check=True,
                            capture_output=True, text=True).stdout
@@ -142,6 +152,28 @@ def _index(pool: Path) -> None:
                               "-o", f"APT::FTPArchive::Release::Origin={LABEL}", "release", "."],
                              cwd=pool, check=True, capture_output=True, text=True).stdout
     (pool / "Release").write_text(release)
+
+
+def new_key(home: Path, name: str) -> tuple[bytes, str]:
+    """A signing key made by gpg in its own ``home``: the public key,
+    armored, and its fingerprint."""
+    home.mkdir(mode=0o700, parents=True)
+    gpg = ["gpg", "--homedir", str(home), "--batch"]
+    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", f"{name} <{name}@localhost>", "ed25519", "sign",
+                    "never"], check=True, capture_output=True)
+    public = subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout
+    listed = subprocess.run([*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True, text=True).stdout
+    return public, next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr:"))
+
+
+def sign(pool: Path, home: Path) -> None:
+    """Sign the repository's Release with the key in ``home`` (InRelease,
+    and Release.gpg beside it), so apt takes it only from that key."""
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--yes"]
+    subprocess.run([*gpg, "--clearsign", "-o", str(pool / "InRelease"), str(pool / "Release")], check=True,
+                   capture_output=True)
+    subprocess.run([*gpg, "--armor", "--detach-sign", "-o", str(pool / "Release.gpg"), str(pool / "Release")],
+                   check=True, capture_output=True)
 
 
 def purge(names: list[str]) -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from conftest import ROOT, write
 
-BUILTINS = ("apt", "blockinfile", "command", "copy", "cron", "debug", "fetch", "file", "find", "get_url", "getent",
-            "hostname", "ini_file", "lineinfile", "package", "package_facts", "ping", "pip", "replace",
-            "service_facts", "shell", "slurp", "stat", "sysctl", "template", "unarchive", "wait_for")
+BUILTINS = ("apt", "apt_key", "apt_repository", "blockinfile", "command", "copy", "cron", "deb822_repository", "debug",
+            "fetch", "file", "find", "get_url", "getent", "hostname", "ini_file", "lineinfile", "package",
+            "package_facts", "ping", "pip", "replace", "service_facts", "shell", "slurp", "stat", "sysctl", "template",
+            "unarchive", "wait_for")
 
 
 def doc(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
@@ -47,6 +48,7 @@ class Hello(Module):
     assert listed["copy"] == "Copy content from the controller into a file on the host, atomically."
     assert listed["stamp"].startswith("Write a one-line"), "the project's modules/ directory is listed"
     assert listed["hello"] == "Say hello from a site module."
+    assert listed["systemd_service"] == "(another name of systemd)"
 
 
 @pytest.mark.parametrize("module", BUILTINS)

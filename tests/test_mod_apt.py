@@ -22,7 +22,7 @@ from systable import SysCase, run_three
 import sysvdaemon
 from sysvdaemon import answer
 
-NAMES = ["crtest-hello", "crtest-app", "crtest-lib", "crtest-daemon"]
+NAMES = ["crtest-hello", "crtest-app", "crtest-lib", "crtest-daemon", "crtest-tinypkg"]
 DPKG_LOCK = "/var/lib/dpkg/lock-frontend"
 
 
@@ -217,6 +217,66 @@ def test_check_mode_predicts_the_service_of_a_package_it_would_install(workers, 
     wait_for(lambda: answer(port), 10, "crtest-daemon on its port")
     again = play(book, inventory=inventory)
     assert again.rc == 0 and again.total("changed") == 0, again
+
+
+TINY_BOOK = """
+- hosts: aptbox
+  gather_facts: false
+  tasks:
+    - name: package
+      apt: name=crtest-tinypkg
+    - name: its configuration
+      template: src=conf.j2 dest=/etc/crtest-tinypkg/conf mode=0640
+"""
+
+
+@pytest.mark.parametrize("way", ["bundles", "linear"])
+def test_check_mode_knows_the_directories_a_package_would_create(workers, play, repo, tmp_path, way):
+    """A template into /etc/PACKAGE/ after the task that installs PACKAGE
+    (apt: name=haproxy, then /etc/haproxy/haproxy.cfg): --check reads the
+    package's files from its .deb and predicts both, installing nothing;
+    where the .deb cannot be had, the template still predicts changed and
+    says why. Whole-play bundles and the linear strategy alike."""
+    workers.start("aptbox", env=repo.env())
+    write(tmp_path / "templates/conf.j2", "host={{ inventory_hostname }}\n")
+    book = write(tmp_path / "site.yaml", TINY_BOOK)
+    inventory = write(tmp_path / "inventory.yaml", "all:\n  hosts:\n    aptbox:\n")
+    forced = ["--strategy", "linear"] if way == "linear" else []
+
+    def run(*flags):
+        out = play(book, *forced, *flags, inventory=inventory)
+        assert out.rc == 0, out
+        (execution,) = [p["play"]["execution"]["mode"] for p in out.doc["plays"]]
+        assert execution == way, out.doc["plays"][0]["play"]["execution"]
+        return {t: out.results(t)["aptbox"] for t in ("package", "its configuration")}
+
+    checked = run("--check")
+    assert all(r["changed"] for r in checked.values()), checked
+    assert "assuming" not in checked["its configuration"]["msg"], "the directory was learned from the package"
+    assert "crtest-tinypkg" not in packages() and not os.path.exists("/etc/crtest-tinypkg")
+    deb = repo.deb("crtest-tinypkg", "1.0")
+    hidden = deb.with_suffix(".away")
+    deb.rename(hidden)  # the repository lists it, but its file cannot be fetched
+    try:
+        blind = run("--check")
+    finally:
+        hidden.rename(deb)
+    assert all(r["changed"] for r in blind.values()), blind
+    msg = blind["its configuration"]["msg"]
+    assert "assuming /etc/crtest-tinypkg, " in msg and ("will exist: an earlier task would install crtest-tinypkg, "
+                                                         "whose files could not be read") in msg, msg
+    assert "crtest-tinypkg" not in packages()
+    try:
+        applied = run()
+        assert all(r["changed"] for r in applied.values()), applied
+        assert open("/etc/crtest-tinypkg/conf").read() == "host=aptbox\n"
+        again = run()
+        assert not any(r["changed"] for r in again.values()), again
+    finally:
+        purge(["crtest-tinypkg"])
+        if os.path.exists("/etc/crtest-tinypkg/conf"):
+            os.unlink("/etc/crtest-tinypkg/conf")
+            os.rmdir("/etc/crtest-tinypkg")
 
 
 @pytest.mark.parametrize("args,name,needle", [

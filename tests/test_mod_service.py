@@ -137,6 +137,7 @@ def test_systemd_backend(fleet, play, tmp_path):
     ("service", {"state": "started"}, "name", "missing required argument"),
     ("systemd", {"masked": True}, "name", "'name' is required with 'masked'"),
     ("systemd", {"name": "x", "scope": "user"}, "scope", "unsupported argument"),
-], ids=["nothing", "state", "enabled", "no-name", "systemd-masked-no-name", "systemd-unknown"])
+    ("ansible.builtin.systemd_service", {"masked": True}, "name", "'name' is required with 'masked'"),
+], ids=["nothing", "state", "enabled", "no-name", "systemd-masked-no-name", "systemd-unknown", "systemd_service"])
 def test_bad_arguments_fail_on_the_controller(play, tmp_path, module, args, name, needle):
     bad_argument_fails(play, tmp_path, module, args, name, needle)

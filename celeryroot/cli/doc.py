@@ -33,7 +33,8 @@ def main(argv=None) -> int:
         names = registry.names()
         width = max(len(n) for n in names)
         for name in names:
-            print(f"{name:<{width}}  {registry.get(name).summary()}")
+            own = registry.resolve(name)
+            print(f"{name:<{width}}  " + (f"(another name of {own})" if own != name else registry.get(name).summary()))
         return 0
     if not opts.module:
         print("celeryroot-doc: name a module, or use --list", file=sys.stderr)

@@ -25,7 +25,7 @@ import traceback
 from contextlib import contextmanager
 
 from ..host.sysops import CommandChange
-from ..module import ArgError, Context, ModuleFailure, Plan, build_args, on_host
+from ..module import UNLISTED, ArgError, Context, ModuleFailure, Plan, build_args, on_host
 from ..registry import Registry
 from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
@@ -112,13 +112,14 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
     try:
         plan = module.plan()
         if not plan.changes:
-            return result(OK, **{"msg": plan.reason, **plan.data}), set()
+            return result(OK, **{"msg": plan.reason + _assumed(ctx), **plan.data}), set()
         diffs = [d for d in (c.diff() for c in plan.changes) if d] if ctx.diff else []
         what = "; ".join(c.what for c in plan.changes)
         if ctx.check:
             if not module.predictable:
-                return result(SKIPPED, f"skipped in check mode: would {what}"), set()
-            return result(CHANGED, **{"msg": f"would {what}", "diff": diffs, **plan.data}), set(plan.creates)
+                return result(SKIPPED, f"skipped in check mode: would {what}{_assumed(ctx)}"), set()
+            return result(CHANGED, **{"msg": f"would {what}{_assumed(ctx)}", "diff": diffs, **plan.data}), \
+                set(plan.creates)
         data = {**plan.data, **_apply(module, plan)}
         return result(CHANGED, **{"msg": what, "diff": diffs, **data}), set()
     except ModuleFailure as exc:
@@ -128,6 +129,14 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
     except Exception as exc:  # a module's bug must not take the worker down
         return result(FAILED, f"{call['module']} crashed: {exc!r}",
                       exception=traceback.format_exc(limit=8)), set()
+
+
+def _assumed(ctx: Context) -> str:
+    """Why a check took paths as existing that nothing said would exist."""
+    if not ctx.assumed:
+        return ""
+    return (f" (assuming {', '.join(sorted(set(ctx.assumed)))} will exist: an earlier task would install "
+            f"{', '.join(ctx.pending(UNLISTED))}, whose files could not be read)")
 
 
 def _apply(module, plan: Plan) -> dict:

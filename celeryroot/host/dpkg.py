@@ -3,12 +3,19 @@
 Installed state comes from ``dpkg-query`` (machine-readable fields, no
 text scraping of ``dpkg -l``); a prediction comes from ``apt-get -s``,
 whose ``Inst``/``Remv``/``Purg`` lines name each package with its old and
-new versions.
+new versions; what a package would put on the host, from its ``.deb``
+(`shipped`).
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 
 from .proc import run
@@ -59,8 +66,9 @@ class Step:
         """The version it ends at, or ``OLD -> NEW`` when it changes version."""
         if self.before and self.after and self.before != self.after:
             return f"{self.before} -> {self.after}"
-        # apt-get -s shows no version when it purges what remove left behind.
-        return self.after or self.before or "config-files"
+        # apt-get -s shows no version when it purges what remove left behind;
+        # a package a check takes from a source not added yet has none known.
+        return self.after or self.before or ("config-files" if self.op == "purge" else "")
 
     def text(self) -> str:
         return f"{self.op} {self.name} {self.version()}".rstrip()
@@ -107,3 +115,58 @@ def installed_packages(env: dict | None = None) -> dict[str, list[dict]]:
             found.setdefault(name, []).append({"name": name, "version": version, "arch": arch,
                                                "category": section, "source": "apt"})
     return found
+
+
+#: The most bytes of .debs `shipped` fetches to read their files.
+MAX_DOWNLOAD = 100 << 20
+
+
+def shipped(packages: list[tuple[str, str]], apt_options: tuple[str, ...], env: dict, local: tuple[str, ...] = (),
+            seconds: float = 60) -> set[str] | None:
+    """The paths the ``.deb`` files of ``packages`` (name, version) hold,
+    fetched with ``apt-get download`` into a scratch directory, and of the
+    ``local`` ``.deb`` files; None when they cannot all be read within
+    ``seconds`` (no network, a repository that is gone) or weigh more
+    than `MAX_DOWNLOAD` together."""
+    specs = [f"{name}={version}" for name, version in packages]
+    if specs and download_size(specs, apt_options, env) > MAX_DOWNLOAD:
+        return None
+    scratch = tempfile.mkdtemp(prefix="celeryroot-debs-")
+    deadline = time.monotonic() + seconds
+    try:
+        if packages:
+            # Fetched as root: the scratch directory is not _apt's to write.
+            done = run(["apt-get", "-q", "-o=APT::Sandbox::User=root", *apt_options, "download", "--", *specs],
+                       cwd=scratch, env=env, timeout=seconds)
+            if done.rc != 0:
+                return None
+        paths: set[str] = set()
+        for deb in [*sorted(glob.glob(os.path.join(scratch, "*.deb"))), *local]:
+            listed = run(["dpkg-deb", "--contents", deb], timeout=max(1.0, deadline - time.monotonic()))
+            if listed.rc != 0:
+                return None
+            paths.update(_member(line) for line in listed.stdout.splitlines() if line.strip())
+        paths.discard("/")
+        return paths
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def download_size(specs: list[str], apt_options: tuple[str, ...], env: dict) -> int:
+    """The bytes of the .debs of ``specs`` (NAME=VERSION), from the
+    package index (``Size``); unknown counts as too many."""
+    done = run(["apt-cache", *apt_options, "show", "--", *specs], env=env)
+    sizes = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("Size:")]
+    return sum(sizes) if done.rc == 0 and len(sizes) >= len(specs) else MAX_DOWNLOAD + 1
+
+
+def _member(line: str) -> str:
+    """The path on the host of a line of ``dpkg-deb --contents`` (tar's
+    long listing: mode, owner, size, date, time, then ``./path``, with
+    `` -> target`` for a symlink or `` link to target`` for a hard link)."""
+    name = line.split(None, 5)[5]
+    for marker in (" -> ", " link to "):
+        name = name.split(marker, 1)[0]
+    return os.path.normpath("/" + name.removeprefix("./"))

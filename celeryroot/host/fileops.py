@@ -271,6 +271,20 @@ class ContentChange(Change):
     data: bytes = b""
 
 
+@dataclass(frozen=True)
+class Remove(Change):
+    """``path`` removed: a whole tree when it is a directory
+    (file, and the sources and keys of apt_repository and apt_key)."""
+
+    tree: bool = False
+
+    def perform(self) -> None:
+        if self.tree:
+            shutil.rmtree(self.path)
+        else:
+            os.unlink(self.path)
+
+
 def content_change(path: str, old: bytes | None, new: bytes, make_parents: bool = False) -> ContentChange | None:
     """The change that turns ``old`` (None: no file) into ``new``, or None.
 

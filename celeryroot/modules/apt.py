@@ -12,13 +12,18 @@ import time
 from dataclasses import dataclass
 
 from ..host import dpkg
-from ..module import ArgError, Created, Module, ModuleFailure, Plan, arg
+from ..module import SOURCE, ArgError, Created, Module, ModuleFailure, Plan, arg
 from ..host.proc import run
 from ..host.sysops import CommandChange, attribute_text, run_checked
 
 #: apt-get's words for "dpkg's or the lists' lock is held by someone else".
 LOCKED = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory")
 UPGRADES = ("no", "yes", "safe", "full", "dist")
+#: apt-get's words for a package it does not know (yet).
+UNKNOWN = re.compile(r"E: (?:Unable to locate package (\S+)|Package '([^']+)' has no installation candidate)")
+#: The most paths a check run takes from the packages a task would install
+#: (they travel with every later task of the host's check run).
+MAX_SHIPPED = 5000
 #: The commands apt runs around an update (they may write anywhere), cleared
 #: for the update of a copy of the lists.
 UPDATE_HOOKS = ("Pre-Invoke", "Post-Invoke", "Post-Invoke-Success")
@@ -55,7 +60,12 @@ class Apt(Module):
     The result lists ``installed``, ``upgraded`` and ``removed`` packages
     with their versions. In check mode a package that would be installed
     counts as present for later tasks of the run (the ``service`` of a
-    daemon it ships predicts ``changed`` instead of failing).
+    daemon it ships predicts ``changed`` instead of failing), and so do
+    its files, read from its ``.deb`` (``apt-get download`` into a scratch
+    directory, at most 60 s and 100 MiB): a template into ``/etc/haproxy/`` after
+    ``apt: name=haproxy`` predicts ``changed``. When the ``.deb`` cannot
+    be had, a later task takes any missing path as one the package may
+    ship, and its message says so.
 
     apt's own configuration applies: set ``APT_CONFIG`` in the worker's
     environment or the task's ``environment:`` to use another apt.conf
@@ -129,8 +139,9 @@ class Apt(Module):
             argv = self._command(reasons)
             # After an update, apt-get would decide from the new lists.
             steps = self._simulate(argv, lists) if argv else []
+            shipped = self._shipped(steps, lists) if self.ctx.check else frozenset()
         if steps:
-            changes.append(_package_change(steps, argv, a.lock_timeout))
+            changes.append(_package_change(steps, argv, a.lock_timeout, shipped))
         elif argv:
             reasons.append(self._nothing_to_do() if a.name else "no package to upgrade" if a.upgrade != "no"
                            else "no package to autoremove")
@@ -225,10 +236,7 @@ class Apt(Module):
         """``apt-get install FILE`` unless the file's version is installed
         (a path with a slash, so apt takes it as a file, not a name)."""
         path = os.path.abspath(self.args.deb)
-        done = run(["dpkg-deb", "--showformat=${Package}\t${Version}", "--show", path])
-        if done.rc != 0:
-            raise ModuleFailure(f"cannot read the package {path}: {done.stderr.strip()}", **done.data())
-        name, version = done.stdout.strip().split("\t")
+        name, version = _deb_fields(path)
         have = dpkg.query([name], self.env()).get(name)
         if have and have.present and have.version == version:
             reasons.append(f"{name} {version} ({path}): installed")
@@ -256,12 +264,53 @@ class Apt(Module):
         done = run([argv[0], "-s", *(_lists_options(lists) if lists else ()), *argv[1:]], env=self.env())
         if done.rc != 0:
             errors = [line for line in done.stderr.splitlines() if line.startswith("E:")] or [done.stderr]
+            unseen = self._from_new_sources(errors)
+            if unseen:
+                return unseen
             raise ModuleFailure(f"apt-get cannot do it: {' '.join(errors)}", **done.data())
         return dpkg.simulated(done.stdout)
 
+    def _from_new_sources(self, errors: list[str]) -> list[dpkg.Step]:
+        """In a check run where an earlier task would add apt sources
+        (`Created.source`), the packages apt cannot find yet, taken as
+        installed from them, their versions and files unknown; [] when
+        anything else went wrong."""
+        if not self.ctx.pending(SOURCE) or not self.args.name:
+            return []
+        missing = [UNKNOWN.match(line) for line in errors]
+        if not all(missing):
+            return []
+        return [dpkg.Step("install", m.group(1) or m.group(2), None, None) for m in missing]
+
+    def _shipped(self, steps: list[dpkg.Step], lists: str | None) -> frozenset[str]:
+        """For a check run, what the packages it would install would put
+        on the host (the paths not there yet, at most
+        `MAX_SHIPPED`, else only their directories), or, when their files
+        cannot be read, the mark that any path may be theirs
+        (`Created.unlisted`), so a later task into ``/etc/PACKAGE/``
+        predicts ``changed`` instead of failing."""
+        # New packages only: an upgraded one's files are there already, and
+        # a check of upgrade=dist must not fetch the whole upgrade.
+        added = [s for s in steps if s.op == "install"]
+        if not added:
+            return frozenset()
+        if any(s.after is None for s in added):  # from a source not added yet: no .deb to read
+            return frozenset(Created.unlisted(s.name) for s in added)
+        local = os.path.abspath(self.args.deb) if self.args.deb is not None else None
+        local_name = _deb_fields(local)[0] if local else None
+        paths = dpkg.shipped([(s.name, s.after) for s in added if s.name != local_name],
+                             _lists_options(lists) if lists else (), self.env(), local=(local,) if local else ())
+        if paths is None:
+            return frozenset(Created.unlisted(s.name) for s in added)
+        new = {p for p in paths if not os.path.lexists(p)}
+        if len(new) > MAX_SHIPPED:
+            new = {os.path.dirname(p) for p in new} & new
+        if len(new) > MAX_SHIPPED:
+            return frozenset(Created.unlisted(s.name) for s in added)
+        return frozenset(map(Created.path, new))
+
     def _lists(self) -> str:
-        done = run(["apt-config", "shell", "LISTS", "Dir::State::Lists/d"], env=self.env())
-        return shlex.split(done.stdout.partition("=")[2])[0] if done.stdout else "/var/lib/apt/lists"
+        return apt_path("Dir::State::Lists/d", "/var/lib/apt/lists", self.ctx.environment)
 
 
 def apt_env(environment: dict) -> dict:
@@ -271,6 +320,22 @@ def apt_env(environment: dict) -> dict:
     from nothing)."""
     inherited = {"APT_CONFIG": os.environ["APT_CONFIG"]} if "APT_CONFIG" in os.environ else {}
     return {**inherited, "DEBIAN_PRIORITY": "critical", **environment}
+
+
+def apt_path(key: str, default: str, environment: dict) -> str:
+    """A path of apt's configuration (``Dir::Etc::sourceparts/d``: a
+    directory, ``/f`` a file), as apt-get run with the task's environment
+    would use it."""
+    done = run(["apt-config", "shell", "VALUE", key], env=apt_env(environment))
+    return shlex.split(done.stdout.partition("=")[2])[0] if done.stdout else default
+
+
+def update_lists(environment: dict, lock_timeout: int) -> dict:
+    """``apt-get update`` now, for a module whose change needs the lists
+    read anew (a source added)."""
+    lists = apt_path("Dir::State::Lists/d", "/var/lib/apt/lists", environment)
+    return ListsUpdate("update the package lists", argv=("apt-get", "-q", "update"), lock_timeout=lock_timeout,
+                       lists=lists).run(environment)
 
 
 @dataclass(frozen=True)
@@ -344,15 +409,28 @@ def lists_state(lists: str) -> dict[str, str]:
     return dict(sorted(state.items()))
 
 
+def _deb_fields(path: str) -> tuple[str, str]:
+    """The package name and version of a .deb file."""
+    done = run(["dpkg-deb", "--showformat=${Package}\t${Version}", "--show", path])
+    if done.rc != 0:
+        raise ModuleFailure(f"cannot read the package {path}: {done.stderr.strip()}", **done.data())
+    name, version = done.stdout.strip().split("\t")
+    return name, version
+
+
 def _split(spec: str) -> tuple[str, str | None]:
     name, sep, version = spec.partition("=")
     return name, version if sep else None
 
 
-def _package_change(steps: list[dpkg.Step], argv: tuple[str, ...], lock_timeout: int) -> AptGet:
-    # A package installed or upgraded is there for the later tasks of a check run.
-    there = frozenset(Created.package(s.name) for s in steps if OPS[s.op] in ("installed", "upgraded"))
-    return AptGet(", ".join(s.text() for s in steps),
+def _package_change(steps: list[dpkg.Step], argv: tuple[str, ...], lock_timeout: int,
+                    shipped: frozenset[str]) -> AptGet:
+    # A package installed or upgraded is there for the later tasks of a
+    # check run, and so are its files.
+    there = shipped | {Created.package(s.name) for s in steps if OPS[s.op] in ("installed", "upgraded")}
+    unseen = any(s.after is None and OPS[s.op] == "installed" for s in steps)
+    return AptGet(", ".join(s.text() for s in steps) + (" (from the sources an earlier task would add)" if unseen
+                                                          else ""),
                   before=attribute_text({s.name: s.before or ("config-files" if s.op == "purge" else "absent")
                                           for s in steps}),
                   after=attribute_text({s.name: s.after or "absent" for s in steps}),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import time
 from dataclasses import dataclass
 
-from ..host.fileops import (AttributeArgs, AttributeChange, Attributes, attribute_changes, lstat_or_none,
+from ..host.fileops import (AttributeArgs, AttributeChange, Attributes, Remove, attribute_changes, lstat_or_none,
                             missing_dirs, set_attributes)
 from ..module import ArgError, Change, Created, Module, ModuleFailure, Plan, arg
 
@@ -229,19 +228,6 @@ class File(Module):
                 change.perform()
         set_attributes(plan.changes)
         return {}
-
-
-@dataclass(frozen=True)
-class Remove(Change):
-    """``path`` removed: a whole tree when it is a directory."""
-
-    tree: bool = False
-
-    def perform(self) -> None:
-        if self.tree:
-            shutil.rmtree(self.path)
-        else:
-            os.unlink(self.path)
 
 
 @dataclass(frozen=True)

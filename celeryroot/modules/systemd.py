@@ -19,6 +19,7 @@ class Systemd(Service):
     file changed since systemd read it; without ``name`` it always reloads
     (and is always ``changed``). Masking happens before ``enabled`` and
     ``state``, so a unit masked here cannot be started in the same task.
+    ``systemd_service``, Ansible's name for it since 2.14, is this module.
 
     Example:
         - systemd: name=app.service state=restarted daemon_reload=yes
@@ -27,6 +28,7 @@ class Systemd(Service):
             enabled: no
             masked: yes
         - systemd: daemon_reload=yes
+        - ansible.builtin.systemd_service: name=cron state=started
     """
 
     name = "systemd"

@@ -150,3 +150,36 @@ def test_no_module_spells_an_overlay_name_itself():
         assert not re.search(r"""["'](package|user|group):[^\s"']""", text), path
         assert "def predicts" not in text, path
         assert "self.pending" not in text, path
+
+
+def test_an_alias_is_the_same_module_under_another_name(tmp_path):
+    """systemd_service (Ansible's name since 2.14) is systemd itself, not a copy."""
+    systemd = REGISTRY.get("systemd")
+    for name in ("systemd_service", "ansible.builtin.systemd_service", "ansible.legacy.systemd_service"):
+        assert REGISTRY.resolve(name) == "systemd" and REGISTRY.get(name) is systemd
+    assert "systemd_service" in REGISTRY.names()
+    (tmp_path / "systemd_service.py").write_text(textwrap.dedent("""
+        from celeryroot.module import Module
+
+        class Mine(Module):
+            name = "systemd_service"
+    """))
+    site = Registry([str(tmp_path)])
+    assert site.resolve("systemd_service") == "systemd_service", "a site module of that name is the site's"
+    assert site.get("systemd_service").__name__ == "Mine"
+
+
+def test_a_package_whose_files_are_unknown_may_ship_any_path(tmp_path):
+    """Where a check could not read a package's files, a later task takes a
+    missing path as the package's, and its message says why (never fails)."""
+    overlay = frozenset({Created.unlisted("tinypkg")})
+    ctx = Context(check=True, overlay=overlay)
+    assert ctx.would_exist(Created.path("/etc/tinypkg")) and ctx.assumed == ["/etc/tinypkg"]
+    assert not ctx.would_exist(Created.user("tiny")), "only paths: a user is no package's file"
+    assert not Context(overlay=overlay).would_exist(Created.path("/etc/tinypkg")), "a real run knows"
+    dest = tmp_path / "etc/tinypkg/conf"
+    res, _ = run_call(REGISTRY, {"module": "copy", "args": {"content": "x\n", "dest": str(dest)}, "check": True},
+                      overlay)
+    assert res["changed"] and not res["failed"], res
+    assert f"assuming {dest.parent}" in res["msg"] and "would install tinypkg, whose files could not be read" \
+        in res["msg"], res["msg"]
