@@ -482,3 +482,44 @@ def test_looking_modules_return_what_ansible_returns(both):
     said = celeryroot.files["said"][-1].decode().splitlines()
     assert said[2] == "[1, 4, ['WORKDIR/out/d/a.txt']]", said
     assert said[4] == "['base64', 'aGVsbG8K', 'WORKDIR/out/d/a.txt']", said
+
+
+# -- 9. include_vars: files, folders, names, and where they rank ------------
+
+def test_include_vars_loads_files_and_folders_as_ansible_does(both):
+    """A file (free-form and ``file:``), a folder (``depth``,
+    ``files_matching``, ``name``), and a file named by a fact-like
+    variable: the variables rank above task vars and below set_fact, their
+    templates render where they are used, and they outlive the play."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  vars:
+    a: play
+  tasks:
+    - include_vars: common.yml
+    - debug: msg="{{ a }} {{ b }}"
+    - debug: msg="{{ a }}"
+      vars: {a: task}
+    - set_fact: {a: set-fact}
+    - include_vars: {file: common.yml}
+    - debug: msg="{{ a }}"
+    - include_vars: {dir: vars/site, depth: 1, name: site}
+    - debug: msg="{{ site }}"
+    - include_vars: {dir: vars/site, files_matching: "^t"}
+    - debug: msg="{{ d }} {{ e }}"
+    - include_vars: "{{ inventory_hostname }}.yml"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg="{{ own }} {{ site.f }}"
+    - include_vars: {dir: vars/site, name: whole, ignore_files: ["one.yml"]}
+    - copy: {content: "{{ whole | to_nice_json }}", dest: "{{ out }}/whole"}
+""", files={"vars/common.yml": "a: from-file\nb: \"{{ a }}-templated\"\n",
+            "vars/site/one.yml": "c: 1\n", "vars/site/two.yaml": "d: 2\n", "vars/site/sub/three.yml": "e: 3\n",
+            "vars/site/four.json": '{"f": 4}\n', "vars/localhost.yml": "own: mine\n"})
+    same(ansible, celeryroot)
+    shown = [m for (_, task, _), m in zip(celeryroot.statuses, celeryroot.messages) if task == "debug"]
+    assert shown == [m for (_, task, _), m in zip(ansible.statuses, ansible.messages) if task == "debug"]
+    assert shown[:3] == ["from-file from-file-templated", "from-file", "set-fact"], shown  # above task vars
+    assert celeryroot.files["whole"][-1] == ansible.files["whole"][-1]

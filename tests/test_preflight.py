@@ -128,3 +128,22 @@ def test_syntax_check_refuses_what_list_tasks_refuses(play, tmp_path, text):
     checked = play(book, "--syntax-check", inventory=inventory, json_out=False)
     assert listed.rc == checked.rc == 1, (listed, checked)
     assert listed.stderr == checked.stderr and "Traceback" not in checked.stderr
+
+
+def test_include_vars_files_known_up_front_are_checked_before_the_run(local_play, tmp_path):
+    """A vars file named plainly (or by play and extra variables) that is
+    missing or broken stops the run before any host is contacted; one named
+    by what only the run knows fails that host's task, saying where."""
+    write(tmp_path / "vars/list.yml", "- not\n- a mapping\n")
+    missing = write(tmp_path / "missing.yml", "- hosts: all\n  gather_facts: false\n  vars: {name: nope}\n"
+                                              "  tasks:\n    - debug: msg=first\n"
+                                              "    - include_vars: \"{{ name }}.yml\"\n")
+    out = local_play(missing, "-i", "localhost,")
+    assert out.rc == 1 and f"{missing}:6:7" in out.stderr and "could not find or access 'nope.yml'" in out.stderr
+    assert "first" not in out.stdout, out
+    later = write(tmp_path / "later.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                          "    - set_fact: {name: list}\n"
+                                          "    - include_vars: \"{{ name }}.yml\"\n")
+    out = local_play(later, "-i", "localhost,")
+    (res,) = out.results("include_vars").values()
+    assert out.rc == 2 and res["failed"] and f"{tmp_path / 'vars/list.yml'}:1:1" in res["msg"], res

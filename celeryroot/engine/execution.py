@@ -10,6 +10,7 @@ and the report says what was chosen and why, once per play.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..lang.lookups import CONTROLLER_ONLY, named_in
@@ -17,6 +18,7 @@ from ..lang.playbook import Play
 from ..lang.templating import reads_any
 from ..lang.variables import HOST_LISTS
 from ..registry import Registry
+from ..modules.include_vars import named_files
 from .codec import collect_sources, source_texts
 
 LINEAR, BUNDLES = "linear", "bundles"
@@ -132,6 +134,9 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
                 return _at(task, f"uses {why}")
     if lookups := controller_only_lookups(play):
         return controller_lookups(lookups)
+    for task in tasks:
+        if why := _found_when_run(task):
+            return _at(task, why)
     if asked:
         return None
     for keyword, why in PLAY_KEYWORDS.items():
@@ -161,6 +166,17 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
     for text in texts:
         if read := _read(text, OTHER_HOSTS | CONTROLLER):
             return f"a template of the play reads {read}"
+    return None
+
+
+def _found_when_run(task) -> str | None:
+    """Why a task reads a controller file a bundle cannot carry, for it is
+    only known when the task runs (None: it reads none such)."""
+    if task.module == "include_vars":
+        paths = named_files(task.args, task.search)
+        if paths is None or any(not any(os.path.commonpath([d, os.path.abspath(p)]) == d for d in task.search)
+                                for p in paths):
+            return "names its vars by a template or outside the play's folders: a bundle cannot carry them"
     return None
 
 

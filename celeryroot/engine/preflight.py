@@ -44,7 +44,7 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
     _check_start_at(playbook, selection)
     later = {t.register for p in playbook.plays for t in p.tasks + p.handlers if t.register}
     later |= {name for p in playbook.plays for t in p.tasks + p.handlers if registry.get(t.module) is not None
-              for name in registry.get(t.module).fact_names(t.args)}
+              for name in registry.get(t.module).fact_names(t.args, t.search)}
     targets = {}
     for index, play in enumerate(playbook.plays):
         hosts = selection.hosts(inventory, play)
@@ -67,7 +67,7 @@ def _facts_later(play, registry: Registry) -> bool:
     """Whether the play's hosts will have ``ansible_facts``: gathered, or
     set by a module that runs on the host (getent; set_fact's are variables)."""
     return bool(play.gather_facts) or any(
-        not cls.on_controller and cls.fact_names(t.args)
+        not cls.on_controller and cls.fact_names(t.args, t.search)
         for t in play.tasks + play.handlers if (cls := registry.get(t.module)) is not None)
 
 

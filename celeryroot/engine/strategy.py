@@ -113,7 +113,7 @@ class PlayBatch:
         self.state = run.state
         # ansible_check_mode is --check alone, whatever the play's check_mode (as Ansible).
         self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, self.state.registered,
-                                 self.state.facts, run.mode.check)
+                                 self.state.facts, run.mode.check, self.state.included)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
         #: Notifications not yet looked up, and the handlers they made due.
         self.notified: dict[str, list[str]] = defaultdict(list)
@@ -333,6 +333,9 @@ class PlayBatch:
             if task.module == "set_fact":
                 self.state.registered[host].update(facts)
                 self.vars[host].update(facts)
+            elif task.module == "include_vars":
+                self.state.included[host].update(facts)
+                self.vars[host] = self.hostvars.for_host(host)
             else:
                 merged = self._set_facts(host, facts, gathered=run.registry.resolve(task.module) == "setup")
                 if run.fact_cache is not None:
