@@ -484,6 +484,12 @@ def test_looking_modules_return_what_ansible_returns(both):
     assert said[4] == "['base64', 'aGVsbG8K', 'WORKDIR/out/d/a.txt']", said
 
 
+def debug_messages(run: Run) -> list:
+    """What each debug task that ran said, in order (the tools word other
+    results' and skipped tasks' msg differently)."""
+    return [m for (_, task, status), m in zip(run.statuses, run.messages) if task == "debug" and status != "skipped"]
+
+
 # -- 9. include_vars: files, folders, names, and where they rank ------------
 
 def test_include_vars_loads_files_and_folders_as_ansible_does(both):
@@ -519,7 +525,48 @@ def test_include_vars_loads_files_and_folders_as_ansible_does(both):
             "vars/site/one.yml": "c: 1\n", "vars/site/two.yaml": "d: 2\n", "vars/site/sub/three.yml": "e: 3\n",
             "vars/site/four.json": '{"f": 4}\n', "vars/localhost.yml": "own: mine\n"})
     same(ansible, celeryroot)
-    shown = [m for (_, task, _), m in zip(celeryroot.statuses, celeryroot.messages) if task == "debug"]
-    assert shown == [m for (_, task, _), m in zip(ansible.statuses, ansible.messages) if task == "debug"]
+    shown = debug_messages(celeryroot)
+    assert shown == debug_messages(ansible)
     assert shown[:3] == ["from-file from-file-templated", "from-file", "set-fact"], shown  # above task vars
     assert celeryroot.files["whole"][-1] == ansible.files["whole"][-1]
+
+
+# -- 10. import_playbook with vars, when and tags ------------------------------
+
+INNER_PLAYBOOK = """
+- hosts: localhost
+  vars: {greeting: own, shared: own}
+  tasks:
+    - debug: msg="{{ greeting }} {{ shared }}"
+      notify: h
+      changed_when: true
+    - debug: msg="{{ ansible_facts.distribution is defined }}"
+  handlers:
+    - name: h
+      debug: msg=handler
+- import_playbook: nested.yml
+  vars: {greeting: nested-import}
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("--skip-tags", "imp")])
+def test_import_playbook_vars_when_and_tags_reach_every_imported_play(both, args):
+    """An import's vars outrank its plays' own (an outer import's win over
+    an inner one's), its ``when`` skips their facts gathering and tasks but
+    not their handlers, and its tags are theirs."""
+    ansible, celeryroot = both("""
+- import_playbook: inner.yml
+  vars: {greeting: from-import, shared: import}
+- import_playbook: inner.yml
+  when: false
+- import_playbook: inner.yml
+  when: flag | default(true)
+  vars: {greeting: second}
+  tags: [imp]
+""", files={"inner.yml": INNER_PLAYBOOK,
+            "nested.yml": "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=\"{{ greeting }}\"\n"},
+       args=args)
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot)
+    assert shown == debug_messages(ansible)
+    assert "from-import import" in shown and ("second own" in shown) == (not args), shown

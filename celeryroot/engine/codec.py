@@ -64,14 +64,14 @@ def encode_play(play: Play) -> dict:
             "sections": [encode_nodes(s) for s in play.sections],
             "handlers": encode_nodes(play.handlers), "gather_facts": play.gather_facts,
             "check_mode": play.check_mode, "diff": play.diff, "force_handlers": play.force_handlers,
-            "fact_args": play.fact_args}
+            "fact_args": play.fact_args, "when": play.when, "tags": list(play.tags)}
 
 
 def decode_play(doc: dict) -> Play:
     return Play(name=doc["name"], hosts=doc["hosts"], where=Where(**doc["where"]),
                 sections=[decode_nodes(s) for s in doc["sections"]], handlers=decode_nodes(doc["handlers"]),
                 gather_facts=doc["gather_facts"], check_mode=doc["check_mode"], diff=doc["diff"],
-                force_handlers=doc["force_handlers"], fact_args=doc.get("fact_args", {}))
+                force_handlers=doc["force_handlers"], fact_args=doc.get("fact_args", {}), when=doc["when"], tags=tuple(doc["tags"]))
 
 
 # -- a host's part of the run's state as JSON ----------------------------------

@@ -189,8 +189,9 @@ class PlayBatch:
         targets = [h for h in active if not (smart and self.state.facts.get(h, {}).get("ansible_facts", {})
                                              .get("module_setup"))]
         task = Task(name="Gathering Facts", module="setup", args=dict(self.play.fact_args), where=self.play.where,
-                    check_mode=False)
-        self.run_task(task, active, only=targets)
+                    check_mode=False, when=list(self.play.when), tags=self.play.tags or ("always",))
+        if self.run_.selection.takes(task):  # as Ansible: a tagged play's tags, else always
+            self.run_task(task, active, only=targets)
 
     def _set_facts(self, host: str, facts: dict, gathered: bool = True) -> dict:
         """``facts`` join the host's ``ansible_facts``; return them all.
