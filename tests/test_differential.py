@@ -71,9 +71,10 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, 
 def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
     out = local_play(book, "-i", "localhost,", *args, env=environ)
     # Ansible's callbacks name a role's task without the role ("web : x" is
-    # x), and hear of no result of a meta task (which here is named meta).
+    # x), and hear of a meta task (which here is named meta) only when it is skipped.
     tasks = [t for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
-             if "localhost" in t["hosts"] and t["task"]["name"] != "meta"]
+             if "localhost" in t["hosts"] and (t["task"]["name"] != "meta" or
+                                               t["hosts"]["localhost"].get("skipped"))]
     statuses = [("handler" if t["task"]["kind"] == "running handler" else t["task"]["kind"],
                  t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"])) for t in tasks]
     items = [(t["task"]["name"].split(" : ", 1)[-1],
@@ -570,3 +571,49 @@ def test_import_playbook_vars_when_and_tags_reach_every_imported_play(both, args
     shown = debug_messages(celeryroot)
     assert shown == debug_messages(ansible)
     assert "from-import import" in shown and ("second own" in shown) == (not args), shown
+
+
+# -- 11. meta: clear_facts, refresh_inventory, end_host, end_play --------------
+
+def test_meta_actions_end_and_clear_as_ansibles_do(both):
+    """clear_facts forgets gathered facts (set_fact values stay);
+    refresh_inventory changes nothing here; end_host and end_play end the
+    play (its post_tasks and notified handlers too) and the next play runs;
+    a meta whose ``when`` is false is skipped."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: yes
+  tasks:
+    - set_fact: {mine: kept}
+    - debug: msg="{{ ansible_facts.distribution is defined }} {{ ansible_distribution is defined }}"
+    - meta: clear_facts
+    - debug: msg="{{ ansible_facts.distribution is defined }} {{ ansible_distribution is defined }} {{ mine }}"
+    - meta: refresh_inventory
+    - command: "true"
+      notify: h
+    - meta: end_host
+      when: false
+    - debug: msg=after-skipped-end-host
+    - meta: end_host
+      when: mine == 'kept'
+    - debug: msg=never
+  post_tasks:
+    - debug: msg=never-post
+  handlers:
+    - name: h
+      debug: msg=handler
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg="second play {{ mine }}"
+    - meta: end_play
+    - debug: msg=never
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg="third play"
+""")
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot)
+    assert shown == debug_messages(ansible)
+    assert shown == ["True True", "False False kept", "after-skipped-end-host", "second play kept", "third play"]

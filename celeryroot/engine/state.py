@@ -73,7 +73,7 @@ class RunState:
     def _absorb(self, host: str, part: HostState) -> None:
         self.registered[host] = dict(part.registered)
         self.included[host] = dict(part.included)
-        if part.facts:
+        if part.facts is not None:  # {}: cleared (meta: clear_facts)
             self.facts[host] = part.facts
         self.overlay[host] = set(part.overlay)
         if part.out:

@@ -391,6 +391,18 @@ class PlayBatch:
         elif action == "end_host":
             ended = set(chosen)
             active[:] = [h for h in active if h not in ended]
+        elif action == "clear_facts":
+            for host in chosen:
+                self._clear_facts(host)
+
+    def _clear_facts(self, host: str) -> None:
+        """``meta: clear_facts``: the host's facts are gone, here and in the
+        fact cache (an empty mapping, not none: a bundle brings it home so);
+        ``set_fact`` values stay, as Ansible's non-cacheable ones do."""
+        self.state.facts[host] = {}
+        self.vars[host] = self.hostvars.for_host(host)
+        if self.run_.fact_cache is not None:
+            self.run_.fact_cache.forget(host)
 
     # -- handlers ---------------------------------------------------------------
 
