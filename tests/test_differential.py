@@ -485,10 +485,10 @@ def test_looking_modules_return_what_ansible_returns(both):
     assert said[4] == "['base64', 'aGVsbG8K', 'WORKDIR/out/d/a.txt']", said
 
 
-def debug_messages(run: Run) -> list:
-    """What each debug task that ran said, in order (the tools word other
-    results' and skipped tasks' msg differently)."""
-    return [m for (_, task, status), m in zip(run.statuses, run.messages) if task == "debug" and status != "skipped"]
+def debug_messages(run: Run, names: set[str] = frozenset({"debug"})) -> list:
+    """What each debug task (of these names) that ran said, in order (the
+    tools word other results' and skipped tasks' msg differently)."""
+    return [m for (_, task, status), m in zip(run.statuses, run.messages) if task in names and status != "skipped"]
 
 
 # -- 9. include_vars: files, folders, names, and where they rank ------------
@@ -617,3 +617,59 @@ def test_meta_actions_end_and_clear_as_ansibles_do(both):
     shown = debug_messages(celeryroot)
     assert shown == debug_messages(ansible)
     assert shown == ["True True", "False False kept", "after-skipped-end-host", "second play kept", "third play"]
+
+
+# -- 12. include_tasks and include_role when they run: loops, names, apply -----
+
+DYNAMIC_INCLUDES = """
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - include_tasks: tasks/item.yml
+      loop: [a, b]
+      loop_control: {loop_var: who}
+      vars: {extra: x}
+    - command: echo localhost
+      register: r
+      changed_when: false
+    - include_tasks: "tasks/{{ r.stdout }}.yml"
+    - include_tasks: "tasks/{{ r.stdout }}.yml"
+      when: r.stdout == 'nothing'
+    - include_tasks:
+        file: tasks/item.yml
+        apply:
+          tags: [applied]
+          when: who != 'c'
+      loop: [c, d]
+      loop_control: {loop_var: who, index_var: i}
+      tags: [applied]
+    - name: a role's file named by a result
+      include_role:
+        name: web
+        tasks_from: "{{ r.stdout }}"
+      vars: {web_port: 81}
+    - name: a role in a loop
+      include_role: {name: web}
+      loop: [1, 2]
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("--tags", "applied")])
+def test_includes_that_loop_or_need_the_run_include_when_they_run(both, args):
+    """Loops (``loop_var``, ``index_var``), files named by a registered
+    result, ``apply`` (tags and a condition on the included tasks, not the
+    include), the include's own ``when`` and tags, include_role with a loop
+    and a ``tasks_from`` of a result: the same results and recap as Ansible's."""
+    ansible, celeryroot = both(DYNAMIC_INCLUDES, files={
+        "tasks/item.yml": "- name: in item\n  debug: msg=\"{{ who }} {{ extra | default('-') }}\"\n"
+                          "- name: tagged inside\n  debug: msg=\"tagged {{ who }}\"\n  tags: [inner]\n",
+        "tasks/localhost.yml": "- name: by host\n  debug: msg=\"host file\"\n",
+        "roles/web/defaults/main.yml": "web_port: 80\n",
+        "roles/web/tasks/main.yml": "- name: web main\n  debug: msg=\"main {{ web_port }} {{ item }}\"\n",
+        "roles/web/tasks/localhost.yml": "- name: web host\n  debug: msg=\"host {{ web_port }}\"\n"}, args=args)
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot, {"in item", "tagged inside", "by host", "web host", "web main"})
+    assert shown == debug_messages(ansible, {"in item", "tagged inside", "by host", "web host", "web main"})
+    if not args:
+        assert shown == ["a x", "tagged a", "b x", "tagged b", "host file", "d -", "tagged d", "host 81",
+                         "main 80 1", "main 80 2"], shown

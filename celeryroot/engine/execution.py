@@ -122,8 +122,13 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
       and a host without a worker would become unreachable;
     - templates and files beyond what a bundle carries (codec.SOURCES_LIMIT).
 
-    ``include_*`` are expanded when the play is loaded (lang/tasks.py), so
-    every task is looked at here; there are no dynamic includes to fear.
+    - an include_tasks or include_role carried out when it runs (a loop,
+      a name from facts or results), and an include_vars whose file is
+      named so: what they read is found then, among the controller's
+      files, which a bundle does not carry (even when bundles are asked for).
+
+    Other ``include_*`` are expanded when the play is loaded (lang/tasks.py),
+    so every task they bring is looked at here.
     ``--start-at-task``, tags and ``--limit`` mean the same both ways (a
     bundle carries where the run starts).
     """
@@ -172,6 +177,9 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
 def _found_when_run(task) -> str | None:
     """Why a task reads a controller file a bundle cannot carry, for it is
     only known when the task runs (None: it reads none such)."""
+    if task.include is not None:
+        return (f"uses {task.module} with a loop or a name known when it runs: the play loop loads its tasks "
+                "then, from the controller's files")
     if task.module == "include_vars":
         paths = named_files(task.args, task.search)
         if paths is None or any(not any(os.path.commonpath([d, os.path.abspath(p)]) == d for d in task.search)

@@ -11,11 +11,13 @@ splits a play's hosts into batches that each run the whole play.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 
 from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
+from ..lang.source import InputError
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
 from .execution import BUNDLES, choose, runs_on_hosts
@@ -258,6 +260,9 @@ class PlayBatch:
         if task.module == "meta":
             self._meta(task, hosts, active)
             return
+        if task.include is not None:
+            self._include(task, hosts, active)
+            return
         out_before = len(self.state.out)
         pending, attempt = hosts, 0
         while pending:
@@ -403,6 +408,47 @@ class PlayBatch:
         self.vars[host] = self.hostvars.for_host(host)
         if self.run_.fact_cache is not None:
             self.run_.fact_cache.forget(host)
+
+    def _include(self, task: Task, hosts: list[str], active: list[str]) -> None:
+        """An include carried out now (lang/tasks.Include): each host's
+        ``when`` and loop decide what it includes, each item's file is
+        loaded and checked (a bad one fails that host's include, naming its
+        file:line), then the included tasks run, host by host in the order
+        they were included, every host that included the same file with the
+        same arguments and item together, as Ansible's linear strategy."""
+        included: dict[str, list] = {}
+        for host in hosts:
+            ready = prepare(task, self.vars[host], self.mode, self.run_.registry, self.hostvars.above(host))
+            entries = []
+            try:
+                for call, scope in zip(ready.calls, ready.scopes):
+                    item = {} if ready.items is None else {task.loop_var: scope[task.loop_var]}
+                    if ready.items is not None and task.index_var:
+                        item[task.index_var] = call["index"]
+                    nodes = task.include.load(call["args"], item, task.where)
+                    entries.append((json.dumps([call["args"], item], sort_keys=True, default=str), nodes))
+            except InputError as exc:
+                ready.done = result(FAILED, f"{task.where}: task '{task.title}': {exc}")
+            shown = [result("ok", "") for _ in ready.calls]
+            self._done(task, host, finish(task, ready, shown, self.vars[host]), active)
+            if ready.done is None:
+                included[host] = entries
+                for _ in entries[1:]:  # Ansible's recap counts each file included, item by item
+                    self.state.stats.count(host, shown[0])
+        while included and not self.aborted:
+            key, nodes = next(iter(included.values()))[0]
+            group = [h for h, entries in included.items() if entries[0][0] == key]
+            for host in group:
+                included[host].pop(0)
+                if not included[host]:
+                    del included[host]
+            present = set(active)
+            running = [h for h in group if h in present]
+            self.run_nodes(nodes, running)
+            gone = set(group) - set(running)
+            active[:] = [h for h in active if h not in gone]
+            for host in gone:
+                included.pop(host, None)
 
     # -- handlers ---------------------------------------------------------------
 
