@@ -260,10 +260,10 @@ class Module:
         return res
 
     @classmethod
-    def fact_names(cls, raw_args: dict) -> set[str]:
+    def fact_names(cls, raw_args: dict, search: tuple[str, ...] = ()) -> set[str]:
         """The variables a task with these arguments (as the playbook wrote
-        them) sets as facts: preflight takes them as known, their values
-        coming at run time."""
+        them, its files looked up on ``search``) sets as facts: preflight
+        takes them as known, their values coming at run time."""
         return set()
 
     def plan(self) -> Plan:

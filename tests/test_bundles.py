@@ -244,3 +244,39 @@ def test_plays_of_one_run_choose_each_their_way_and_share_what_they_learn(fleet,
     assert "task 'peers' at" in result.doc["plays"][1]["play"]["execution"]["why"]
     for res in result.results("peers").values():
         assert res["stdout"] == "web1-True web2-True"
+
+
+def test_include_vars_travels_with_a_bundle_and_a_templated_name_runs_linearly(fleet, redis_server, play, tmp_path,
+                                                                                 fleet_inventory):
+    """The files a plainly named include_vars reads travel in the bundle;
+    one named by a fact or result is found when the task runs, among the
+    controller's files, so that play runs linearly and says why."""
+    write(tmp_path / "vars/app.yml", "port: 8080\nurl: \"http://{{ inventory_hostname }}:{{ port }}\"\n")
+    write(tmp_path / "vars/conf.d/a.yml", "level: 1\n")
+    write(tmp_path / "vars/web1.yml", "who: first\n")
+    write(tmp_path / "vars/web2.yml", "who: second\n")
+    book = write(tmp_path / "vars.yaml", """
+- hosts: web
+  gather_facts: false
+  tasks:
+    - include_vars: app.yml
+    - include_vars: {dir: vars/conf.d, name: conf}
+    - file: {path: "{{ out }}", state: directory}
+    - name: write
+      copy: {content: "{{ url }} {{ conf.level }}\\n", dest: "{{ out }}/{{ inventory_hostname }}"}
+""")
+    (rc, _, _), files = _runs_alike(play, redis_server, tmp_path, fleet_inventory, book)
+    assert rc == 0 and files == {"web1": "http://web1:8080 1\n", "web2": "http://web2:8080 1\n"}, files
+    named = write(tmp_path / "named.yaml", """
+- hosts: web
+  gather_facts: false
+  tasks:
+    - include_vars: "{{ inventory_hostname }}.yml"
+    - file: {path: "{{ out }}", state: directory}
+    - name: write
+      copy: {content: "{{ who }}\\n", dest: "{{ out }}/{{ inventory_hostname }}"}
+""")
+    result = play(named, "-i", str(fleet_inventory), "-e", f"out={tmp_path / 'named'}")
+    (execution,) = [p["play"]["execution"] for p in result.doc["plays"]]
+    assert execution["mode"] == "linear" and "names its vars by a template" in execution["why"], execution
+    assert (tmp_path / "named/web2").read_text() == "second\n"

@@ -71,9 +71,10 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, 
 def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
     out = local_play(book, "-i", "localhost,", *args, env=environ)
     # Ansible's callbacks name a role's task without the role ("web : x" is
-    # x), and hear of no result of a meta task (which here is named meta).
+    # x), and hear of a meta task (which here is named meta) only when it is skipped.
     tasks = [t for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
-             if "localhost" in t["hosts"] and t["task"]["name"] != "meta"]
+             if "localhost" in t["hosts"] and (t["task"]["name"] != "meta" or
+                                               t["hosts"]["localhost"].get("skipped"))]
     statuses = [("handler" if t["task"]["kind"] == "running handler" else t["task"]["kind"],
                  t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"])) for t in tasks]
     items = [(t["task"]["name"].split(" : ", 1)[-1],
@@ -482,3 +483,193 @@ def test_looking_modules_return_what_ansible_returns(both):
     said = celeryroot.files["said"][-1].decode().splitlines()
     assert said[2] == "[1, 4, ['WORKDIR/out/d/a.txt']]", said
     assert said[4] == "['base64', 'aGVsbG8K', 'WORKDIR/out/d/a.txt']", said
+
+
+def debug_messages(run: Run, names: set[str] = frozenset({"debug"})) -> list:
+    """What each debug task (of these names) that ran said, in order (the
+    tools word other results' and skipped tasks' msg differently)."""
+    return [m for (_, task, status), m in zip(run.statuses, run.messages) if task in names and status != "skipped"]
+
+
+# -- 9. include_vars: files, folders, names, and where they rank ------------
+
+def test_include_vars_loads_files_and_folders_as_ansible_does(both):
+    """A file (free-form and ``file:``), a folder (``depth``,
+    ``files_matching``, ``name``), and a file named by a fact-like
+    variable: the variables rank above task vars and below set_fact, their
+    templates render where they are used, and they outlive the play."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: no
+  vars:
+    a: play
+  tasks:
+    - include_vars: common.yml
+    - debug: msg="{{ a }} {{ b }}"
+    - debug: msg="{{ a }}"
+      vars: {a: task}
+    - set_fact: {a: set-fact}
+    - include_vars: {file: common.yml}
+    - debug: msg="{{ a }}"
+    - include_vars: {dir: vars/site, depth: 1, name: site}
+    - debug: msg="{{ site }}"
+    - include_vars: {dir: vars/site, files_matching: "^t"}
+    - debug: msg="{{ d }} {{ e }}"
+    - include_vars: "{{ inventory_hostname }}.yml"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg="{{ own }} {{ site.f }}"
+    - include_vars: {dir: vars/site, name: whole, ignore_files: ["one.yml"]}
+    - copy: {content: "{{ whole | to_nice_json }}", dest: "{{ out }}/whole"}
+""", files={"vars/common.yml": "a: from-file\nb: \"{{ a }}-templated\"\n",
+            "vars/site/one.yml": "c: 1\n", "vars/site/two.yaml": "d: 2\n", "vars/site/sub/three.yml": "e: 3\n",
+            "vars/site/four.json": '{"f": 4}\n', "vars/localhost.yml": "own: mine\n"})
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot)
+    assert shown == debug_messages(ansible)
+    assert shown[:3] == ["from-file from-file-templated", "from-file", "set-fact"], shown  # above task vars
+    assert celeryroot.files["whole"][-1] == ansible.files["whole"][-1]
+
+
+# -- 10. import_playbook with vars, when and tags ------------------------------
+
+INNER_PLAYBOOK = """
+- hosts: localhost
+  vars: {greeting: own, shared: own}
+  tasks:
+    - debug: msg="{{ greeting }} {{ shared }}"
+      notify: h
+      changed_when: true
+    - debug: msg="{{ ansible_facts.distribution is defined }}"
+  handlers:
+    - name: h
+      debug: msg=handler
+- import_playbook: nested.yml
+  vars: {greeting: nested-import}
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("--skip-tags", "imp")])
+def test_import_playbook_vars_when_and_tags_reach_every_imported_play(both, args):
+    """An import's vars outrank its plays' own (an outer import's win over
+    an inner one's), its ``when`` skips their facts gathering and tasks but
+    not their handlers, and its tags are theirs."""
+    ansible, celeryroot = both("""
+- import_playbook: inner.yml
+  vars: {greeting: from-import, shared: import}
+- import_playbook: inner.yml
+  when: false
+- import_playbook: inner.yml
+  when: flag | default(true)
+  vars: {greeting: second}
+  tags: [imp]
+""", files={"inner.yml": INNER_PLAYBOOK,
+            "nested.yml": "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=\"{{ greeting }}\"\n"},
+       args=args)
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot)
+    assert shown == debug_messages(ansible)
+    assert "from-import import" in shown and ("second own" in shown) == (not args), shown
+
+
+# -- 11. meta: clear_facts, refresh_inventory, end_host, end_play --------------
+
+def test_meta_actions_end_and_clear_as_ansibles_do(both):
+    """clear_facts forgets gathered facts (set_fact values stay);
+    refresh_inventory changes nothing here; end_host and end_play end the
+    play (its post_tasks and notified handlers too) and the next play runs;
+    a meta whose ``when`` is false is skipped."""
+    ansible, celeryroot = both("""
+- hosts: localhost
+  gather_facts: yes
+  tasks:
+    - set_fact: {mine: kept}
+    - debug: msg="{{ ansible_facts.distribution is defined }} {{ ansible_distribution is defined }}"
+    - meta: clear_facts
+    - debug: msg="{{ ansible_facts.distribution is defined }} {{ ansible_distribution is defined }} {{ mine }}"
+    - meta: refresh_inventory
+    - command: "true"
+      notify: h
+    - meta: end_host
+      when: false
+    - debug: msg=after-skipped-end-host
+    - meta: end_host
+      when: mine == 'kept'
+    - debug: msg=never
+  post_tasks:
+    - debug: msg=never-post
+  handlers:
+    - name: h
+      debug: msg=handler
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg="second play {{ mine }}"
+    - meta: end_play
+    - debug: msg=never
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg="third play"
+""")
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot)
+    assert shown == debug_messages(ansible)
+    assert shown == ["True True", "False False kept", "after-skipped-end-host", "second play kept", "third play"]
+
+
+# -- 12. include_tasks and include_role when they run: loops, names, apply -----
+
+DYNAMIC_INCLUDES = """
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - include_tasks: tasks/item.yml
+      loop: [a, b]
+      loop_control: {loop_var: who}
+      vars: {extra: x}
+    - command: echo localhost
+      register: r
+      changed_when: false
+    - include_tasks: "tasks/{{ r.stdout }}.yml"
+    - include_tasks: "tasks/{{ r.stdout }}.yml"
+      when: r.stdout == 'nothing'
+    - include_tasks:
+        file: tasks/item.yml
+        apply:
+          tags: [applied]
+          when: who != 'c'
+      loop: [c, d]
+      loop_control: {loop_var: who, index_var: i}
+      tags: [applied]
+    - name: a role's file named by a result
+      include_role:
+        name: web
+        tasks_from: "{{ r.stdout }}"
+      vars: {web_port: 81}
+    - name: a role in a loop
+      include_role: {name: web}
+      loop: [1, 2]
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("--tags", "applied")])
+def test_includes_that_loop_or_need_the_run_include_when_they_run(both, args):
+    """Loops (``loop_var``, ``index_var``), files named by a registered
+    result, ``apply`` (tags and a condition on the included tasks, not the
+    include), the include's own ``when`` and tags, include_role with a loop
+    and a ``tasks_from`` of a result: the same results and recap as Ansible's."""
+    ansible, celeryroot = both(DYNAMIC_INCLUDES, files={
+        "tasks/item.yml": "- name: in item\n  debug: msg=\"{{ who }} {{ extra | default('-') }}\"\n"
+                          "- name: tagged inside\n  debug: msg=\"tagged {{ who }}\"\n  tags: [inner]\n",
+        "tasks/localhost.yml": "- name: by host\n  debug: msg=\"host file\"\n",
+        "roles/web/defaults/main.yml": "web_port: 80\n",
+        "roles/web/tasks/main.yml": "- name: web main\n  debug: msg=\"main {{ web_port }} {{ item }}\"\n",
+        "roles/web/tasks/localhost.yml": "- name: web host\n  debug: msg=\"host {{ web_port }}\"\n"}, args=args)
+    same(ansible, celeryroot)
+    shown = debug_messages(celeryroot, {"in item", "tagged inside", "by host", "web host", "web main"})
+    assert shown == debug_messages(ansible, {"in item", "tagged inside", "by host", "web host", "web main"})
+    if not args:
+        assert shown == ["a x", "tagged a", "b x", "tagged b", "host file", "d -", "tagged d", "host 81",
+                         "main 80 1", "main 80 2"], shown

@@ -90,6 +90,38 @@ def test_roles_dependencies_handlers_and_includes(fleet, play, project, fleet_in
     assert again.total("changed") == 0, again
 
 
+def test_includes_carried_out_at_run_time_on_several_hosts(fleet, play, project, fleet_inventory, strategy):
+    """Each host includes the file its own result names, once per item; a
+    host whose included task fails is rescued by the block around the
+    include, the other carries on; the play runs linearly either way (what
+    it includes is found when it runs) and says why."""
+    write(project / "tasks/web1.yml", "- name: per item\n  file: path={{ root }}/{{ part }} state=directory\n")
+    write(project / "tasks/web2.yml", "- name: per item\n  command: test {{ part }} = one\n")
+    book = write(project / "dynamic.yml", """
+- hosts: web
+  gather_facts: false
+  tasks:
+    - command: echo {{ inventory_hostname }}
+      register: me
+      changed_when: false
+    - block:
+        - include_tasks: "tasks/{{ me.stdout }}.yml"
+          loop: [one, two]
+          loop_control: {loop_var: part}
+      rescue:
+        - name: rescued
+          file: path={{ root }}/rescued state=directory
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    (execution,) = [p["play"]["execution"] for p in out.doc["plays"]]
+    said = "uses include_tasks with a loop" if strategy == "bundles" else "bundles: false"
+    assert execution["mode"] == "linear" and said in execution["why"], execution
+    assert sorted(p.name for p in (project / "hosts/web1").iterdir()) == ["one", "two"]
+    assert sorted(p.name for p in (project / "hosts/web2").iterdir()) == ["rescued"]
+    assert out.stats["web2"]["rescued"] == 1 and out.stats["web1"]["ok"] == 5, out.stats
+
+
 def test_tags_are_inherited_from_roles_blocks_and_imports(fleet, play, project, fleet_inventory):
     book = write(project / "tags.yml", """
 - hosts: web1

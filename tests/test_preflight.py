@@ -128,3 +128,52 @@ def test_syntax_check_refuses_what_list_tasks_refuses(play, tmp_path, text):
     checked = play(book, "--syntax-check", inventory=inventory, json_out=False)
     assert listed.rc == checked.rc == 1, (listed, checked)
     assert listed.stderr == checked.stderr and "Traceback" not in checked.stderr
+
+
+def test_include_vars_files_known_up_front_are_checked_before_the_run(local_play, tmp_path):
+    """A vars file named plainly (or by play and extra variables) that is
+    missing or broken stops the run before any host is contacted; one named
+    by what only the run knows fails that host's task, saying where."""
+    write(tmp_path / "vars/list.yml", "- not\n- a mapping\n")
+    missing = write(tmp_path / "missing.yml", "- hosts: all\n  gather_facts: false\n  vars: {name: nope}\n"
+                                              "  tasks:\n    - debug: msg=first\n"
+                                              "    - include_vars: \"{{ name }}.yml\"\n")
+    out = local_play(missing, "-i", "localhost,")
+    assert out.rc == 1 and f"{missing}:6:7" in out.stderr and "could not find or access 'nope.yml'" in out.stderr
+    assert "first" not in out.stdout, out
+    later = write(tmp_path / "later.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                          "    - set_fact: {name: list}\n"
+                                          "    - include_vars: \"{{ name }}.yml\"\n")
+    out = local_play(later, "-i", "localhost,")
+    (res,) = out.results("include_vars").values()
+    assert out.rc == 2 and res["failed"] and f"{tmp_path / 'vars/list.yml'}:1:1" in res["msg"], res
+
+
+def test_includes_carried_out_at_run_time_are_checked_as_far_as_known(local_play, tmp_path):
+    """An include that loops has every file it can name before the run
+    checked before any host is contacted (each item of a literal loop);
+    one named by a result is checked when it is included, a bad one failing
+    the host's include with its file:line; what an included file registers
+    is known to the preflight of the tasks after it."""
+    write(tmp_path / "tasks/good.yml", "- command: echo {{ n }}\n  register: said\n")
+    write(tmp_path / "tasks/bad.yml", "- file: path=/x state=folder\n")
+    looped = write(tmp_path / "looped.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                            "    - debug: msg=first\n"
+                                            "    - include_tasks: \"tasks/{{ item }}.yml\"\n"
+                                            "      loop: [good, bad]\n")
+    out = local_play(looped, "-i", "localhost,")
+    assert out.rc == 1 and f"{tmp_path / 'tasks/bad.yml'}:1:" in out.stderr and "state" in out.stderr, out
+    missing = write(tmp_path / "missing.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                              "    - include_tasks: \"tasks/{{ item }}.yml\"\n"
+                                              "      loop: [good, gone]\n")
+    out = local_play(missing, "-i", "localhost,")
+    assert out.rc == 1 and f"{missing}:4:22" in out.stderr and "cannot find 'tasks/gone.yml'" in out.stderr, out
+    later = write(tmp_path / "later.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                          "    - include_tasks: tasks/good.yml\n"
+                                          "      loop: [1, 2]\n      loop_control: {loop_var: n}\n"
+                                          "    - command: echo bad\n      register: which\n"
+                                          "    - include_tasks: \"tasks/{{ which.stdout }}.yml\"\n"
+                                          "    - debug: msg=\"{{ said.stdout }}\"\n")
+    out = local_play(later, "-i", "localhost,")
+    (res,) = out.results("include_tasks").values()
+    assert out.rc == 2 and res["failed"] and f"{tmp_path / 'tasks/bad.yml'}:1:" in res["msg"], res

@@ -138,3 +138,5 @@ class BundleBatch(PlayBatch):
         fact_cache = self.run_.fact_cache
         if part.facts and fact_cache is not None and part.facts != self.sent_facts.get(host):
             fact_cache.put(host, part.facts["ansible_facts"])
+        elif part.facts == {} and fact_cache is not None:  # meta: clear_facts
+            fact_cache.forget(host)

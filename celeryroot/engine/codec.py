@@ -13,6 +13,7 @@ from pathlib import Path
 from ..lang.playbook import Play
 from ..lang.source import Where
 from ..lang.tasks import Block, Task, walk
+from ..modules.include_vars import named_files
 from .state import HostState
 
 #: Files a bundle may carry from the controller, in all.
@@ -63,25 +64,25 @@ def encode_play(play: Play) -> dict:
             "sections": [encode_nodes(s) for s in play.sections],
             "handlers": encode_nodes(play.handlers), "gather_facts": play.gather_facts,
             "check_mode": play.check_mode, "diff": play.diff, "force_handlers": play.force_handlers,
-            "fact_args": play.fact_args}
+            "fact_args": play.fact_args, "when": play.when, "tags": list(play.tags)}
 
 
 def decode_play(doc: dict) -> Play:
     return Play(name=doc["name"], hosts=doc["hosts"], where=Where(**doc["where"]),
                 sections=[decode_nodes(s) for s in doc["sections"]], handlers=decode_nodes(doc["handlers"]),
                 gather_facts=doc["gather_facts"], check_mode=doc["check_mode"], diff=doc["diff"],
-                force_handlers=doc["force_handlers"], fact_args=doc.get("fact_args", {}))
+                force_handlers=doc["force_handlers"], fact_args=doc.get("fact_args", {}), when=doc["when"], tags=tuple(doc["tags"]))
 
 
 # -- a host's part of the run's state as JSON ----------------------------------
 
 def encode_state(part: HostState) -> dict:
-    return {"registered": part.registered, "facts": part.facts, "overlay": sorted(part.overlay),
+    return {"registered": part.registered, "included": part.included, "facts": part.facts, "overlay": sorted(part.overlay),
             "out": part.out, "pending_handlers": sorted(part.pending_handlers), "stats": part.stats}
 
 
 def decode_state(doc: dict) -> HostState:
-    return HostState(registered=doc["registered"], facts=doc["facts"], overlay=set(doc["overlay"]),
+    return HostState(registered=doc["registered"], included=doc["included"], facts=doc["facts"], overlay=set(doc["overlay"]),
                      out=doc["out"], pending_handlers=set(doc["pending_handlers"]), stats=doc["stats"])
 
 
@@ -89,8 +90,10 @@ def decode_state(doc: dict) -> HostState:
 
 def collect_sources(play: Play) -> dict[str, dict[str, list]]:
     """``{search_dir: {relative_path: [mode, base64]}}``: the templates/ and files/
-    folders of every directory the play's tasks look in, and the files
-    named by a static ``src`` directly in one."""
+    folders of every directory the play's tasks look in, the files named by
+    a static ``src`` directly in one, and what include_vars reads (a file
+    named by a template is not known here: such plays run linearly,
+    engine/execution.py)."""
     tasks = play.tasks + play.handlers
     out: dict[str, dict[str, str]] = {}
     total = 0
@@ -101,6 +104,7 @@ def collect_sources(play: Play) -> dict[str, dict[str, list]]:
                       for p in (base / folder).rglob("*") if p.is_file()]
         candidates += [base / str(t.args["src"]) for t in tasks if isinstance(t.args.get("src"), str)
                        and (base / str(t.args["src"])).is_file()]
+        candidates += [p for t in tasks if t.module == "include_vars" for p in _vars_sources(t, base)]
         for path in candidates:
             data = path.read_bytes()
             total += len(data)
@@ -110,6 +114,13 @@ def collect_sources(play: Play) -> dict[str, dict[str, list]]:
             # The mode travels too: copy's mode=preserve gives the source's.
             files[str(path.relative_to(base))] = [path.stat().st_mode & 0o7777, base64.b64encode(data).decode()]
     return out
+
+
+def _vars_sources(task: Task, base: Path) -> list[Path]:
+    """The files under ``base`` an include_vars task may read (execution.py
+    keeps the tasks whose files are known only when they run out of bundles)."""
+    paths = named_files(task.args, task.search) or []
+    return [Path(p) for p in paths if os.path.commonpath([str(base), os.path.abspath(p)]) == str(base)]
 
 
 def source_texts(sources: dict[str, dict[str, list]]):
@@ -139,6 +150,21 @@ def unpack_sources(sources: dict[str, dict[str, list]], into: str) -> dict[str, 
             os.chmod(path, int(mode))
         mapping[directory] = local
     return mapping
+
+
+def homeward(value, mapping: dict[str, str]):
+    """``value`` with each local copy's path (`unpack_sources`) written as
+    the controller's directory again: what a bundle reports names the
+    controller's files, as the linear run does (include_vars' files)."""
+    if isinstance(value, str):
+        for directory, local in mapping.items():
+            value = directory if value == local else value.replace(local + os.sep, directory + os.sep)
+        return value
+    if isinstance(value, dict):
+        return {k: homeward(v, mapping) for k, v in value.items()}
+    if isinstance(value, list):
+        return [homeward(v, mapping) for v in value]
+    return value
 
 
 def relocate(nodes: list, mapping: dict[str, str]) -> None:

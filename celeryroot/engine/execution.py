@@ -10,6 +10,7 @@ and the report says what was chosen and why, once per play.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..lang.lookups import CONTROLLER_ONLY, named_in
@@ -17,6 +18,7 @@ from ..lang.playbook import Play
 from ..lang.templating import reads_any
 from ..lang.variables import HOST_LISTS
 from ..registry import Registry
+from ..modules.include_vars import named_files
 from .codec import collect_sources, source_texts
 
 LINEAR, BUNDLES = "linear", "bundles"
@@ -123,8 +125,13 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
       and a host without a worker would become unreachable;
     - templates and files beyond what a bundle carries (codec.SOURCES_LIMIT).
 
-    ``include_*`` are expanded when the play is loaded (lang/tasks.py), so
-    every task is looked at here; there are no dynamic includes to fear.
+    - an include_tasks or include_role carried out when it runs (a loop,
+      a name from facts or results), and an include_vars whose file is
+      named so: what they read is found then, among the controller's
+      files, which a bundle does not carry (even when bundles are asked for).
+
+    Other ``include_*`` are expanded when the play is loaded (lang/tasks.py),
+    so every task they bring is looked at here.
     ``--start-at-task``, tags and ``--limit`` mean the same both ways (a
     bundle carries where the run starts).
     """
@@ -137,6 +144,9 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
             return _at(task, f"uses {task.module}: {cls.needs_controller}")
     if lookups := controller_only_lookups(play):
         return controller_lookups(lookups)
+    for task in tasks:
+        if why := _found_when_run(task):
+            return _at(task, why)
     if asked:
         return None
     for keyword, why in PLAY_KEYWORDS.items():
@@ -166,6 +176,20 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
     for text in texts:
         if read := _read(text, OTHER_HOSTS | CONTROLLER):
             return f"a template of the play reads {read}"
+    return None
+
+
+def _found_when_run(task) -> str | None:
+    """Why a task reads a controller file a bundle cannot carry, for it is
+    only known when the task runs (None: it reads none such)."""
+    if task.include is not None:
+        return (f"uses {task.module} with a loop or a name known when it runs: the play loop loads its tasks "
+                "then, from the controller's files")
+    if task.module == "include_vars":
+        paths = named_files(task.args, task.search)
+        if paths is None or any(not any(os.path.commonpath([d, os.path.abspath(p)]) == d for d in task.search)
+                                for p in paths):
+            return "names its vars by a template or outside the play's folders: a bundle cannot carry them"
     return None
 
 

@@ -21,7 +21,7 @@ from ..lang.inventory import Inventory
 from ..module import ArgError
 from ..lang.playbook import Playbook
 from ..lang.arguments import arg_problem
-from ..lang.tasks import Task
+from ..lang.tasks import Task, walk
 from ..registry import Registry
 from ..lang.source import InputError
 from ..lang.deferred import Deferred
@@ -42,9 +42,10 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
               extra_vars: dict, check: bool) -> dict[int, list[str]]:
     """Return the hosts of each play (by index); raise `InputError` on bad input."""
     _check_start_at(playbook, selection)
-    later = {t.register for p in playbook.plays for t in p.tasks + p.handlers if t.register}
-    later |= {name for p in playbook.plays for t in p.tasks + p.handlers if registry.get(t.module) is not None
-              for name in registry.get(t.module).fact_names(t.args)}
+    every = [t for p in playbook.plays for t in _with_included(p.tasks + p.handlers)]
+    later = {t.register for t in every if t.register}
+    later |= {name for t in every if registry.get(t.module) is not None
+              for name in registry.get(t.module).fact_names(t.args, t.search)}
     targets = {}
     for index, play in enumerate(playbook.plays):
         hosts = selection.hosts(inventory, play)
@@ -63,11 +64,21 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
     return targets
 
 
+def _with_included(tasks: list[Task]):
+    """The tasks, and those of the files their includes carried out at run
+    time can name (loaded already: lang/tasks.Include.known), whose results
+    later tasks may read."""
+    for task in tasks:
+        yield task
+        if task.include is not None:
+            yield from _with_included(list(walk(task.include.known)))
+
+
 def _facts_later(play, registry: Registry) -> bool:
     """Whether the play's hosts will have ``ansible_facts``: gathered, or
     set by a module that runs on the host (getent; set_fact's are variables)."""
     return bool(play.gather_facts) or any(
-        not cls.on_controller and cls.fact_names(t.args)
+        not cls.on_controller and cls.fact_names(t.args, t.search)
         for t in play.tasks + play.handlers if (cls := registry.get(t.module)) is not None)
 
 

@@ -1,6 +1,6 @@
 """What a run knows of its hosts between tasks and plays, as one value.
 
-Registered results and set_fact values, gathered facts, the check-mode
+Registered results and set_fact values, include_vars' variables, gathered facts, the check-mode
 overlay, the hosts that are out of the run, the handlers left pending and
 the recap counts. The play loop reads and writes them in a `RunState`; a
 whole-play bundle takes one host's part (`HostState`) to the host and
@@ -23,6 +23,7 @@ class HostState:
     """One host's part of the run's state: what a bundle carries out and back."""
 
     registered: dict = field(default_factory=dict)
+    included: dict = field(default_factory=dict)
     facts: dict | None = None
     overlay: set[str] = field(default_factory=set)
     out: bool = False
@@ -34,6 +35,8 @@ class HostState:
 class RunState:
     #: Registered results and set_fact values per host; they outlive the play.
     registered: dict[str, dict] = field(default_factory=lambda: defaultdict(dict))
+    #: What include_vars loaded per host (below registered results); it outlives the play too.
+    included: dict[str, dict] = field(default_factory=lambda: defaultdict(dict))
     facts: dict[str, dict] = field(default_factory=dict)
     #: Check mode: what earlier tasks would have created, per host.
     overlay: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -54,8 +57,8 @@ class RunState:
     def part(self, host: str, handlers: set[str]) -> HostState:
         """``host``'s part, with the pending handlers among ``handlers``
         (those the play defines: a bundle can run no others)."""
-        return HostState(dict(self.registered[host]), self.facts.get(host), set(self.overlay[host]),
-                         host in self.out, self.pending.pending(host) & handlers,
+        return HostState(dict(self.registered[host]), dict(self.included[host]), self.facts.get(host),
+                         set(self.overlay[host]), host in self.out, self.pending.pending(host) & handlers,
                          dict(self.stats.hosts[host]))
 
     def merge(self, host: str, part: HostState, handlers: set[str], check: bool) -> None:
@@ -69,7 +72,8 @@ class RunState:
 
     def _absorb(self, host: str, part: HostState) -> None:
         self.registered[host] = dict(part.registered)
-        if part.facts:
+        self.included[host] = dict(part.included)
+        if part.facts is not None:  # {}: cleared (meta: clear_facts)
             self.facts[host] = part.facts
         self.overlay[host] = set(part.overlay)
         if part.out:

@@ -11,11 +11,13 @@ splits a play's hosts into batches that each run the whole play.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 
 from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
+from ..lang.source import InputError
 from ..registry import Registry
 from ..result import FAILED, UNREACHABLE, result
 from .execution import BUNDLES, choose, runs_on_hosts
@@ -113,7 +115,7 @@ class PlayBatch:
         self.state = run.state
         # ansible_check_mode is --check alone, whatever the play's check_mode (as Ansible).
         self.hostvars = HostVars(run.inventory, play, play_hosts or hosts, run.extra_vars, self.state.registered,
-                                 self.state.facts, run.mode.check)
+                                 self.state.facts, run.mode.check, self.state.included)
         self.vars = {h: self.hostvars.for_host(h) for h in hosts}
         #: Notifications not yet looked up, and the handlers they made due.
         self.notified: dict[str, list[str]] = defaultdict(list)
@@ -189,8 +191,9 @@ class PlayBatch:
         targets = [h for h in active if not (smart and self.state.facts.get(h, {}).get("ansible_facts", {})
                                              .get("module_setup"))]
         task = Task(name="Gathering Facts", module="setup", args=dict(self.play.fact_args), where=self.play.where,
-                    check_mode=False)
-        self.run_task(task, active, only=targets)
+                    check_mode=False, when=list(self.play.when), tags=self.play.tags or ("always",))
+        if self.run_.selection.takes(task):  # as Ansible: a tagged play's tags, else always
+            self.run_task(task, active, only=targets)
 
     def _set_facts(self, host: str, facts: dict, gathered: bool = True) -> dict:
         """``facts`` join the host's ``ansible_facts``; return them all.
@@ -256,6 +259,9 @@ class PlayBatch:
         self.run_.report.task_start(task.title, hosts, kind)
         if task.module == "meta":
             self._meta(task, hosts, active)
+            return
+        if task.include is not None:
+            self._include(task, hosts, active)
             return
         out_before = len(self.state.out)
         pending, attempt = hosts, 0
@@ -345,6 +351,9 @@ class PlayBatch:
             if task.module == "set_fact":
                 self.state.registered[host].update(facts)
                 self.vars[host].update(facts)
+            elif task.module == "include_vars":
+                self.state.included[host].update(facts)
+                self.vars[host] = self.hostvars.for_host(host)
             else:
                 merged = self._set_facts(host, facts, gathered=run.registry.resolve(task.module) == "setup")
                 if run.fact_cache is not None:
@@ -399,6 +408,59 @@ class PlayBatch:
         elif action == "end_host":
             ended = set(chosen)
             active[:] = [h for h in active if h not in ended]
+        elif action == "clear_facts":
+            for host in chosen:
+                self._clear_facts(host)
+
+    def _clear_facts(self, host: str) -> None:
+        """``meta: clear_facts``: the host's facts are gone, here and in the
+        fact cache (an empty mapping, not none: a bundle brings it home so);
+        ``set_fact`` values stay, as Ansible's non-cacheable ones do."""
+        self.state.facts[host] = {}
+        self.vars[host] = self.hostvars.for_host(host)
+        if self.run_.fact_cache is not None:
+            self.run_.fact_cache.forget(host)
+
+    def _include(self, task: Task, hosts: list[str], active: list[str]) -> None:
+        """An include carried out now (lang/tasks.Include): each host's
+        ``when`` and loop decide what it includes, each item's file is
+        loaded and checked (a bad one fails that host's include, naming its
+        file:line), then the included tasks run, host by host in the order
+        they were included, every host that included the same file with the
+        same arguments and item together, as Ansible's linear strategy."""
+        included: dict[str, list] = {}
+        for host in hosts:
+            ready = prepare(task, self.vars[host], self.mode, self.run_.registry, self.hostvars.above(host))
+            entries = []
+            try:
+                for call, scope in zip(ready.calls, ready.scopes):
+                    item = {} if ready.items is None else {task.loop_var: scope[task.loop_var]}
+                    if ready.items is not None and task.index_var:
+                        item[task.index_var] = call["index"]
+                    nodes = task.include.load(call["args"], item, task.where)
+                    entries.append((json.dumps([call["args"], item], sort_keys=True, default=str), nodes))
+            except InputError as exc:
+                ready.done = result(FAILED, f"{task.where}: task '{task.title}': {exc}")
+            shown = [result("ok", "") for _ in ready.calls]
+            self._done(task, host, finish(task, ready, shown, self.vars[host]), active)
+            if ready.done is None:
+                included[host] = entries
+                for _ in entries[1:]:  # Ansible's recap counts each file included, item by item
+                    self.state.stats.count(host, shown[0])
+        while included and not self.aborted:
+            key, nodes = next(iter(included.values()))[0]
+            group = [h for h, entries in included.items() if entries[0][0] == key]
+            for host in group:
+                included[host].pop(0)
+                if not included[host]:
+                    del included[host]
+            present = set(active)
+            running = [h for h in group if h in present]
+            self.run_nodes(nodes, running)
+            gone = set(group) - set(running)
+            active[:] = [h for h in active if h not in gone]
+            for host in gone:
+                included.pop(host, None)
 
     # -- handlers ---------------------------------------------------------------
 

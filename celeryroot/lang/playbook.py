@@ -8,7 +8,7 @@ file:line:col. Tasks themselves are parsed in `tasks.py`, roles in `roles.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,17 @@ from .prompts import answer_prompts
 from .roles import Roles
 from .source import InputError, Where, expect_list, expect_mapping, item_where, plain, type_name, value_where, where
 from .yamlread import load_yaml
-from .tasks import HANDLER_KEYS, Loader, Scope, Task, _optional_bool, _reject_unknown, _tags, walk
+from .tasks import HANDLER_KEYS, Loader, Scope, Task, _optional_bool, _reject_unknown, _tags, _when, walk
 from .templating import TemplateFailure, render
 
 PLAY_KEYS = {"name", "hosts", "vars", "vars_files", "tags", "tasks", "pre_tasks", "post_tasks", "roles",
              "handlers", "gather_facts", "check_mode", "diff", "no_log", "ignore_errors", "serial",
              "max_fail_percentage", "any_errors_fatal", "strategy", "force_handlers", "become", "environment",
              "run_once", "gather_subset", "gather_timeout", "fact_path", "order", "vars_prompt"} | keywords.INHERITED
+#: What an ``import_playbook`` entry takes: its ``vars`` go to every play it
+#: imports (above the plays' own), its ``when`` to their tasks and facts
+#: gathering (not their handlers), its ``tags`` to the plays, as Ansible's.
+IMPORT_PLAYBOOK_KEYS = {"import_playbook", "name", "vars", "when", "tags"}
 STRATEGIES = ("linear", "free")
 #: ``order``: how a play's hosts are ordered (Ansible's words).
 ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
@@ -60,6 +64,9 @@ class Play:
     #: Arguments of the play's facts gathering: ``module_defaults`` for
     #: setup, then gather_subset, gather_timeout and fact_path.
     fact_args: dict = field(default_factory=dict)
+    #: The ``when`` of the imports that brought the play in: its facts
+    #: gathering runs only where they hold (its tasks have them already).
+    when: list = field(default_factory=list)
 
     @property
     def tasks(self) -> list[Task]:
@@ -70,6 +77,21 @@ class Play:
     def handler_names(self) -> set[str]:
         """Every name a task of the play may ``notify`` (see `Task.handler_names`)."""
         return {name for handler in self.handlers for name in handler.handler_names}
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What the ``import_playbook`` entries around a play give it."""
+
+    vars: dict = field(default_factory=dict)
+    when: tuple = ()
+    tags: tuple = ()
+
+    def inner(self, node: dict) -> "Imported":
+        """Inside ``node``'s import: an outer import's vars win (Ansible
+        applies them last), its conditions come first."""
+        own = plain(expect_mapping(node.get("vars"), value_where(node, "vars"), "import_playbook vars"))
+        return Imported({**own, **self.vars}, self.when + tuple(_when(node)), self.tags + _tags(node, "tags"))
 
 
 @dataclass
@@ -91,7 +113,7 @@ def load_playbook(path: str | Path, registry: Registry, extra_vars: dict | None 
 
 
 def _load_plays(path: Path, registry: Registry, extra_vars: dict, roles_path: list[str], seen: tuple,
-                ask=None) -> list[Play]:
+                ask=None, imported: Imported = Imported()) -> list[Play]:
     if path.resolve() in seen:
         raise InputError(Where(str(path)), "import_playbook loops back to this file")
     node = load_yaml(path)
@@ -102,15 +124,17 @@ def _load_plays(path: Path, registry: Registry, extra_vars: dict, roles_path: li
     for index, play_node in enumerate(plays_node):
         at = item_where(plays_node, index)
         if isinstance(play_node, dict) and "import_playbook" in play_node:
+            _reject_unknown(play_node, IMPORT_PLAYBOOK_KEYS, "keyword of import_playbook")
             target = path.parent / str(play_node["import_playbook"])
-            plays += _load_plays(target, registry, extra_vars, roles_path, seen + (path.resolve(),), ask)
+            plays += _load_plays(target, registry, extra_vars, roles_path, seen + (path.resolve(),), ask,
+                                 imported.inner(play_node))
             continue
-        plays.append(_parse_play(play_node, at, path.parent, registry, extra_vars, roles_path, ask))
+        plays.append(_parse_play(play_node, at, path.parent, registry, extra_vars, roles_path, ask, imported))
     return plays
 
 
 def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dict, roles_path: list[str],
-                ask=None) -> Play:
+                ask=None, imported: Imported = Imported()) -> Play:
     node = expect_mapping(node, at, "a play")
     _reject_unknown(node, PLAY_KEYS, "play keyword")
     if "hosts" not in node:
@@ -122,15 +146,18 @@ def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dic
         raise InputError(value_where(node, "hosts"), f"'hosts' must be a pattern string or list, got {type_name(hosts)}")
     play = Play(name=str(node.get("name") or hosts), hosts=hosts, where=at,
                 vars=plain(expect_mapping(node.get("vars"), value_where(node, "vars"), "play vars")),
-                tags=_tags(node, "tags"), gather_facts=plain(node.get("gather_facts", True)),
+                tags=_tags(node, "tags") + imported.tags, gather_facts=plain(node.get("gather_facts", True)),
                 check_mode=_optional_bool(node, "check_mode"), diff=_optional_bool(node, "diff"),
                 any_errors_fatal=bool(_optional_bool(node, "any_errors_fatal")),
                 force_handlers=bool(_optional_bool(node, "force_handlers")))
     _rollout(play, node)
+    play.vars.update(imported.vars)
+    play.when = list(imported.when)
     play.vars.update(answer_prompts(node, extra_vars, ask))
     play.vars_files = _vars_files(node, base, {**play.vars, **extra_vars})
     scope_node = {k: node[k] for k in ("tags", "no_log", "ignore_errors", "environment", "run_once") if k in node}
-    scope = Scope(search=(str(base.resolve()),)).inner(scope_node).inherit(node)
+    handler_scope = Scope(search=(str(base.resolve()),), tags=imported.tags).inner(scope_node).inherit(node)
+    scope = replace(handler_scope, when=imported.when)
     play.fact_args = _fact_args(node, scope, registry, at)
     roles = Roles(base, roles_path)
     loader = Loader(registry, {**play.vars, **play.vars_files, **extra_vars}, roles)
@@ -142,7 +169,7 @@ def _parse_play(node, at: Where, base: Path, registry: Registry, extra_vars: dic
     main = from_roles + loader.tasks(node.get("tasks"), value_where(node, "tasks"), scope)
     post = loader.tasks(node.get("post_tasks"), value_where(node, "post_tasks"), scope)
     play.sections = [pre, main, post]  # each ends in a flush of the handlers, as in Ansible
-    handlers = loader.tasks(node.get("handlers"), value_where(node, "handlers"), scope, HANDLER_KEYS)
+    handlers = loader.tasks(node.get("handlers"), value_where(node, "handlers"), handler_scope, HANDLER_KEYS)
     play.handlers = [t for t in walk(loader.handlers + handlers)]
     play.role_defaults, play.role_vars = roles.defaults, roles.vars
     _check_notify(play)

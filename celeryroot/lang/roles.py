@@ -35,6 +35,12 @@ class Roles:
         self.vars: dict = {}
         self._seen: set = set()
 
+    def fresh(self) -> "Roles":
+        """The same search path, nothing loaded yet."""
+        roles = Roles(self.playbook_dir, [])
+        roles.roles_path = list(self.roles_path)
+        return roles
+
     def find(self, name: str, at: Where, beside: Path | None = None) -> Path:
         """The role ``name`` (its dependent's directory ``beside``): the first
         of Ansible's places where the joined path exists, then ``name`` as a

@@ -6,6 +6,10 @@ into each task through a `Scope` while parsing, so running a task never has
 to look up its parents. ``import_*`` and ``include_*`` are both expanded
 here, at load time, so the whole run is validated before any host is
 contacted; their file names may use play and extra variables only.
+``include_tasks`` and ``include_role`` with a loop, or whose file name
+needs what only the run knows, become a task of their own that the play
+loop includes when it runs (`Include`); whatever they can name that is
+known now is loaded and checked now all the same.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ BLOCK_KEYS = {"name", "block", "rescue", "always", "tags", "when", "vars", "no_l
               "check_mode", "diff", "environment", "become", "run_once", "any_errors_fatal"} | keywords.INHERITED | \
     keywords.TASK_ONLY
 INCLUDES = {"import_tasks", "include_tasks", "include", "import_role", "include_role"}
+#: The includes that may wait for the run (a loop, a name from facts or results).
+DYNAMIC_INCLUDES = {"include_tasks", "include_role"}
 LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
 #: How deep imports and roles may nest (a role's dependencies count, and
 #: the files they import): far more than real playbooks need, well within
@@ -98,6 +104,9 @@ class Task:
     #: Directories where relative ``src`` files are looked up (role, playbook).
     search: tuple[str, ...] = ()
     role: str | None = None
+    #: For an include carried out when it runs: what it needs to load its
+    #: tasks then (None for every other task).
+    include: "Include | None" = None
 
     @property
     def title(self) -> str:
@@ -154,6 +163,26 @@ class Scope:
         return replace(self, overrides=overrides)
 
 
+@dataclass
+class Include:
+    """What an include run by the play loop needs: the scope its tasks are
+    parsed in (the include's ``vars`` and keywords, its ``apply``; not its
+    own ``when`` and ``tags``, which decide whether it includes), the
+    loader, and what was loaded and checked already (`known`: the tasks of
+    every file it can name before the run, for the preflight)."""
+
+    kind: str
+    scope: "Scope"
+    loader: "Loader"
+    known: list = field(default_factory=list)
+
+    def load(self, args: dict, item_vars: dict, at: Where) -> list:
+        """The tasks included for one host and item, ``args`` rendered;
+        a bad file is an `InputError` naming its file:line."""
+        scope = replace(self.scope, vars={**self.scope.vars, **item_vars})
+        return self.loader.at_run_time().included(self.kind, args, scope, at)
+
+
 def _inherit(overrides: dict, own: dict) -> None:
     """A node's own ``timeout``/``throttle`` replace its parent's; its
     ``module_defaults`` come after the parent's, so they win per argument."""
@@ -193,6 +222,32 @@ class Loader:
         finally:
             self.chain.pop()
 
+    def at_run_time(self) -> "Loader":
+        """A loader for an include carried out by the run: roles load afresh
+        (a role included twice with the same vars includes twice)."""
+        return Loader(self.registry, self.variables, self.roles.fresh() if self.roles else None)
+
+    def included(self, kind: str, args: dict, scope: Scope, at: Where) -> list:
+        """The tasks an include names, parsed in ``scope``."""
+        if kind == "include_role":
+            roles = self.roles
+            nodes = roles.load(str(args["name"]), at, scope, tasks_from=str(args.get("tasks_from", "main")),
+                               loader=self)
+            # A role found only now: its defaults and vars reach its tasks as their vars.
+            layers = {**roles.defaults, **roles.vars}
+            for task in walk(nodes):
+                task.vars = {**layers, **task.vars}
+            return nodes
+        name = str(args["file"])
+        path = find(name, scope.search, "tasks")
+        if path is None:
+            raise InputError(at, f"include_tasks: cannot find '{name}' (looked in {', '.join(scope.search)} and "
+                                 "their tasks/ folders)")
+        with self.entering(("file", str(Path(path).resolve())), name, at,
+                           "include_tasks leads back to a file being loaded"):
+            loaded = load_yaml(path)
+            return self.tasks(loaded, where(loaded, Where(str(path))), scope)
+
     def tasks(self, node, at: Where, scope: Scope, allowed: set[str] = TASK_KEYS) -> list:
         items = expect_list(node, at, "tasks")
         out = []
@@ -221,8 +276,13 @@ class Loader:
         kind = self.registry.resolve(key)
         allowed = {"name", "tags", "when", "vars", "apply", "no_log", "ignore_errors", "check_mode", "diff",
                    "environment", key} | keywords.INHERITED
+        if kind in DYNAMIC_INCLUDES:
+            allowed |= LOOP_KEYS | {"loop_control", "register"}
         _reject_unknown(node, allowed, f"keyword of {kind}")
-        inner = scope.inner(node)
+        apply = self._apply(node, key)
+        if kind in DYNAMIC_INCLUDES and self._at_run_time(node, key, kind):
+            return [self._run_time_include(node, key, kind, at, scope, apply)]
+        inner = scope.inner(node).inner(apply)
         spec = node[key]
         if kind in ("import_role", "include_role"):
             spec = expect_mapping(spec, value_where(node, key), kind)
@@ -243,6 +303,57 @@ class Loader:
             loaded = load_yaml(path)
             return self.tasks(loaded, where(loaded, Where(str(path))), inner)
 
+    @staticmethod
+    def _apply(node, key: str) -> dict:
+        """``apply``: keywords for the included tasks (an argument of the
+        include, or beside it)."""
+        spec = node[key]
+        apply = spec.get("apply") if isinstance(spec, dict) and "apply" in spec else node.get("apply")
+        at = value_where(spec, "apply") if isinstance(spec, dict) and "apply" in spec else value_where(node, "apply")
+        apply = expect_mapping(apply, at, "apply")
+        _reject_unknown(apply, BLOCK_KEYS - {"block", "rescue", "always", "name"}, "keyword of apply")
+        return apply
+
+    def _at_run_time(self, node, key: str, kind: str) -> bool:
+        """Whether an include waits for the run: it loops, or its name needs
+        more than play and extra variables."""
+        if any(k in node for k in LOOP_KEYS):
+            return True
+        spec = plain(node[key])
+        if isinstance(spec, dict):
+            spec = {k: v for k, v in spec.items() if k != "apply"}
+        try:
+            render(spec, self.variables)
+        except TemplateFailure:
+            return True
+        return False
+
+    def _run_time_include(self, node, key: str, kind: str, at: Where, scope: Scope, apply: dict) -> Task:
+        task = parse_task(node, at, self.registry, TASK_KEYS | {"apply"}, scope)
+        task.args.pop("apply", None)
+        # The include's own when and tags decide whether it includes; its tasks do not inherit them.
+        inner = replace(scope.inner(node), when=scope.when, tags=scope.tags).inner(apply)
+        task.include = Include(kind, inner, self)
+        task.include.known = self._known_now(task, inner, value_where(node, key))
+        return task
+
+    def _known_now(self, task: Task, scope: Scope, at: Where) -> list:
+        """Load and check each file the include can name before the run: its
+        name from play and extra variables, for each item of a literal
+        loop. A name that needs the run is checked when it is included."""
+        items = task.loop if isinstance(task.loop, list) and task.loop_with is None else [None]
+        loaded = []
+        for item in items:
+            extra = {} if item is None else {task.loop_var: item}
+            try:
+                args = render(task.args, {**self.variables, **extra})
+            except TemplateFailure:
+                continue
+            if _include_key(task.include.kind, args, scope, self.roles) in [k for k, _ in self.chain]:
+                continue  # being loaded: an include of itself, which the run's conditions end
+            loaded += self.included(task.include.kind, args, scope, at)
+        return loaded
+
     def _file_name(self, value, at: Where) -> str:
         if not isinstance(value, str):
             raise InputError(at, f"expected a file name, got {type_name(value)}")
@@ -250,6 +361,18 @@ class Loader:
             return str(render(value, self.variables))
         except TemplateFailure as exc:
             raise InputError(at, f"file names of imports may use play and extra variables only: {exc}") from None
+
+
+def _include_key(kind: str, args: dict, scope: Scope, roles) -> tuple | None:
+    """How `Loader.entering` knows the file or role an include names (None: not found)."""
+    if kind == "include_role":
+        try:
+            directory = roles.find(str(args["name"]), Where("<include>"))
+        except InputError:
+            return None  # said by the load that follows
+        return ("role", str(directory.resolve()), str(args.get("tasks_from", "main")))
+    path = find(str(args["file"]), scope.search, "tasks")
+    return ("file", str(Path(path).resolve())) if path else None
 
 
 def walk(nodes: list):

@@ -1,7 +1,7 @@
 """A host's variables, composed in order of precedence.
 
 inventory (all < parent groups < child groups < host) < play vars <
-task vars (in the step) < registered results < extra vars (``-e``).
+task vars (in the step) < include_vars < registered results < extra vars (``-e``).
 Special variables: inventory_hostname, group_names, groups, hostvars,
 play_hosts / ansible_play_hosts, ansible_check_mode (--check, not a play's
 or task's check_mode: keyword, as in Ansible), ansible_managed, omit.
@@ -27,14 +27,15 @@ class HostVars:
 
     role defaults < inventory (all < groups < host, then group_vars/ and
     host_vars/) < facts < play vars < vars_files < role vars < task vars (in
-    the step) < registered results and set_fact < extra vars.
+    the step) < include_vars < registered results and set_fact < extra vars.
 
     Values from the playbook's text that hold templates are `Lazy`: each
     task renders them with its own variables where it uses them.
     """
 
     def __init__(self, inventory: Inventory, play, play_hosts: list[str], extra: dict,
-                 registered: dict[str, dict], facts: dict[str, dict], check: bool):
+                 registered: dict[str, dict], facts: dict[str, dict], check: bool,
+                 included: dict[str, dict] | None = None):
         self.inventory = inventory
         self.play_hosts = play_hosts
         self.play_vars = lazy({k: v for layer in (play.vars, play.vars_files, play.role_vars)
@@ -42,6 +43,8 @@ class HostVars:
         self.role_defaults = lazy(play.role_defaults)
         self.extra = lazy(extra)
         self.registered = registered
+        #: include_vars' variables per host: from the playbook's files, so templates in them are `Lazy`.
+        self.included = included if included is not None else {}
         self.facts = facts
         self.check = check
         self.groups = {name: inventory.group_hosts(name) for name in inventory.groups}
@@ -68,8 +71,9 @@ class HostVars:
                 **self.above(host)}
 
     def above(self, host: str) -> dict:
-        """What outranks a task's own vars: registered results and set_fact, then extra vars."""
-        return {**self.registered.get(host, {}), **self.extra}
+        """What outranks a task's own vars: include_vars, registered results
+        and set_fact, then extra vars."""
+        return {**lazy(self.included.get(host, {})), **self.registered.get(host, {}), **self.extra}
 
 
 class _HostVarsView(dict):
@@ -82,7 +86,8 @@ class _HostVarsView(dict):
     def __getitem__(self, host: str) -> dict:
         if host not in self.owner.inventory.hosts:
             raise KeyError(host)
-        return _Realised({**self.owner.inventory_layer(host), **self.owner.registered.get(host, {}),
+        return _Realised({**self.owner.inventory_layer(host), **lazy(self.owner.included.get(host, {})),
+                          **self.owner.registered.get(host, {}),
                           "inventory_hostname": host})
 
     def get(self, host, default=None):

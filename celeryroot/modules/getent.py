@@ -46,7 +46,7 @@ class Getent(Module):
         fail_key: bool = arg(True, doc="Fail when key is not there; with no, it maps to null.")
 
     @classmethod
-    def fact_names(cls, raw_args: dict) -> set[str]:
+    def fact_names(cls, raw_args: dict, search: tuple[str, ...] = ()) -> set[str]:
         database = raw_args.get("database")
         return {f"getent_{database}"} if isinstance(database, str) and database.isidentifier() else set()
 

@@ -26,7 +26,7 @@ class SetFact(Module):
         cacheable: bool = arg(False, doc="Accepted for compatibility; facts set here are not cached.")
 
     @classmethod
-    def fact_names(cls, raw_args: dict) -> set[str]:
+    def fact_names(cls, raw_args: dict, search: tuple[str, ...] = ()) -> set[str]:
         return set(raw_args.get("facts", {}))
 
     def plan(self) -> Plan:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from ..engine.codec import decode_play, decode_state, encode_state, relocate, unpack_sources
+from ..engine.codec import decode_play, decode_state, encode_state, homeward, relocate, unpack_sources
 from ..engine.selection import Selection
 from ..engine.state import RunState
 from ..engine.step import Mode
@@ -66,11 +66,11 @@ def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None, mode: Mode
         inventory = _inventory(host, bundle["inventory_vars"], bundle["groups"])
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
         state = RunState.of(host, decode_state(bundle["state"]))
-        report = ProgressReport(emit, state.stats.hosts[host])
+        report = ProgressReport(lambda event: emit(homeward(event, mapping)), state.stats.hosts[host])
         run = Run(inventory, registry, report, mode or Mode(**bundle["mode"]), bundle["extra_vars"],
                   selection, state, may_go=may_go, guard=guard)
         PlayBatch(run, play, [host], play_hosts=bundle["play_hosts"]).run()
-        return encode_state(state.part(host, state.pending.pending(host)))
+        return homeward(encode_state(state.part(host, state.pending.pending(host))), mapping)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
