@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from jinja2 import UndefinedError
+
 from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
 from ..registry import Registry
@@ -22,9 +24,11 @@ from .execution import BUNDLES, choose, runs_on_hosts
 from .runner import run_call
 from .state import RunState
 from .stats import Stats
-from .step import Mode, finish, prepare, until_holds
+from .delegation import CONTROLLER, Delegate, delegate_of
+from .step import Mode, Prepared, finish, prepare, until_holds
 from .selection import Selection, StartAt, batches
 from ..lang.tasks import Block, Task
+from ..lang.templating import TemplateFailure
 from ..lang.variables import HostVars
 
 
@@ -92,6 +96,11 @@ class Run:
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
         return self.start.takes(task) and self.selection.takes(task)
+
+
+def _shown(res: dict, delegate: Delegate | None) -> dict:
+    """A delegated task's result says where it ran (``host -> delegate`` in the report)."""
+    return res if delegate is None else {**res, "_delegated_to": delegate.name}
 
 
 def throttled(hosts: list[str], most: int) -> list[list[str]]:
@@ -207,7 +216,8 @@ class PlayBatch:
         if not gathered:
             own.update(facts)
         self.state.facts[host] = {**own, **facts_to_vars(merged)}
-        self.vars[host] = self.hostvars.for_host(host)
+        if host in self.vars or host in self.hosts:
+            self.vars[host] = self.hostvars.for_host(host)
         return merged
 
     # -- tasks and blocks -------------------------------------------------------
@@ -290,27 +300,64 @@ class PlayBatch:
             return
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
         prepared = {h: prepare(task, self.vars[h], self.mode, run.registry, self.hostvars.above(h)) for h in hosts}
+        delegated = self._delegates(task, prepared)
+        for host, why in self._absent_delegates(delegated, prepared, here).items():
+            yield host, result(UNREACHABLE, why, _delegated_to=delegated.pop(host).name)
+            del prepared[host]
         payloads = {}
         for host, ready in prepared.items():
-            if ready.done is not None or not ready.calls or here:
-                yield host, finish(task, ready, self._run_here(host, ready), self.vars[host])
+            delegate = delegated.get(host)
+            runs_on = (delegate.host or CONTROLLER) if delegate else host
+            if ready.done is not None or not ready.calls or here or (delegate and delegate.here):
+                yield host, _shown(finish(task, ready, self._run_here(runs_on, ready), self.vars[host]), delegate)
             else:
-                payloads[host] = [ready.calls, sorted(self.state.overlay[host])]
+                payloads[host] = [ready.calls, sorted(self.state.overlay[runs_on])]
         if not payloads:
             return
-        for reply in run.dispatcher.step(payloads):
+        to = {h: d.host for h, d in delegated.items() if h in payloads}
+        for reply in run.dispatcher.step(payloads, to=to):
+            delegate = delegated.get(reply.host)
             if reply.unreachable or reply.error:
-                yield reply.host, (result(UNREACHABLE, reply.unreachable) if reply.unreachable
-                                   else result(FAILED, reply.error))
+                yield reply.host, _shown(result(UNREACHABLE, reply.unreachable) if reply.unreachable
+                                         else result(FAILED, reply.error), delegate)
                 continue
-            self.state.overlay[reply.host].update(reply.predicted or ())
-            yield reply.host, finish(task, prepared[reply.host], reply.results, self.vars[reply.host])
+            self.state.overlay[to.get(reply.host, reply.host)].update(reply.predicted or ())
+            yield reply.host, _shown(finish(task, prepared[reply.host], reply.results, self.vars[reply.host]),
+                                     delegate)
+
+    def _delegates(self, task: Task, prepared: dict) -> dict[str, Delegate]:
+        """``delegate_to``: each host's delegate (none for a host that runs
+        the task itself); a host whose delegate cannot be named fails."""
+        out = {}
+        if task.delegate_to is None:
+            return out
+        for host, ready in prepared.items():
+            if ready.done is not None:
+                continue
+            try:
+                delegate = delegate_of(task, host, self.vars[host], self.run_.inventory.hosts)
+            except (TemplateFailure, UndefinedError) as exc:
+                prepared[host] = Prepared(done=result(FAILED, f"{task.where}: task '{task.title}': {exc}"))
+                continue
+            if delegate is not None:
+                out[host] = delegate
+        return out
+
+    def _absent_delegates(self, delegated: dict, prepared: dict, here: bool) -> dict[str, str]:
+        """The hosts whose delegate has no worker to send to, and why."""
+        sent = {h: d.host for h, d in delegated.items() if d.host and not here and prepared[h].calls
+                and prepared[h].done is None}
+        if not sent:
+            return {}
+        absent = self.run_.dispatcher.absent(sorted(set(sent.values())))
+        return {h: f"its delegate {to}: {absent[to]}" for h, to in sent.items() if to in absent}
 
     def _run_here(self, host: str, ready) -> list[dict]:
         """A task's calls run in this process, with the arguments the step
-        built: modules that only read variables, and every call of a bundle
-        on its own host (no dispatcher). What a call predicts joins the
-        host's check-mode overlay, as a worker's answer does."""
+        built: modules that only read variables, calls delegated to the
+        controller, and every call of a bundle on its own host (no
+        dispatcher). What a call predicts joins the check-mode overlay of
+        ``host`` (where it ran), as a worker's answer does."""
         overlay = self.state.overlay[host]
         results = []
         for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
@@ -330,13 +377,16 @@ class PlayBatch:
             self.state.registered[host][task.register] = res
         facts = res.get("ansible_facts")
         if facts and not res["failed"]:
+            # delegate_facts: they are the delegate's facts, not the host's.
+            owner = res["_delegated_to"] if task.delegate_facts and "_delegated_to" in res else host
             if task.module == "set_fact":
-                self.state.registered[host].update(facts)
-                self.vars[host].update(facts)
+                self.state.registered[owner].update(facts)
+                if owner in self.vars:
+                    self.vars[owner].update(facts)
             else:
-                merged = self._set_facts(host, facts, gathered=run.registry.resolve(task.module) == "setup")
-                if run.fact_cache is not None:
-                    run.fact_cache.put(host, merged)
+                merged = self._set_facts(owner, facts, gathered=run.registry.resolve(task.module) == "setup")
+                if run.fact_cache is not None and (owner == host or owner in run.inventory.hosts):
+                    run.fact_cache.put(owner, merged)
         if res.get("unreachable"):
             self.unreachable.add(host)
             self.state.out.add(host)
