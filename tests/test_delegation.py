@@ -141,7 +141,7 @@ def test_a_delegate_without_a_worker_or_not_in_the_inventory(fleet, play, tmp_pa
       when: inventory_hostname == 'web1'
     - name: unknown
       command: "true"
-      delegate_to: nowhere
+      delegate_to: "{{ 'nowhere' }}"
 """)
     out = play(book, inventory=fleet_inventory)
     assert out.rc != 0
@@ -184,3 +184,11 @@ def test_a_delegated_reply_counts_only_signed_by_the_delegate(workers, tmp_path,
     res = json.loads(stdout)["plays"][0]["tasks"][0]["hosts"]["dorig"]
     assert "SECURITY ERROR" in res["msg"] and "not signed by ddel" in res["msg"], res
     assert "FORGED" not in stdout
+
+
+def test_a_delegate_named_outside_the_inventory_is_refused_before_the_run(play, tmp_path, fleet_inventory):
+    book = write(tmp_path / "site.yml", "- hosts: web\n  tasks:\n    - name: t\n      command: 'true'\n"
+                                        "      delegate_to: nowhere\n")
+    out = play(book, inventory=fleet_inventory, json_out=False)
+    assert out.rc != 0
+    assert "site.yml:3:7: task 't': delegate_to 'nowhere' is not a host of the inventory" in out.stderr, out

@@ -344,13 +344,17 @@ class PlayBatch:
         return out
 
     def _absent_delegates(self, delegated: dict, prepared: dict, here: bool) -> dict[str, str]:
-        """The hosts whose delegate has no worker to send to, and why."""
+        """The hosts whose delegate has no worker to send to, or is held by
+        another run (a delegate's run lock is taken as a target's is), and why."""
         sent = {h: d.host for h, d in delegated.items() if d.host and not here and prepared[h].calls
                 and prepared[h].done is None}
         if not sent:
             return {}
-        absent = self.run_.dispatcher.absent(sorted(set(sent.values())))
-        return {h: f"its delegate {to}: {absent[to]}" for h, to in sent.items() if to in absent}
+        dispatcher = self.run_.dispatcher
+        why = dispatcher.absent(sorted(set(sent.values())))
+        held = dispatcher.claim(sorted(set(sent.values()) - set(why)))
+        why.update({to: f"another run holds this host: {holder}" for to, holder in held.items()})
+        return {h: f"its delegate {to}: {why[to]}" for h, to in sent.items() if to in why}
 
     def _run_here(self, host: str, ready) -> list[dict]:
         """A task's calls run in this process, with the arguments the step
