@@ -86,7 +86,7 @@ def test_become_user_runs_commands_and_writes_files_as_that_user(fleet, play, tm
     assert out.results("root again")["web1"]["stdout"] == "root"
 
 
-def test_become_user_without_become_runs_as_the_worker(fleet, play, tmp_path, fleet_inventory, user):
+def test_become_user_without_become_or_with_a_false_one_runs_as_the_worker(fleet, play, tmp_path, fleet_inventory, user):
     book = write(tmp_path / "site.yml", f"""
 - hosts: web1
   gather_facts: false
@@ -94,10 +94,22 @@ def test_become_user_without_become_runs_as_the_worker(fleet, play, tmp_path, fl
     - name: who
       command: id -un
       become_user: {user}
+    - name: templated
+      command: id -un
+      become: "{{{{ sudo }}}}"
+      become_user: {user}
+      vars: {{sudo: false}}
+    - name: templated on
+      command: id -un
+      become: "{{{{ sudo }}}}"
+      become_user: {user}
+      vars: {{sudo: true}}
 """)
     out = play(book, inventory=fleet_inventory)
     assert out.rc == 0, out
     assert out.results("who")["web1"]["stdout"] == "root"
+    assert out.results("templated")["web1"]["stdout"] == "root"
+    assert out.results("templated on")["web1"]["stdout"] == user
 
 
 def test_become_user_is_refused_for_modules_that_manage_the_system(play, tmp_path, fleet_inventory, user):

@@ -160,7 +160,7 @@ def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, regis
             "diff": mode.diff, "no_log": task.no_log}
     if task.timeout:
         call["timeout"] = _seconds(task, variables)
-    if task.become_user:
+    if task.become_user and condition(task.become, variables):
         user = str(render(task.become_user, variables))
         if user not in AS_THE_WORKER:
             call["become_user"] = user

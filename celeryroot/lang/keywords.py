@@ -57,8 +57,9 @@ def read(node: dict) -> dict:
         # With ``become``, the task's module runs as this user (engine/become.py).
         out["become_user"] = node["become_user"]
     if "become" in node:
+        # A template is rendered per host by the step (it decides become_user there).
         try:
-            out["become"] = boolean(node["become"])
+            out["become"] = node["become"] if is_template(node["become"]) else boolean(node["become"])
         except ValueError:
             raise InputError(value_where(node, "become"), "'become' must be a boolean") from None
     if "delegate_to" in node:

@@ -96,8 +96,10 @@ class Task:
     #: it returns are the delegate's.
     delegate_to: str | None = None
     delegate_facts: bool = False
-    #: The local user the module runs as (``become`` with ``become_user``
-    #: other than root; a template, rendered per host); None: as the worker.
+    #: The local user the module runs as when ``become`` holds (a bool, or a
+    #: template rendered per host), if other than root (a template too);
+    #: None: as the worker.
+    become: bool | str = False
     become_user: str | None = None
     check_mode: bool | None = None
     diff: bool | None = None
@@ -406,7 +408,8 @@ def _task_keywords(task: Task, node, scope: Scope, flags: dict) -> None:
     task.delegate_to = flags.get("delegate_to")
     task.delegate_facts = bool(flags.get("delegate_facts"))
     user = flags.get("become_user")
-    task.become_user = user if flags.get("become") and user and user not in keywords.AS_THE_WORKER else None
+    task.become = flags.get("become", False)
+    task.become_user = user if task.become and user and user not in keywords.AS_THE_WORKER else None
     task.environment = {**flags.get("environment", {}),
                         **plain(expect_mapping(node.get("environment"), value_where(node, "environment"),
                                                "environment"))}
