@@ -192,3 +192,24 @@ def test_a_delegate_named_outside_the_inventory_is_refused_before_the_run(play, 
     out = play(book, inventory=fleet_inventory, json_out=False)
     assert out.rc != 0
     assert "site.yml:3:7: task 't': delegate_to 'nowhere' is not a host of the inventory" in out.stderr, out
+
+
+def test_delegate_to_may_read_the_loop_item_when_it_names_one_host(fleet, play, tmp_path, fleet_inventory):
+    book = write(tmp_path / "site.yml", """
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - name: one
+      command: echo {{ item }}
+      loop: [db1, db1]
+      delegate_to: "{{ item }}"
+    - name: several
+      command: echo {{ item }}
+      loop: [db1, web2]
+      delegate_to: "{{ item }}"
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc != 0
+    assert out.results("one")["web1"]["_delegated_to"] == "db1"
+    assert [r["stdout"] for r in out.results("one")["web1"]["results"]] == ["db1", "db1"]
+    assert "names a different host for different items" in out.results("several")["web1"]["msg"]

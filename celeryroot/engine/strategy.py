@@ -335,7 +335,14 @@ class PlayBatch:
             if ready.done is not None:
                 continue
             try:
-                delegate = delegate_of(task, host, self.vars[host], self.run_.inventory.hosts)
+                # Rendered with each call's variables: a loop's item may name it.
+                named = {delegate_of(task, host, scope, self.run_.inventory.hosts)
+                         for scope in ready.scopes or [self.vars[host]]}
+                if len(named) > 1:
+                    raise TemplateFailure("delegate_to names a different host for different items of the loop, "
+                                          "which celeryroot does not do: one task of one host runs in one place "
+                                          "(loop over the hosts with a task per host, or use a play on them)")
+                delegate = named.pop()
             except (TemplateFailure, UndefinedError) as exc:
                 prepared[host] = Prepared(done=result(FAILED, f"{task.where}: task '{task.title}': {exc}"))
                 continue
