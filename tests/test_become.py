@@ -84,6 +84,9 @@ def test_become_user_runs_commands_and_writes_files_as_that_user(fleet, play, tm
     assert out.results("denied")["web1"]["failed"] is True
     assert not os.path.exists("/root/not-yours")
     assert out.results("root again")["web1"]["stdout"] == "root"
+    # web1's audit log says which user each call ran as.
+    who = [r for r in fleet.audit("web1") if r.get("args", {}).get("cmd") == "id -un"][-2:]
+    assert [r.get("user") for r in who] == [user, None], who
 
 
 def test_become_user_without_become_or_with_a_false_one_runs_as_the_worker(fleet, play, tmp_path, fleet_inventory, user):
