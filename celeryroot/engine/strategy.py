@@ -2,11 +2,13 @@
 
 For each task the controller prepares every host's calls (step.prepare),
 fans them out in one dispatch step, and finishes each host's result as its
-reply arrives (step.finish). A host that fails or becomes unreachable gets
-none of the run's later tasks; the others carry on. Blocks rescue and
-always; handlers run after each section of a play, once per host, in
-definition order, where a notifying task changed something. ``serial``
-splits a play's hosts into batches that each run the whole play.
+reply arrives (step.finish); a delegated task's calls go to its delegate
+instead, or run here for localhost (delegation.py). A host that fails or
+becomes unreachable gets none of the run's later tasks; the others carry
+on. Blocks rescue and always; handlers run after each section of a play,
+once per host, in definition order, where a notifying task changed
+something. ``serial`` splits a play's hosts into batches that each run the
+whole play.
 """
 
 from __future__ import annotations
