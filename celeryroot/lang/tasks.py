@@ -229,7 +229,7 @@ class Loader:
     def _include(self, node, key: str, at: Where, scope: Scope) -> list:
         kind = self.registry.resolve(key)
         allowed = {"name", "tags", "when", "vars", "apply", "no_log", "ignore_errors", "check_mode", "diff",
-                   "environment", key} | keywords.INHERITED
+                   "environment", "become", key} | keywords.INHERITED
         _reject_unknown(node, allowed, f"keyword of {kind}")
         inner = scope.inner(node)
         spec = node[key]
