@@ -194,22 +194,28 @@ def test_a_delegate_named_outside_the_inventory_is_refused_before_the_run(play, 
     assert "site.yml:3:7: task 't': delegate_to 'nowhere' is not a host of the inventory" in out.stderr, out
 
 
-def test_delegate_to_may_read_the_loop_item_when_it_names_one_host(fleet, play, tmp_path, fleet_inventory):
-    book = write(tmp_path / "site.yml", """
+def test_delegate_to_may_name_a_host_per_loop_item(fleet, play, tmp_path, fleet_inventory):
+    marker = f"items-{time.monotonic_ns()}"
+    book = write(tmp_path / "site.yml", f"""
 - hosts: web1
   gather_facts: false
   tasks:
     - name: one
-      command: echo {{ item }}
+      command: echo {{{{ item }}}}
       loop: [db1, db1]
-      delegate_to: "{{ item }}"
+      delegate_to: "{{{{ item }}}}"
     - name: several
-      command: echo {{ item }}
-      loop: [db1, web2]
-      delegate_to: "{{ item }}"
+      command: echo {marker} {{{{ item }}}} for {{{{ inventory_hostname }}}}
+      loop: [db1, web2, web2, localhost, db1]
+      delegate_to: "{{{{ item }}}}"
+      register: several
 """)
     out = play(book, inventory=fleet_inventory)
-    assert out.rc != 0
+    assert out.rc == 0, out
     assert out.results("one")["web1"]["_delegated_to"] == "db1"
     assert [r["stdout"] for r in out.results("one")["web1"]["results"]] == ["db1", "db1"]
-    assert "names a different host for different items" in out.results("several")["web1"]["msg"]
+    items = out.results("several")["web1"]["results"]
+    assert [r["stdout"] for r in items] == [f"{marker} {h} for web1" for h in ("db1", "web2", "web2", "localhost", "db1")]
+    assert [r["_delegated_to"] for r in items] == ["db1", "web2", "web2", "localhost", "db1"]
+    assert len(calls(fleet, "db1", marker)) == 2 and len(calls(fleet, "web2", marker)) == 2
+    assert not calls(fleet, "web1", marker)

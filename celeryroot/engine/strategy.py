@@ -302,12 +302,15 @@ class PlayBatch:
             return
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
         prepared = {h: prepare(task, self.vars[h], self.mode, run.registry, self.hostvars.above(h)) for h in hosts}
-        delegated = self._delegates(task, prepared)
+        delegated, by_item = self._delegates(task, prepared)
         for host, why in self._absent_delegates(delegated, prepared, here).items():
             yield host, result(UNREACHABLE, why, _delegated_to=delegated.pop(host).name)
             del prepared[host]
         payloads = {}
         for host, ready in prepared.items():
+            if host in by_item:
+                yield host, self._in_turn(task, host, ready, by_item[host], here)
+                continue
             delegate = delegated.get(host)
             runs_on = (delegate.host or CONTROLLER) if delegate else host
             if ready.done is not None or not ready.calls or here or (delegate and delegate.here):
@@ -327,30 +330,68 @@ class PlayBatch:
             yield reply.host, _shown(finish(task, prepared[reply.host], reply.results, self.vars[reply.host]),
                                      delegate)
 
-    def _delegates(self, task: Task, prepared: dict) -> dict[str, Delegate]:
+    def _delegates(self, task: Task, prepared: dict) -> tuple[dict[str, Delegate], dict[str, list]]:
         """``delegate_to``: each host's delegate (none for a host that runs
-        the task itself); a host whose delegate cannot be named fails."""
-        out = {}
+        the task itself), and for a loop whose items name different ones,
+        its runs of items with one delegate each, in item order; a host
+        whose delegate cannot be named fails."""
+        one: dict[str, Delegate] = {}
+        by_item: dict[str, list] = {}
         if task.delegate_to is None:
-            return out
+            return one, by_item
         for host, ready in prepared.items():
             if ready.done is not None:
                 continue
             try:
                 # Rendered with each call's variables: a loop's item may name it.
-                named = {delegate_of(task, host, scope, self.run_.inventory.hosts)
-                         for scope in ready.scopes or [self.vars[host]]}
-                if len(named) > 1:
-                    raise TemplateFailure("delegate_to names a different host for different items of the loop, "
-                                          "which celeryroot does not do: one task of one host runs in one place "
-                                          "(loop over the hosts with a task per host, or use a play on them)")
-                delegate = named.pop()
+                each = [delegate_of(task, host, scope, self.run_.inventory.hosts)
+                        for scope in ready.scopes or [self.vars[host]]]
             except (TemplateFailure, UndefinedError) as exc:
                 prepared[host] = Prepared(done=result(FAILED, f"{task.where}: task '{task.title}': {exc}"))
                 continue
-            if delegate is not None:
-                out[host] = delegate
-        return out
+            if len(set(each)) > 1:
+                runs: list = []
+                for index, delegate in enumerate(each):
+                    if runs and runs[-1][0] == delegate:
+                        runs[-1][1].append(index)
+                    else:
+                        runs.append((delegate, [index]))
+                by_item[host] = runs
+            elif each[0] is not None:
+                one[host] = each[0]
+        return one, by_item
+
+    def _in_turn(self, task: Task, host: str, ready: Prepared, runs: list, here: bool) -> dict:
+        """``host``'s loop whose items go to different delegates: each run of
+        items in turn, to its delegate; each item's result says where it ran.
+        A delegate that cannot be reached, or fails to answer, is the host's result."""
+        results = []
+        for delegate, indices in runs:
+            part = Prepared(calls=[ready.calls[i] for i in indices], scopes=[ready.scopes[i] for i in indices],
+                            args=[ready.args[i] for i in indices])
+            answer = self._run_part(host, part, delegate, here)
+            if isinstance(answer, dict):
+                return _shown(answer, delegate)
+            results += [_shown(res, delegate) for res in answer]
+        return finish(task, ready, results, self.vars[host])
+
+    def _run_part(self, host: str, part: Prepared, delegate: Delegate | None, here: bool) -> list[dict] | dict:
+        """Some of ``host``'s calls, where ``delegate`` says: their results, or
+        the one result (unreachable, failed) that stands for them all."""
+        runs_on = (delegate.host or CONTROLLER) if delegate else host
+        if here or (delegate is not None and delegate.here):
+            return self._run_here(runs_on, part)
+        if delegate is not None:
+            absent = self._absent_delegates({host: delegate}, {host: part}, here)
+            if absent:
+                return result(UNREACHABLE, absent[host])
+        to = {host: delegate.host} if delegate is not None else {}
+        # One host, one module task: its one reply.
+        (reply,) = self.run_.dispatcher.step({host: [part.calls, sorted(self.state.overlay[runs_on])]}, to=to)
+        if reply.unreachable or reply.error:
+            return result(UNREACHABLE, reply.unreachable) if reply.unreachable else result(FAILED, reply.error)
+        self.state.overlay[runs_on].update(reply.predicted or ())
+        return reply.results
 
     def _absent_delegates(self, delegated: dict, prepared: dict, here: bool) -> dict[str, str]:
         """The hosts whose delegate has no worker to send to, or is held by
