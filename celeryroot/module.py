@@ -225,6 +225,9 @@ class Module:
     #: Modules that only read the host's variables (debug, set_fact) run where
     #: the variables are instead of being sent to the worker.
     on_controller: ClassVar[bool] = False
+    #: Whether the module does its work as any user, so that ``become_user``
+    #: can run it as one (engine/become.py); the others manage the system.
+    as_user: ClassVar[bool] = False
     #: For modules that take arbitrary keys (set_fact): the argument that
     #: collects every key the spec does not declare.
     collect_args: ClassVar[str | None] = None

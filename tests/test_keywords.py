@@ -58,8 +58,8 @@ def test_connection_keywords_are_accepted_and_said_to_be_ignored(fleet, play, tm
 
 
 @pytest.mark.parametrize("text, message", [
-    ("- hosts: all\n  become_user: postgres\n  tasks: [ping: {}]\n",
-     r"site\.yml:2:16: become_user 'postgres' is not supported: the host's worker runs every task as its own user"),
+    ("- hosts: all\n  become: true\n  become_user: postgres\n  tasks: [apt: {name: hello}]\n",
+     r"site\.yml:4:11: task 'apt': become_user 'postgres' is not supported for module 'apt'"),
     ("- hosts: all\n  tasks:\n    - ping:\n      timeout: soon\n", r"site\.yml:4:16: 'timeout' must be a whole number"),
     ("- hosts: all\n  tasks:\n    - ping:\n      throttle: -1\n", r"site\.yml:4:17: 'throttle' must be a whole number"),
     ("- hosts: all\n  vars: {limit: soon}\n  tasks:\n    - ping:\n      timeout: '{{ limit }}'\n",

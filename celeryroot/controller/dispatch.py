@@ -28,6 +28,11 @@ last one up.
 Every message leaves sealed to its host and signed (envelope.py); a reply
 counts only if its host's own certificate signed it: a forged or unsigned
 one is a security error for that host, never its result.
+
+A delegated task (``delegate_to``) is one host's task sent to another
+host: it goes to the delegate's queue over the delegate's broker, sealed
+to the delegate, and its reply counts only if the delegate signed it; it
+is then the result of the host it was run for.
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ class Dispatcher:
         self.run_id = run_id or new_run_id()
         self.seq = itertools.count()
         self._pending: dict[str, str] = {}
+        #: The host each task of the current step went to (its delegate, or itself).
+        self._to: dict[str, str] = {}
 
     def __enter__(self) -> "Dispatcher":
         """Reach every broker; one that does not answer leaves its hosts
@@ -132,12 +139,18 @@ class Dispatcher:
                 held.update(self.links[name].locks.claim(part))
         return held
 
-    def step(self, payloads: dict[str, list], task: str = RUN_TASK) -> Iterator[Reply]:
-        """Send each host ``task`` with its arguments; yield each host's reply
-        (and a bundle's progress) as it arrives."""
+    def step(self, payloads: dict[str, list], task: str = RUN_TASK, to: dict[str, str] | None = None) -> Iterator[Reply]:
+        """Send each host ``task`` with its arguments (to its delegate where
+        ``to`` names one); yield each host's reply (and a bundle's progress)
+        as it arrives."""
         pending: dict[str, str] = {}
-        for name, hosts in split(self.route, payloads).items():
-            pending.update(self._send(self.links[name], {h: payloads[h] for h in hosts}, task))
+        self._to = {}
+        dest = {h: (to or {}).get(h, h) for h in payloads}
+        by_broker: dict[str, dict[str, list]] = {}
+        for host in payloads:
+            by_broker.setdefault(self.route[dest[host]], {})[host] = payloads[host]
+        for name, part in by_broker.items():
+            pending.update(self._send(self.links[name], part, task, dest))
         sent = time.monotonic()
         started: set[str] = set()
         checked = sent
@@ -149,7 +162,7 @@ class Dispatcher:
             for task_id in late:
                 yield Reply(pending.pop(task_id), unreachable=f"no answer within {self.timeout:g}s (worker down?)")
             for task_id, host in list(pending.items()):
-                link = self.link_of(host)
+                link = self.link_of(self._to[task_id])
                 if link.down is not None:
                     yield Reply(pending.pop(task_id), unreachable=f"{link.down}; its outcome is unknown")
                 elif link.reconnected is not None and now - max(link.reconnected, sent) > self.timeout:
@@ -159,8 +172,8 @@ class Dispatcher:
                 checked = now
                 yield from self._lapsed(pending, now)
 
-    def _send(self, link, payloads: dict[str, list], task: str) -> dict[str, str]:
-        """Send one broker's hosts their messages; their task ids."""
+    def _send(self, link, payloads: dict[str, list], task: str, dest: dict[str, str]) -> dict[str, str]:
+        """Send one broker's hosts their messages (each to ``dest[host]``); their task ids."""
         pending = {}
         # One Redis pipeline for the broker's part of the step (kombu's
         # publish batch). Nothing is declared (messages.publish_task): the
@@ -170,10 +183,12 @@ class Dispatcher:
         reply_to = link.reply_queue.name
         with link.producer.batch():
             for host, args in payloads.items():
-                tid = task_id_for(self.run_id, next(self.seq), host)
-                sealed = self.seal.seal_task(host, tid, task, reply_to, args, self.timeout)
-                publish_task(link.producer, task, tid, sealed, queue_for(host).name, reply_to, self.timeout)
+                to = dest[host]
+                tid = task_id_for(self.run_id, next(self.seq), to)
+                sealed = self.seal.seal_task(to, tid, task, reply_to, args, self.timeout)
+                publish_task(link.producer, task, tid, sealed, queue_for(to).name, reply_to, self.timeout)
                 pending[tid] = host
+                self._to[tid] = to
         return pending
 
     def _receive(self, pending: dict[str, str], started: set[str]) -> Iterator[Reply]:
@@ -198,7 +213,8 @@ class Dispatcher:
         if task_id not in pending:
             return None  # a late answer for a step that already gave up on the host
         try:
-            status, answer = self.seal.open_reply(pending[task_id], body)
+            # Signed by the host the task was sent to: for a delegated task, the delegate.
+            status, answer = self.seal.open_reply(self._to[task_id], body)
         except Forged as exc:
             return Reply(pending.pop(task_id), error=f"SECURITY ERROR: {exc}; it is not taken for the result")
         if status == "STARTED":
@@ -221,10 +237,10 @@ class Dispatcher:
 
     def _lapsed(self, pending: dict[str, str], now: float) -> Iterator[Reply]:
         # A restarted Redis has lost the heartbeats: give the workers one TTL to set them again.
-        settled = [h for h in pending.values()
-                   if (at := self.link_of(h).reconnected) is None or now - at > HEARTBEAT_TTL]
+        settled = {self._to[t] for t in pending
+                   if (at := self.link_of(self._to[t]).reconnected) is None or now - at > HEARTBEAT_TTL}
         asked = time.monotonic()
-        alive = self.live(settled)
+        alive = self.live(sorted(settled))
         if time.monotonic() - asked > LIVENESS_EVERY:
             # The read waited out a broker (a Sentinel failover: redis_client
             # retries), during which no worker could beat: judge nothing yet,
@@ -233,6 +249,8 @@ class Dispatcher:
                 link.reconnected = time.monotonic()
             return
         for task_id, host in list(pending.items()):
-            if host in settled and host not in alive:
+            to = self._to[task_id]
+            if to in settled and to not in alive:
                 del pending[task_id]
-                yield Reply(host, unreachable="the host's worker stopped answering (heartbeat lapsed)")
+                whose = "the host's worker" if to == host else f"the worker of {to}, its delegate,"
+                yield Reply(host, unreachable=f"{whose} stopped answering (heartbeat lapsed)")

@@ -49,10 +49,13 @@ def execute(opts, timeouts: tuple[float, float], report, config, registry, inven
     from ..engine.strategy import Run
     from . import history
     from .bundles import BundleBatch
+    from ..engine.delegation import delegates
     from .dispatch import new_run_id
 
     run_id = new_run_id()
+    # The run reaches its targets, and the hosts their tasks delegate to.
     hosts = {h for hs in targets.values() for h in hs}
+    hosts |= delegates(playbook, inventory.hosts) if hosts else set()
     mode = Mode(check=opts.check, diff=opts.diff)
     with ExitStack() as stack:
         # A run that targets no host (an empty inventory) needs no broker, as Ansible's needs no SSH.

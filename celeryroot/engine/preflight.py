@@ -25,8 +25,9 @@ from ..lang.tasks import Task, walk
 from ..registry import Registry
 from ..lang.source import InputError
 from ..lang.deferred import Deferred
-from ..lang.templating import TemplateFailure, cause
+from ..lang.templating import TemplateFailure, cause, is_template
 from ..lang.variables import HostVars
+from .delegation import delegate_of
 from .selection import Selection, StartAt
 from .step import Mode, prepare
 
@@ -61,6 +62,8 @@ def preflight(playbook: Playbook, inventory: Inventory, registry: Registry, sele
             above = hostvars.above(host)
             for task in tasks:
                 _check_task(task, variables, above, mode, registry, facts_later=facts_later)
+        for task in tasks:
+            _check_delegate(task, hosts, inventory)
     return targets
 
 
@@ -72,6 +75,17 @@ def _with_included(tasks: list[Task]):
         yield task
         if task.include is not None:
             yield from _with_included(list(walk(task.include.known)))
+
+
+def _check_delegate(task: Task, hosts: list[str], inventory: Inventory) -> None:
+    """A ``delegate_to`` written as a name must name a host the run can reach
+    (a template is judged per host when the task runs)."""
+    if task.delegate_to is None or is_template(task.delegate_to) or not hosts:
+        return
+    try:
+        delegate_of(task, hosts[0], {}, inventory.hosts)
+    except TemplateFailure as exc:
+        raise InputError(task.where, f"task '{task.title}': {exc}") from None
 
 
 def _facts_later(play, registry: Registry) -> bool:

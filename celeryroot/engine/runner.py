@@ -14,7 +14,8 @@ each call that acts on the host whether its module may run here
 (``guard.refusal(module)``: None, or why not), and told how each ended
 (``guard.ran(call, result)``: the audit log), with ``no_log`` already
 applied. Modules that only read variables (``on_controller``) are left
-out: they run on the controller outside bundles.
+out: they run on the controller outside bundles. A call with
+``become_user`` runs in a process of that user (engine/become.py).
 """
 
 from __future__ import annotations
@@ -53,17 +54,26 @@ def run_call(registry: Registry, call: dict, overlay: frozenset = frozenset(),
     refusal = guard.refusal(registry.resolve(call["module"])) if guarded else None
     if refusal is not None:
         res, predicted = result(FAILED, refusal), set()
+    elif call.get("become_user") and cls is not None and not cls.on_controller:
+        from .become import run_as
+
+        res, predicted = run_as(call["become_user"], lambda: _limited(cls, call, overlay, variables, args))
     else:
-        try:
-            with time_limit(call.get("timeout")):
-                res, predicted = _run(cls, call, overlay, variables or {}, args)
-        except TimedOut as exc:
-            res, predicted = result(FAILED, str(exc), timedout={"period": exc.seconds}), set()
+        res, predicted = _limited(cls, call, overlay, variables, args)
     if call.get("no_log"):
         res = censored(res)
     if guarded:
         guard.ran(call, res)
     return res, predicted
+
+
+def _limited(cls, call: dict, overlay: frozenset, variables: dict | None, args) -> tuple[dict, set[str]]:
+    """The call within its ``timeout``."""
+    try:
+        with time_limit(call.get("timeout")):
+            return _run(cls, call, overlay, variables or {}, args)
+    except TimedOut as exc:
+        return result(FAILED, str(exc), timedout={"period": exc.seconds}), set()
 
 
 class TimedOut(BaseException):

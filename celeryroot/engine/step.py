@@ -16,7 +16,7 @@ from jinja2 import UndefinedError
 
 from ..module import ArgError, build_args, to_wire
 from ..lang.deferred import Deferred, contains_deferred
-from ..lang.keywords import whole_number
+from ..lang.keywords import AS_THE_WORKER, whole_number
 from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
@@ -163,6 +163,10 @@ def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, regis
             "diff": mode.diff, "no_log": task.no_log}
     if task.timeout:
         call["timeout"] = _seconds(task, variables)
+    if task.become_user and condition(task.become, variables):
+        user = str(render(task.become_user, variables))
+        if user not in AS_THE_WORKER:
+            call["become_user"] = user
     if task.environment:
         call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
     prepared.calls.append(call)

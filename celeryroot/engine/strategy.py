@@ -2,11 +2,13 @@
 
 For each task the controller prepares every host's calls (step.prepare),
 fans them out in one dispatch step, and finishes each host's result as its
-reply arrives (step.finish). A host that fails or becomes unreachable gets
-none of the run's later tasks; the others carry on. Blocks rescue and
-always; handlers run after each section of a play, once per host, in
-definition order, where a notifying task changed something. ``serial``
-splits a play's hosts into batches that each run the whole play.
+reply arrives (step.finish); a delegated task's calls go to its delegate
+instead, or run here for localhost (delegation.py). A host that fails or
+becomes unreachable gets none of the run's later tasks; the others carry
+on. Blocks rescue and always; handlers run after each section of a play,
+once per host, in definition order, where a notifying task changed
+something. ``serial`` splits a play's hosts into batches that each run the
+whole play.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+
+from jinja2 import UndefinedError
 
 from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
@@ -24,9 +28,11 @@ from .execution import BUNDLES, choose, runs_on_hosts
 from .runner import run_call
 from .state import RunState
 from .stats import Stats
-from .step import Mode, finish, prepare, until_holds
+from .delegation import CONTROLLER, Delegate, delegate_of
+from .step import Mode, Prepared, finish, prepare, until_holds
 from .selection import Selection, StartAt, batches
 from ..lang.tasks import Block, Task
+from ..lang.templating import TemplateFailure
 from ..lang.variables import HostVars
 
 
@@ -94,6 +100,11 @@ class Run:
     def takes(self, task: Task) -> bool:
         """Tags, and ``--start-at-task``: nothing runs before the named task."""
         return self.start.takes(task) and self.selection.takes(task)
+
+
+def _shown(res: dict, delegate: Delegate | None) -> dict:
+    """A delegated task's result says where it ran (``host -> delegate`` in the report)."""
+    return res if delegate is None else {**res, "_delegated_to": delegate.name}
 
 
 def throttled(hosts: list[str], most: int) -> list[list[str]]:
@@ -210,7 +221,8 @@ class PlayBatch:
         if not gathered:
             own.update(facts)
         self.state.facts[host] = {**own, **facts_to_vars(merged)}
-        self.vars[host] = self.hostvars.for_host(host)
+        if host in self.vars or host in self.hosts:
+            self.vars[host] = self.hostvars.for_host(host)
         return merged
 
     # -- tasks and blocks -------------------------------------------------------
@@ -296,24 +308,35 @@ class PlayBatch:
             return
         here = run.dispatcher is None or run.registry.get(task.module).on_controller
         prepared = {h: prepare(task, self.vars[h], self.mode, run.registry, self.hostvars.above(h)) for h in hosts}
+        delegated, by_item = self._delegates(task, prepared)
+        for host, why in self._absent_delegates(delegated, prepared, here).items():
+            yield host, result(UNREACHABLE, why, _delegated_to=delegated.pop(host).name)
+            del prepared[host]
         payloads = {}
         for host, ready in prepared.items():
-            if ready.done is not None or not ready.calls or here:
-                yield host, finish(task, ready, self._on_controller(task, ready, self._run_here(host, ready)),
-                                   self.vars[host])
+            if host in by_item:
+                yield host, self._in_turn(task, host, ready, by_item[host], here)
+                continue
+            delegate = delegated.get(host)
+            runs_on = (delegate.host or CONTROLLER) if delegate else host
+            if ready.done is not None or not ready.calls or here or (delegate and delegate.here):
+                results = self._on_controller(task, ready, self._run_here(runs_on, ready))
+                yield host, _shown(finish(task, ready, results, self.vars[host]), delegate)
             else:
-                payloads[host] = [ready.calls, sorted(self.state.overlay[host])]
+                payloads[host] = [ready.calls, sorted(self.state.overlay[runs_on])]
         if not payloads:
             return
-        for reply in run.dispatcher.step(payloads):
+        to = {h: d.host for h, d in delegated.items() if h in payloads}
+        for reply in run.dispatcher.step(payloads, to=to):
+            delegate = delegated.get(reply.host)
             if reply.unreachable or reply.error:
-                yield reply.host, (result(UNREACHABLE, reply.unreachable) if reply.unreachable
-                                   else result(FAILED, reply.error))
+                yield reply.host, _shown(result(UNREACHABLE, reply.unreachable) if reply.unreachable
+                                         else result(FAILED, reply.error), delegate)
                 continue
-            self.state.overlay[reply.host].update(reply.predicted or ())
+            self.state.overlay[to.get(reply.host, reply.host)].update(reply.predicted or ())
             ready = prepared[reply.host]
-            yield reply.host, finish(task, ready, self._on_controller(task, ready, reply.results),
-                                     self.vars[reply.host])
+            results = self._on_controller(task, ready, reply.results)
+            yield reply.host, _shown(finish(task, ready, results, self.vars[reply.host]), delegate)
 
     def _on_controller(self, task: Task, ready, results: list[dict]) -> list[dict]:
         """The results of a module that needs the controller (fetch), acted
@@ -324,11 +347,88 @@ class PlayBatch:
             return results
         return [cls.on_controller_result(args, res) for args, res in zip(ready.args, results)]
 
+    def _delegates(self, task: Task, prepared: dict) -> tuple[dict[str, Delegate], dict[str, list]]:
+        """``delegate_to``: each host's delegate (none for a host that runs
+        the task itself), and for a loop whose items name different ones,
+        its runs of items with one delegate each, in item order; a host
+        whose delegate cannot be named fails."""
+        one: dict[str, Delegate] = {}
+        by_item: dict[str, list] = {}
+        if task.delegate_to is None:
+            return one, by_item
+        for host, ready in prepared.items():
+            if ready.done is not None:
+                continue
+            try:
+                # Rendered with each call's variables: a loop's item may name it.
+                each = [delegate_of(task, host, scope, self.run_.inventory.hosts)
+                        for scope in ready.scopes or [self.vars[host]]]
+            except (TemplateFailure, UndefinedError) as exc:
+                prepared[host] = Prepared(done=result(FAILED, f"{task.where}: task '{task.title}': {exc}"))
+                continue
+            if len(set(each)) > 1:
+                runs: list = []
+                for index, delegate in enumerate(each):
+                    if runs and runs[-1][0] == delegate:
+                        runs[-1][1].append(index)
+                    else:
+                        runs.append((delegate, [index]))
+                by_item[host] = runs
+            elif each[0] is not None:
+                one[host] = each[0]
+        return one, by_item
+
+    def _in_turn(self, task: Task, host: str, ready: Prepared, runs: list, here: bool) -> dict:
+        """``host``'s loop whose items go to different delegates: each run of
+        items in turn, to its delegate; each item's result says where it ran.
+        A delegate that cannot be reached, or fails to answer, is the host's result."""
+        results = []
+        for delegate, indices in runs:
+            part = Prepared(calls=[ready.calls[i] for i in indices], scopes=[ready.scopes[i] for i in indices],
+                            args=[ready.args[i] for i in indices])
+            answer = self._run_part(host, part, delegate, here)
+            if isinstance(answer, dict):
+                return _shown(answer, delegate)
+            results += [_shown(res, delegate) for res in answer]
+        return finish(task, ready, self._on_controller(task, ready, results), self.vars[host])
+
+    def _run_part(self, host: str, part: Prepared, delegate: Delegate | None, here: bool) -> list[dict] | dict:
+        """Some of ``host``'s calls, where ``delegate`` says: their results, or
+        the one result (unreachable, failed) that stands for them all."""
+        runs_on = (delegate.host or CONTROLLER) if delegate else host
+        if here or (delegate is not None and delegate.here):
+            return self._run_here(runs_on, part)
+        if delegate is not None:
+            absent = self._absent_delegates({host: delegate}, {host: part}, here)
+            if absent:
+                return result(UNREACHABLE, absent[host])
+        to = {host: delegate.host} if delegate is not None else {}
+        # One host, one module task: its one reply.
+        (reply,) = self.run_.dispatcher.step({host: [part.calls, sorted(self.state.overlay[runs_on])]}, to=to)
+        if reply.unreachable or reply.error:
+            return result(UNREACHABLE, reply.unreachable) if reply.unreachable else result(FAILED, reply.error)
+        self.state.overlay[runs_on].update(reply.predicted or ())
+        return reply.results
+
+    def _absent_delegates(self, delegated: dict, prepared: dict, here: bool) -> dict[str, str]:
+        """The hosts whose delegate has no worker to send to, or is held by
+        another run (a delegate's run lock is taken as a target's is), and why."""
+        sent = {h: d.host for h, d in delegated.items() if d.host and not here and prepared[h].calls
+                and prepared[h].done is None}
+        if not sent:
+            return {}
+        dispatcher = self.run_.dispatcher
+        why = dispatcher.absent(sorted(set(sent.values())))
+        held = dispatcher.claim(sorted(set(sent.values()) - set(why)))
+        why.update({to: f"another run holds this host: {holder}" for to, holder in held.items()})
+        return {h: f"its delegate {to}: {why[to]}" for h, to in sent.items() if to in why}
+
     def _run_here(self, host: str, ready) -> list[dict]:
         """A task's calls run in this process, with the arguments the step
-        built: modules that only read variables, and every call of a bundle
-        on its own host (no dispatcher). What a call predicts joins the
-        host's check-mode overlay, as a worker's answer does."""
+        built: modules that only read variables, calls delegated to the
+        controller, and every call of a bundle on its own host (no
+        dispatcher). What a call predicts joins the check-mode overlay of
+        ``host`` (where it ran), as a worker's answer does."""
         overlay = self.state.overlay[host]
         results = []
         for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
@@ -348,16 +448,19 @@ class PlayBatch:
             self.state.registered[host][task.register] = res
         facts = res.get("ansible_facts")
         if facts and not res["failed"]:
+            # delegate_facts: they are the delegate's facts, not the host's.
+            owner = res["_delegated_to"] if task.delegate_facts and "_delegated_to" in res else host
             if task.module == "set_fact":
-                self.state.registered[host].update(facts)
-                self.vars[host].update(facts)
+                self.state.registered[owner].update(facts)
+                if owner in self.vars:
+                    self.vars[owner].update(facts)
             elif task.module == "include_vars":
                 self.state.included[host].update(facts)
                 self.vars[host] = self.hostvars.for_host(host)
             else:
-                merged = self._set_facts(host, facts, gathered=run.registry.resolve(task.module) == "setup")
-                if run.fact_cache is not None:
-                    run.fact_cache.put(host, merged)
+                merged = self._set_facts(owner, facts, gathered=run.registry.resolve(task.module) == "setup")
+                if run.fact_cache is not None and (owner == host or owner in run.inventory.hosts):
+                    run.fact_cache.put(owner, merged)
         if res.get("unreachable"):
             self.unreachable.add(host)
             self.state.out.add(host)

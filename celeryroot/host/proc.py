@@ -75,13 +75,26 @@ class Reaper:
         self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
         self.owner = 0
+        self.adopted = False
 
     def _pipe(self):
-        if self.proc is None or self.owner != os.getpid() or self.proc.poll() is not None:
+        # An adopted reaper is the parent's child, not this process's: poll() cannot ask after it.
+        if self.proc is None or self.owner != os.getpid() or (not self.adopted and self.proc.poll() is not None):
             self.proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", REAPER], stdin=subprocess.PIPE,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, cwd="/")
             self.owner = os.getpid()
         return self.proc.stdin
+
+    def share(self) -> None:
+        """Before a fork whose child runs commands as another user
+        (engine/become.py): start now, so that the child tells this reaper
+        (`adopt`) instead of starting one it may not be allowed to run."""
+        with self.lock:
+            self._pipe()
+
+    def adopt(self) -> None:
+        """In that forked child: its commands are told to the parent's reaper."""
+        self.owner, self.adopted = os.getpid(), True
 
     def tell(self, sign: str, group: int) -> None:
         with self.lock:

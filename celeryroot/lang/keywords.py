@@ -5,9 +5,9 @@ connection, a login user, a port and a way to become root that celeryroot
 has no use for. They are accepted so that such a playbook runs unchanged;
 each has one meaning, said in the README's "Keywords without SSH" table:
 ignored (with a one-line note where the user would expect an effect),
-refused where ignoring would do something else than the playbook says
-(``become_user`` of another user), or carried to the run (``timeout``,
-``throttle``, ``module_defaults``). Plays, blocks, imports and tasks read
+refused where ignoring would do something else than the playbook says,
+or carried to the run (``timeout``, ``throttle``, ``module_defaults``,
+``become_user``, ``delegate_to``, ``delegate_facts``). Plays, blocks, imports and tasks read
 them here, once, into what a `Scope` passes down.
 """
 
@@ -20,17 +20,22 @@ from .templating import is_template
 #: What a play, a block, an import and a task all take, and their children inherit.
 INHERITED = {"connection", "remote_user", "port", "become_user", "become_method", "become_flags", "timeout",
              "throttle", "module_defaults", "collections", "debugger"}
-TASK_ONLY = {"delegate_facts"}
+#: What blocks and tasks take (a block's tasks inherit them), plays not.
+TASK_ONLY = {"delegate_to", "delegate_facts"}
 #: Connections whose outcome is the worker's: the task runs on the host itself.
 ON_THE_HOST = {"local", "ssh", "smart", "paramiko", "paramiko_ssh"}
 DEBUGGER = ("always", "never", "on_failed", "on_unreachable", "on_skipped")
 #: ``become_user`` values that are what the worker does anyway.
 AS_THE_WORKER = {"root"}
+#: ``delegate_to`` names that mean the controller's own machine, unless
+#: the inventory has a host of that name (then its worker runs the task).
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def read(node: dict) -> dict:
     """Validate ``node``'s keywords of this family; say the notes; return
-    what its tasks inherit (``timeout``, ``throttle``, ``module_defaults``)."""
+    what its tasks inherit (``timeout``, ``throttle``, ``module_defaults``,
+    ``become``, ``become_user``, ``delegate_to``, ``delegate_facts``)."""
     out: dict = {}
     for key in ("remote_user", "become_method", "become_flags"):
         if key in node and not isinstance(node[key], str):
@@ -46,11 +51,21 @@ def read(node: dict) -> dict:
     if "remote_user" in node:
         warn(value_where(node, "remote_user"), f"remote_user '{node['remote_user']}' is ignored: there is no "
                                                "login; tasks run as the host's worker runs (root by default)")
-    if "become_user" in node and str(node["become_user"]) not in AS_THE_WORKER:
-        raise InputError(value_where(node, "become_user"),
-                         f"become_user '{node['become_user']}' is not supported: the host's worker runs every task "
-                         "as its own user (root) and does not switch users; for one command, use "
-                         "'runuser -u USER -- COMMAND' or the module's owner/group arguments")
+    if "become_user" in node:
+        if not isinstance(node["become_user"], str) or not node["become_user"].strip():
+            raise InputError(value_where(node, "become_user"), "'become_user' must be a user name")
+        # With ``become``, the task's module runs as this user (engine/become.py).
+        out["become_user"] = node["become_user"]
+    if "become" in node:
+        # A template is rendered per host by the step (it decides become_user there).
+        try:
+            out["become"] = node["become"] if is_template(node["become"]) else boolean(node["become"])
+        except ValueError:
+            raise InputError(value_where(node, "become"), "'become' must be a boolean") from None
+    if "delegate_to" in node:
+        if not isinstance(node["delegate_to"], str) or not node["delegate_to"].strip():
+            raise InputError(value_where(node, "delegate_to"), "'delegate_to' must be a host's name")
+        out["delegate_to"] = node["delegate_to"]
     if "debugger" in node:
         if node["debugger"] not in DEBUGGER:
             raise InputError(value_where(node, "debugger"), f"'debugger' must be one of: {', '.join(DEBUGGER)}")
@@ -63,7 +78,7 @@ def read(node: dict) -> dict:
             raise InputError(value_where(node, "collections"), "'collections' must be a list of names")
     if "delegate_facts" in node:
         try:
-            boolean(node["delegate_facts"])
+            out["delegate_facts"] = boolean(node["delegate_facts"])
         except ValueError:
             raise InputError(value_where(node, "delegate_facts"), "'delegate_facts' must be a boolean") from None
     if "timeout" in node:

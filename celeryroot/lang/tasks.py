@@ -98,6 +98,16 @@ class Task:
     timeout: int | str | None = None
     #: At most this many hosts run the task at once (0: no limit).
     throttle: int = 0
+    #: The host that runs the task for each host (a template, rendered with
+    #: the host's variables; None: the host itself), and whether the facts
+    #: it returns are the delegate's.
+    delegate_to: str | None = None
+    delegate_facts: bool = False
+    #: The local user the module runs as when ``become`` holds (a bool, or a
+    #: template rendered per host), if other than root (a template too);
+    #: None: as the worker.
+    become: bool | str = False
+    become_user: str | None = None
     check_mode: bool | None = None
     diff: bool | None = None
     environment: dict = field(default_factory=dict)
@@ -275,7 +285,7 @@ class Loader:
     def _include(self, node, key: str, at: Where, scope: Scope) -> list:
         kind = self.registry.resolve(key)
         allowed = {"name", "tags", "when", "vars", "apply", "no_log", "ignore_errors", "check_mode", "diff",
-                   "environment", key} | keywords.INHERITED
+                   "environment", "become", key} | keywords.INHERITED
         if kind in DYNAMIC_INCLUDES:
             allowed |= LOOP_KEYS | {"loop_control", "register"}
         _reject_unknown(node, allowed, f"keyword of {kind}")
@@ -401,13 +411,18 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
             raise InputError(key_where(node, unknown[0]), _unknown_key_message(unknown[0], allowed, registry))
         raise InputError(at, f"the task names more than one module: {', '.join(module_keys)}")
     key = module_keys[0]
-    cls = registry.get(key)
+    name, raw = _local_action(node) if key == "local_action" else (key, node[key])
+    cls = registry.get(name)
     if cls is None:
-        raise InputError(key_where(node, key), _unknown_key_message(key, allowed, registry))
+        raise InputError(key_where(node, key), _unknown_key_message(name, allowed, registry))
     flags = dict(scope.overrides)
     _inherit(flags, keywords.read(node))
-    args, arg_where = module_args(node[key], node, key, cls)
-    _lint(cls, node[key])
+    args, arg_where = module_args(raw, node, key, cls)
+    if key == "local_action":
+        flags["delegate_to"] = "localhost"
+        args.pop("module", None)
+        arg_where.pop("module", None)
+    _lint(cls, raw)
     extra = node.get("args")
     if extra is not None:
         extra = expect_mapping(extra, value_where(node, "args"), "'args'")
@@ -415,16 +430,41 @@ def parse_task(node, at: Where, registry: Registry, allowed: set[str] = TASK_KEY
         for k in extra:
             arg_where[str(k)] = key_where(extra, k)
         args.update(plain(extra))
-    _apply_defaults(args, arg_where, flags.get("module_defaults", ()), registry.resolve(key), registry, cls)
+    _apply_defaults(args, arg_where, flags.get("module_defaults", ()), registry.resolve(name), registry, cls)
     if cls.collect_args:
         declared = {f.name for f in spec_fields(cls.Args)}
         collected = {k: args.pop(k) for k in list(args) if k not in declared}
         args[cls.collect_args] = {**args.get(cls.collect_args, {}), **collected}
-    task = Task(name=str(node.get("name") or ""), module=registry.resolve(key), args=args, where=at,
+    task = Task(name=str(node.get("name") or ""), module=registry.resolve(name), args=args, where=at,
                 arg_where=arg_where, search=scope.search, role=scope.role)
     _task_keywords(task, node, scope, flags)
+    _check_become(task, cls)
     validate_args(task, cls)
     return task
+
+
+def _local_action(node) -> tuple[str, object]:
+    """``local_action``'s module and its arguments: ``MODULE ARGS`` as text,
+    or a mapping with ``module`` (which `parse_task` drops from the arguments)."""
+    value = node["local_action"]
+    if isinstance(value, dict) and isinstance(value.get("module"), str):
+        return value["module"], value
+    if isinstance(value, str) and value.strip():
+        name, _, rest = value.strip().partition(" ")
+        return name, rest.strip() or None
+    raise InputError(value_where(node, "local_action"), "local_action needs a module: 'local_action: MODULE ARGS' "
+                                                        "or a mapping with 'module'")
+
+
+def _check_become(task: Task, cls) -> None:
+    """A module that acts on the host runs as ``become_user`` only if it can
+    do its work as any user (``as_user``); the others (packages, services,
+    accounts) are the system's, and refused here rather than failing there."""
+    if task.become_user is None or cls.on_controller or cls.as_user:
+        return
+    raise InputError(task.where, f"task '{task.title}': become_user '{task.become_user}' is not supported for "
+                                 f"module '{task.module}', which manages the system as root; a module that "
+                                 "works for any user (command, shell, file, copy, template, ...) can run as it")
 
 
 def _apply_defaults(args: dict, arg_where: dict, defaults, module: str, registry: Registry, cls) -> None:
@@ -489,6 +529,11 @@ def _task_keywords(task: Task, node, scope: Scope, flags: dict) -> None:
     task.diff = flags.get("diff")
     task.timeout = flags.get("timeout") or None
     task.throttle = flags.get("throttle", 0)
+    task.delegate_to = flags.get("delegate_to")
+    task.delegate_facts = bool(flags.get("delegate_facts"))
+    user = flags.get("become_user")
+    task.become = flags.get("become", False)
+    task.become_user = user if task.become and user and user not in keywords.AS_THE_WORKER else None
     task.environment = {**flags.get("environment", {}),
                         **plain(expect_mapping(node.get("environment"), value_where(node, "environment"),
                                                "environment"))}

@@ -49,6 +49,7 @@ class Blockinfile(Module):
     """
 
     name = "blockinfile"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):

@@ -45,6 +45,7 @@ class Command(Module):
     """
 
     name = "command"
+    as_user = True
     free_form = "cmd"
 
     @property

@@ -63,6 +63,7 @@ class Copy(Module):
     """
 
     name = "copy"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args(WriteArgs):

@@ -44,6 +44,7 @@ class File(Module):
     """
 
     name = "file"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):

@@ -57,6 +57,7 @@ class Find(Module):
     """
 
     name = "find"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args:

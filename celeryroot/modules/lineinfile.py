@@ -40,6 +40,7 @@ class Lineinfile(Module):
     """
 
     name = "lineinfile"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):

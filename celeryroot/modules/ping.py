@@ -14,6 +14,7 @@ class Ping(Module):
     """
 
     name = "ping"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args:

@@ -49,6 +49,7 @@ class Replace(Module):
     """
 
     name = "replace"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args(AttributeArgs):

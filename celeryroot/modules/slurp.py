@@ -25,6 +25,7 @@ class Slurp(Module):
     """
 
     name = "slurp"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args:

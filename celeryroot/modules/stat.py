@@ -32,6 +32,7 @@ class Stat(Module):
     """
 
     name = "stat"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args:

@@ -45,6 +45,7 @@ class WaitFor(Module):
     """
 
     name = "wait_for"
+    as_user = True
 
     @dataclass(frozen=True, kw_only=True)
     class Args:

@@ -45,7 +45,8 @@ def headline(host: str, res: dict, verbosity: int, label=None) -> str:
     """``ok: [web1]``, ``fatal: [db1]: FAILED! => msg``, as Ansible prints
     them; a debug result's message at any verbosity, as its JSON."""
     word = status_word(res)
-    name = f"[{host}]" + (f" => (item={label})" if label is not None else "")
+    shown = f"{host} -> {res['_delegated_to']}" if "_delegated_to" in res else host
+    name = f"[{shown}]" + (f" => (item={label})" if label is not None else "")
     if res.get("_ansible_verbose_always") and not res.get("failed") and not res.get("skipped"):
         return f"{word}: {name} => {dump(res)}"
     if res.get("unreachable"):

@@ -88,6 +88,8 @@ class AuditLog:
         record.update(controller=controller, module=call["module"], args=shown_args(call),
                       check=bool(call.get("check")), status=res["status"], changed=res["changed"],
                       failed=res["failed"])
+        if call.get("become_user"):  # the user the module ran as (become_user), not the worker's
+            record["user"] = call["become_user"]
         if not call.get("no_log"):
             record.update(_outcome(res))
         self.write(record)
