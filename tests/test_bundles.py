@@ -261,12 +261,14 @@ def test_include_vars_travels_with_a_bundle_and_a_templated_name_runs_linearly(f
   tasks:
     - include_vars: app.yml
     - include_vars: {dir: vars/conf.d, name: conf}
-    - file: {path: "{{ out }}", state: directory}
+    # a directory per host: two hosts creating one directory race for its "changed"
+    - file: {path: "{{ out }}/{{ inventory_hostname }}", state: directory}
     - name: write
-      copy: {content: "{{ url }} {{ conf.level }}\\n", dest: "{{ out }}/{{ inventory_hostname }}"}
+      copy: {content: "{{ url }} {{ conf.level }}\\n", dest: "{{ out }}/{{ inventory_hostname }}/url"}
 """)
     (rc, _, _), files = _runs_alike(play, redis_server, tmp_path, fleet_inventory, book)
-    assert rc == 0 and files == {"web1": "http://web1:8080 1\n", "web2": "http://web2:8080 1\n"}, files
+    assert rc == 0 and files == {"web1": "<dir>", "web1/url": "http://web1:8080 1\n",
+                                 "web2": "<dir>", "web2/url": "http://web2:8080 1\n"}, files
     named = write(tmp_path / "named.yaml", """
 - hosts: web
   gather_facts: false

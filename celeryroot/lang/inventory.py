@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .source import InputError, Where, expect_mapping, key_where, plain, type_name, value_where, where
-from .yamlread import load_yaml
 
 GROUP_KEYS = ("hosts", "children", "vars")
 IMPLICIT_LOCALHOST = "localhost"
@@ -75,6 +74,9 @@ class Inventory:
 
     def add_yaml(self, path: str | Path) -> None:
         """Add one YAML inventory file's groups, hosts and variables."""
+        # Here, not at the top: a worker reads its inventory from messages,
+        # never from YAML, and its start should not pay for ruamel.
+        from .yamlread import load_yaml
         node = load_yaml(path)
         if node is None:
             return

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 
 from ..beats import HEARTBEAT_KEEP, broker_time
 from ..config import DRIFT_OUTCOME, DRIFT_REFUSED, HEARTBEAT_TTL, drift_keys, drift_outcome_id, lock_key
-from ..engine.step import Mode
 from ..envelope import Refused
 from ..messages import DRIFT_TASK
 from ..result import item_diffs
@@ -183,6 +182,8 @@ class DriftChecks(threading.Thread):
         """Run the schedule's plays in check mode, one after the other as a
         run does (each starts from the state the last left), and publish
         what they would change; nothing when a real task interrupted it."""
+        # Here, not at the top: a worker with no drift schedule never loads these at start.
+        from ..engine.step import Mode
         from .bundle import run_bundle
 
         guard = Guard(self.policy, self.audit, drift_outcome_id(name), DRIFT_TASK, known.sender)
