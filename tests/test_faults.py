@@ -42,7 +42,11 @@ def inventory(tmp_path, *hosts):
 
 def controller(book, inv, url, cwd, *args) -> subprocess.Popen:
     argv = [sys.executable, "-m", "celeryroot.cli.play", str(book), "-i", str(inv), "--broker", url, *args]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    # As a terminal starts it: a suite run in the background (nohup, cron,
+    # CI) hands its children SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt, so Ctrl-C could not be tested.
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.parametrize("strategy", ["linear", "free"])
