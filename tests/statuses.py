@@ -7,11 +7,9 @@ from __future__ import annotations
 
 
 def celeryroot_tasks(doc: dict | None, host: str) -> list[dict]:
-    """The report's tasks that ``host`` has a result in and that Ansible's
-    callbacks hear of: a meta task (which here is named meta) only when it
-    is skipped."""
-    return [t for p in (doc or {"plays": []})["plays"] for t in p["tasks"]
-            if host in t["hosts"] and (t["task"]["name"] != "meta" or t["hosts"][host].get("skipped"))]
+    """The report's tasks that ``host`` has a result in (a meta action that
+    runs is reported by neither tool)."""
+    return [t for p in (doc or {"plays": []})["plays"] for t in p["tasks"] if host in t["hosts"]]
 
 
 def celeryroot_statuses(tasks: list[dict], host: str) -> list[tuple[str, str, str]]:
