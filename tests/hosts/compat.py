@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from statuses import celeryroot_statuses, celeryroot_tasks
+from statuses import celeryroot_statuses, celeryroot_tasks, status, task_name
 
 from . import PROJECT
 from .containers import SRC_IN_HOST, ansible_wheelhouse
@@ -58,12 +58,14 @@ def setup_for(ansible_hosts: set[str]):
 
 @dataclass
 class Run:
-    """One tool's run on one host; ``statuses`` are ``(kind, task, status)``."""
+    """One tool's run on one host; ``statuses`` are ``(kind, task, status)``,
+    ``failures`` what each failed task said (``(task, msg)``)."""
 
     rc: int
     recap: dict
     statuses: list[tuple[str, str, str]]
     seconds: float
+    failures: list[tuple[str, str]]
     output: str = field(repr=False)
 
     def recap_text(self) -> str:
@@ -71,7 +73,7 @@ class Run:
             if self.recap else f"none (rc {self.rc})"
 
     def __repr__(self) -> str:
-        return f"Run(rc={self.rc}, recap={self.recap}, statuses={self.statuses}, output={self.output[-3000:]!r})"
+        return f"Run(rc={self.rc}, recap={self.recap}, failures={self.failures}, output={self.output[-2000:]!r})"
 
 
 def ansible(host, playbook: str, *args: str) -> Run:
@@ -90,14 +92,16 @@ def ansible(host, playbook: str, *args: str) -> Run:
     lines = [json.loads(line) for line in host.run("cat", STATUSES, check=False).stdout.splitlines()]
     recap = json.loads(host.run("cat", RECAP, check=False).stdout or "{}").get(host.name, {})
     return Run(proc.returncode, recap, [(r["kind"], r["task"], r["status"]) for r in lines], seconds,
-               proc.stdout + proc.stderr)
+               [(r["task"], r["msg"]) for r in lines if r["status"] == "failed"], proc.stdout + proc.stderr)
 
 
 def celeryroot(play, inventory: Path, host: str, playbook: str, *args: str) -> Run:
     """celeryroot-play of tests/compat/PLAYBOOK here, on ``host``'s worker."""
     out = play(PROJECT / COMPAT / playbook, *args, inventory=inventory, timeout=600)
-    return Run(out.rc, (out.doc or {}).get("stats", {}).get(host, {}),
-               celeryroot_statuses(celeryroot_tasks(out.doc, host), host), out.seconds, out.stdout + out.stderr)
+    tasks = celeryroot_tasks(out.doc, host)
+    failures = [(task_name(t), t["hosts"][host].get("msg")) for t in tasks if status(t["hosts"][host]) == "failed"]
+    return Run(out.rc, (out.doc or {}).get("stats", {}).get(host, {}), celeryroot_statuses(tasks, host),
+               out.seconds, failures, out.stderr if out.doc else out.stdout + out.stderr)
 
 
 #: Run inside a host with the spec as its argument: what the spec names, as JSON.
@@ -120,7 +124,10 @@ def entry(path):
         data = open(path, "rb").read()
         out["content"] = data.decode() if len(data) < 4096 else hashlib.sha256(data).hexdigest()
     return out
-state = {"files": {p: entry(p) for p in spec.get("files", [])},
+def below(top):
+    return [os.path.join(d, n) for d, dirs, files in os.walk(top) for n in dirs + files]
+paths = spec.get("files", []) + [p for top in spec.get("trees", []) for p in [top, *below(top)]]
+state = {"files": {p: entry(p) for p in paths},
          "packages": {p: run("dpkg-query", "-W", "-f=${db:Status-Abbrev}", p) for p in spec.get("packages", [])},
          "services": {s: run("systemctl", "is-active", s) + " " + run("systemctl", "is-enabled", s)
                       for s in spec.get("services", [])},
@@ -131,8 +138,9 @@ print(json.dumps(state, sort_keys=True))
 
 
 def state(host, spec: dict) -> dict:
-    """What ``spec`` names (``files``, ``packages``, ``services``, ``users``,
-    and the output of shell ``commands``) as it is inside ``host``; the host's own name reads ``HOST``, so two
+    """What ``spec`` names (``files``, every file of ``trees``, ``packages``,
+    ``services``, ``users``, the output of shell ``commands``) as it is
+    inside ``host``; the host's own name reads ``HOST``, so two
     hosts' states compare."""
     text = host.run("python3", "-c", PROBE, json.dumps(spec)).stdout
     return json.loads(text.replace(host.name, "HOST"))
