@@ -14,15 +14,14 @@ for the differential tests."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import debrepo
 import sysvdaemon
 
-from . import CACHE, sh
-from .containers import _key, publish
+from . import sh
+from .containers import _key, cache_entry, publish
 
 REPO_IN_HOST = "/srv/debrepo"
 #: Where the repository of real Debian packages is bind-mounted in a host.
@@ -105,13 +104,11 @@ def debian_repository(rootfs: Path, packages: list[str], log=print) -> Path:
     installed here, no lock or cache of this machine's apt is touched); the
     result is cached beside the root filesystem, keyed by the image and the
     names, so hosts with no route out install them offline."""
-    path = CACHE / f"debs-{rootfs.name}-{_key({'packages': sorted(packages)})}"
-    if (path / ".complete").exists():
+    path, scratch = cache_entry(f"debs-{rootfs.name}-{_key({'packages': sorted(packages)})}",
+                                f"downloading {', '.join(packages)} and their dependencies", log)
+    if scratch is None:
         return path
-    log(f"downloading {', '.join(packages)} and their dependencies into {path} (once)")
-    scratch = path.with_name(path.name + ".building")
-    shutil.rmtree(scratch, ignore_errors=True)
-    (scratch / "partial").mkdir(parents=True)
+    (scratch / "partial").mkdir()
     sh("apt-get", "-q", "-o", "Debug::NoLocking=1", "-o", f"Dir::State::status={rootfs}/var/lib/dpkg/status",
        "-o", f"Dir::Cache::archives={scratch}", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
        "install", "--download-only", "-y", *packages, timeout=600)
