@@ -7,12 +7,20 @@ playbooks already read them through ``register``.
 
 from __future__ import annotations
 
+from collections import Counter
+
 OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped", "unreachable"
 
 #: A result's key for what only the controller reads (fetch's file, see
 #: ``Module.on_controller_result``): it is taken out before the result is
 #: judged, registered or reported, and a ``no_log`` result keeps it.
 FOR_CONTROLLER = "_for_controller"
+
+#: The most per-item results a loop's result holds whole. Beyond it the
+#: result is summarised (`summarised`): a million-item loop's result is
+#: registered, reported, written to --json and to the run history, and
+#: holding every item there is what made such a loop cost gigabytes.
+KEPT_ITEMS = 10_000
 
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
@@ -63,4 +71,25 @@ def combine_items(items: list[dict]) -> dict:
         status, msg = CHANGED, "All items completed"
     else:
         status, msg = OK, "All items completed"
+    if len(items) > KEPT_ITEMS:
+        return result(status, msg, **summarised(items))
     return result(status, msg, results=items)
+
+
+def summarised(items: list[dict]) -> dict:
+    """A long loop's ``results`` cut to `KEPT_ITEMS`, in item order: its
+    failed items first in the choice (a playbook and an operator look
+    for those), then its first items; with ``results_summary`` saying so
+    and counting every item by status."""
+    failed = [i for i, r in enumerate(items) if r["failed"]][:KEPT_ITEMS]
+    chosen = set(failed)
+    for i in range(len(items)):
+        if len(chosen) >= KEPT_ITEMS:
+            break
+        chosen.add(i)
+    by_status = Counter(r["status"] for r in items)
+    return {"results": [items[i] for i in sorted(chosen)],
+            "results_summary": {"items": len(items), "kept": len(chosen), "failed": by_status[FAILED],
+                                "by_status": dict(by_status),
+                                "note": f"{len(items)} items: results holds {len(chosen)} of them "
+                                        f"(the failed ones first, then the first ones); the counts cover all"}}

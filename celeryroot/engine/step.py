@@ -10,6 +10,7 @@ Nothing here touches the network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from jinja2 import UndefinedError
@@ -56,8 +57,9 @@ class Prepared:
 
     calls: list[dict] = field(default_factory=list)
     #: The variables each call was rendered with (for modules that run on
-    #: the controller and read them).
-    scopes: list[dict] = field(default_factory=list)
+    #: the controller and read them, and for ``finish``); a loop's are
+    #: `ItemScopes`, made when asked.
+    scopes: Sequence[dict] = field(default_factory=list)
     #: Each call's arguments as built (`build_args`, once): a call run in
     #: this process uses them as they are; the wire carries ``call["args"]``.
     args: list = field(default_factory=list)
@@ -91,17 +93,43 @@ def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
         _add_call(prepared, task, variables, mode, registry)
         return prepared
     items = _items(task, variables, mode)
-    prepared = Prepared(items=items)
-    for index, item in enumerate(items):
-        scope = {**variables, task.loop_var: item}
-        if task.index_var:
-            scope[task.index_var] = index
+    scopes = ItemScopes(task, variables, items)
+    prepared = Prepared(items=items, scopes=scopes)
+    for index in range(len(items)):
+        scope = scopes.of(index)
         if _skips(task, scope, mode):
             prepared.decided[index] = {**_skipped(task), **_item_keys(task, scope, index)}
             continue
         _add_call(prepared, task, scope, mode, registry)
         prepared.calls[-1]["index"] = index
+        scopes.indices.append(index)
     return prepared
+
+
+class ItemScopes(Sequence):
+    """A loop's variables for each of its calls, made when asked from the
+    host's variables and the call's item: a copy of every variable held
+    per item at once is what made a long loop cost gigabytes (about 4 KB
+    an item)."""
+
+    def __init__(self, task: Task, variables: dict, items: list):
+        self.task, self.variables, self.items = task, variables, items
+        #: The item index of each call (a skipped item has none).
+        self.indices: list[int] = []
+
+    def of(self, index: int) -> dict:
+        scope = {**self.variables, self.task.loop_var: self.items[index]}
+        if self.task.index_var:
+            scope[self.task.index_var] = index
+        return scope
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [self.of(i) for i in self.indices[position]]
+        return self.of(self.indices[position])
 
 
 def _skips(task: Task, variables: dict, mode: Mode) -> bool:
@@ -154,6 +182,8 @@ def _items(task: Task, variables: dict, mode: Mode) -> list:
 
 
 def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, registry: Registry) -> None:
+    """A call rendered with ``variables``; a task without a loop keeps them
+    as its one scope (a loop's are its `ItemScopes`)."""
     raw = {k: v for k, v in render(task.args, variables).items() if v != OMIT}
     cls = registry.get(task.module)
     args = build_args(cls.Args, raw, deferred=contains_deferred if mode.deferred else None)
@@ -170,7 +200,8 @@ def _add_call(prepared: Prepared, task: Task, variables: dict, mode: Mode, regis
     if task.environment:
         call["environment"] = {k: str(v) for k, v in render(task.environment, variables).items()}
     prepared.calls.append(call)
-    prepared.scopes.append(variables)
+    if prepared.items is None:
+        prepared.scopes.append(variables)
     prepared.args.append(args)
 
 

@@ -35,6 +35,9 @@ from ..lang.tasks import Block, Task
 from ..lang.templating import TemplateFailure
 from ..lang.variables import HostVars
 
+#: The most module calls of a task one message carries to a host.
+CALLS_PER_MESSAGE = 10_000
+
 
 class Run:
     """One run: what every play batch works with (the run's settings, and
@@ -323,20 +326,35 @@ class PlayBatch:
                 results = self._on_controller(task, ready, self._run_here(runs_on, ready))
                 yield host, _shown(finish(task, ready, results, self.vars[host]), delegate)
             else:
-                payloads[host] = [ready.calls, sorted(self.state.overlay[runs_on])]
+                payloads[host] = ready.calls
         if not payloads:
             return
         to = {h: d.host for h, d in delegated.items() if h in payloads}
-        for reply in run.dispatcher.step(payloads, to=to):
-            delegate = delegated.get(reply.host)
-            if reply.unreachable or reply.error:
-                yield reply.host, _shown(result(UNREACHABLE, reply.unreachable) if reply.unreachable
-                                         else result(FAILED, reply.error), delegate)
-                continue
-            self.state.overlay[to.get(reply.host, reply.host)].update(reply.predicted or ())
-            ready = prepared[reply.host]
-            results = self._on_controller(task, ready, reply.results)
-            yield reply.host, _shown(finish(task, ready, results, self.vars[reply.host]), delegate)
+        # A long loop goes in rounds of CALLS_PER_MESSAGE calls a host: one
+        # message of a million calls is more than Redis takes in one bulk
+        # (and held whole in Redis and the worker at once).
+        results: dict[str, list] = {host: [] for host in payloads}
+        while payloads:
+            round_ = {h: [calls[len(results[h]):len(results[h]) + CALLS_PER_MESSAGE],
+                          sorted(self.state.overlay[to.get(h, h)])] for h, calls in payloads.items()}
+            for reply in run.dispatcher.step(round_, to=to):
+                round_.pop(reply.host, None)
+                delegate = delegated.get(reply.host)
+                if reply.unreachable or reply.error:
+                    del payloads[reply.host]
+                    yield reply.host, _shown(result(UNREACHABLE, reply.unreachable) if reply.unreachable
+                                             else result(FAILED, reply.error), delegate)
+                    continue
+                self.state.overlay[to.get(reply.host, reply.host)].update(reply.predicted or ())
+                results[reply.host] += reply.results
+                ready = prepared[reply.host]
+                if len(results[reply.host]) < len(ready.calls):
+                    continue
+                del payloads[reply.host]
+                done = self._on_controller(task, ready, results.pop(reply.host))
+                yield reply.host, _shown(finish(task, ready, done, self.vars[reply.host]), delegate)
+            for host in round_:  # no reply at all (the run was stopped): as in one message
+                del payloads[host]
 
     def _on_controller(self, task: Task, ready, results: list[dict]) -> list[dict]:
         """The results of a module that needs the controller (fetch), acted

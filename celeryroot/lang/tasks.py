@@ -51,9 +51,9 @@ LOOP_CONTROL_KEYS = {"loop_var", "label", "index_var", "pause"}
 #: what parsing them recursively can take.
 MAX_NESTED = 40
 #: The most items a task loops over, and the most times ``until`` retries
-#: it: each item and each attempt is a round trip to the host and a result
-#: the controller keeps, and a run must end in a bounded time.
-MAX_LOOP_ITEMS = 10_000
+#: it: a run must end in a bounded time. Past `result.KEPT_ITEMS` a loop's
+#: result is summarised rather than held whole.
+MAX_LOOP_ITEMS = 1_000_000
 MAX_RETRIES = 1_000
 
 
