@@ -14,6 +14,11 @@ OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped"
 #: judged, registered or reported, and a ``no_log`` result keeps it.
 FOR_CONTROLLER = "_for_controller"
 
+#: A result's key for the reboot its worker makes once the module's work is
+#: done (modules/reboot.py): the worker takes it out and answers after the
+#: host is back (worker/reboots.py).
+REBOOT = "_reboot"
+
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
 

@@ -28,6 +28,7 @@ from .audit import AuditLog
 from .drift import DriftChecks
 from .heartbeat import Heartbeat
 from .policy import ModulePolicy
+from .reboots import Reboots
 
 log = logging.getLogger("celeryroot.worker")
 
@@ -72,11 +73,13 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
         # Said once here; a service waits for its broker as long as it takes.
         reach(connection, broker_url, None, say=log.warning)
     heartbeat = Heartbeat(app.keys, host)
+    app.reboots = Reboots(app, heartbeat)
     drift = DriftChecks(app.keys, host, seal, registry, policy, audit)
     line = ready_line(broker_url, host, registry, policy)
 
     @signals.worker_ready.connect(weak=False)
     def _ready(**_):
+        app.reboots.answer()
         heartbeat.start()
         drift.start()
         log.info(line)
