@@ -47,10 +47,11 @@ class Reboot(Module):
                     raise ArgError(name, f"argument '{name}' must not be negative")
 
     def plan(self) -> Plan:
-        return Plan([Change("reboot the host")])
+        # As Ansible's check mode says it; the next boot's worker tells the real elapsed.
+        return Plan([Change("reboot the host")], data={"rebooted": True, "elapsed": 0})
 
     def apply(self, plan: Plan) -> dict:
         order = asdict(self.args)
         order["reboot_command"] = self.args.reboot_command or f"shutdown -r now {shlex.quote(self.args.msg)}"
-        return {REBOOT: order, "rebooted": True}
+        return {REBOOT: order}
 
