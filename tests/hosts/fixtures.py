@@ -11,13 +11,13 @@ from . import Unavailable, requirements
 from .fleet import Fleet
 
 
-def fleet_of(*names: str):
+def fleet_of(*names: str, lasting: bool = False):
     @pytest.fixture(scope="module")
     def hosts():
         try:
             requirements()
         except Unavailable as exc:
             pytest.skip(f"test hosts unavailable: {exc}")
-        with Fleet(list(names)) as fleet:
+        with Fleet(list(names), lasting=lasting) as fleet:
             yield fleet
     return hosts

@@ -62,8 +62,9 @@ class Fleet:
     """Started with ``up`` and always ended with ``down``: a context manager
     holds the machine-wide lock for as long as the hosts exist."""
 
-    def __init__(self, names: list[str], log=print):
-        self.names, self.log = names, log
+    def __init__(self, names: list[str], log=print, lasting: bool = False):
+        """``lasting``: hosts that keep their changes across a reboot (containers.Container)."""
+        self.names, self.log, self.lasting = names, log, lasting
         self.hosts: dict[str, Host] = {}
         self.broker: Broker | None = None
         self.lock = Lock()
@@ -96,7 +97,7 @@ class Fleet:
         binds = {str(snapshot(STATE / "src")): SRC_IN_HOST, str(wheels): WHEELS_IN_HOST}
         for index, name in enumerate(self.names):
             net = network.add_host(name, index)
-            self.hosts[name] = Host(name, net, Container(name, rootfs, net.path, binds))
+            self.hosts[name] = Host(name, net, Container(name, rootfs, net.path, binds, self.lasting))
         for host in self.hosts.values():
             host.container.boot()
         with ThreadPoolExecutor(len(self.hosts)) as pool:
