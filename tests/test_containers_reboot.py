@@ -70,3 +70,27 @@ def test_the_host_reboots_once_and_the_play_goes_on(hosts, play, tmp_path):
     time.sleep(5)
     assert host.container.proc.poll() is None, "the host rebooted a second time"
     assert host.run("cat", BOOT_ID).stdout.strip() == after
+
+
+def test_a_reboot_command_that_fails_fails_the_task(hosts, play, tmp_path):
+    out = play(write(tmp_path / "fails.yaml", "- hosts: boot1\n  tasks:\n    - name: reboot\n"
+                                              "      reboot: reboot_command='echo no >&2; exit 3'\n"),
+               inventory=hosts.inventory(tmp_path / "inventory.yaml"))
+    res = out.results("reboot")["boot1"]
+    assert out.rc == 2 and res["failed"] and res["rebooted"] is False, res
+    assert "rc 3" in res["msg"] and "no" in res["msg"], res
+    assert not hosts.hosts["boot1"].exists(PENDING)
+
+
+def test_a_worker_restarted_within_the_same_boot_says_the_host_did_not_reboot(hosts, play, tmp_path):
+    host = hosts.hosts["boot1"]
+    pid = host.worker_pid()
+    out = play(write(tmp_path / "restart.yaml", "- hosts: boot1\n  tasks:\n    - name: reboot\n"
+                                                "      reboot: reboot_command='systemctl restart --no-block "
+                                                "celeryroot-worker'\n"),
+               inventory=hosts.inventory(tmp_path / "inventory.yaml"))
+    res = out.results("reboot")["boot1"]
+    assert out.rc == 2 and res["failed"] and res["rebooted"] is False, res
+    assert res["msg"] == "the worker restarted but the host did not reboot", res
+    assert host.worker_pid() != pid, "the answer did not come from a new worker"
+    assert host.container.proc.poll() is None
