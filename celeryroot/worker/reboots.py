@@ -16,6 +16,7 @@ reboot: a worker restarted within the same boot answers that it did not.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from ..result import FAILED, REBOOT, result
 log = logging.getLogger("celeryroot.worker")
 
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
-#: Where the pending reboot waits for the next boot (CELERYROOT_REBOOT_FILE overrides it).
+#: Where the pending reboot waits for the next boot.
 PENDING = "/var/lib/celeryroot/reboot-pending.json"
 
 
@@ -44,39 +45,63 @@ def boot_id() -> str:
 class Reboots:
     """This host's pending reboot: made by `begin`, answered by `answer`."""
 
-    def __init__(self, app, heartbeat, path: str | None = None):
+    def __init__(self, app, heartbeat):
         self.app = app
         self.heartbeat = heartbeat
-        self.path = path or os.environ.get("CELERYROOT_REBOOT_FILE") or PENDING
+        self.path = PENDING
 
     def begin(self, request, answer: dict) -> dict:
         """Reboot if a result of ``answer`` (a run's) asks for it; else ``answer``."""
-        asking = [r for r in answer.get("results", []) if REBOOT in r]
+        asking = [i for i, r in enumerate(answer.get("results", [])) if REBOOT in r]
         if not asking:
             return answer
-        order = asking[0].pop(REBOOT)
+        index = asking[0]
+        order = answer["results"][index].pop(REBOOT)
         peer = self.app.seal.peers.get(request.id) if self.app.seal.sealing else None
-        self._write({"task_id": request.id, "reply_to": request.reply_to,
-                     "correlation_id": request.correlation_id, "boot_id": boot_id(), "at": time.time(),
-                     "order": order, "answer": answer,
-                     "peer": peer.public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-                     if peer is not None else None})
+        record = {"task_id": request.id, "reply_to": request.reply_to, "correlation_id": request.correlation_id,
+                  "boot_id": boot_id(), "at": time.time(), "order": order, "answer": answer, "index": index,
+                  "peer": peer.public_bytes(serialization.Encoding.PEM,
+                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+                  if peer is not None else None}
         self.heartbeat.rebooting(order["reboot_timeout"])
-        log.warning("task %s reboots this host in %d s: %s", request.id, order["pre_reboot_delay"],
+        try:
+            done = self._reboot(request.id, record)
+        except Ignore:
+            raise  # the host goes down: the next boot's worker answers
+        finally:
+            if not self._stopping():
+                self._given_up()
+        why = f": {done.stderr.strip()}" if done.stderr.strip() else ""
+        answer["results"][index].update(result(
+            FAILED, f"the host did not reboot (reboot command rc {done.returncode}{why})", rebooted=False))
+        return answer
+
+    def _reboot(self, task_id: str, record: dict) -> subprocess.CompletedProcess:
+        """Record the reboot, make it, and wait for the host to go down
+        (`Ignore`); the reboot command's outcome if it does not."""
+        order = record["order"]
+        self._write(record)
+        log.warning("task %s reboots this host in %d s: %s", task_id, order["pre_reboot_delay"],
                     order["reboot_command"])
         time.sleep(order["pre_reboot_delay"])
         done = subprocess.run(order["reboot_command"], shell=True, capture_output=True, text=True)
         deadline = time.monotonic() + order["reboot_timeout"]
         while done.returncode == 0 and time.monotonic() < deadline:
-            if state.should_stop is not None or state.should_terminate is not None:
-                raise Ignore()  # the host goes down: the next boot's worker answers
+            if self._stopping():
+                raise Ignore()
             time.sleep(0.2)
-        os.unlink(self.path)
+        return done
+
+    @staticmethod
+    def _stopping() -> bool:
+        """Whether the worker was told to stop (systemd stops it on the way down)."""
+        return state.should_stop is not None or state.should_terminate is not None
+
+    def _given_up(self) -> None:
+        """No reboot comes: nothing pending, and the heartbeat says up again."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
         self.heartbeat.reboot_until = None
-        asking[0].update(result(FAILED, f"the reboot command did not reboot the host (rc {done.returncode}): "
-                                        f"{done.stderr.strip()}", rebooted=False))
-        return answer
 
     def answer(self) -> None:
         """Answer the reboot pending from before this worker started, if any."""
@@ -86,7 +111,7 @@ class Reboots:
         except FileNotFoundError:
             return
         os.unlink(self.path)  # first: whatever happens next, it is answered at most once
-        res = next(r for r in record["answer"]["results"] if r.get("rebooted"))
+        res = record["answer"]["results"][record["index"]]
         order = record["order"]
         if record["boot_id"] == boot_id():
             res.update(result(FAILED, "the worker restarted but the host did not reboot", rebooted=False))
