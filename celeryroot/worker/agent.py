@@ -79,10 +79,11 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
 
     @signals.worker_ready.connect(weak=False)
     def _ready(**_):
-        app.reboots.answer()
         heartbeat.start()
         drift.start()
         log.info(line)
+        # Last: whatever befalls the answer, the worker beats and serves.
+        app.reboots.answer()
 
     @signals.worker_shutdown.connect(weak=False)
     def _stopped(**_):
