@@ -135,18 +135,41 @@ def wheelhouse(rootfs: Path, log=print) -> Path:
     image's Python, cached under a key of the requirements and that Python."""
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())
     reqs = sorted(project["project"]["dependencies"] + project["build-system"]["requires"] + ["wheel"])
+    return _wheels(rootfs, "wheels", reqs, log)
+
+
+def ansible_wheelhouse(rootfs: Path, log=print) -> Path:
+    """ansible-core (tests/requirements-ansible.txt) and what it needs, as
+    wheels for the image's Python: the differential tests install it into a
+    host as a user would, offline."""
+    lines = (PROJECT / "tests/requirements-ansible.txt").read_text().splitlines()
+    return _wheels(rootfs, "ansible-wheels", sorted(line for line in lines if line and not line.startswith("#")), log)
+
+
+def _wheels(rootfs: Path, family: str, reqs: list[str], log) -> Path:
     python = image_python(rootfs)
-    path = CACHE / f"wheels-py{python}-{platform.machine()}-{_key({'requirements': reqs})}"
-    if (path / ".complete").exists():
+    path, scratch = cache_entry(f"{family}-py{python}-{platform.machine()}-{_key({'requirements': reqs})}",
+                                "building a wheelhouse with pip wheel", log)
+    if scratch is None:
         return path
-    log(f"building the wheelhouse {path} with pip wheel (once)")
-    scratch = path.with_name(path.name + ".building")
-    shutil.rmtree(scratch, ignore_errors=True)
     while reqs:
         sh(sys.executable, "-m", "pip", "wheel", "-q", "-w", str(scratch), *reqs, timeout=600)
         reqs = unmet(scratch, python)
     (scratch / ".complete").write_text(f"for Python {python}\n")
-    return publish(scratch, path, "wheels-*")
+    return publish(scratch, path, f"{family}-*")
+
+
+def cache_entry(name: str, what: str, log) -> tuple[Path, Path | None]:
+    """The cached folder ``name``, and unless it is complete an empty
+    scratch folder beside it to build it in (``publish`` moves it in)."""
+    path = CACHE / name
+    if (path / ".complete").exists():
+        return path, None
+    log(f"{what}: {path} (once)")
+    scratch = path.with_name(path.name + ".building")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    return path, scratch
 
 
 def publish(scratch: Path, path: Path, family: str) -> Path:
