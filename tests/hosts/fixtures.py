@@ -12,7 +12,7 @@ from .fleet import Fleet
 
 
 def fleet_of(*names: str, **fleet):
-    """``fleet``: Fleet's keywords (workers, binds, setup)."""
+    """``fleet``: Fleet's keywords (workers, binds, setup, lasting)."""
     @pytest.fixture(scope="module")
     def hosts():
         try:

@@ -62,13 +62,14 @@ class Fleet:
     """Started with ``up`` and always ended with ``down``: a context manager
     holds the machine-wide lock for as long as the hosts exist."""
 
-    def __init__(self, names: list[str], log=print, workers=None, binds=None, setup=None):
+    def __init__(self, names: list[str], log=print, workers=None, binds=None, setup=None, lasting: bool = False):
         """``workers``: the names that get celeryroot's worker (all by
         default); ``binds(rootfs, log)``: more folders of this machine to
         bind read-only into every host, ``{outside: inside}``, built under
         the lock (caches); ``setup(host)``: run on each booted host, before
-        its worker is installed."""
-        self.names, self.log = names, log
+        its worker is installed; ``lasting``: hosts that keep their changes
+        across a reboot (containers.Container)."""
+        self.names, self.log, self.lasting = names, log, lasting
         self.workers = set(names if workers is None else workers)
         self.extra_binds, self.setup = binds, setup
         self.hosts: dict[str, Host] = {}
@@ -104,7 +105,7 @@ class Fleet:
         binds.update(self.extra_binds(rootfs, self.log) if self.extra_binds else {})
         for index, name in enumerate(self.names):
             net = network.add_host(name, index)
-            self.hosts[name] = Host(name, net, Container(name, rootfs, net.path, binds))
+            self.hosts[name] = Host(name, net, Container(name, rootfs, net.path, binds, self.lasting))
         for host in self.hosts.values():
             host.container.boot()
         with ThreadPoolExecutor(len(self.hosts)) as pool:
