@@ -219,3 +219,42 @@ def test_delegate_to_may_name_a_host_per_loop_item(fleet, play, tmp_path, fleet_
     assert [r["_delegated_to"] for r in items] == ["db1", "web2", "web2", "localhost", "db1"]
     assert len(calls(fleet, "db1", marker)) == 2 and len(calls(fleet, "web2", marker)) == 2
     assert not calls(fleet, "web1", marker)
+
+
+def test_an_import_and_a_role_entry_pass_delegate_to_and_run_once_to_their_tasks(fleet, play, tmp_path,
+                                                                                  fleet_inventory):
+    marker = f"inh-{time.monotonic_ns()}"
+    write(tmp_path / "inner.yml", f"""
+- name: imported
+  command: echo {marker}-i {{{{ inventory_hostname }}}}
+""")
+    for role in ("r", "once"):
+        write(tmp_path / "roles" / role / "tasks" / "main.yml", f"""
+- name: in {role}
+  command: echo {marker}-{role} {{{{ inventory_hostname }}}}
+""")
+    book = write(tmp_path / "site.yml", f"""
+- hosts: web
+  gather_facts: false
+  roles:
+    - role: r
+      delegate_to: db1
+  tasks:
+    - import_tasks: inner.yml
+      delegate_to: db1
+    - import_role:
+        name: once
+      delegate_to: db1
+      run_once: true
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    for host in ("web1", "web2"):
+        assert out.results("imported")[host]["_delegated_to"] == "db1"
+        assert out.results("imported")[host]["stdout"] == f"{marker}-i {host}"
+    # db1's worker ran them all: two hosts' imported task, two hosts' role
+    # entry task, and the run_once import_role once.
+    assert len(calls(fleet, "db1", f"{marker}-i")) == 2
+    assert len(calls(fleet, "db1", f"{marker}-r ")) == 2 and len(calls(fleet, "db1", f"{marker}-once")) == 1
+    assert not calls(fleet, "web1", marker) and not calls(fleet, "web2", marker)
+    assert out.doc["plays"][0]["play"]["execution"]["mode"] == "linear"

@@ -20,7 +20,8 @@ from .source import InputError, Where, expect_list, expect_mapping, item_where, 
 from .yamlread import load_yaml
 from .tasks import HANDLER_KEYS, Scope
 
-ROLE_ENTRY_KEYS = {"role", "name", "tags", "when", "vars"}
+#: A role entry's keywords (its tasks inherit them); any other key is a role parameter.
+ROLE_ENTRY_KEYS = {"role", "name", "tags", "when", "vars", "delegate_to", "delegate_facts", "run_once"}
 #: What makes a directory a role: at least one of these in it.
 ROLE_FOLDERS = ("tasks", "handlers", "defaults", "vars", "meta")
 

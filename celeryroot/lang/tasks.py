@@ -288,6 +288,10 @@ class Loader:
                    "environment", "become", key} | keywords.INHERITED
         if kind in DYNAMIC_INCLUDES:
             allowed |= LOOP_KEYS | {"loop_control", "register"}
+        else:
+            # As in Ansible, an import's task keywords are its tasks' (an
+            # include's would be the include's own: `apply` passes them on).
+            allowed |= keywords.TASK_ONLY | {"run_once"}
         _reject_unknown(node, allowed, f"keyword of {kind}")
         apply = self._apply(node, key)
         if kind in DYNAMIC_INCLUDES and self._at_run_time(node, key, kind):
