@@ -18,10 +18,11 @@ from pathlib import Path
 
 from .source import InputError, Where, expect_list, expect_mapping, item_where, plain, where
 from .yamlread import load_yaml
-from .tasks import HANDLER_KEYS, Scope
+from .tasks import BLOCK_KEYS, HANDLER_KEYS, Scope
 
-#: A role entry's keywords (its tasks inherit them); any other key is a role parameter.
-ROLE_ENTRY_KEYS = {"role", "name", "tags", "when", "vars", "delegate_to", "delegate_facts", "run_once"}
+#: A role entry's keywords: a block's (its tasks inherit them, as in
+#: Ansible); any other key is a role parameter.
+ROLE_ENTRY_KEYS = {"role"} | BLOCK_KEYS - {"block", "rescue", "always"}
 #: What makes a directory a role: at least one of these in it.
 ROLE_FOLDERS = ("tasks", "handlers", "defaults", "vars", "meta")
 

@@ -59,3 +59,12 @@ def test_a_path_that_is_no_role_is_an_error_at_its_line(tmp_path):
     with pytest.raises(InputError) as caught:
         load_playbook(book, REGISTRY)
     assert str(caught.value).startswith(f"{book}:3:11: role '../' is {tmp_path / 'myrole/tests'}, which is not a role")
+
+
+def test_a_role_entrys_keywords_are_its_tasks_and_other_keys_its_parameters(tmp_path):
+    _role(tmp_path / "roles", "web")
+    book = _book(tmp_path / "book.yml", "[{role: web, become: true, become_user: www-data, no_log: true, "
+                                        "environment: {LANG: C}, port_number: 8080}]")
+    (task,) = load_playbook(book, REGISTRY).plays[0].tasks
+    assert (task.become, task.become_user, task.no_log, task.environment) == (True, "www-data", True, {"LANG": "C"})
+    assert task.vars == {"port_number": 8080}
