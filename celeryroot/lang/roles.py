@@ -20,9 +20,10 @@ from .source import InputError, Where, expect_list, expect_mapping, item_where, 
 from .yamlread import load_yaml
 from .tasks import BLOCK_KEYS, HANDLER_KEYS, Scope
 
-#: A role entry's keywords: a block's (its tasks inherit them, as in
-#: Ansible); any other key is a role parameter.
-ROLE_ENTRY_KEYS = {"role"} | BLOCK_KEYS - {"block", "rescue", "always"}
+#: A role entry's keywords: a block's (its tasks inherit them); any other
+#: key is a role parameter. As in Ansible, ``connection``, ``port`` and
+#: ``remote_user`` are both: roles take ``port`` as a parameter.
+ROLE_ENTRY_KEYS = {"role"} | BLOCK_KEYS - {"block", "rescue", "always", "connection", "port", "remote_user"}
 #: What makes a directory a role: at least one of these in it.
 ROLE_FOLDERS = ("tasks", "handlers", "defaults", "vars", "meta")
 
