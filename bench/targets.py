@@ -95,20 +95,23 @@ def simulated(figures: dict) -> list[dict]:
     if not sim:
         return [judged(4, "simulated hosts x 10, bundles", None, 0, True)]
     first, last = sim[0], sim[-1]
-    out = [judged(4, f"{last['hosts']} simulated hosts x {last['tasks']}, bundles: wall <= 60 s",
+    out = [judged(4, f"{last['hosts']:,} simulated hosts x {last['tasks']}, bundles: wall <= 60 s",
                   last["wall"], 60, True, f"{last['wall']:.1f} s")]
-    out += [judged(4, f"controller CPU per host-task, {row['hosts']} simulated hosts, bundles: <= 0.2 ms",
+    out += [judged(4, f"controller CPU per host-task, {row['hosts']:,} simulated hosts, bundles: <= 0.2 ms",
                    per_host_task(row), 0.2, True, f"{per_host_task(row):.2f} ms") for row in sim]
     if last is first:
         return out
-    span = f"{first['hosts']} to {last['hosts']} simulated hosts"
+    span = f"{first['hosts']:,} to {last['hosts']:,} simulated hosts"
     for text, of in (("controller CPU per host-task", per_host_task),
                      ("controller peak RSS per host", lambda r: r["controller_rss_mb"] / r["hosts"]),
                      ("Redis memory per host (peak above the level before the run)",
                       lambda r: r["redis_growth_mb"] / r["hosts"])):
-        growth = of(last) / of(first) if of(first) else None
-        out.append(judged(4, f"{text}, {span}: flat (at most 1.2x)", growth, 1.2, True,
-                          f"{growth:.2f}x ({of(first):.4g} -> {of(last):.4g})" if growth else ""))
+        text = f"{text}, {span}: flat (at most 1.2x)"
+        if not of(first):
+            out.append(noted(4, text, f"none measured at {first['hosts']} hosts, {of(last):.4g} at {last['hosts']}"))
+            continue
+        growth = of(last) / of(first)
+        out.append(judged(4, text, growth, 1.2, True, f"{growth:.2f}x ({of(first):.4g} -> {of(last):.4g})"))
     return out
 
 
@@ -118,7 +121,7 @@ def memory(figures: dict) -> list[dict]:
     sim = [r for r in figures.get("simulated", []) if r["mode"] == "bundles"]
     if sim:
         last = max(sim, key=lambda r: r["hosts"])
-        out.append(judged(5, f"controller peak RSS, {last['hosts']} simulated hosts: <= 1 GB",
+        out.append(judged(5, f"controller peak RSS, {last['hosts']:,} simulated hosts: <= 1 GB",
                           last["controller_rss_mb"], 1024, True, f"{last['controller_rss_mb']:.0f} MB"))
     for row in figures.get("loop", []):
         for key, name, goal in (("controller_rss_mb", "controller peak RSS", 300),
