@@ -70,7 +70,7 @@ def strategy(figures: dict, opts) -> list[dict]:
     scaling = figures.get("scaling", [])
     groups = {f"1 host x {opts.big}": figures.get(big, []),
               f"{opts.fleet_hosts} hosts x {opts.small}": figures.get(small, []),
-              **{f"{h} hosts x {opts.scale_tasks}": [r for r in scaling if r["hosts"] == h]
+              **{f"{h} host{'s' if h != 1 else ''} x {opts.scale_tasks}": [r for r in scaling if r["hosts"] == h]
                  for h in dict.fromkeys(r["hosts"] for r in scaling)}}
     out = []
     for size, group in groups.items():
