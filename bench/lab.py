@@ -90,16 +90,18 @@ def host_names(prefix: str, count: int) -> list[str]:
 #: How a controller runs a play: "linear", task by task; "bundles", each
 #: host its whole play in one message. Each is asked for by ``bundles:`` in
 #: the celeryroot.yaml of celeryroot-play's working directory (the play
-#: itself is the same file; unasked, a play that does not depend on other
-#: hosts would run as bundles: engine/execution.py).
+#: itself is the same file).
 MODES = ("linear", "bundles")
+#: Nothing asked: celeryroot chooses (bundles unless the play depends on
+#: other hosts: engine/execution.py), and its --json says which and why.
+DEFAULT = "default"
 
 
 def mode_dirs(workdir: Path) -> dict[str, Path]:
-    """A working directory per mode, with its celeryroot.yaml."""
-    dirs = {mode: fresh_dir(workdir / f"cwd-{mode}") for mode in MODES}
-    for mode, directory in dirs.items():
-        (directory / "celeryroot.yaml").write_text(f"bundles: {str(mode == 'bundles').lower()}\n")
+    """A working directory per mode, with its celeryroot.yaml; the default's has none."""
+    dirs = {mode: fresh_dir(workdir / f"cwd-{mode}") for mode in (DEFAULT, *MODES)}
+    for mode in MODES:
+        (dirs[mode] / "celeryroot.yaml").write_text(f"bundles: {str(mode == 'bundles').lower()}\n")
     return dirs
 
 
@@ -183,6 +185,12 @@ def export_revision(revision: str, src: Path) -> Path:
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
     return src
+
+
+def play_execution(run: Timed) -> dict[str, str]:
+    """How a celeryroot-play --json run ran its (first) play and why:
+    ``{"mode": "linear" or "bundles", "why": ...}`` (engine/execution.py)."""
+    return json.loads(run.stdout)["plays"][0]["play"].get("execution", {})
 
 
 def play_stats(run: Timed) -> dict[str, int]:

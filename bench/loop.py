@@ -32,11 +32,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--strategy", choices=("linear", "free"), default=None)
-    options = parser.parse_args()
+def measure(items: int, strategy: str | None = None) -> dict:
+    """One run of the loop play with ``items`` items (``strategy``: as
+    ``--strategy`` says, None for the default): its figures."""
     with tempfile.TemporaryDirectory(prefix="celeryroot-loop-") as tmp:
         work = Path(tmp)
         redis = start_redis(work)
@@ -46,10 +44,10 @@ def main() -> None:
             book = work / "loop.yaml"
             book.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: many\n"
                             f"      file: path={work} state=directory\n"
-                            f"      with_sequence: start=1 end={options.items}\n")
+                            f"      with_sequence: start=1 end={items}\n")
             inventory = work / "inventory.yaml"
             inventory.write_text("all:\n  hosts:\n    loop1:\n")
-            extra = ["--strategy", options.strategy] if options.strategy else []
+            extra = ["--strategy", strategy] if strategy else []
             run = timed(play_argv(book, inventory, redis.url, *extra), cwd=work)
             worker_mb = peak_rss_mb(fleet.pids()[0])
             redis_mb = redis.client.info("memory")["used_memory_peak"] / 2**20
@@ -60,12 +58,25 @@ def main() -> None:
     if run.rc == 0:
         task = json.loads(run.stdout)["plays"][0]["tasks"][0]["hosts"]["loop1"]
         summary = task.get("results_summary", {"items": len(task["results"])})
-    print(f"items {options.items}, strategy {options.strategy or 'default'}: rc {run.rc}, wall {run.wall:.1f} s, "
-          f"controller peak RSS {run.rss_mb:.0f} MB, worker peak RSS {worker_mb:.0f} MB, "
-          f"Redis used_memory_peak {redis_mb:.0f} MB")
-    print(f"  result: {json.dumps({k: v for k, v in summary.items() if k != 'note'})}")
-    if run.rc != 0:
-        print(run.stderr[-2000:])
+    return {"items": items, "strategy": strategy or "default", "rc": run.rc, "wall": run.wall,
+            "controller_rss_mb": run.rss_mb, "worker_rss_mb": worker_mb, "redis_peak_mb": redis_mb,
+            "summary": {k: v for k, v in summary.items() if k != "note"},
+            "stderr": run.stderr[-2000:] if run.rc else ""}
+
+
+def describe(row: dict) -> str:
+    text = (f"items {row['items']}, strategy {row['strategy']}: rc {row['rc']}, wall {row['wall']:.1f} s, "
+            f"controller peak RSS {row['controller_rss_mb']:.0f} MB, worker peak RSS {row['worker_rss_mb']:.0f} MB, "
+            f"Redis used_memory_peak {row['redis_peak_mb']:.0f} MB\n  result: {json.dumps(row['summary'])}")
+    return text + (f"\n{row['stderr']}" if row["rc"] else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--strategy", choices=("linear", "free"), default=None)
+    options = parser.parse_args()
+    print(describe(measure(options.items, options.strategy)))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     python3 bench/run.py --quick    # a smoke run (about 1-2 minutes)
     python3 bench/run.py --only profiles --commit HEAD~3   # one section, an older revision
     python3 bench/run.py --only workers                     # worker start/stop only (no ansible, no pyinfra)
+    python3 bench/run.py --only sim --sim 1000 10000        # the simulated fleet only
 
 It installs what it needs itself: redis-server with apt-get if missing, and
 a virtualenv at bench/.venv holding ansible-core, pyinfra and py-spy
@@ -29,6 +30,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENV = HERE / ".venv"
 PEERS = HERE / "requirements-peers.txt"
+#: Every celeryroot figure of the comparisons and the scaling: as celeryroot
+#: chooses (lab.DEFAULT), and each way forced (lab.MODES).
+RUN_MODES = ("default", "linear", "bundles")
 
 
 # -- setting up ---------------------------------------------------------------
@@ -135,8 +139,16 @@ class Bench:
         argv = lab.play_argv(playbook, inventory, self.redis.url)
         pids = self.workers.pids(hosts)
         workers_before, redis_before = sum(map(lab.proc_cpu, pids)), self.redis.cpu()
-        row = self.measure(f"celeryroot {mode}", argv, lab.play_stats, runs, cwd=self.cwd[mode])
-        row["mode"] = mode
+        executions = []
+
+        def counts(run):
+            executions.append(lab.play_execution(run))
+            return lab.play_stats(run)
+
+        row = self.measure(f"celeryroot {mode}", argv, counts, runs, cwd=self.cwd[mode])
+        # How the play ran, as --json says, and whether the envelope was on
+        # (it signs and seals every message of a run given --pki).
+        row.update(mode=mode, execution=executions[-1], signed="--pki" in argv)
         # Worker and Redis CPU cover the converging run too: divide by all runs.
         total_runs = runs + 1
         row["worker_cpu"] = (sum(map(lab.proc_cpu, pids)) - workers_before) / total_runs
@@ -229,7 +241,7 @@ class Bench:
         names = self.lab.host_names("h", hosts)
         self.say(f"\n== {tasks} no-op tasks on {hosts} host(s) (warm; median of the warm runs) ==")
         self.start_workers(hosts)
-        ours = [self.celeryroot(names, tasks, self.opts.runs, f"{hosts}x{tasks}", mode) for mode in self.lab.MODES]
+        ours = [self.celeryroot(names, tasks, self.opts.runs, f"{hosts}x{tasks}", mode) for mode in RUN_MODES]
         for row in ours:
             self.say(self.line(row, hosts, tasks))
         peers = []
@@ -254,17 +266,18 @@ class Bench:
                 f"own CPU {row['cpu']:.2f} s")
         if "worker_cpu" in row:
             text += (f"\n  {'':<19} controller CPU {row['per_host_task_ms']:.2f} ms per host-task; per run: workers "
-                     f"{row['worker_cpu']:.2f} s CPU, Redis {row['redis_cpu']:.2f} s CPU")
+                     f"{row['worker_cpu']:.2f} s CPU, Redis {row['redis_cpu']:.2f} s CPU; ran as "
+                     f"{row['execution'].get('mode')} ({row['execution'].get('why')})")
         return text
 
     def scaling(self) -> None:
         tasks = self.opts.scale_tasks
         self.say(f"\n== scaling: {tasks} no-op tasks over {', '.join(map(str, self.opts.scale))} hosts "
-                 f"(real workers), both modes ==")
+                 f"(real workers), {', '.join(RUN_MODES)} ==")
         rows = []
         for count in self.opts.scale:
             self.start_workers(count)
-            for mode in self.lab.MODES:
+            for mode in RUN_MODES:
                 row = self.celeryroot(self.lab.host_names("h", count), tasks, self.opts.runs, f"scale{count}", mode)
                 row["hosts"] = count
                 rows.append(row)
@@ -272,7 +285,7 @@ class Bench:
                          f"({row['per_host_task_ms']:.2f} ms per host-task), workers {row['worker_cpu']:6.2f} s, "
                          f"Redis {row['redis_cpu']:.2f} s")
         self.figures["scaling"] = rows
-        for mode in self.lab.MODES:
+        for mode in RUN_MODES:
             mine = [r for r in rows if r["mode"] == mode]
             first, last = mine[0], mine[-1]
             extra = (last["hosts"] - first["hosts"]) * tasks
@@ -345,19 +358,42 @@ class Bench:
     def simulated(self) -> None:
         import simulate
 
-        self.say(f"\n== simulated hosts x {self.opts.sim_tasks} tasks (bench/simulate.py, "
-                 f"{self.opts.sim_procs} simulator process(es)) ==")
+        self.say(f"\n== simulated hosts x {self.opts.sim_tasks} tasks, {', '.join(self.opts.sim_modes)} "
+                 f"(bench/simulate.py, {self.opts.sim_procs} simulator process(es)) ==")
         self.figures["simulated"] = simulate.measure(self.opts.sim, self.opts.sim_tasks, 1, self.opts.sim_procs,
-                                                     self.lab.fresh_dir(self.workdir / "sim"), out=self.say)
+                                                     self.lab.fresh_dir(self.workdir / "sim"),
+                                                     modes=self.opts.sim_modes, out=self.say)
+
+    def loop(self) -> None:
+        """Issue 15's target 5: one task over a long loop (bench/loop.py), by default and linear."""
+        import loop
+
+        self.say(f"\n== one host, one task looping over {self.opts.loop_items:,} items (bench/loop.py) ==")
+        rows = []
+        for strategy in (None, "linear"):
+            rows.append(loop.measure(self.opts.loop_items, strategy))
+            self.say("  " + loop.describe(rows[-1]))
+        self.figures["loop"] = rows
+
+    def seal(self) -> None:
+        """What the envelope costs per message (bench/seal.py)."""
+        import seal
+
+        self.say(f"\n== CPU per message of the envelope (bench/seal.py, median of 5 rounds of "
+                 f"{self.opts.seal_count}) ==")
+        self.figures["seal"] = seal.costs(self.opts.seal_count)
+        for name, row in self.figures["seal"].items():
+            self.say("  " + seal.describe(name, row))
 
     def targets(self) -> None:
-        """Issue 6's targets against what this run measured (those it measured)."""
-        self.say("\n== targets (issue 6) ==" + (" (--quick: smaller plays than the targets', indicative only)"
-                                              if self.opts.quick else ""))
-        rows = target_rows(self.figures, self.opts)
-        for name, got, goal, met in rows:
-            self.say(f"  {'met   ' if met else 'MISSED'} {name}: {got} (target {goal})")
-        self.figures["targets"] = [{"target": n, "measured": g, "goal": t, "met": m} for n, g, t, m in rows]
+        """Issue 15's targets against what this run measured (bench/targets.py)."""
+        import targets
+
+        self.say("\n== targets (issue 15) ==" + (" (--quick: smaller sizes than the targets', indicative only)"
+                                               if self.opts.quick else ""))
+        self.figures["targets"] = targets.rows(self.figures, self.opts)
+        for row in self.figures["targets"]:
+            self.say(targets.line(row))
 
     def close(self) -> None:
         self.workers.stop()
@@ -430,53 +466,6 @@ def top_costs(pstats_file: Path, count: int) -> str:
     return "\n".join(["   " + total, *("   " + line for line in lines[start:] if line.strip())])
 
 
-def target_rows(figures: dict, opts) -> list[tuple[str, str, str, bool]]:
-    """(target, measured, goal, met) for each of issue 6's targets this run
-    has a figure for; in a --quick run the sizes are the quick ones."""
-    rows = []
-
-    def tool(key: str, name: str) -> dict | None:
-        return next((r for r in figures.get(key, []) if r["tool"] == name), None)
-
-    def faster(key: str, peer: str, mode: str, goal: float, label: str) -> None:
-        theirs, ours = tool(key, peer), tool(key, f"celeryroot {mode}")
-        if theirs and ours:
-            ratio = theirs["wall"] / ours["wall"]
-            rows.append((label, f"{ratio:.1f}x ({ours['wall']:.2f} s against {theirs['wall']:.2f} s)",
-                         f">= {goal:g}x", ratio >= goal))
-
-    big, small = f"compare_1x{opts.big}", f"compare_{opts.fleet_hosts}x{opts.small}"
-    faster(big, "ansible-playbook", "linear", 50, f"1 host x {opts.big}, linear, against ansible-playbook")
-    faster(big, "ansible-playbook", "bundles", 100, f"1 host x {opts.big}, bundles, against ansible-playbook")
-    for mode in ("linear", "bundles"):
-        faster(big, "pyinfra", mode, 3, f"1 host x {opts.big}, {mode}, against pyinfra @local")
-    for mode in ("linear", "bundles"):
-        faster(small, "ansible-playbook", mode, 50,
-               f"{opts.fleet_hosts} hosts x {opts.small}, {mode}, against ansible-playbook -f 20")
-    scaling = [r for r in figures.get("scaling", []) if r["mode"] == "bundles"]
-    if scaling:
-        last = scaling[-1]
-        rows.append((f"{last['hosts']} hosts x {opts.scale_tasks} (real workers), bundles: wall",
-                     f"{last['wall']:.2f} s", "<= 3 s", last["wall"] <= 3))
-        rows.append((f"controller CPU per host-task, bundles, {last['hosts']} real hosts",
-                     f"{last['per_host_task_ms']:.2f} ms", "<= 1 ms", last["per_host_task_ms"] <= 1))
-    for row in figures.get("simulated", []):
-        per = 1000 * row["controller_cpu"] / (row["hosts"] * row["tasks"])
-        if row["hosts"] == min(opts.sim):
-            rows.append((f"{row['hosts']} simulated hosts x {row['tasks']}, {row['mode']}: wall",
-                         f"{row['wall']:.1f} s", "<= 15 s", row["wall"] <= 15))
-        if row["mode"] == "bundles":
-            rows.append((f"controller CPU per host-task, bundles, {row['hosts']} simulated hosts",
-                         f"{per:.2f} ms", "<= 1 ms", per <= 1))
-    for key, label, unit, goal in (("idle_rss_mb", "idle worker RSS", "MB", 60), ("cold_start", "worker cold start",
-                                   "s", 1), ("cli_help", "celeryroot-play --help", "s", 1),
-                                   ("worker_ready", "worker ready (issue 9)", "s", 1),
-                                   ("worker_stop", "idle worker SIGTERM to exit (issue 9)", "s", 1)):
-        if key in figures:
-            rows.append((label, f"{figures[key]:.2f} {unit}", f"<= {goal} {unit}", figures[key] <= goal))
-    return rows
-
-
 def precompile() -> None:
     """Write celeryroot's bytecode, as pip does when it installs a worker:
     with the editable install (and PYTHONDONTWRITEBYTECODE, set on some
@@ -504,9 +493,9 @@ def machine() -> dict:
             "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
 
 
-SECTIONS = ("startup", "workers", "compare", "scaling", "profiles", "sim")
+SECTIONS = ("startup", "workers", "compare", "scaling", "profiles", "sim", "loop", "seal")
 #: Sections that need neither ansible-playbook nor pyinfra.
-OWN_SECTIONS = {"startup", "workers", "sim"}
+OWN_SECTIONS = {"startup", "workers", "sim", "loop", "seal"}
 
 
 def options(argv: list[str]) -> argparse.Namespace:
@@ -517,8 +506,12 @@ def options(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-peers", action="store_true", help="skip ansible-playbook and pyinfra")
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                    help="run only these sections (default: all)")
-    p.add_argument("--sim", type=int, nargs="+", default=[1000, 5000], help="simulated host counts")
+    p.add_argument("--sim", type=int, nargs="+", default=[1000, 10000],
+                   help="simulated host counts (default 1000 10000)")
     p.add_argument("--sim-procs", type=int, default=1, help="simulator processes (default 1)")
+    p.add_argument("--sim-modes", nargs="+", choices=("linear", "bundles"), default=["bundles"],
+                   help="how the simulated plays run (default: bundles, as issue 15's target 4 says)")
+    p.add_argument("--loop-items", type=int, default=1_000_000, help="items of the long loop (default 1,000,000)")
     p.add_argument("--crowd", type=int, default=30, help="workers started at once in the workers section (default 30)")
     p.add_argument("--top", type=int, default=20, help="lines of each profile to print")
     p.add_argument("--results", type=Path, default=HERE / "results", help="where figures and profiles go")
@@ -527,8 +520,9 @@ def options(argv: list[str]) -> argparse.Namespace:
     opts = p.parse_args(argv)
     opts.big, opts.small = (50, 10)
     opts.fleet_hosts, opts.scale, opts.scale_tasks, opts.sim_tasks = 20, [1, 10, 50, 100], 20, 10
+    opts.seal_count = 2000
     if opts.quick:
-        opts.runs, opts.peer_runs, opts.sim = 1, 1, [200]
+        opts.runs, opts.peer_runs, opts.sim, opts.loop_items, opts.seal_count = 1, 1, [100, 400], 10_000, 200
         opts.big, opts.small, opts.fleet_hosts, opts.scale, opts.scale_tasks = 10, 5, 3, [1, 5], 5
         opts.top = 10
     return opts
@@ -556,8 +550,10 @@ def main(argv: list[str]) -> int:
                     step()
     finally:
         bench.close()
-    if "sim" in opts.only:
-        bench.simulated()
+    # These start their own Redis and workers (or simulated hosts).
+    for name, step in (("sim", bench.simulated), ("loop", bench.loop), ("seal", bench.seal)):
+        if name in opts.only:
+            step()
     bench.targets()
     kind = "quick" if opts.quick else "latest" if set(opts.only) == set(SECTIONS) else "partial"
     out = opts.results / f"{kind}.json"

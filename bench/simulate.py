@@ -18,7 +18,8 @@ after each.
 
 What differs from real workers, on purpose: one process serves a slice of
 hosts instead of one process each, and it pops messages with one Lua call
-over all its queues instead of one BRPOP per message (kombu's Redis
+over a chunk of its queues (``SWEEP_CHUNK``, so memory is bounded however
+many hosts it serves) instead of one BRPOP per message (kombu's Redis
 consumer re-sends BRPOP with every queue key after each message, which is
 O(hosts) per message). Like a worker (whose kombu runs without ack
 emulation: config.py), it keeps no unacked bookkeeping in Redis. It writes
@@ -27,7 +28,7 @@ no audit log and has no module policy. Messages with a priority other than
 handled (the envelope's expiry is).
 
     python bench/simulate.py serve --broker URL --hosts 1000 --root DIR --pki DIR
-    python bench/simulate.py measure --hosts 1000 5000 --tasks 10 [--before REV] [--runs 3]
+    python bench/simulate.py measure --hosts 1000 10000 --tasks 10 [--modes bundles] [--before REV] [--runs 3]
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ for _, key in ipairs(KEYS) do
 end
 return out
 """
+
+#: Queues one sweep pops from: the simulator holds at most this many
+#: messages at a time (one sweep over 5,000 queues held 5,000 bundles, 5.2 GB).
+SWEEP_CHUNK = 200
 
 #: Where the simulated fleet's CA and identities are kept between runs:
 #: issuing one costs ~6 ms, 10,000 a minute.
@@ -113,15 +118,23 @@ class SimulatedHosts:
         self.hostname = socket.gethostname()
 
     def serve(self) -> None:
+        """Sweep the queues a chunk at a time, handling each chunk's messages
+        before the next is popped, so at most ``SWEEP_CHUNK`` messages (each
+        perhaps a whole-play bundle) are held at once however many hosts
+        there are; block on one BRPOP only when every queue is empty."""
         threading.Thread(target=self._heartbeats, daemon=True).start()
+        chunks = [self.keys[i:i + SWEEP_CHUNK] for i in range(0, len(self.keys), SWEEP_CHUNK)]
         while True:
-            batch = self.sweep(keys=self.keys)
-            if not batch:
+            idle = True
+            for keys in chunks:
+                batch = self.sweep(keys=keys)
+                if batch:
+                    idle = False
+                    self._handle([(batch[i].decode(), batch[i + 1]) for i in range(0, len(batch), 2)])
+            if idle:
                 got = self.client.brpop(self.keys, timeout=1)
-                if not got:
-                    continue
-                batch = list(got)
-            self._handle([(batch[i].decode(), batch[i + 1]) for i in range(0, len(batch), 2)])
+                if got:
+                    self._handle([(got[0].decode(), got[1])])
 
     def _heartbeats(self) -> None:
         import redis
@@ -349,7 +362,7 @@ def main(argv=None) -> int:
     serve.add_argument("--procs", type=int, default=1)
     serve.add_argument("--pki", type=Path, default=PKI_DIR, help="the fleet's PKI (made or completed if needed)")
     m = sub.add_parser("measure", help="start Redis and the simulator; time celeryroot-play against them")
-    m.add_argument("--hosts", type=int, nargs="+", default=[1000, 5000])
+    m.add_argument("--hosts", type=int, nargs="+", default=[1000, 10000])
     m.add_argument("--tasks", type=int, default=10)
     m.add_argument("--runs", type=int, default=1, help="warm runs per host count (after one converging run)")
     m.add_argument("--procs", type=int, default=1, help="simulator processes")
