@@ -21,7 +21,7 @@ from ..lang.keywords import AS_THE_WORKER, whole_number
 from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
-from ..result import FAILED, SKIPPED, censored, combine_items, result
+from ..result import FAILED, SKIPPED, ItemTally, censored, result
 from ..lang.templating import Lazy, TemplateFailure, condition, lazy, loop_lookup, loop_terms, names_read, render
 from ..lang.variables import OMIT
 
@@ -216,19 +216,17 @@ def _seconds(task: Task, variables: dict):
         raise TemplateFailure(str(exc)) from None
 
 
-def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:
-    """The task's result for one host, registered into ``variables``."""
+def finish(task: Task, prepared: Prepared, results: "list[dict] | LoopFold", variables: dict) -> dict:
+    """The task's result for one host, registered into ``variables``; a
+    loop's results may come folded already (`LoopFold`, a long loop's
+    rounds)."""
     if prepared.done is not None:
         res = prepared.done
     elif prepared.items is None:
         res = _judge(task, results[0], variables)
     else:
-        by_index = dict(prepared.decided)
-        for call, scope, item_result in zip(prepared.calls, prepared.scopes, results):
-            item = prepared.items[call["index"]]
-            judged = _judge(task, item_result, scope)
-            by_index[call["index"]] = {**judged, **_item_keys(task, scope, call["index"])}
-        res = combine_items([by_index[i] for i in sorted(by_index)])
+        fold = results if isinstance(results, LoopFold) else LoopFold(task, prepared).add(results)
+        res = fold.combined()
     if res["failed"] and task.ignore_errors:
         res = {**res, "ignored": True}
     if task.no_log and not res.get("censored"):
@@ -236,6 +234,39 @@ def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict)
     if task.register:
         variables[task.register] = res
     return res
+
+
+class LoopFold:
+    """A loop's call results judged and folded in item order as they come
+    (its skipped items among them), so a long loop's rounds need not all
+    be held: at most `KEPT_ITEMS` item results stay (`ItemTally`)."""
+
+    def __init__(self, task: Task, prepared: Prepared):
+        self.task, self.prepared = task, prepared
+        self.tally = ItemTally()
+        self.folded = 0  # calls folded so far
+        self._decided = sorted(prepared.decided)
+        self._next_decided = 0
+
+    def add(self, results: list[dict]) -> "LoopFold":
+        for res in results:
+            if self.folded >= len(self.prepared.calls):
+                break
+            index = self.prepared.calls[self.folded]["index"]
+            self._decided_before(index)
+            scope = self.prepared.scopes[self.folded]
+            self.tally.add({**_judge(self.task, res, scope), **_item_keys(self.task, scope, index)})
+            self.folded += 1
+        return self
+
+    def combined(self) -> dict:
+        self._decided_before(len(self.prepared.items))
+        return self.tally.combined()
+
+    def _decided_before(self, index: int) -> None:
+        while self._next_decided < len(self._decided) and self._decided[self._next_decided] < index:
+            self.tally.add(self.prepared.decided[self._decided[self._next_decided]])
+            self._next_decided += 1
 
 
 def _judge(task: Task, res: dict, variables: dict) -> dict:

@@ -13,6 +13,7 @@ whole play.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import defaultdict
@@ -29,7 +30,7 @@ from .runner import run_call
 from .state import RunState
 from .stats import Stats
 from .delegation import CONTROLLER, Delegate, delegate_of
-from .step import Mode, Prepared, finish, prepare, until_holds
+from .step import LoopFold, Mode, Prepared, finish, prepare, until_holds
 from .selection import Selection, StartAt, batches
 from ..lang.tasks import Block, Task
 from ..lang.templating import TemplateFailure
@@ -333,9 +334,13 @@ class PlayBatch:
         # A long loop goes in rounds of CALLS_PER_MESSAGE calls a host: one
         # message of a million calls is more than Redis takes in one bulk
         # (and held whole in Redis and the worker at once).
-        results: dict[str, list] = {host: [] for host in payloads}
+        # A loop's replies are judged and folded as they come (LoopFold),
+        # not held until its last round.
+        answered = {host: 0 for host in payloads}
+        folds = {h: LoopFold(task, prepared[h]) for h in payloads if prepared[h].items is not None}
+        results: dict[str, list] = {h: [] for h in payloads if h not in folds}
         while payloads:
-            round_ = {h: [calls[len(results[h]):len(results[h]) + CALLS_PER_MESSAGE],
+            round_ = {h: [calls[answered[h]:answered[h] + CALLS_PER_MESSAGE],
                           sorted(self.state.overlay[to.get(h, h)])] for h, calls in payloads.items()}
             for reply in run.dispatcher.step(round_, to=to):
                 round_.pop(reply.host, None)
@@ -346,24 +351,31 @@ class PlayBatch:
                                              else result(FAILED, reply.error), delegate)
                     continue
                 self.state.overlay[to.get(reply.host, reply.host)].update(reply.predicted or ())
-                results[reply.host] += reply.results
                 ready = prepared[reply.host]
-                if len(results[reply.host]) < len(ready.calls):
+                got = self._on_controller(task, ready, reply.results, start=answered[reply.host])
+                answered[reply.host] += len(reply.results)
+                if reply.host in folds:
+                    folds[reply.host].add(got)
+                else:
+                    results[reply.host] += got
+                if answered[reply.host] < len(ready.calls):
                     continue
                 del payloads[reply.host]
-                done = self._on_controller(task, ready, results.pop(reply.host))
+                done = folds.pop(reply.host) if reply.host in folds else results.pop(reply.host)
                 yield reply.host, _shown(finish(task, ready, done, self.vars[reply.host]), delegate)
             for host in round_:  # no reply at all (the run was stopped): as in one message
                 del payloads[host]
 
-    def _on_controller(self, task: Task, ready, results: list[dict]) -> list[dict]:
+    def _on_controller(self, task: Task, ready, results: list[dict], start: int = 0) -> list[dict]:
         """The results of a module that needs the controller (fetch), acted
         on here; such a module's plays run linearly (execution.py), so this
         is the controller's process."""
         cls = self.run_.registry.get(task.module)
         if cls is None or cls.needs_controller is None:
             return results
-        return [cls.on_controller_result(args, res) for args, res in zip(ready.args, results)]
+        # ``start``: the first call ``results`` answer (a long loop's round).
+        args = itertools.islice(ready.args, start, None)
+        return [cls.on_controller_result(a, res) for a, res in zip(args, results)]
 
     def _delegates(self, task: Task, prepared: dict) -> tuple[dict[str, Delegate], dict[str, list]]:
         """``delegate_to``: each host's delegate (none for a host that runs
