@@ -29,6 +29,9 @@ WORKERS = "celeryroot.workers"
 
 UP = "up"
 STOPPED = "stopped"
+#: The worker is rebooting its host (the reboot module): live until the
+#: record's ``until``, when the next boot's worker beats again.
+REBOOTING = "rebooting"
 #: A record that is not one of ours (a host's own credentials may write anything there).
 UNREADABLE = "unreadable"
 
@@ -48,6 +51,8 @@ class Beat:
     load: tuple[float, float, float] | None = None
     #: The run whose task is under way there (or ended within the last beat).
     run: str | None = None
+    #: A `REBOOTING` record's deadline (broker time): the task's reboot_timeout.
+    until: float | None = None
 
     def age(self, now: float) -> float:
         return now - self.at
@@ -55,6 +60,8 @@ class Beat:
     def live(self, now: float) -> bool:
         # A record from the future (a broker failed over to a machine whose
         # clock is ahead) counts only within the TTL, lest it live forever.
+        if self.state == REBOOTING:
+            return self.until is not None and self.at - HEARTBEAT_TTL < now < self.until
         return self.state == UP and -HEARTBEAT_TTL < self.age(now) < HEARTBEAT_TTL
 
     def encode(self) -> str:
@@ -73,7 +80,7 @@ def decode(raw: bytes | None) -> Beat | None:
                     pid=_number(data.get("pid"), int), version=_text(data.get("version")),
                     python=_text(data.get("python")), uptime=_number(data.get("uptime")),
                     load=tuple(float(x) for x in load[:3]) if isinstance(load, list) and len(load) >= 3 else None,
-                    run=_text(data.get("run")) or None)
+                    run=_text(data.get("run")) or None, until=_number(data.get("until")))
     except (ValueError, TypeError, KeyError, AttributeError):
         return Beat(at=0.0, state=UNREADABLE)
 

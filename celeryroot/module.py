@@ -105,15 +105,15 @@ class Created:
 
     @staticmethod
     def package(name: str) -> str:
-        return f"package:{name}"
+        return f"{PACKAGE}:{name}"
 
     @staticmethod
     def user(name: str) -> str:
-        return f"user:{name}"
+        return f"{USER}:{name}"
 
     @staticmethod
     def group(name: str) -> str:
-        return f"group:{name}"
+        return f"{GROUP}:{name}"
 
     @staticmethod
     def unlisted(package: str) -> str:
@@ -129,7 +129,7 @@ class Created:
 
 
 #: The kinds of names `Context.pending` lists.
-UNLISTED, SOURCE = "files-of", "apt-source"
+UNLISTED, SOURCE, PACKAGE, USER, GROUP = "files-of", "apt-source", "package", "user", "group"
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class Context:
     vars: dict = field(default_factory=dict, compare=False)
     #: The task's ``environment:``, for the commands a module runs.
     environment: dict = field(default_factory=dict, compare=False)
-    #: The paths `would_exist` took as existing on a guess, for the result's message.
+    #: The paths and accounts `would_exist` took as existing on a guess, for the result's message.
     assumed: list = field(default_factory=list, compare=False)
 
     def would_exist(self, name: str) -> bool:
@@ -193,12 +193,16 @@ class Context:
         A path is taken as existing, and noted in ``assumed``, when an
         earlier task would install a package whose files could not be
         read: it may ship the path, and a check must not fail where the
-        real run may well succeed."""
+        real run may well succeed. So is a user or group when an earlier
+        task would install any package: maintainer scripts create system
+        accounts (haproxy's postinst its user and group), which no file
+        list tells."""
         if not self.check:
             return False
         if name in self.overlay:
             return True
-        if name.startswith("/") and self.pending(UNLISTED):
+        if (name.startswith("/") and self.pending(UNLISTED)) or \
+                (name.startswith((f"{USER}:", f"{GROUP}:")) and self.pending(PACKAGE)):
             self.assumed.append(name)
             return True
         return False

@@ -22,6 +22,11 @@ FOR_CONTROLLER = "_for_controller"
 #: holding every item there is what made such a loop cost gigabytes.
 KEPT_ITEMS = 10_000
 
+#: A result's key for the reboot its worker makes once the module's work is
+#: done (modules/reboot.py): the worker takes it out and answers after the
+#: host is back (worker/reboots.py).
+REBOOT = "_reboot"
+
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
 

@@ -64,8 +64,34 @@ def timeline():
     return record
 
 
+#: Tables tests fill row by row (tests/test_containers_differential.py): title -> (header, rows).
+TABLES: dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
+
+
+@pytest.fixture
+def summary_row():
+    """``summary_row(title, header, row)`` adds a row to the table of that
+    title, printed at the end of the session as a Markdown table (columns
+    aligned, so it reads in the terminal and pastes into a note)."""
+    def record(title: str, header: tuple[str, ...], row: tuple) -> None:
+        TABLES.setdefault(title, (tuple(header), []))[1].append(tuple(str(cell) for cell in row))
+    return record
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    def line(cells) -> str:
+        return "| " + " | ".join(f"{cell:<{w}}" for cell, w in zip(cells, widths)) + " |"
+    return [line(header), line("-" * w for w in widths), *map(line, rows)]
+
+
 def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
+    for title, (header, rows) in TABLES.items():
+        write("")
+        write(title)
+        for text in markdown_table(header, rows):
+            write(text)
     if FAULTS:
         write("")
         write("faults (tests/test_faults.py, test_sentinel.py)    runs survived lost ran-late ran-twice")

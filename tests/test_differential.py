@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, tree, write
+from statuses import celeryroot_statuses, celeryroot_tasks, task_name
 
 ANSIBLE_PLAYBOOK = Path(os.environ.get("CELERYROOT_TEST_ANSIBLE", ROOT / ".venv-ansible/bin/ansible-playbook"))
 CALLBACKS = Path(__file__).parent / "ansible_callbacks"
@@ -70,14 +71,9 @@ def run_ansible(ansible_playbook: Path, workdir: Path, book: Path, args: tuple, 
 
 def run_celeryroot(local_play, workdir: Path, book: Path, args: tuple, environ: dict) -> Run:
     out = local_play(book, "-i", "localhost,", *args, env=environ)
-    # Ansible's callbacks name a role's task without the role ("web : x" is
-    # x), and hear of a meta task (which here is named meta) only when it is skipped.
-    tasks = [t for p in (out.doc or {"plays": []})["plays"] for t in p["tasks"]
-             if "localhost" in t["hosts"] and (t["task"]["name"] != "meta" or
-                                               t["hosts"]["localhost"].get("skipped"))]
-    statuses = [("handler" if t["task"]["kind"] == "running handler" else t["task"]["kind"],
-                 t["task"]["name"].split(" : ", 1)[-1], _status(t["hosts"]["localhost"])) for t in tasks]
-    items = [(t["task"]["name"].split(" : ", 1)[-1],
+    tasks = celeryroot_tasks(out.doc, "localhost")
+    statuses = celeryroot_statuses(tasks, "localhost")
+    items = [(task_name(t),
               [{"msg": "(skipped)" if r.get("skipped") else r.get("msg"), "label": r.get("_label"), "index": r.get(r.get("ansible_index_var"))}
                for r in t["hosts"]["localhost"].get("results", [])]) for t in tasks]
     return Run(out.rc, statuses, _files(workdir), out.stdout[-3000:] + out.stderr,
@@ -97,14 +93,6 @@ def _files(workdir: Path) -> dict:
         return content.replace(str(workdir), "WORKDIR") if isinstance(content, str) else content
 
     return {path: (*meta, neutral(content)) for path, (*meta, content) in tree(workdir / "out").items()}
-
-
-def _status(res: dict) -> str:
-    if res.get("unreachable"):
-        return "unreachable"
-    if res.get("failed"):
-        return "ignored" if res.get("ignored") else "failed"
-    return "skipped" if res.get("skipped") else "changed" if res.get("changed") else "ok"
 
 
 @pytest.fixture

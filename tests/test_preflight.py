@@ -101,6 +101,25 @@ def test_a_role_variable_from_facts_is_not_refused_by_a_type_check(fleet, play, 
     assert out.results("tuned : boolean")["web1"]["changed"] is True
 
 
+def test_a_filter_given_a_variable_built_from_facts_is_left_to_the_run(fleet, play, tmp_path, fleet_inventory):
+    """Before the run the fact is missing, so the variable is undefined; the
+    filter must not judge that value (``combine expects dictionaries, got
+    Undefined``, found by the differential suite), the run renders it."""
+    book = write(tmp_path / "combine.yml", """
+- hosts: web1
+  vars:
+    settings: {server: {port: 8000, workers: 2}}
+    overrides: {server: {workers: "{{ ansible_processor_vcpus }}"}}
+    config: "{{ settings | combine(overrides, recursive=True) }}"
+  tasks:
+    - name: merged
+      debug: msg="{{ config | to_nice_yaml }}"
+""")
+    out = play(book, inventory=fleet_inventory)
+    assert out.rc == 0, out
+    assert out.results("merged")["web1"]["msg"].startswith("server:\n    port: 8000\n    workers: "), out
+
+
 def test_what_can_be_known_is_still_checked(play, tmp_path):
     inventory = write(tmp_path / "inventory.yaml", BAD_INVENTORY)
     write(tmp_path / "roles/tuned/defaults/main.yml", "level: many\n")

@@ -26,7 +26,7 @@ import traceback
 from contextlib import contextmanager
 
 from ..host.sysops import CommandChange
-from ..module import UNLISTED, ArgError, Context, ModuleFailure, Plan, build_args, on_host
+from ..module import PACKAGE, UNLISTED, ArgError, Context, ModuleFailure, Plan, build_args, on_host
 from ..registry import Registry
 from ..result import CHANGED, FAILED, OK, SKIPPED, censored, result
 
@@ -142,11 +142,17 @@ def _run(cls, call: dict, overlay: frozenset, variables: dict, args) -> tuple[di
 
 
 def _assumed(ctx: Context) -> str:
-    """Why a check took paths as existing that nothing said would exist."""
-    if not ctx.assumed:
-        return ""
-    return (f" (assuming {', '.join(sorted(set(ctx.assumed)))} will exist: an earlier task would install "
-            f"{', '.join(ctx.pending(UNLISTED))}, whose files could not be read)")
+    """Why a check took paths or accounts as existing that nothing said would exist."""
+    paths = sorted({name for name in ctx.assumed if name.startswith("/")})
+    accounts = sorted({name.replace(":", " ", 1) for name in ctx.assumed if not name.startswith("/")})
+    why = []
+    if paths:
+        why.append(f"assuming {', '.join(paths)} will exist: an earlier task would install "
+                   f"{', '.join(ctx.pending(UNLISTED))}, whose files could not be read")
+    if accounts:
+        why.append(f"assuming {', '.join(accounts)} will exist: an earlier task would install "
+                   f"{', '.join(ctx.pending(PACKAGE))}, whose maintainer scripts may create accounts")
+    return f" ({'; '.join(why)})" if why else ""
 
 
 def _apply(module, plan: Plan) -> dict:

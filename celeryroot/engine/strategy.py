@@ -272,10 +272,10 @@ class PlayBatch:
             return
         if task.run_once:
             hosts = hosts[:1]
-        self.run_.report.task_start(task.title, hosts, kind)
         if task.module == "meta":
-            self._meta(task, hosts, active)
+            self._meta(task, hosts, active, kind)
             return
+        self.run_.report.task_start(task.title, hosts, kind)
         if task.include is not None:
             self._include(task, hosts, active)
             return
@@ -525,15 +525,19 @@ class PlayBatch:
             self.aborted = True
             self.run_.report.notice(f"NO MORE HOSTS LEFT: {why}")
 
-    def _meta(self, task: Task, hosts: list[str], active: list[str]) -> None:
-        """The strategy's own actions; ``when`` decides per host as for any task."""
+    def _meta(self, task: Task, hosts: list[str], active: list[str], kind: str) -> None:
+        """The strategy's own actions; ``when`` decides per host as for any
+        task. Only a host that skips it (or fails its ``when``) is reported:
+        Ansible's callbacks hear nothing of a meta action that runs."""
         action = task.args.get("action") or task.args.get("_raw_params")
         chosen = []
         for host in hosts:
             ready = prepare(task, self.vars[host], self.mode, self.run_.registry)
-            self.run_.report.host_result(host, task.title, ready.done or result("ok", str(action)))
             if ready.done is None:
                 chosen.append(host)
+            else:
+                self.run_.report.task_start(task.title, [host], kind)
+                self.run_.report.host_result(host, task.title, ready.done)
         if action == "flush_handlers" and chosen:
             self.flush_handlers(active)
         elif action == "end_play" and chosen:

@@ -289,10 +289,12 @@ def _names_in(text: str) -> frozenset | None:
 
     try:
         tree = ENV.parse(text)
+        # The analysis compiles the tree, which refuses an unknown test or
+        # filter: a task named "apache is installed", read as an expression.
+        undeclared = meta.find_undeclared_variables(tree)
     except TemplateError:
         return None
-    return frozenset(meta.find_undeclared_variables(tree)) | \
-        {n.name for n in tree.find_all(nodes.Name) if n.name in ENV.globals}
+    return frozenset(undeclared) | {n.name for n in tree.find_all(nodes.Name) if n.name in ENV.globals}
 
 
 def names_read(value: Any, expression: bool = False) -> frozenset | None:

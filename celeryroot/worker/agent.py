@@ -28,6 +28,7 @@ from .audit import AuditLog
 from .drift import DriftChecks
 from .heartbeat import Heartbeat
 from .policy import ModulePolicy
+from .reboots import Reboots
 
 log = logging.getLogger("celeryroot.worker")
 
@@ -72,6 +73,7 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
         # Said once here; a service waits for its broker as long as it takes.
         reach(connection, broker_url, None, say=log.warning)
     heartbeat = Heartbeat(app.keys, host)
+    app.reboots = Reboots(app, heartbeat)
     drift = DriftChecks(app.keys, host, seal, registry, policy, audit)
     line = ready_line(broker_url, host, registry, policy)
 
@@ -80,6 +82,8 @@ def build_worker(broker_url: str, host: str, registry: Registry, loglevel: str, 
         heartbeat.start()
         drift.start()
         log.info(line)
+        # Last: whatever befalls the answer, the worker beats and serves.
+        app.reboots.answer()
 
     @signals.worker_shutdown.connect(weak=False)
     def _stopped(**_):

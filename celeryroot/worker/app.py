@@ -52,6 +52,8 @@ def worker_app(broker_url: str, host: str, registry: Registry, seal=None, policy
     # (Not from conf.broker_url: behind Sentinels that is kombu's URL,
     # without the primary's name.)
     app.keys = None if embedded else redis_client(broker_url, client_name(host), connections=1)
+    # The worker's (worker/reboots.py), given by build_worker: the embedded mode reboots nothing.
+    app.reboots = None
     gate = Gate(app.seal, None if embedded else Leases(app.keys), policy, audit)
     _register_run(app, registry, gate)
     for name in [n for n in app.tasks if n.startswith("celery.")]:
@@ -70,7 +72,8 @@ def _register_run(app, registry: Registry, gate: "Gate") -> None:
             return {"refused": f"refused: {exc}"}
         from ..engine.runner import run_calls
 
-        return run_calls(registry, calls, overlay, gate.guard(self.request))
+        answer = run_calls(registry, calls, overlay, gate.guard(self.request))
+        return app.reboots.begin(self.request, answer) if app.reboots is not None else answer
 
     @app.task(name=PLAY_TASK, ignore_result=False, bind=True)
     def play(self, *envelope) -> dict:

@@ -14,7 +14,7 @@ import threading
 import time
 
 from .. import __version__
-from ..beats import HEARTBEAT_KEEP, STOPPED, UP, WORKERS, Beat, broker_time
+from ..beats import HEARTBEAT_KEEP, REBOOTING, STOPPED, UP, WORKERS, Beat, broker_time
 from ..config import HEARTBEAT_TTL, heartbeat_key
 from ..messages import run_of
 
@@ -36,6 +36,8 @@ class Heartbeat(threading.Thread):
         self.started: float | None = None
         self.task: str | None = None
         self.last: tuple[str | None, float] = (None, 0.0)
+        #: When the host must be back (broker time), once the reboot module has begun a reboot.
+        self.reboot_until: float | None = None
 
     def working(self, task_id: str) -> None:
         self.task = task_id
@@ -43,6 +45,12 @@ class Heartbeat(threading.Thread):
     def done(self, task_id: str) -> None:
         self.task = None
         self.last = (run_of(task_id), time.monotonic())
+
+    def rebooting(self, timeout: float) -> None:
+        """Say the host reboots: live for ``timeout`` s without beating, and
+        kept so when the worker stops (the controller waits for the next boot)."""
+        self.reboot_until = broker_time(self.client.time()) + timeout
+        self.beat(REBOOTING)
 
     def run(self) -> None:
         failing = False
@@ -62,8 +70,12 @@ class Heartbeat(threading.Thread):
         now = broker_time(self.client.time())
         if self.started is None:
             self.started = now
+        until = self.reboot_until
+        if until is not None:
+            state = REBOOTING
         record = Beat(at=now, state=state, started=self.started, pid=os.getpid(), version=__version__,
-                      python=platform.python_version(), uptime=_uptime(), load=_load(), run=self._run())
+                      python=platform.python_version(), uptime=_uptime(), load=_load(), run=self._run(),
+                      until=until)
         pipe = self.client.pipeline(transaction=False)
         pipe.set(self.key, record.encode(), ex=HEARTBEAT_KEEP)
         pipe.sadd(WORKERS, self.host)

@@ -5,7 +5,8 @@ come. ``msg`` is the result's own (a debug task's rendered value), so
 tests/test_filters.py can compare values; ``items`` holds what each item of
 a loop says: ``msg`` (but for a skipped one, whose reason the two tools word
 differently), its label and its index (``loop_control.index_var``), as the
-report shows them. ansible-core's json callback lives in a collection
+report shows them. Where $CELERYROOT_RECAP names a file, the recap goes
+there at the end, ``{host: {counter: n}}`` with celeryroot's counter names. ansible-core's json callback lives in a collection
 (ansible.posix) that is not installed.
 
 Loaded by ansible-core only (ANSIBLE_CALLBACK_PLUGINS), never by celeryroot.
@@ -43,3 +44,14 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_unreachable(self, result):
         self._record(result, "unreachable")
+
+    def v2_playbook_on_stats(self, stats):
+        path = os.environ.get("CELERYROOT_RECAP")
+        if path:
+            recap = {}
+            for host in sorted(stats.processed):
+                counts = stats.summarize(host)
+                counts["failed"] = counts.pop("failures")
+                recap[host] = counts
+            with open(path, "w") as out:
+                json.dump(recap, out)

@@ -135,18 +135,41 @@ def wheelhouse(rootfs: Path, log=print) -> Path:
     image's Python, cached under a key of the requirements and that Python."""
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())
     reqs = sorted(project["project"]["dependencies"] + project["build-system"]["requires"] + ["wheel"])
+    return _wheels(rootfs, "wheels", reqs, log)
+
+
+def ansible_wheelhouse(rootfs: Path, log=print) -> Path:
+    """ansible-core (tests/requirements-ansible.txt) and what it needs, as
+    wheels for the image's Python: the differential tests install it into a
+    host as a user would, offline."""
+    lines = (PROJECT / "tests/requirements-ansible.txt").read_text().splitlines()
+    return _wheels(rootfs, "ansible-wheels", sorted(line for line in lines if line and not line.startswith("#")), log)
+
+
+def _wheels(rootfs: Path, family: str, reqs: list[str], log) -> Path:
     python = image_python(rootfs)
-    path = CACHE / f"wheels-py{python}-{platform.machine()}-{_key({'requirements': reqs})}"
-    if (path / ".complete").exists():
+    path, scratch = cache_entry(f"{family}-py{python}-{platform.machine()}-{_key({'requirements': reqs})}",
+                                "building a wheelhouse with pip wheel", log)
+    if scratch is None:
         return path
-    log(f"building the wheelhouse {path} with pip wheel (once)")
-    scratch = path.with_name(path.name + ".building")
-    shutil.rmtree(scratch, ignore_errors=True)
     while reqs:
         sh(sys.executable, "-m", "pip", "wheel", "-q", "-w", str(scratch), *reqs, timeout=600)
         reqs = unmet(scratch, python)
     (scratch / ".complete").write_text(f"for Python {python}\n")
-    return publish(scratch, path, "wheels-*")
+    return publish(scratch, path, f"{family}-*")
+
+
+def cache_entry(name: str, what: str, log) -> tuple[Path, Path | None]:
+    """The cached folder ``name``, and unless it is complete an empty
+    scratch folder beside it to build it in (``publish`` moves it in)."""
+    path = CACHE / name
+    if (path / ".complete").exists():
+        return path, None
+    log(f"{what}: {path} (once)")
+    scratch = path.with_name(path.name + ".building")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    return path, scratch
 
 
 def publish(scratch: Path, path: Path, family: str) -> Path:
@@ -201,12 +224,21 @@ def cgroup_roots() -> list[Path]:
     return [base / h / CGROUP for h in ("unified", "systemd") if (base / h / "cgroup.procs").exists()]
 
 
+#: systemd-nspawn's exit status when the container's systemd reboots.
+REBOOTED = 133
+
+
 class Container:
     """One booted host. ``run`` executes a command inside it (all its
-    namespaces, through nsenter), as a root shell on that host would."""
+    namespaces, through nsenter), as a root shell on that host would.
 
-    def __init__(self, name: str, rootfs: Path, netns_path: str, binds: dict[str, str]):
+    A ``lasting`` host keeps its changes across a reboot: its root is an
+    overlay of the image this harness mounts under the host's folder,
+    where nspawn's ``--volatile=overlay`` would start each boot clean."""
+
+    def __init__(self, name: str, rootfs: Path, netns_path: str, binds: dict[str, str], lasting: bool = False):
         self.name, self.rootfs, self.netns_path, self.binds = name, rootfs, netns_path, binds
+        self.lasting = lasting
         self.dir = STATE / name
         self.cgroups = [root / name for root in cgroup_roots()]
         self.proc: subprocess.Popen | None = None
@@ -217,8 +249,9 @@ class Container:
         (self.dir / "hostname").write_text(self.name + "\n")
         for folder in self.cgroups:
             folder.mkdir(parents=True, exist_ok=True)
-        argv = ["systemd-nspawn", "--register=no", "--keep-unit", "--console=passive", "--volatile=overlay",
-                f"--machine={self.name}", "-D", str(self.rootfs), f"--network-namespace-path={self.netns_path}",
+        root = ["-D", str(self._overlay())] if self.lasting else ["--volatile=overlay", "-D", str(self.rootfs)]
+        argv = ["systemd-nspawn", "--register=no", "--keep-unit", "--console=passive", *root,
+                f"--machine={self.name}", f"--network-namespace-path={self.netns_path}",
                 f"--bind-ro={self.dir / 'hostname'}:/etc/hostname"]
         argv += [f"--bind-ro={outside}:{inside}" for outside, inside in self.binds.items()]
         procs = [folder / "cgroup.procs" for folder in self.cgroups]
@@ -228,6 +261,28 @@ class Container:
                 start_new_session=True,  # Ctrl-C in pytest must not reach the container
                 preexec_fn=lambda: [path.write_text("0") for path in procs])
         (self.dir / "nspawn.pid").write_text(str(self.proc.pid))
+
+    def _overlay(self) -> Path:
+        """The lasting host's root, mounted at its first boot."""
+        top = self.dir / "root"
+        if not os.path.ismount(top):
+            for part in ("upper", "work", "root"):
+                (self.dir / part).mkdir(exist_ok=True)
+            sh("mount", "-t", "overlay", "overlay", "-o",
+               f"lowerdir={self.rootfs},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}", str(top))
+        return top
+
+    def rebooted(self, timeout: float = 120) -> str:
+        """Wait for the host to reboot, and boot it again, as
+        systemd-nspawn@.service does (RestartForceExitStatus=133): nspawn
+        itself exits when its container reboots. Only a lasting host comes
+        back as it was."""
+        status = self.proc.wait(timeout)
+        if status != REBOOTED:
+            raise RuntimeError(f"{self.name}: systemd-nspawn exited {status}, not {REBOOTED} (a reboot): "
+                               f"{self.console()[-2000:]}")
+        self.boot()
+        return self.wait_booted()
 
     def find_leader(self, timeout: float = 30) -> int:
         """The container's PID 1 as seen from here: nspawn's child running
@@ -304,6 +359,7 @@ class Container:
                 self.proc.wait(10)
         for folder in self.cgroups:
             remove_cgroup(folder)
+        unmount_below(self.dir)  # a lasting host's root: the image below it must stay untouched
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

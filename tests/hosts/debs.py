@@ -6,7 +6,11 @@ source; no host has a policy-rc.d, so installs start services for real.
 
 A service package runs the test daemon (tests/sysvdaemon/crtestd.py) on
 the port in ``/etc/default/NAME``; its one line (``crtestd pid=N
-reloads=N``) tells a test from inside the host whether it runs."""
+reloads=N``) tells a test from inside the host whether it runs.
+
+``debian_repository`` is the other kind: real packages from Debian
+(apache2, haproxy…), downloaded once and cached beside the root filesystem,
+for the differential tests."""
 
 from __future__ import annotations
 
@@ -16,7 +20,12 @@ from pathlib import Path
 import debrepo
 import sysvdaemon
 
+from . import sh
+from .containers import _key, cache_entry, publish
+
 REPO_IN_HOST = "/srv/debrepo"
+#: Where the repository of real Debian packages is bind-mounted in a host.
+DEBIAN_IN_HOST = "/srv/debian"
 
 POSTINST = """#!/bin/sh
 set -e
@@ -78,8 +87,35 @@ def add_source(host, pool: Path) -> None:
     """Copy the repository into ``host`` and make it its one apt source,
     with its lists read, as on a host whose mirror is configured."""
     host.put(pool, REPO_IN_HOST)
-    host.run("sh", "-c", f"echo 'deb [trusted=yes] file:{REPO_IN_HOST} ./' > /etc/apt/sources.list.d/crtest.list")
+    use_source(host, REPO_IN_HOST, "crtest")
+
+
+def use_source(host, folder: str, name: str) -> None:
+    """The flat repository at ``folder`` in ``host`` as an apt source, its lists read."""
+    host.run("sh", "-c", f"echo 'deb [trusted=yes] file:{folder} ./' > /etc/apt/sources.list.d/{name}.list")
     host.run("apt-get", "update", "-q")
+
+
+def debian_repository(rootfs: Path, packages: list[str], log=print) -> Path:
+    """A flat repository of real Debian packages: ``packages`` and all they
+    need (recommends too, as apt installs them by default) that the image
+    ``rootfs`` lacks. apt on this machine resolves them against the image's
+    dpkg status and downloads them into a private folder (nothing is
+    installed here, no lock or cache of this machine's apt is touched); the
+    result is cached beside the root filesystem, keyed by the image and the
+    names, so hosts with no route out install them offline."""
+    path, scratch = cache_entry(f"debs-{rootfs.name}-{_key({'packages': sorted(packages)})}",
+                                f"downloading {', '.join(packages)} and their dependencies", log)
+    if scratch is None:
+        return path
+    (scratch / "partial").mkdir()
+    sh("apt-get", "-q", "-o", "Debug::NoLocking=1", "-o", f"Dir::State::status={rootfs}/var/lib/dpkg/status",
+       "-o", f"Dir::Cache::archives={scratch}", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
+       "install", "--download-only", "-y", *packages, timeout=600)
+    (scratch / "partial").rmdir()
+    (scratch / "Packages").write_text(sh("apt-ftparchive", "packages", ".", cwd=scratch).stdout)
+    (scratch / ".complete").write_text(" ".join(sorted(packages)) + "\n")
+    return publish(scratch, path, "debs-*")
 
 
 def answer(host, port: int) -> str:

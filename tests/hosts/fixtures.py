@@ -11,13 +11,14 @@ from . import Unavailable, requirements
 from .fleet import Fleet
 
 
-def fleet_of(*names: str):
+def fleet_of(*names: str, **fleet):
+    """``fleet``: Fleet's keywords (workers, binds, setup, lasting)."""
     @pytest.fixture(scope="module")
     def hosts():
         try:
             requirements()
         except Unavailable as exc:
             pytest.skip(f"test hosts unavailable: {exc}")
-        with Fleet(list(names)) as fleet:
-            yield fleet
+        with Fleet(list(names), **fleet) as booted:
+            yield booted
     return hosts

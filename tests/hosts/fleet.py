@@ -62,8 +62,16 @@ class Fleet:
     """Started with ``up`` and always ended with ``down``: a context manager
     holds the machine-wide lock for as long as the hosts exist."""
 
-    def __init__(self, names: list[str], log=print):
-        self.names, self.log = names, log
+    def __init__(self, names: list[str], log=print, workers=None, binds=None, setup=None, lasting: bool = False):
+        """``workers``: the names that get celeryroot's worker (all by
+        default); ``binds(rootfs, log)``: more folders of this machine to
+        bind read-only into every host, ``{outside: inside}``, built under
+        the lock (caches); ``setup(host)``: run on each booted host, before
+        its worker is installed; ``lasting``: hosts that keep their changes
+        across a reboot (containers.Container)."""
+        self.names, self.log, self.lasting = names, log, lasting
+        self.workers = set(names if workers is None else workers)
+        self.extra_binds, self.setup = binds, setup
         self.hosts: dict[str, Host] = {}
         self.broker: Broker | None = None
         self.lock = Lock()
@@ -94,9 +102,10 @@ class Fleet:
         (STATE / "broker").mkdir()
         self.broker = Broker.start(STATE / "broker")
         binds = {str(snapshot(STATE / "src")): SRC_IN_HOST, str(wheels): WHEELS_IN_HOST}
+        binds.update(self.extra_binds(rootfs, self.log) if self.extra_binds else {})
         for index, name in enumerate(self.names):
             net = network.add_host(name, index)
-            self.hosts[name] = Host(name, net, Container(name, rootfs, net.path, binds))
+            self.hosts[name] = Host(name, net, Container(name, rootfs, net.path, binds, self.lasting))
         for host in self.hosts.values():
             host.container.boot()
         with ThreadPoolExecutor(len(self.hosts)) as pool:
@@ -107,12 +116,20 @@ class Fleet:
         started = time.monotonic()
         host.container.wait_booted()
         booted = time.monotonic()
+        if self.setup:
+            self.setup(host)
+        set_up = time.monotonic()
+        if host.name not in self.workers:
+            self.log(f"{host.name} ({host.address}): booted in {booted - started:.1f}s, set up in "
+                     f"{set_up - booted:.1f}s, no worker")
+            return
         host.put(shared_pki().host(host.name), PKI_IN_HOST)
         host.install("--broker", self.broker.url, "--hostname", host.name, "--pki", PKI_IN_HOST)
         installed = time.monotonic()
         self.wait_serving(host.name)
-        self.log(f"{host.name} ({host.address}): booted in {booted - started:.1f}s, install.sh took "
-                 f"{installed - booted:.1f}s, worker up {time.monotonic() - installed:.1f}s later")
+        self.log(f"{host.name} ({host.address}): booted in {booted - started:.1f}s, set up in "
+                 f"{set_up - booted:.1f}s, install.sh took {installed - set_up:.1f}s, "
+                 f"worker up {time.monotonic() - installed:.1f}s later")
 
     def alive(self, name: str) -> bool:
         return name in alive(self.broker.client(), [name])

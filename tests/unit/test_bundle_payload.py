@@ -70,3 +70,13 @@ def test_what_counts_as_reading():
     assert not reads("{% set groups = [1] %}{{ groups }}")  # a template's own variable
     assert not reads({"groups": "wheel", "name": "copy 001"}, expressions=True)  # a key is no expression
     assert not reads(["/srv/{{ item }}", "{{ group_names }}", "add the users to groups"], expressions=True)
+    # Jinja's analysis compiles, and refuses tests and filters it does not know
+    assert not reads("apache is installed", expressions=True)  # a task's name, read as an expression
+    assert reads("{{ groups.web | no_such_filter }}")
+
+
+def test_a_task_named_like_a_test_is_only_a_name(tmp_path):
+    """``apache is installed`` parses as a Jinja test that does not exist."""
+    sent = bundles(tmp_path, "- hosts: all\n  tasks:\n    - name: apache is installed\n      debug: msg=hi\n",
+                   hosts=("web1",))
+    assert sent["web1"]["play_hosts"] is None

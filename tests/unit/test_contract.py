@@ -183,3 +183,20 @@ def test_a_package_whose_files_are_unknown_may_ship_any_path(tmp_path):
     assert res["changed"] and not res["failed"], res
     assert f"assuming {dest.parent}" in res["msg"] and "would install tinypkg, whose files could not be read" \
         in res["msg"], res["msg"]
+
+
+def test_a_package_may_create_accounts_no_file_list_tells(tmp_path):
+    """haproxy's postinst makes its user and group: after a task that would
+    install a package, a check takes a missing account as the package's and
+    says so, where the real run may well succeed (Ansible's --check
+    predicts changed there too: tests/test_containers_differential.py)."""
+    path = tmp_path / "f"
+    path.write_text("x")
+    call = {"module": "file", "args": {"path": str(path), "owner": "celeryroot-test-no-user",
+                                       "group": "celeryroot-test-no-group"}, "check": True}
+    res, _ = run_call(REGISTRY, call, frozenset({Created.package("haproxy")}))
+    assert res["changed"] and not res["failed"], res
+    assert ("assuming group celeryroot-test-no-group, user celeryroot-test-no-user will exist: an earlier task "
+            "would install haproxy, whose maintainer scripts may create accounts") in res["msg"], res["msg"]
+    alone, _ = run_call(REGISTRY, call, frozenset())
+    assert alone["failed"] and "does not exist on this host" in alone["msg"], "nothing would install a package"
