@@ -17,7 +17,7 @@ OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped"
 FOR_CONTROLLER = "_for_controller"
 
 #: The most per-item results a loop's result holds whole. Beyond it the
-#: result is summarised (`summarised`): a million-item loop's result is
+#: result is summarised (`ItemTally`): a million-item loop's result is
 #: registered, reported, written to --json and to the run history, and
 #: holding every item there is what made such a loop cost gigabytes.
 KEPT_ITEMS = 10_000
@@ -65,36 +65,63 @@ def item_diffs(res: dict) -> list[dict]:
 
 def combine_items(items: list[dict]) -> dict:
     """One task result out of a loop's per-item results, as Ansible shapes it."""
-    if not items:
-        return result(SKIPPED, "No items in the list", results=[], skipped_reason="No items in the list")
-    if any(r["failed"] for r in items):
-        status = FAILED
-        msg = "One or more items failed"
-    elif all(r["skipped"] for r in items):
-        status, msg = SKIPPED, "All items skipped"
-    elif any(r["changed"] for r in items):
-        status, msg = CHANGED, "All items completed"
-    else:
-        status, msg = OK, "All items completed"
-    if len(items) > KEPT_ITEMS:
-        return result(status, msg, **summarised(items))
-    return result(status, msg, results=items)
+    tally = ItemTally()
+    for item in items:
+        tally.add(item)
+    return tally.combined()
 
 
-def summarised(items: list[dict]) -> dict:
-    """A long loop's ``results`` cut to `KEPT_ITEMS`, in item order: its
-    failed items first in the choice (a playbook and an operator look
-    for those), then its first items; with ``results_summary`` saying so
-    and counting every item by status."""
-    failed = [i for i, r in enumerate(items) if r["failed"]][:KEPT_ITEMS]
-    chosen = set(failed)
-    for i in range(len(items)):
-        if len(chosen) >= KEPT_ITEMS:
-            break
-        chosen.add(i)
-    by_status = Counter(r["status"] for r in items)
-    return {"results": [items[i] for i in sorted(chosen)],
-            "results_summary": {"items": len(items), "kept": len(chosen), "failed": by_status[FAILED],
-                                "by_status": dict(by_status),
-                                "note": f"{len(items)} items: results holds {len(chosen)} of them "
-                                        f"(the failed ones first, then the first ones); the counts cover all"}}
+class ItemTally:
+    """A loop's per-item results folded in item order as they come, holding
+    at most `KEPT_ITEMS` of them: its failed items first in the choice (a
+    playbook and an operator look for those), then its first items; every
+    item is counted by status. A million-item loop is judged round by round
+    through one of these rather than held whole."""
+
+    def __init__(self):
+        self.count = 0
+        self.by_status: Counter = Counter()
+        self.failed = self.skipped = self.changed = 0
+        #: Kept (index, result) pairs: failed ones, and the first others.
+        self._failed: list[tuple[int, dict]] = []
+        self._first: list[tuple[int, dict]] = []
+
+    def add(self, res: dict) -> None:
+        index, self.count = self.count, self.count + 1
+        self.by_status[res["status"]] += 1
+        self.failed += bool(res["failed"])
+        self.skipped += bool(res["skipped"])
+        self.changed += bool(res["changed"])
+        kept = len(self._failed) + len(self._first)
+        if res["failed"] and len(self._failed) < KEPT_ITEMS:
+            if kept >= KEPT_ITEMS:
+                self._first.pop()  # the latest other item gives way
+            self._failed.append((index, res))
+        elif not res["failed"] and kept < KEPT_ITEMS:
+            self._first.append((index, res))
+
+    def kept(self) -> list[dict]:
+        return [res for _, res in sorted(self._failed + self._first, key=lambda pair: pair[0])]
+
+    def combined(self) -> dict:
+        if not self.count:
+            return result(SKIPPED, "No items in the list", results=[], skipped_reason="No items in the list")
+        if self.failed:
+            status, msg = FAILED, "One or more items failed"
+        elif self.skipped == self.count:
+            status, msg = SKIPPED, "All items skipped"
+        elif self.changed:
+            status, msg = CHANGED, "All items completed"
+        else:
+            status, msg = OK, "All items completed"
+        if self.count > KEPT_ITEMS:
+            return result(status, msg, **self.summary())
+        return result(status, msg, results=self.kept())
+
+    def summary(self) -> dict:
+        kept = self.kept()
+        return {"results": kept,
+                "results_summary": {"items": self.count, "kept": len(kept), "failed": self.by_status[FAILED],
+                                    "by_status": dict(self.by_status),
+                                    "note": f"{self.count} items: results holds {len(kept)} of them "
+                                            f"(the failed ones first, then the first ones); the counts cover all"}}

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from celeryroot.result import KEPT_ITEMS
+from celeryroot.result import FAILED, KEPT_ITEMS, OK, ItemTally, result
 
 from conftest import write
 
@@ -63,3 +63,25 @@ def test_a_loop_past_the_bound_completes_and_registers_a_summary(fleet, play, fl
         (stored,) = conn.execute("SELECT result FROM results WHERE task = 'many'").fetchone()
     stored = json.loads(stored)
     assert len(stored["results"]) == KEPT_ITEMS and stored["results_summary"]["items"] == ITEMS
+
+
+def test_a_tally_folded_item_by_item_keeps_the_failed_then_the_first():
+    """Items folded one at a time (as the linear run does, round by round)
+    keep what a whole list would: every failed item that fits, then the
+    first others, in item order; failures late in the loop push out the
+    latest first items."""
+    failing = set(range(KEPT_ITEMS - 5, KEPT_ITEMS + 5)) | set(range(30_000, 30_000 + KEPT_ITEMS // 2))
+    tally = ItemTally()
+    for i in range(40_000):
+        tally.add({**result(FAILED if i in failing else OK), "item": i})
+    combined = tally.combined()
+    assert combined["failed"] and combined["msg"] == "One or more items failed"
+    kept = [r["item"] for r in combined["results"]]
+    others = KEPT_ITEMS - len(failing)
+    assert kept == sorted(set(range(others)) | failing)
+    assert combined["results_summary"]["by_status"] == {"ok": 40_000 - len(failing), "failed": len(failing)}
+    short = ItemTally()
+    for i in range(3):
+        short.add({**result(OK), "item": i})
+    assert [r["item"] for r in short.combined()["results"]] == [0, 1, 2]
+    assert "results_summary" not in short.combined()

@@ -2,7 +2,9 @@
 
 ``prepare`` decides (when), expands (loop) and renders a task into module
 calls; ``finish`` turns the calls' results into the task's result (loop
-aggregation, changed_when/failed_when, ignore_errors) and registers it.
+aggregation, changed_when/failed_when, ignore_errors) and registers it;
+a loop longer than a round is made ready, run and folded round by round
+(`Prepared.next_round`, `Outcome`).
 The controller runs them around a dispatch; a whole-play bundle runs them
 on the worker; preflight runs ``prepare`` in its deferred mode (see `Mode`).
 Nothing here touches the network.
@@ -10,6 +12,7 @@ Nothing here touches the network.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -21,9 +24,18 @@ from ..lang.keywords import AS_THE_WORKER, whole_number
 from ..lang.playbook import Play
 from ..lang.tasks import Task, check_loop_size
 from ..registry import Registry
-from ..result import FAILED, SKIPPED, censored, combine_items, result
+from ..result import FAILED, SKIPPED, ItemTally, censored, result
 from ..lang.templating import Lazy, TemplateFailure, condition, lazy, loop_lookup, loop_terms, names_read, render
 from ..lang.variables import OMIT
+
+#: The most module calls of a task made ready at once: a round, which is
+#: also the most one message carries to a host (one message of a million
+#: calls is more than Redis takes in one bulk). A longer loop's calls are
+#: built round by round (`Prepared.next_round`), not held all at once.
+CALLS_PER_MESSAGE = 10_000
+
+#: What a task that cannot be rendered raises (its host's result is failed).
+_BAD = (TemplateFailure, UndefinedError, ArgError)
 
 
 @dataclass(frozen=True)
@@ -53,20 +65,50 @@ class Mode:
 
 @dataclass
 class Prepared:
-    """A task made ready for one host: calls to run, or a result already."""
+    """A task made ready for one host: calls to run, or a result already.
 
+    A loop longer than a round (`CALLS_PER_MESSAGE` calls) holds one round
+    of calls at a time: ``calls`` and ``args`` are the round's, from call
+    ``start`` of the loop's on; `next_round` builds the next in their place.
+    """
+
+    #: This round's calls.
     calls: list[dict] = field(default_factory=list)
-    #: The variables each call was rendered with (for modules that run on
-    #: the controller and read them, and for ``finish``); a loop's are
-    #: `ItemScopes`, made when asked.
+    #: The variables each call of the task is rendered with (for modules
+    #: that run on the controller and read them, and for ``finish``); a
+    #: loop's are `ItemScopes`, made when asked, for every round.
     scopes: Sequence[dict] = field(default_factory=list)
-    #: Each call's arguments as built (`build_args`, once): a call run in
-    #: this process uses them as they are; the wire carries ``call["args"]``.
+    #: Each call's arguments of this round as built (`build_args`, once): a
+    #: call run in this process uses them as they are; the wire carries
+    #: ``call["args"]``.
     args: list = field(default_factory=list)
     items: list | None = None
     done: dict | None = None
     #: Per-item results decided before running (skipped items of a loop).
     decided: dict[int, dict] = field(default_factory=dict)
+    #: The position of this round's first call among the task's calls.
+    start: int = 0
+    #: What a loop's rounds are built with; None for a task without a loop.
+    loop: "Rounds | None" = None
+
+    def round_scopes(self):
+        """The variables of this round's calls, in order."""
+        return (self.scopes[position] for position in range(self.start, self.start + len(self.calls)))
+
+    def next_round(self) -> bool:
+        """Build the loop's next round in place of this one; False when
+        there is none. A round that cannot be rendered fails the task
+        (``done``): the rounds before it have run, as Ansible's items
+        before a bad one have."""
+        start = self.start + len(self.calls)
+        if self.loop is None or self.done is not None or start >= len(self.scopes):
+            return False
+        try:
+            self.loop.build(self, start)
+        except _BAD as exc:
+            self.done = _failed(self.loop.task, str(exc))
+            return False
+        return True
 
 
 def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: dict | None = None) -> Prepared:
@@ -79,7 +121,7 @@ def prepare(task: Task, variables: dict, mode: Mode, registry: Registry, above: 
         variables["playbook_dir"] = task.search[-1]
     try:
         return _expand(task, variables, mode, registry)
-    except (TemplateFailure, UndefinedError, ArgError) as exc:
+    except _BAD as exc:
         if mode.deferred:
             raise
         return Prepared(done=_failed(task, str(exc)))
@@ -94,16 +136,32 @@ def _expand(task: Task, variables: dict, mode: Mode, registry: Registry) -> Prep
         return prepared
     items = _items(task, variables, mode)
     scopes = ItemScopes(task, variables, items)
-    prepared = Prepared(items=items, scopes=scopes)
+    prepared = Prepared(items=items, scopes=scopes, loop=Rounds(task, mode, registry))
     for index in range(len(items)):
         scope = scopes.of(index)
         if _skips(task, scope, mode):
             prepared.decided[index] = {**_skipped(task), **_item_keys(task, scope, index)}
-            continue
-        _add_call(prepared, task, scope, mode, registry)
-        prepared.calls[-1]["index"] = index
-        scopes.indices.append(index)
+        else:
+            scopes.indices.append(index)
+    prepared.loop.build(prepared, 0)
     return prepared
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """What a loop's rounds of calls are built with, the first in
+    `prepare` and each later one when the last has been answered."""
+
+    task: Task
+    mode: Mode
+    registry: Registry
+
+    def build(self, prepared: Prepared, start: int) -> None:
+        """The round of calls from call ``start`` on, in place of the last."""
+        prepared.calls, prepared.args, prepared.start = [], [], start
+        for position in range(start, min(start + CALLS_PER_MESSAGE, len(prepared.scopes))):
+            _add_call(prepared, self.task, prepared.scopes[position], self.mode, self.registry)
+            prepared.calls[-1]["index"] = prepared.scopes.indices[position]
 
 
 class ItemScopes(Sequence):
@@ -114,8 +172,9 @@ class ItemScopes(Sequence):
 
     def __init__(self, task: Task, variables: dict, items: list):
         self.task, self.variables, self.items = task, variables, items
-        #: The item index of each call (a skipped item has none).
-        self.indices: list[int] = []
+        #: The item index of each call (a skipped item has none); an array,
+        #: as a million ints in a list cost 36 MB.
+        self.indices = array("q")
 
     def of(self, index: int) -> dict:
         scope = {**self.variables, self.task.loop_var: self.items[index]}
@@ -216,19 +275,17 @@ def _seconds(task: Task, variables: dict):
         raise TemplateFailure(str(exc)) from None
 
 
-def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict) -> dict:
-    """The task's result for one host, registered into ``variables``."""
+def finish(task: Task, prepared: Prepared, results: "list[dict] | LoopFold", variables: dict) -> dict:
+    """The task's result for one host, registered into ``variables``; a
+    loop's results may come folded already (`LoopFold`, a long loop's
+    rounds)."""
     if prepared.done is not None:
         res = prepared.done
     elif prepared.items is None:
         res = _judge(task, results[0], variables)
     else:
-        by_index = dict(prepared.decided)
-        for call, scope, item_result in zip(prepared.calls, prepared.scopes, results):
-            item = prepared.items[call["index"]]
-            judged = _judge(task, item_result, scope)
-            by_index[call["index"]] = {**judged, **_item_keys(task, scope, call["index"])}
-        res = combine_items([by_index[i] for i in sorted(by_index)])
+        fold = results if isinstance(results, LoopFold) else LoopFold(task, prepared).add(results)
+        res = fold.combined()
     if res["failed"] and task.ignore_errors:
         res = {**res, "ignored": True}
     if task.no_log and not res.get("censored"):
@@ -236,6 +293,69 @@ def finish(task: Task, prepared: Prepared, results: list[dict], variables: dict)
     if task.register:
         variables[task.register] = res
     return res
+
+
+class Outcome:
+    """One host's result of a task, gathered as its calls answer, round by
+    round: the strategy sends the round's calls from ``answered`` on, adds
+    what answers them, and has the task's result once the last round is in
+    (a bundle on its host, the same, its calls run in its own process)."""
+
+    def __init__(self, task: Task, prepared: Prepared, variables: dict):
+        self.task, self.prepared, self.variables = task, prepared, variables
+        self.fold = LoopFold(task, prepared) if prepared.items is not None else None
+        self.results: list[dict] = []
+        #: This round's calls answered so far.
+        self.answered = 0
+
+    def add(self, results: list[dict]) -> dict | None:
+        """The task's result once this answers its last call; else None
+        (its next calls, maybe a new round's, are ``prepared.calls[answered:]``)."""
+        self.answered += len(results)
+        if self.fold is None:
+            self.results += results
+        else:
+            self.fold.add(results)
+        if self.answered < len(self.prepared.calls):
+            return None
+        if self.prepared.next_round():
+            self.answered = 0
+            return None
+        return finish(self.task, self.prepared, self.results if self.fold is None else self.fold, self.variables)
+
+
+class LoopFold:
+    """A loop's call results judged and folded in item order as they come
+    (its skipped items among them), so a long loop's rounds need not all
+    be held: at most `KEPT_ITEMS` item results stay (`ItemTally`)."""
+
+    def __init__(self, task: Task, prepared: Prepared):
+        self.task, self.prepared = task, prepared
+        self.tally = ItemTally()
+        self.folded = 0  # calls folded so far
+        self._decided = sorted(prepared.decided)
+        self._next_decided = 0
+
+    def add(self, results: list[dict]) -> "LoopFold":
+        """Fold the results of the calls that come next, whichever round."""
+        for res in results:
+            if self.folded >= len(self.prepared.scopes):
+                break
+            index = self.prepared.scopes.indices[self.folded]
+            self._decided_before(index)
+            scope = self.prepared.scopes[self.folded]
+            self.tally.add({**_judge(self.task, res, scope), **_item_keys(self.task, scope, index)})
+            self.folded += 1
+        return self
+
+    def combined(self) -> dict:
+        self._decided_before(len(self.prepared.items))
+        return self.tally.combined()
+
+    def _decided_before(self, index: int) -> None:
+        while self._next_decided < len(self._decided) and self._decided[self._next_decided] < index:
+            self.tally.add(self.prepared.decided[self._decided[self._next_decided]])
+            self._next_decided += 1
 
 
 def _judge(task: Task, res: dict, variables: dict) -> dict:

@@ -1,8 +1,9 @@
 """The linear strategy: plays in order, each task on every host, then the next.
 
-For each task the controller prepares every host's calls (step.prepare),
-fans them out in one dispatch step, and finishes each host's result as its
-reply arrives (step.finish); a delegated task's calls go to its delegate
+For each task the controller prepares every host's calls (step.prepare;
+a long loop's a round at a time), fans them out in one dispatch step, and
+finishes each host's result as its replies arrive (step.Outcome); a
+delegated task's calls go to its delegate
 instead, or run here for localhost (delegation.py). A host that fails or
 becomes unreachable gets none of the run's later tasks; the others carry
 on. Blocks rescue and always; handlers run after each section of a play,
@@ -13,6 +14,7 @@ whole play.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import defaultdict
@@ -29,14 +31,11 @@ from .runner import run_call
 from .state import RunState
 from .stats import Stats
 from .delegation import CONTROLLER, Delegate, delegate_of
-from .step import Mode, Prepared, finish, prepare, until_holds
+from .step import Mode, Outcome, Prepared, finish, prepare, until_holds
 from .selection import Selection, StartAt, batches
 from ..lang.tasks import Block, Task
 from ..lang.templating import TemplateFailure
 from ..lang.variables import HostVars
-
-#: The most module calls of a task one message carries to a host.
-CALLS_PER_MESSAGE = 10_000
 
 
 class Run:
@@ -108,6 +107,17 @@ class Run:
 def _shown(res: dict, delegate: Delegate | None) -> dict:
     """A delegated task's result says where it ran (``host -> delegate`` in the report)."""
     return res if delegate is None else {**res, "_delegated_to": delegate.name}
+
+
+def _runs(each: list) -> list[tuple]:
+    """Consecutive positions with the same delegate: (delegate, positions), in order."""
+    runs: list = []
+    for position, delegate in enumerate(each):
+        if runs and runs[-1][0] == delegate:
+            runs[-1][1].append(position)
+        else:
+            runs.append((delegate, [position]))
+    return runs
 
 
 def throttled(hosts: list[str], most: int) -> list[list[str]]:
@@ -315,61 +325,73 @@ class PlayBatch:
         for host, why in self._absent_delegates(delegated, prepared, here).items():
             yield host, result(UNREACHABLE, why, _delegated_to=delegated.pop(host).name)
             del prepared[host]
-        payloads = {}
+        sending: dict[str, Outcome] = {}
         for host, ready in prepared.items():
+            outcome = Outcome(task, ready, self.vars[host])
             if host in by_item:
-                yield host, self._in_turn(task, host, ready, by_item[host], here)
+                yield host, self._in_rounds(outcome, lambda: self._in_turn(host, ready, by_item[host], here))
                 continue
             delegate = delegated.get(host)
             runs_on = (delegate.host or CONTROLLER) if delegate else host
             if ready.done is not None or not ready.calls or here or (delegate and delegate.here):
-                results = self._on_controller(task, ready, self._run_here(runs_on, ready))
-                yield host, _shown(finish(task, ready, results, self.vars[host]), delegate)
+                yield host, _shown(self._in_rounds(outcome, lambda: self._run_here(runs_on, ready)), delegate)
             else:
-                payloads[host] = ready.calls
-        if not payloads:
+                sending[host] = outcome
+        if not sending:
             return
-        to = {h: d.host for h, d in delegated.items() if h in payloads}
-        # A long loop goes in rounds of CALLS_PER_MESSAGE calls a host: one
-        # message of a million calls is more than Redis takes in one bulk
-        # (and held whole in Redis and the worker at once).
-        results: dict[str, list] = {host: [] for host in payloads}
-        while payloads:
-            round_ = {h: [calls[len(results[h]):len(results[h]) + CALLS_PER_MESSAGE],
-                          sorted(self.state.overlay[to.get(h, h)])] for h, calls in payloads.items()}
+        to = {h: d.host for h, d in delegated.items() if h in sending}
+        # A long loop goes in rounds (step.CALLS_PER_MESSAGE calls a host),
+        # each built when the last is answered, its replies folded as they
+        # come (step.Outcome): no host's whole loop is held at once, here,
+        # in Redis or on the worker.
+        while sending:
+            round_ = {h: [prepared[h].calls[outcome.answered:], sorted(self.state.overlay[to.get(h, h)])]
+                      for h, outcome in sending.items()}
             for reply in run.dispatcher.step(round_, to=to):
                 round_.pop(reply.host, None)
                 delegate = delegated.get(reply.host)
                 if reply.unreachable or reply.error:
-                    del payloads[reply.host]
+                    del sending[reply.host]
                     yield reply.host, _shown(result(UNREACHABLE, reply.unreachable) if reply.unreachable
                                              else result(FAILED, reply.error), delegate)
                     continue
                 self.state.overlay[to.get(reply.host, reply.host)].update(reply.predicted or ())
-                results[reply.host] += reply.results
-                ready = prepared[reply.host]
-                if len(results[reply.host]) < len(ready.calls):
-                    continue
-                del payloads[reply.host]
-                done = self._on_controller(task, ready, results.pop(reply.host))
-                yield reply.host, _shown(finish(task, ready, done, self.vars[reply.host]), delegate)
+                outcome = sending[reply.host]
+                res = outcome.add(self._on_controller(task, prepared[reply.host], reply.results,
+                                                      start=outcome.answered))
+                if res is not None:
+                    del sending[reply.host]
+                    yield reply.host, _shown(res, delegate)
             for host in round_:  # no reply at all (the run was stopped): as in one message
-                del payloads[host]
+                del sending[host]
 
-    def _on_controller(self, task: Task, ready, results: list[dict]) -> list[dict]:
+    def _in_rounds(self, outcome: Outcome, run_round) -> dict:
+        """The task's result for a host whose calls ``run_round`` runs, a
+        round at a time: it gives the round's results, or the one result
+        that stands for them all (an unreachable delegate)."""
+        while True:
+            results = run_round()
+            if isinstance(results, dict):
+                return results
+            res = outcome.add(self._on_controller(outcome.task, outcome.prepared, results))
+            if res is not None:
+                return res
+
+    def _on_controller(self, task: Task, ready, results: list[dict], start: int = 0) -> list[dict]:
         """The results of a module that needs the controller (fetch), acted
         on here; such a module's plays run linearly (execution.py), so this
         is the controller's process."""
         cls = self.run_.registry.get(task.module)
         if cls is None or cls.needs_controller is None:
             return results
-        return [cls.on_controller_result(args, res) for args, res in zip(ready.args, results)]
+        # ``start``: the first call of this round ``results`` answer.
+        args = itertools.islice(ready.args, start, None)
+        return [cls.on_controller_result(a, res) for a, res in zip(args, results)]
 
     def _delegates(self, task: Task, prepared: dict) -> tuple[dict[str, Delegate], dict[str, list]]:
         """``delegate_to``: each host's delegate (none for a host that runs
         the task itself), and for a loop whose items name different ones,
-        its runs of items with one delegate each, in item order; a host
-        whose delegate cannot be named fails."""
+        each call's; a host whose delegate cannot be named fails."""
         one: dict[str, Delegate] = {}
         by_item: dict[str, list] = {}
         if task.delegate_to is None:
@@ -385,30 +407,25 @@ class PlayBatch:
                 prepared[host] = Prepared(done=result(FAILED, f"{task.where}: task '{task.title}': {exc}"))
                 continue
             if len(set(each)) > 1:
-                runs: list = []
-                for index, delegate in enumerate(each):
-                    if runs and runs[-1][0] == delegate:
-                        runs[-1][1].append(index)
-                    else:
-                        runs.append((delegate, [index]))
-                by_item[host] = runs
+                by_item[host] = each
             elif each[0] is not None:
                 one[host] = each[0]
         return one, by_item
 
-    def _in_turn(self, task: Task, host: str, ready: Prepared, runs: list, here: bool) -> dict:
-        """``host``'s loop whose items go to different delegates: each run of
-        items in turn, to its delegate; each item's result says where it ran.
-        A delegate that cannot be reached, or fails to answer, is the host's result."""
+    def _in_turn(self, host: str, ready: Prepared, each: list, here: bool) -> list[dict] | dict:
+        """A round of ``host``'s loop whose items go to different delegates
+        (``each`` call's): each run of calls with one delegate in turn, to
+        it; each item's result says where it ran. A delegate that cannot be
+        reached, or fails to answer, is the host's result."""
         results = []
-        for delegate, indices in runs:
-            part = Prepared(calls=[ready.calls[i] for i in indices], scopes=[ready.scopes[i] for i in indices],
-                            args=[ready.args[i] for i in indices])
+        for delegate, positions in _runs(each[ready.start:ready.start + len(ready.calls)]):
+            part = Prepared(calls=[ready.calls[i] for i in positions], args=[ready.args[i] for i in positions],
+                            scopes=[ready.scopes[ready.start + i] for i in positions])
             answer = self._run_part(host, part, delegate, here)
             if isinstance(answer, dict):
                 return _shown(answer, delegate)
-            results += [_shown(res, delegate) for res in answer]
-        return finish(task, ready, self._on_controller(task, ready, results), self.vars[host])
+            results += [_shown(r, delegate) for r in answer]
+        return results
 
     def _run_part(self, host: str, part: Prepared, delegate: Delegate | None, here: bool) -> list[dict] | dict:
         """Some of ``host``'s calls, where ``delegate`` says: their results, or
@@ -449,7 +466,7 @@ class PlayBatch:
         ``host`` (where it ran), as a worker's answer does."""
         overlay = self.state.overlay[host]
         results = []
-        for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
+        for call, scope, args in zip(ready.calls, ready.round_scopes(), ready.args):
             res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args, self.run_.guard)
             overlay |= predicted
             results.append(res)
@@ -557,21 +574,24 @@ class PlayBatch:
         for host in hosts:
             ready = prepare(task, self.vars[host], self.mode, self.run_.registry, self.hostvars.above(host))
             entries = []
+            outcome, res = Outcome(task, ready, self.vars[host]), None
             try:
-                for call, scope in zip(ready.calls, ready.scopes):
-                    item = {} if ready.items is None else {task.loop_var: scope[task.loop_var]}
-                    if ready.items is not None and task.index_var:
-                        item[task.index_var] = call["index"]
-                    nodes = task.include.load(call["args"], item, task.where)
-                    entries.append((json.dumps([call["args"], item], sort_keys=True, default=str), nodes))
+                while res is None:
+                    for call, scope in zip(ready.calls, ready.round_scopes()):
+                        item = {} if ready.items is None else {task.loop_var: scope[task.loop_var]}
+                        if ready.items is not None and task.index_var:
+                            item[task.index_var] = call["index"]
+                        nodes = task.include.load(call["args"], item, task.where)
+                        entries.append((json.dumps([call["args"], item], sort_keys=True, default=str), nodes))
+                    res = outcome.add([result("ok", "") for _ in ready.calls])
             except InputError as exc:
                 ready.done = result(FAILED, f"{task.where}: task '{task.title}': {exc}")
-            shown = [result("ok", "") for _ in ready.calls]
-            self._done(task, host, finish(task, ready, shown, self.vars[host]), active)
+                res = finish(task, ready, [], self.vars[host])
+            self._done(task, host, res, active)
             if ready.done is None:
                 included[host] = entries
                 for _ in entries[1:]:  # Ansible's recap counts each file included, item by item
-                    self.state.stats.count(host, shown[0])
+                    self.state.stats.count(host, result("ok", ""))
         while included and not self.aborted:
             key, nodes = next(iter(included.values()))[0]
             group = [h for h, entries in included.items() if entries[0][0] == key]

@@ -10,7 +10,8 @@ from celeryroot.lang.deferred import Deferred, contains_deferred
 from celeryroot.lang.templating import Lazy, TemplateFailure, render
 from celeryroot.lang.variables import OMIT
 
-from celeryroot.engine.step import Mode, prepare
+from celeryroot.engine.step import CALLS_PER_MESSAGE, Mode, Outcome, prepare
+from celeryroot.result import result
 
 from .conftest import REGISTRY, expand, load, tasks
 
@@ -180,3 +181,38 @@ def test_arithmetic_on_a_stand_in_is_a_stand_in():
     for template in ("{{ ansible_facts.memtotal_mb * 2 }}", "{{ 2 ** ansible_facts.x - 1 }}",
                      "{{ (ansible_facts.x / 2) | round }}", "{{ ansible_facts.x > 3 }}", "{{ -ansible_facts.x % 4 }}"):
         assert contains_deferred(render(template, facts)), template
+
+
+def test_a_long_loop_is_built_round_by_round_and_folds_as_one(tmp_path):
+    """Past one round (CALLS_PER_MESSAGE calls) a loop holds one round of
+    calls at a time; answered round by round, its result is the whole
+    loop's, the skipped items in their places."""
+    (task,) = tasks(tmp_path, """
+- name: many
+  debug: msg={{ item }}
+  loop: "{{ range(25000) | list }}"
+  when: item % 1000 != 0
+""")
+    prepared = expand(task)
+    outcome, res, rounds = Outcome(task, prepared, {}), None, []
+    while res is None:
+        rounds.append((prepared.start, len(prepared.calls), prepared.calls[0]["index"]))
+        res = outcome.add([result("ok", str(call["index"])) for call in prepared.calls])
+    assert rounds == [(0, CALLS_PER_MESSAGE, 1), (10_000, CALLS_PER_MESSAGE, 10_011), (20_000, 4975, 20_021)]
+    summary = res["results_summary"]
+    assert summary["items"] == 25_000 and summary["by_status"] == {"ok": 24_975, "skipped": 25}
+    assert [r["item"] for r in res["results"][:3]] == [0, 1, 2] and res["results"][0]["skipped"]
+    assert res["results"][1]["msg"] == "1"
+
+
+def test_a_round_that_cannot_be_rendered_fails_the_task_after_the_rounds_before(tmp_path):
+    (task,) = tasks(tmp_path, """
+- name: bad late
+  debug: msg={{ item.name }}
+  loop: "{{ [{'name': 'a'}] * 10000 + [{}] }}"
+""")
+    prepared = expand(task)
+    assert prepared.done is None and len(prepared.calls) == CALLS_PER_MESSAGE
+    outcome = Outcome(task, prepared, {})
+    res = outcome.add([result("ok", "") for _ in prepared.calls])
+    assert res["failed"] and "task 'bad late'" in res["msg"] and "name" in res["msg"]
