@@ -161,13 +161,17 @@ class Dispatcher:
             late = [t for t in pending if t not in started] if now - sent > self.timeout else []
             for task_id in late:
                 yield Reply(pending.pop(task_id), unreachable=f"no answer within {self.timeout:g}s (worker down?)")
-            for task_id, host in list(pending.items()):
-                link = self.link_of(self._to[task_id])
-                if link.down is not None:
-                    yield Reply(pending.pop(task_id), unreachable=f"{link.down}; its outcome is unknown")
-                elif link.reconnected is not None and now - max(link.reconnected, sent) > self.timeout:
-                    yield Reply(pending.pop(task_id), unreachable="the broker was lost while the task ran and no "
-                                                                  "answer came after: its outcome is unknown")
+            # Judged per broker, then only the tasks of a broker in trouble
+            # are looked at: a scan of every pending task after each wait
+            # would cost O(hosts) per reply, O(hosts^2) per step.
+            lost = {name: f"{link.down}; its outcome is unknown" if link.down is not None else
+                    "the broker was lost while the task ran and no answer came after: its outcome is unknown"
+                    for name, link in self.links.items()
+                    if link.down is not None or
+                    (link.reconnected is not None and now - max(link.reconnected, sent) > self.timeout)}
+            if lost:
+                for task_id in [t for t in pending if self.route[self._to[t]] in lost]:
+                    yield Reply(pending.pop(task_id), unreachable=lost[self.route[self._to[task_id]]])
             if pending and now - checked > LIVENESS_EVERY:
                 checked = now
                 yield from self._lapsed(pending, now)
