@@ -26,7 +26,6 @@ from __future__ import annotations
 from ..engine.codec import collect_sources, decode_state, encode_play, encode_state, source_texts
 from ..engine.execution import controller_lookups, runs_linearly
 from ..engine.strategy import PlayBatch
-from ..host.facts import facts_to_vars
 from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.tasks import Task
 from ..lang.templating import reads_any
@@ -101,9 +100,8 @@ class BundleBatch(PlayBatch):
     def _bundle(self, host: str, common: dict, reads_hosts: bool) -> dict:
         run = self.run_
         part = self.state.part(host, self.play.handler_names)
-        if part.facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
-            cached = run.fact_cache.get(host)
-            part.facts = facts_to_vars(cached) if cached else None
+        if part.facts is None and run.fact_cache is not None:  # as linear's _gather_facts, whatever gather_facts says
+            part.facts = run.fact_cache.variables(host)
         self.sent_facts[host] = part.facts
         inventory_vars = {**self.play.role_defaults, **run.inventory.host_vars(host)}
         if reads_hosts or reads_any(inventory_vars, HOST_LISTS):
@@ -137,6 +135,6 @@ class BundleBatch(PlayBatch):
         self.state.merge(host, part, self.play.handler_names, self.mode.check)
         fact_cache = self.run_.fact_cache
         if part.facts and fact_cache is not None and part.facts != self.sent_facts.get(host):
-            fact_cache.put(host, part.facts["ansible_facts"])
+            fact_cache.keep(host, part.facts)
         elif part.facts == {} and fact_cache is not None:  # meta: clear_facts
             fact_cache.forget(host)

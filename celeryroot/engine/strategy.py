@@ -23,7 +23,7 @@ from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
 from ..lang.source import InputError
 from ..registry import Registry
-from ..result import FAILED, UNREACHABLE, result
+from ..result import CACHEABLE, FAILED, UNREACHABLE, result
 from .execution import BUNDLES, choose, runs_on_hosts
 from .runner import run_call
 from .state import RunState
@@ -196,8 +196,9 @@ class PlayBatch:
         cache = self.run_.fact_cache
         if cache is not None:
             for host in active:
-                if host not in self.state.facts and (cached := cache.get(host)):
-                    self._set_facts(host, cached)
+                if host not in self.state.facts and (cached := cache.variables(host)):
+                    self.state.facts[host] = cached
+                    self.vars[host] = self.hostvars.for_host(host)
         if not self.play.gather_facts:
             return
         smart = str(self.play.gather_facts).lower() == "smart"
@@ -209,8 +210,8 @@ class PlayBatch:
         if self.run_.selection.takes(task):  # as Ansible: a tagged play's tags, else always
             self.run_task(task, active, only=targets)
 
-    def _set_facts(self, host: str, facts: dict, gathered: bool = True) -> dict:
-        """``facts`` join the host's ``ansible_facts``; return them all.
+    def _set_facts(self, host: str, facts: dict, gathered: bool) -> None:
+        """``facts`` join the host's ``ansible_facts``.
 
         Gathered facts (setup's, the cache's) are named without Ansible's
         prefix and become ``ansible_NAME`` variables; another module's
@@ -226,7 +227,6 @@ class PlayBatch:
         self.state.facts[host] = {**own, **facts_to_vars(merged)}
         if host in self.vars or host in self.hosts:
             self.vars[host] = self.hostvars.for_host(host)
-        return merged
 
     # -- tasks and blocks -------------------------------------------------------
 
@@ -472,13 +472,13 @@ class PlayBatch:
                 self.state.registered[owner].update(facts)
                 if owner in self.vars:
                     self.vars[owner].update(facts)
+                if res.get(CACHEABLE):  # also the host's facts, so the fact cache keeps them (as Ansible)
+                    self._keep_facts(host, owner, facts, gathered=False)
             elif task.module == "include_vars":
                 self.state.included[host].update(facts)
                 self.vars[host] = self.hostvars.for_host(host)
             else:
-                merged = self._set_facts(owner, facts, gathered=run.registry.resolve(task.module) == "setup")
-                if run.fact_cache is not None and (owner == host or owner in run.inventory.hosts):
-                    run.fact_cache.put(owner, merged)
+                self._keep_facts(host, owner, facts, gathered=run.registry.resolve(task.module) == "setup")
         if res.get("unreachable"):
             self.unreachable.add(host)
             self.state.out.add(host)
@@ -489,6 +489,14 @@ class PlayBatch:
                 active.remove(host)
         elif res["changed"] and task.notify:
             self.notified[host].extend(task.notify)
+
+    def _keep_facts(self, host: str, owner: str, facts: dict, gathered: bool) -> None:
+        """``facts`` a task of ``host`` returned join ``owner``'s (the host,
+        or its delegate with delegate_facts), and its fact cache entry."""
+        self._set_facts(owner, facts, gathered)
+        cache = self.run_.fact_cache
+        if cache is not None and (owner == host or owner in self.run_.inventory.hosts):
+            cache.keep(owner, self.state.facts[owner])
 
     def _share_once(self, task: Task, host: str, res: dict, active: list[str]) -> None:
         """``run_once``: the one result counts for every host of the batch."""
