@@ -46,7 +46,7 @@ class Run:
 
     def __init__(self, inventory: Inventory, registry: Registry, report, mode: Mode, extra_vars: dict,
                  selection: Selection, state: RunState, dispatcher=None, facts=None, strategy: str | None = None,
-                 bundles: bool | None = None, bundle_batch=None, may_go=None, guard=None):
+                 bundles: bool | None = None, bundle_batch=None, may_go=None, guard=None, carrier=None):
         self.inventory = inventory
         self.registry = registry
         #: Sends calls to the hosts; None inside a bundle on its host, where
@@ -74,6 +74,9 @@ class Run:
         #: Inside a bundle: the worker's guard on each module call it runs
         #: (its allowed modules, its audit log; engine/runner.py).
         self.guard = guard
+        #: Inside a bundle: the controller's side of a module that needs it
+        #: (fetch; engine/carried.py).
+        self.carrier = carrier
 
     def run(self, playbook: Playbook) -> Stats:
         for play in playbook.plays:
@@ -358,12 +361,13 @@ class PlayBatch:
 
     def _on_controller(self, task: Task, ready, results: list[dict]) -> list[dict]:
         """The results of a module that needs the controller (fetch), acted
-        on here; such a module's plays run linearly (execution.py), so this
-        is the controller's process."""
+        on here, or inside a bundle carried home to be acted on there."""
         cls = self.run_.registry.get(task.module)
         if cls is None or cls.needs_controller is None:
             return results
-        return [cls.on_controller_result(args, res) for args, res in zip(ready.args, results)]
+        act = cls.on_controller_result if self.run_.carrier is None else \
+            (lambda args, res: self.run_.carrier.carry(cls, args, res))
+        return [act(args, res) for args, res in zip(ready.args, results)]
 
     def _delegates(self, task: Task, prepared: dict) -> tuple[dict[str, Delegate], dict[str, list]]:
         """``delegate_to``: each host's delegate (none for a host that runs
@@ -449,7 +453,10 @@ class PlayBatch:
         ``host`` (where it ran), as a worker's answer does."""
         overlay = self.state.overlay[host]
         results = []
+        carrier = self.run_.carrier
         for call, scope, args in zip(ready.calls, ready.scopes, ready.args):
+            if carrier is not None and (cls := self.run_.registry.get(call["module"])) is not None and cls.comes_home:
+                args = carrier.seen(cls, args)
             res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args, self.run_.guard)
             overlay |= predicted
             results.append(res)
