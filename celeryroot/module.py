@@ -237,8 +237,15 @@ class Module:
     collect_args: ClassVar[str | None] = None
     #: Why a module's results need the controller (fetch writes the file
     #: its result carries, `on_controller_result`): its plays run linearly,
-    #: where each result comes back to the controller before it is used.
+    #: where each result comes back to the controller before it is used,
+    #: unless it names `comes_home`.
     needs_controller: ClassVar[str | None] = None
+    #: For such a module that may run in a whole-play bundle: the arguments
+    #: naming where on the controller it acts (fetch's ``dest``, ``flat``).
+    #: Written so that they are known before the run, the bundle carries
+    #: what the controller has there (`controller_place`, seen through
+    #: `in_bundle`) and its answer what the results carry (engine/carried.py).
+    comes_home: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, args, ctx: Context):
         self.args = args
@@ -265,6 +272,26 @@ class Module:
         ``args`` are the call's, as `on_controller_prepare` made them. Only
         for a module that sets ``needs_controller``."""
         return res
+
+    @classmethod
+    def controller_place(cls, args: dict, host: str, search: tuple[str, ...]) -> str | None:
+        """For a module with `comes_home`: the file, or the folder, on the
+        controller where a task of ``host`` acts, from its `comes_home`
+        argument (and those it depends on) rendered in ``args``."""
+        return None
+
+    @classmethod
+    def in_bundle(cls, args, copy_checksum):
+        """For a module with `comes_home`: ``args`` (as `on_controller_prepare`
+        made them inside a bundle) seen with the controller's files, whose
+        checksums ``copy_checksum(path)`` gives (None: no such file)."""
+        return args
+
+    @classmethod
+    def acts_on(cls, args) -> str:
+        """For a module with `comes_home`: the controller's path a call with
+        these arguments acts on (it must lie in the task's `controller_place`)."""
+        raise NotImplementedError
 
     @classmethod
     def fact_names(cls, raw_args: dict, search: tuple[str, ...] = ()) -> set[str]:

@@ -16,6 +16,10 @@ OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped"
 #: judged, registered or reported, and a ``no_log`` result keeps it.
 FOR_CONTROLLER = "_for_controller"
 
+#: A set_fact result's key (Ansible's) saying its facts are also the host's
+#: facts, kept in the fact cache (``cacheable: true``).
+CACHEABLE = "_ansible_facts_cacheable"
+
 #: The most per-item results a loop's result holds whole. Beyond it the
 #: result is summarised (`ItemTally`): a million-item loop's result is
 #: registered, reported, written to --json and to the run history, and

@@ -23,10 +23,10 @@ the square of the fleet.
 
 from __future__ import annotations
 
+from ..engine.carried import act_home, copies, places
 from ..engine.codec import collect_sources, decode_state, encode_play, encode_state, source_texts
 from ..engine.execution import controller_lookups, runs_linearly
 from ..engine.strategy import PlayBatch
-from ..host.facts import facts_to_vars
 from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.tasks import Task
 from ..lang.templating import reads_any
@@ -54,6 +54,8 @@ class BundleBatch(PlayBatch):
             return super().run_on(active)
         self._report_missing(active)
         self.sent_facts: dict[str, dict | None] = {}
+        #: Per host, the controller's places its fetch tasks write to (engine/carried.py).
+        self.places: dict[str, list[str]] = {}
         #: Per host, the task it began and has not answered yet ("" once it answered).
         self.running: dict[str, str] = {}
         reads_hosts = self._reads_host_lists(common)
@@ -101,9 +103,8 @@ class BundleBatch(PlayBatch):
     def _bundle(self, host: str, common: dict, reads_hosts: bool) -> dict:
         run = self.run_
         part = self.state.part(host, self.play.handler_names)
-        if part.facts is None and run.fact_cache is not None and str(self.play.gather_facts).lower() == "smart":
-            cached = run.fact_cache.get(host)
-            part.facts = facts_to_vars(cached) if cached else None
+        if part.facts is None and run.fact_cache is not None:  # as linear's _gather_facts, whatever gather_facts says
+            part.facts = run.fact_cache.variables(host)
         self.sent_facts[host] = part.facts
         inventory_vars = {**self.play.role_defaults, **run.inventory.host_vars(host)}
         if reads_hosts or reads_any(inventory_vars, HOST_LISTS):
@@ -111,8 +112,9 @@ class BundleBatch(PlayBatch):
         else:
             # Its own groups (group_names) as one-host lists; play_hosts is the host alone on the worker.
             groups, play_hosts = {name: [host] for name in run.inventory.groups_of(host)}, None
+        self.places[host] = places(self.play.tasks + self.play.handlers, run.registry, host, self.vars[host])
         return {**common, "host": host, "inventory_vars": inventory_vars, "groups": groups,
-                "play_hosts": play_hosts, "state": encode_state(part)}
+                "play_hosts": play_hosts, "state": encode_state(part), "copies": copies(self.places[host])}
 
     def _progress(self, host: str, event: dict) -> None:
         report = self.run_.report
@@ -135,8 +137,13 @@ class BundleBatch(PlayBatch):
     def _merge(self, host: str, final: dict) -> None:
         part = decode_state(final)
         self.state.merge(host, part, self.play.handler_names, self.mode.check)
+        for failure in act_home(self.run_.registry, final.get("carried") or [], self.places.get(host, [])):
+            # Its tasks have run on; the host is failed, as linear fails it at the task.
+            self.run_.report.notice(f"{host}: {failure}")
+            self.state.stats.hosts[host]["failed"] += 1
+            self.state.out.add(host)
         fact_cache = self.run_.fact_cache
         if part.facts and fact_cache is not None and part.facts != self.sent_facts.get(host):
-            fact_cache.put(host, part.facts["ansible_facts"])
+            fact_cache.keep(host, part.facts)
         elif part.facts == {} and fact_cache is not None:  # meta: clear_facts
             fact_cache.forget(host)

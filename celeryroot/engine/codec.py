@@ -102,8 +102,10 @@ def collect_sources(play: Play) -> dict[str, dict[str, list]]:
         base = Path(directory)
         candidates = [p for folder in SOURCE_FOLDERS if (base / folder).is_dir()
                       for p in (base / folder).rglob("*") if p.is_file()]
+        # Within the folder: an absolute src elsewhere is no file of the play's (fetch's is the host's).
         candidates += [base / str(t.args["src"]) for t in tasks if isinstance(t.args.get("src"), str)
-                       and (base / str(t.args["src"])).is_file()]
+                       and (base / str(t.args["src"])).is_file()
+                       and os.path.commonpath([str(base), os.path.abspath(base / str(t.args["src"]))]) == str(base)]
         candidates += [p for t in tasks if t.module == "include_vars" for p in _vars_sources(t, base)]
         for path in candidates:
             data = path.read_bytes()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..lang.lookups import CONTROLLER_ONLY, named_in
 from ..lang.playbook import Play
-from ..lang.templating import reads_any
+from ..lang.templating import names_read, reads_any
 from ..lang.variables import HOST_LISTS
 from ..registry import Registry
 from ..modules.include_vars import named_files
@@ -114,8 +114,11 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
       looked for in the tasks, the play's and extra vars, each host's
       inventory variables and the template files;
     - a module whose results the controller acts on (``needs_controller``:
-      fetch writes the file it brings back), even when bundles were asked
-      for: a bundle's host uses its results before the controller sees them;
+      reboot's comes from the next boot's worker), even when bundles were
+      asked for; one that may come home in a bundle's answer
+      (``comes_home``: fetch) only when the arguments naming where it acts
+      read what is known only when it runs (a loop item, a fact, a result:
+      the controller sends what it has there with the bundle, engine/carried.py);
     - a lookup of lookups.CONTROLLER_ONLY (``env``, ``pipe``, ``password``
       …: the controller's environment, commands and files) even when
       bundles were asked for, and ``playbook_dir`` (`CONTROLLER`), which in
@@ -141,7 +144,11 @@ def linear_because(play: Play, registry: Registry, inventory, hosts: list[str], 
             if getattr(task, keyword, None) and (impossible or not asked):
                 return _at(task, f"uses {why}")
         if (cls := registry.get(task.module)) is not None and cls.needs_controller:
-            return _at(task, f"uses {task.module}: {cls.needs_controller}")
+            if not cls.comes_home:
+                return _at(task, f"uses {task.module}: {cls.needs_controller}")
+            if unknown := _known_when_run(task, cls.comes_home, play, registry, inventory, hosts, extra_vars):
+                return _at(task, f"uses {task.module} with {unknown}, known only when it runs: "
+                                 f"{cls.needs_controller}, and a bundle must know where first")
     if lookups := controller_only_lookups(play):
         return controller_lookups(lookups)
     for task in tasks:
@@ -191,6 +198,31 @@ def _found_when_run(task) -> str | None:
                                 for p in paths):
             return "names its vars by a template or outside the play's folders: a bundle cannot carry them"
     return None
+
+
+#: Variables every host has before its play runs, besides its inventory's
+#: and the play's (lang/variables.py).
+KNOWN_BEFORE = frozenset({"inventory_hostname", "inventory_hostname_short", "group_names", "groups"})
+
+
+def _known_when_run(task, names: tuple[str, ...], play: Play, registry: Registry, inventory, hosts: list[str],
+                    extra_vars: dict) -> str:
+    """Which of ``task``'s arguments ``names`` may read variables known only
+    when it runs, as the report says it ("" for none). Known before are
+    `KNOWN_BEFORE` and the inventory's, play's and extra variables whose
+    values read nothing else, unless a task of the play may set them (a
+    result, set_fact, include_vars) or the task's own ``vars`` name them."""
+    values = {**play.role_defaults, **play.vars, **play.vars_files, **play.role_vars, **extra_vars}
+    for host in hosts:
+        values.update(inventory.host_vars(host))
+    every = play.tasks + play.handlers
+    set_later = {t.register for t in every if t.register} | set(task.vars) | \
+        {name for t in every if (cls := registry.get(t.module)) is not None for name in cls.fact_names(t.args, t.search)}
+    known = KNOWN_BEFORE | {name for name, value in values.items()
+                            if (read := names_read(value)) is not None and read <= KNOWN_BEFORE} - set_later
+    unknown = [name for name in names if name in task.args and
+               ((read := names_read(task.args[name])) is None or not read <= known)]
+    return " and ".join(f"its {name}" for name in unknown)
 
 
 def controller_only_lookups(play: Play) -> set[str]:

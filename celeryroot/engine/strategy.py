@@ -25,7 +25,7 @@ from ..lang.inventory import Inventory
 from ..lang.playbook import Play, Playbook
 from ..lang.source import InputError
 from ..registry import Registry
-from ..result import FAILED, UNREACHABLE, result
+from ..result import CACHEABLE, FAILED, UNREACHABLE, result
 from .execution import BUNDLES, choose, runs_on_hosts
 from .runner import run_call
 from .state import RunState
@@ -45,7 +45,7 @@ class Run:
 
     def __init__(self, inventory: Inventory, registry: Registry, report, mode: Mode, extra_vars: dict,
                  selection: Selection, state: RunState, dispatcher=None, facts=None, strategy: str | None = None,
-                 bundles: bool | None = None, bundle_batch=None, may_go=None, guard=None):
+                 bundles: bool | None = None, bundle_batch=None, may_go=None, guard=None, carrier=None):
         self.inventory = inventory
         self.registry = registry
         #: Sends calls to the hosts; None inside a bundle on its host, where
@@ -73,6 +73,9 @@ class Run:
         #: Inside a bundle: the worker's guard on each module call it runs
         #: (its allowed modules, its audit log; engine/runner.py).
         self.guard = guard
+        #: Inside a bundle: the controller's side of a module that needs it
+        #: (fetch; engine/carried.py).
+        self.carrier = carrier
 
     def run(self, playbook: Playbook) -> Stats:
         for play in playbook.plays:
@@ -206,8 +209,9 @@ class PlayBatch:
         cache = self.run_.fact_cache
         if cache is not None:
             for host in active:
-                if host not in self.state.facts and (cached := cache.get(host)):
-                    self._set_facts(host, cached)
+                if host not in self.state.facts and (cached := cache.variables(host)):
+                    self.state.facts[host] = cached
+                    self.vars[host] = self.hostvars.for_host(host)
         if not self.play.gather_facts:
             return
         smart = str(self.play.gather_facts).lower() == "smart"
@@ -219,8 +223,8 @@ class PlayBatch:
         if self.run_.selection.takes(task):  # as Ansible: a tagged play's tags, else always
             self.run_task(task, active, only=targets)
 
-    def _set_facts(self, host: str, facts: dict, gathered: bool = True) -> dict:
-        """``facts`` join the host's ``ansible_facts``; return them all.
+    def _set_facts(self, host: str, facts: dict, gathered: bool) -> None:
+        """``facts`` join the host's ``ansible_facts``.
 
         Gathered facts (setup's, the cache's) are named without Ansible's
         prefix and become ``ansible_NAME`` variables; another module's
@@ -236,7 +240,6 @@ class PlayBatch:
         self.state.facts[host] = {**own, **facts_to_vars(merged)}
         if host in self.vars or host in self.hosts:
             self.vars[host] = self.hostvars.for_host(host)
-        return merged
 
     # -- tasks and blocks -------------------------------------------------------
 
@@ -379,14 +382,15 @@ class PlayBatch:
 
     def _on_controller(self, task: Task, ready, results: list[dict], start: int = 0) -> list[dict]:
         """The results of a module that needs the controller (fetch), acted
-        on here; such a module's plays run linearly (execution.py), so this
-        is the controller's process."""
+        on here, or inside a bundle carried home to be acted on there."""
         cls = self.run_.registry.get(task.module)
         if cls is None or cls.needs_controller is None:
             return results
+        act = cls.on_controller_result if self.run_.carrier is None else \
+            (lambda args, res: self.run_.carrier.carry(cls, args, res))
         # ``start``: the first call of this round ``results`` answer.
         args = itertools.islice(ready.args, start, None)
-        return [cls.on_controller_result(a, res) for a, res in zip(args, results)]
+        return [act(a, res) for a, res in zip(args, results)]
 
     def _delegates(self, task: Task, prepared: dict) -> tuple[dict[str, Delegate], dict[str, list]]:
         """``delegate_to``: each host's delegate (none for a host that runs
@@ -466,7 +470,10 @@ class PlayBatch:
         ``host`` (where it ran), as a worker's answer does."""
         overlay = self.state.overlay[host]
         results = []
+        carrier = self.run_.carrier
         for call, scope, args in zip(ready.calls, ready.round_scopes(), ready.args):
+            if carrier is not None and (cls := self.run_.registry.get(call["module"])) is not None and cls.comes_home:
+                args = carrier.seen(cls, args)
             res, predicted = run_call(self.run_.registry, call, frozenset(overlay), scope, args, self.run_.guard)
             overlay |= predicted
             results.append(res)
@@ -489,13 +496,13 @@ class PlayBatch:
                 self.state.registered[owner].update(facts)
                 if owner in self.vars:
                     self.vars[owner].update(facts)
+                if res.get(CACHEABLE):  # also the host's facts, so the fact cache keeps them (as Ansible)
+                    self._keep_facts(host, owner, facts, gathered=False)
             elif task.module == "include_vars":
                 self.state.included[host].update(facts)
                 self.vars[host] = self.hostvars.for_host(host)
             else:
-                merged = self._set_facts(owner, facts, gathered=run.registry.resolve(task.module) == "setup")
-                if run.fact_cache is not None and (owner == host or owner in run.inventory.hosts):
-                    run.fact_cache.put(owner, merged)
+                self._keep_facts(host, owner, facts, gathered=run.registry.resolve(task.module) == "setup")
         if res.get("unreachable"):
             self.unreachable.add(host)
             self.state.out.add(host)
@@ -506,6 +513,14 @@ class PlayBatch:
                 active.remove(host)
         elif res["changed"] and task.notify:
             self.notified[host].extend(task.notify)
+
+    def _keep_facts(self, host: str, owner: str, facts: dict, gathered: bool) -> None:
+        """``facts`` a task of ``host`` returned join ``owner``'s (the host,
+        or its delegate with delegate_facts), and its fact cache entry."""
+        self._set_facts(owner, facts, gathered)
+        cache = self.run_.fact_cache
+        if cache is not None and (owner == host or owner in self.run_.inventory.hosts):
+            cache.keep(owner, self.state.facts[owner])
 
     def _share_once(self, task: Task, host: str, res: dict, active: list[str]) -> None:
         """``run_once``: the one result counts for every host of the batch."""

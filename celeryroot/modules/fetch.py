@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, replace
 
 from ..host.fileops import atomic_write
-from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg
+from ..module import ArgError, Change, Module, ModuleFailure, Plan, arg, boolean
 from ..result import FAILED, FOR_CONTROLLER, result
 
 #: The file travels back inside the reply, so it is kept to this size.
@@ -27,6 +27,12 @@ def _file_sha1(path: str) -> str | None:
         return None
 
 
+def _dest_dir(dest: str, search: tuple[str, ...]) -> str:
+    """``dest`` on the controller: relative to the playbook's folder."""
+    dest = os.path.expanduser(dest)
+    return dest if os.path.isabs(dest) else os.path.join(search[-1] if search else os.getcwd(), dest)
+
+
 class Fetch(Module):
     """Copy a file from the host to the controller.
 
@@ -42,9 +48,9 @@ class Fetch(Module):
     that differs, writing nothing.
 
     A missing ``src`` fails, unless ``fail_on_missing: no`` (then ``ok``
-    with a message). The controller writes the file, so a play with fetch
-    runs linearly: in a whole-play bundle the host would use the result
-    before the controller has seen it.
+    with a message). In a whole-play bundle the controller sends the
+    checksums of its copies where the task may write (``dest``, named
+    before the run), and writes the files the bundle's answer brings back.
 
     Example:
         - fetch:
@@ -58,6 +64,7 @@ class Fetch(Module):
 
     name = "fetch"
     needs_controller = "the controller writes the file it brings back"
+    comes_home = ("dest", "flat")
 
     @dataclass(frozen=True, kw_only=True)
     class Args:
@@ -76,15 +83,30 @@ class Fetch(Module):
 
     @classmethod
     def on_controller_prepare(cls, args: Args, variables: dict, search: tuple[str, ...]) -> Args:
-        dest = os.path.expanduser(args.dest)
-        if not os.path.isabs(dest):
-            dest = os.path.join(search[-1] if search else os.getcwd(), dest)
+        dest = _dest_dir(args.dest, search)
         if args.flat:
             target = os.path.join(dest, os.path.basename(args.src)) if args.dest.endswith("/") else dest
         else:
             host = str(variables.get("inventory_hostname", "localhost"))
             target = os.path.join(dest, host, os.path.normpath(args.src).lstrip("/"))
         return replace(args, _dest=os.path.normpath(target), _checksum=_file_sha1(target))
+
+    @classmethod
+    def controller_place(cls, args: dict, host: str, search: tuple[str, ...]) -> str:
+        """Where a task of ``host`` with these ``dest`` and ``flat`` writes
+        its copies, whatever ``src``: the host's folder under ``dest``, the
+        folder ``dest/`` (flat), or the file ``dest`` (flat)."""
+        dest = _dest_dir(str(args["dest"]), search)
+        return os.path.normpath(dest if boolean(args.get("flat", False)) else os.path.join(dest, host))
+
+    @classmethod
+    def in_bundle(cls, args: Args, copy_checksum) -> Args:
+        """In a bundle the controller's copy is known by the checksum it sent."""
+        return replace(args, _checksum=copy_checksum(args._dest))
+
+    @classmethod
+    def acts_on(cls, args: Args) -> str:
+        return args._dest or ""
 
     def plan(self) -> Plan:
         a = self.args

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from ..module import Module, Plan, arg
+from ..result import CACHEABLE
 
 
 class SetFact(Module):
@@ -23,12 +24,14 @@ class SetFact(Module):
     @dataclass(frozen=True, kw_only=True)
     class Args:
         facts: dict = arg({}, doc="The variables to set (given as the task's own keys).")
-        cacheable: bool = arg(False, doc="Accepted for compatibility; facts set here are not cached.")
+        cacheable: bool = arg(False, doc="The variables are also the host's facts, kept in the fact cache "
+                                         "(``celeryroot.facts.HOST``) for later runs, as Ansible's.")
 
     @classmethod
     def fact_names(cls, raw_args: dict, search: tuple[str, ...] = ()) -> set[str]:
         return set(raw_args.get("facts", {}))
 
     def plan(self) -> Plan:
+        cacheable = {CACHEABLE: True} if self.args.cacheable else {}
         return Plan(reason=", ".join(sorted(self.args.facts)) or "nothing to set",
-                    data={"ansible_facts": dict(self.args.facts)})
+                    data={"ansible_facts": dict(self.args.facts), **cacheable})

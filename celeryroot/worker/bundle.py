@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 
+from ..engine.carried import Carrier
 from ..engine.codec import decode_play, decode_state, encode_state, homeward, relocate, unpack_sources
 from ..engine.selection import Selection
 from ..engine.state import RunState
@@ -54,7 +55,8 @@ def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None, mode: Mode
     whether the run may go on before each task; ``guard`` sees each module
     call (engine/runner.py); ``mode``, when given, is the play's whatever
     the bundle says (a drift check's). Returns the host's part of the run's
-    state as the play left it (engine/state.py)."""
+    state as the play left it (engine/state.py), and under ``carried`` what
+    its results carry for the controller (engine/carried.py)."""
     host = bundle["host"]
     workdir = tempfile.mkdtemp(prefix="celeryroot-bundle-")
     try:
@@ -67,10 +69,13 @@ def run_bundle(registry, bundle: dict, emit, may_go=None, guard=None, mode: Mode
         selection = Selection(None, set(bundle["only_tags"]), set(bundle["skip_tags"]), bundle["start_at"])
         state = RunState.of(host, decode_state(bundle["state"]))
         report = ProgressReport(lambda event: emit(homeward(event, mapping)), state.stats.hosts[host])
+        carrier = Carrier(bundle.get("copies", {}), mapping)
         run = Run(inventory, registry, report, mode or Mode(**bundle["mode"]), bundle["extra_vars"],
-                  selection, state, may_go=may_go, guard=guard)
+                  selection, state, may_go=may_go, guard=guard, carrier=carrier)
         PlayBatch(run, play, [host], play_hosts=bundle["play_hosts"]).run()
-        return homeward(encode_state(state.part(host, state.pending.pending(host))), mapping)
+        # What the results carry home (fetch's files) is not a path to map.
+        return {**homeward(encode_state(state.part(host, state.pending.pending(host))), mapping),
+                "carried": carrier.carried}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -24,7 +24,7 @@ def bundles(tmp_path, play_text: str, hosts=("web1", "web2", "db1"), extra_vars=
     (play,) = load(tmp_path, play_text)
     run = Run(inventory, REGISTRY, None, Mode(), extra_vars or {}, Selection(), RunState())
     batch = BundleBatch(run, play, list(hosts))
-    batch.sent_facts = {}
+    batch.sent_facts, batch.places = {}, {}
     common = batch._common()
     reads = batch._reads_host_lists(common)
     return {host: batch._bundle(host, common, reads) for host in hosts}

@@ -103,8 +103,22 @@ def test_bundles_asked_for_still_run_run_once_linearly_but_not_serial(tmp_path):
 
 
 @pytest.mark.parametrize("strategy", [None, "free"])
-def test_a_play_with_fetch_runs_linearly_even_when_bundles_are_asked_for(tmp_path, strategy):
-    chosen = execution(tmp_path, "- hosts: all\n  tasks:\n" + TASK + "    - name: keys\n"
-                       "      ansible.builtin.fetch: src=/etc/hostname dest=keys/\n", strategy)
+def test_a_fetch_whose_dest_is_known_before_the_run_goes_in_bundles(tmp_path, strategy):
+    chosen = execution(tmp_path, "- hosts: all\n  vars: {keys: keys}\n  tasks:\n" + TASK + "    - name: keys\n"
+                       "      ansible.builtin.fetch: src=/etc/hostname dest={{ keys }}/{{ inventory_hostname }}/\n"
+                       "        flat=yes\n", strategy)
+    assert chosen.mode == BUNDLES, chosen
+
+
+@pytest.mark.parametrize("strategy", [None, "free"])
+@pytest.mark.parametrize("dest, named", [("{{ item }}", "its dest"), ("{{ out.stdout }}/", "its dest")])
+def test_a_fetch_whose_dest_is_known_when_it_runs_runs_linearly_even_when_bundles_are_asked_for(
+        tmp_path, strategy, dest, named):
+    chosen = execution(tmp_path, "- hosts: all\n  tasks:\n" + TASK + "    - command: pwd\n      register: out\n"
+                       f"    - name: keys\n      ansible.builtin.fetch: src=/etc/hostname dest={dest}\n"
+                       "      loop: [a]\n", strategy)
     assert chosen.mode == LINEAR and "task 'keys'" in chosen.why and \
-        "uses fetch: the controller writes the file it brings back" in chosen.why, chosen
+        f"uses fetch with {named}, known only when it runs: the controller writes the file it brings back" \
+        in chosen.why, chosen
+
+
